@@ -1,0 +1,175 @@
+/*
+ * keycompat_plugin.h -- the keycompat plugin ABI, major version 1.
+ *
+ * This header is the ABI of record. A plugin is a shared library that exports
+ * exactly one symbol, `kc_plugin_entry_v1`, returning a pointer to a static
+ * `kc_plugin_v1` table. Everything else is reached through that table.
+ *
+ * Written so that a C vendor needs nothing but this header: no JSON, no TOML,
+ * no allocation that crosses the boundary.
+ *
+ * RULES
+ *
+ * - Status codes are int32_t (kc_status). The host treats any value not listed
+ *   below as a protocol violation (reported as a `crash` finding).
+ * - Bytes cross as pointer + length. Strings are UTF-8 and NOT NUL-terminated,
+ *   except the static `name` and `version` of the table.
+ * - Outputs go into a caller-owned buffer: on entry `*out_len` is the buffer's
+ *   capacity; on KC_OK it is set to the bytes written; on
+ *   KC_ERR_BUFFER_TOO_SMALL it is set to the bytes required and the host
+ *   retries with a buffer at least that large. `out` may be NULL when the
+ *   capacity is 0 (a size query). Nothing written by the plugin is ever freed
+ *   by the host, and nothing written by the host is ever freed by the plugin.
+ * - Functions must not throw C++ exceptions, longjmp across the boundary, or
+ *   call exit(). They may be called from any thread, but see the flags.
+ * - Plugins must not read the clock or the machine's host id: everything a
+ *   validator needs arrives in the context fields, so results reproduce.
+ * - The host never unloads a plugin (no dlclose).
+ *
+ * FIELDS (kc_field): how an entitlement, a settings table and a validation
+ * context cross the boundary. An array of key/value pairs of UTF-8 bytes. A
+ * field that is absent is null. Keys are listed below; a plugin ignores keys it
+ * does not know.
+ *
+ *   entitlement (generate input):
+ *     product            product slug, e.g. "acme-cad"
+ *     edition            "trial" | "standard" | "professional" | "enterprise"
+ *     max_major          decimal 0-255
+ *     features           feature slugs joined by ',' in byte order ("" = none)
+ *     seats              decimal >= 1; absent = unlimited
+ *     issued             YYYY-MM-DD
+ *     expires            YYYY-MM-DD, last valid day (UTC); absent = perpetual
+ *     maintenance_until  YYYY-MM-DD; absent = none
+ *     serial             decimal 0 - 4294967295
+ *     customer_id        string; absent = none (then customer_name is absent too)
+ *     customer_name      string
+ *     order_id           string; absent = none
+ *     host_id            string; absent = not node-locked
+ *
+ *   context (validate input):
+ *     product            product slug of the running product
+ *     version            "MAJOR.MINOR" of the running product
+ *     today              YYYY-MM-DD (UTC)
+ *     host_id            the machine's host id; absent = none
+ *
+ *   settings (create input): plugin-specific, from keycompat.toml, e.g.
+ *     "secret" for acme-lk1. Values are strings.
+ *
+ * DECODE (validate output): UTF-8 text, one record per line ('\n'), in the
+ * order below. Each line is `key=value`, or a bare `key` meaning the field is
+ * present and null. A field the key's format does not carry is left out.
+ *
+ *   verdict=<valid|malformed|bad_signature|unsupported_format|wrong_product|
+ *            version_not_covered|expired|host_mismatch>      (always first)
+ *   format=<format name, e.g. acme-lk1>          (when the format was recognised)
+ *   reason=<free text>                             (optional, for humans)
+ *   then, when the key decoded (always for valid, wrong_product,
+ *   version_not_covered, expired and host_mismatch), the entitlement fields
+ *   with the names above; `customer` is written as customer_id/customer_name.
+ *
+ *   Values escape '\\' as "\\\\", LF as "\\n", CR as "\\r", NUL as "\\0";
+ *   in `features`, a ',' inside a name is written "\\,". Values that can only
+ *   be slugs, numbers and dates (all acme-lk1 fields) never need escaping.
+ *
+ * GENERATE (generate output): the key as UTF-8 bytes. When the entitlement
+ * cannot be expressed in the plugin's format, return KC_REFUSED and make
+ * last_error return "<field>: <reason>", naming the entitlement field (e.g.
+ * "seats: 2000 is more than acme-lk1 can carry (1023)"). Never wrap, truncate
+ * or silently drop a field.
+ */
+#ifndef KEYCOMPAT_PLUGIN_H
+#define KEYCOMPAT_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KC_ABI_MAJOR 1u
+#define KC_ABI_MINOR 0u
+#define KC_MAGIC 0x4B43504Cu /* "KCPL" */
+
+/* The name of the one exported symbol. */
+#define KC_ENTRY_SYMBOL_V1 "kc_plugin_entry_v1"
+
+typedef int32_t kc_status; /* never a C enum across the boundary */
+#define KC_OK 0
+#define KC_REFUSED 1                /* generate: entitlement not expressible; see last_error */
+#define KC_ERR_BUFFER_TOO_SMALL (-1) /* *out_len now holds the size required */
+#define KC_ERR_BAD_ARGUMENT (-2)     /* malformed fields or settings; see last_error */
+#define KC_ERR_UNSUPPORTED (-3)      /* capability not offered (e.g. generate on a validator) */
+#define KC_ERR_INTERNAL (-4)         /* anything else; see last_error */
+#define KC_ERR_PANIC (-5)            /* Rust plugins: a panic was caught at the boundary */
+
+#define KC_FLAG_THREAD_SAFE (1ull << 0)   /* distinct instances may be used concurrently */
+#define KC_FLAG_INSTANCE_SYNC (1ull << 1) /* ...and one instance from many threads at once */
+#define KC_FLAG_GENERATE (1ull << 2)      /* generate is implemented */
+#define KC_FLAG_VALIDATE (1ull << 3)      /* validate is implemented */
+
+/* Opaque, owned by the plugin. */
+typedef struct kc_instance kc_instance;
+
+typedef struct kc_field {
+    const char *key;
+    size_t key_len;
+    const uint8_t *val;
+    size_t val_len;
+} kc_field;
+
+typedef struct kc_plugin_v1 {
+    uint32_t magic;       /* KC_MAGIC */
+    uint16_t abi_major;   /* KC_ABI_MAJOR; the host refuses any other */
+    uint16_t abi_minor;   /* the plugin's minor; the host reads only fields within struct_size */
+    uint32_t struct_size; /* sizeof(kc_plugin_v1) as the plugin was compiled */
+    uint32_t reserved0;   /* explicit padding, must be 0 */
+    uint64_t flags;       /* KC_FLAG_* */
+    const char *name;     /* static, NUL-terminated UTF-8, e.g. "acme-lk1-c" */
+    const char *version;  /* static, NUL-terminated UTF-8, e.g. "1.0.0" */
+
+    /* Create an instance from settings. On failure return a status and leave
+     * *out NULL; a message may be written to stderr. */
+    kc_status (*create)(const kc_field *settings, size_t n_settings, kc_instance **out);
+    void (*destroy)(kc_instance *inst);
+
+    /* Entitlement fields in, key bytes out. */
+    kc_status (*generate)(kc_instance *inst, const kc_field *entitlement, size_t n_fields,
+                          uint8_t *out, size_t *out_len);
+
+    /* Key bytes and context fields in, DECODE text out. A rejected key is a
+     * normal outcome: return KC_OK with the verdict in the output. */
+    kc_status (*validate)(kc_instance *inst, const uint8_t *key, size_t key_len,
+                          const kc_field *context, size_t n_context,
+                          uint8_t *out, size_t *out_len);
+
+    /* The message of the last failed call on this instance (not
+     * NUL-terminated). Writes at most `cap` bytes and returns the full length. */
+    size_t (*last_error)(const kc_instance *inst, char *buf, size_t cap);
+
+    /* ---- fields of ABI 1.1 and later are appended here only ---- */
+} kc_plugin_v1;
+
+/* Layout checks: the host carries the same assertions in Rust. */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+_Static_assert(offsetof(kc_plugin_v1, magic) == 0, "kc_plugin_v1.magic");
+_Static_assert(offsetof(kc_plugin_v1, abi_major) == 4, "kc_plugin_v1.abi_major");
+_Static_assert(offsetof(kc_plugin_v1, abi_minor) == 6, "kc_plugin_v1.abi_minor");
+_Static_assert(offsetof(kc_plugin_v1, struct_size) == 8, "kc_plugin_v1.struct_size");
+_Static_assert(offsetof(kc_plugin_v1, flags) == 16, "kc_plugin_v1.flags");
+_Static_assert(offsetof(kc_plugin_v1, name) == 24, "kc_plugin_v1.name");
+_Static_assert(offsetof(kc_plugin_v1, create) == 24 + 2 * sizeof(void *), "kc_plugin_v1.create");
+_Static_assert(offsetof(kc_plugin_v1, last_error) == 24 + 6 * sizeof(void *), "kc_plugin_v1.last_error");
+_Static_assert(sizeof(kc_plugin_v1) == 24 + 7 * sizeof(void *), "sizeof kc_plugin_v1");
+_Static_assert(sizeof(kc_field) == 4 * sizeof(void *), "sizeof kc_field");
+#endif
+
+/* The one exported symbol. `host_abi_minor` is the minor the host speaks;
+ * return NULL if the plugin cannot serve it. */
+const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KEYCOMPAT_PLUGIN_H */

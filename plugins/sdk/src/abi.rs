@@ -1,0 +1,139 @@
+//! The `#[repr(C)]` mirror of `keycompat_plugin.h`.
+//!
+//! Function pointers are `Option<unsafe extern "C-unwind" fn ..>`: a NULL in
+//! the table is then a value the host can check rather than undefined
+//! behaviour, and a foreign exception escaping a vendor's code unwinds in a
+//! defined way (to an abort in the worker) instead of being UB.
+#![allow(unsafe_code)]
+
+use std::ffi::c_char;
+
+/// "KCPL": the first field of every table.
+pub const KC_MAGIC: u32 = 0x4B43_504C;
+/// The ABI major version this crate speaks; the host refuses any other.
+pub const KC_ABI_MAJOR: u16 = 1;
+/// The ABI minor version this crate speaks.
+pub const KC_ABI_MINOR: u16 = 0;
+/// The name of the one exported symbol.
+pub const KC_ENTRY_SYMBOL_V1: &std::ffi::CStr = c"kc_plugin_entry_v1";
+
+/// Success.
+pub const KC_OK: i32 = 0;
+/// `generate`: the entitlement cannot be expressed in the format; `last_error` names the field.
+pub const KC_REFUSED: i32 = 1;
+/// The output buffer is too small; `*out_len` holds the size required.
+pub const KC_ERR_BUFFER_TOO_SMALL: i32 = -1;
+/// Malformed fields or settings; see `last_error`.
+pub const KC_ERR_BAD_ARGUMENT: i32 = -2;
+/// The capability is not offered.
+pub const KC_ERR_UNSUPPORTED: i32 = -3;
+/// Any other failure; see `last_error`.
+pub const KC_ERR_INTERNAL: i32 = -4;
+/// A Rust panic was caught at the boundary; see `last_error`.
+pub const KC_ERR_PANIC: i32 = -5;
+
+/// Distinct instances may be used from different threads at once.
+pub const KC_FLAG_THREAD_SAFE: u64 = 1 << 0;
+/// One instance may be used from many threads at once.
+pub const KC_FLAG_INSTANCE_SYNC: u64 = 1 << 1;
+/// `generate` is implemented.
+pub const KC_FLAG_GENERATE: u64 = 1 << 2;
+/// `validate` is implemented.
+pub const KC_FLAG_VALIDATE: u64 = 1 << 3;
+/// Every flag this ABI version defines.
+pub const KC_KNOWN_FLAGS: u64 =
+    KC_FLAG_THREAD_SAFE | KC_FLAG_INSTANCE_SYNC | KC_FLAG_GENERATE | KC_FLAG_VALIDATE;
+
+/// An opaque plugin-owned instance.
+#[repr(C)]
+pub struct KcInstance {
+    _private: [u8; 0],
+}
+
+/// One key/value pair of UTF-8 bytes (`kc_field`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct KcField {
+    /// Key bytes (not NUL-terminated).
+    pub key: *const c_char,
+    /// Key length in bytes.
+    pub key_len: usize,
+    /// Value bytes.
+    pub val: *const u8,
+    /// Value length in bytes.
+    pub val_len: usize,
+}
+
+/// `create(settings, n, &out)`.
+pub type CreateFn = unsafe extern "C-unwind" fn(*const KcField, usize, *mut *mut KcInstance) -> i32;
+/// `destroy(inst)`.
+pub type DestroyFn = unsafe extern "C-unwind" fn(*mut KcInstance);
+/// `generate(inst, fields, n, out, &out_len)`.
+pub type GenerateFn =
+    unsafe extern "C-unwind" fn(*mut KcInstance, *const KcField, usize, *mut u8, *mut usize) -> i32;
+/// `validate(inst, key, key_len, ctx, n_ctx, out, &out_len)`.
+pub type ValidateFn = unsafe extern "C-unwind" fn(
+    *mut KcInstance,
+    *const u8,
+    usize,
+    *const KcField,
+    usize,
+    *mut u8,
+    *mut usize,
+) -> i32;
+/// `last_error(inst, buf, cap) -> full length`.
+pub type LastErrorFn = unsafe extern "C-unwind" fn(*const KcInstance, *mut c_char, usize) -> usize;
+/// The signature of `kc_plugin_entry_v1`.
+pub type EntryFnV1 = unsafe extern "C-unwind" fn(u32) -> *const KcPluginV1;
+
+/// The plugin table (`kc_plugin_v1`). Fields are only ever appended.
+#[repr(C)]
+pub struct KcPluginV1 {
+    /// [`KC_MAGIC`].
+    pub magic: u32,
+    /// [`KC_ABI_MAJOR`].
+    pub abi_major: u16,
+    /// The plugin's minor version.
+    pub abi_minor: u16,
+    /// `sizeof(kc_plugin_v1)` as the plugin was compiled.
+    pub struct_size: u32,
+    /// Explicit padding, zero.
+    pub reserved0: u32,
+    /// `KC_FLAG_*`.
+    pub flags: u64,
+    /// Static NUL-terminated UTF-8 name.
+    pub name: *const c_char,
+    /// Static NUL-terminated UTF-8 version.
+    pub version: *const c_char,
+    /// Creates an instance from settings.
+    pub create: Option<CreateFn>,
+    /// Destroys an instance.
+    pub destroy: Option<DestroyFn>,
+    /// Generates a key.
+    pub generate: Option<GenerateFn>,
+    /// Validates a key.
+    pub validate: Option<ValidateFn>,
+    /// The last error of an instance.
+    pub last_error: Option<LastErrorFn>,
+}
+
+// SAFETY: the table is immutable static data; its pointers point at static
+// strings and functions, which are safe to share between threads.
+unsafe impl Sync for KcPluginV1 {}
+
+/// The size of an ABI 1.0 table: the host requires at least this many bytes.
+pub const KC_PLUGIN_V1_0_SIZE: usize =
+    std::mem::offset_of!(KcPluginV1, last_error) + std::mem::size_of::<usize>();
+
+const PTR: usize = std::mem::size_of::<*const u8>();
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, magic) == 0);
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, abi_major) == 4);
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, abi_minor) == 6);
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, struct_size) == 8);
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, flags) == 16);
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, name) == 24);
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, create) == 24 + 2 * PTR);
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, last_error) == 24 + 6 * PTR);
+const _: () = assert!(std::mem::size_of::<KcPluginV1>() == 24 + 7 * PTR);
+const _: () = assert!(std::mem::size_of::<KcField>() == 4 * PTR);
+const _: () = assert!(std::mem::size_of::<Option<CreateFn>>() == PTR);

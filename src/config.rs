@@ -1,0 +1,266 @@
+//! `keycompat.toml`: the systems, shipped releases and catalog of one migration.
+//!
+//! Parsing is two-phase: serde reads the raw TOML (errors carry line and
+//! column), then [`Config::load`] checks cross-references (a release naming an
+//! unknown system, a feature not in the catalog) with the dotted path of the
+//! offending field. Nothing here opens a plugin; see [`crate::system`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::catalog::Catalog;
+use crate::settings::Settings;
+use crate::verdict::Version;
+
+/// The file name looked for in the working directory.
+pub const DEFAULT_FILE: &str = "keycompat.toml";
+
+/// A config problem, naming the file and the field or line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The TOML does not parse or does not fit the schema.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line, column and the offending text.
+        message: String,
+    },
+    /// A value is inconsistent with the rest of the file.
+    #[error("{path}: `{field}`: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Dotted path of the field, e.g. `releases[2].validator`.
+        field: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// How a system is implemented.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemConfig {
+    /// Path of a plugin library (`${exe_dir}` expands to the directory of the
+    /// keycompat binary; relative paths are relative to the config file).
+    #[serde(default)]
+    pub plugin: Option<String>,
+    /// Name of a builtin implementation (`acme-lk1`, `acme-ed1`).
+    #[serde(default)]
+    pub builtin: Option<String>,
+    /// Settings passed to the implementation's `create`.
+    #[serde(default)]
+    pub settings: Settings,
+    /// Free text shown in reports.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A product release already in customers' hands: its validator never changes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseConfig {
+    /// Display name, e.g. `Acme CAD 5.4`.
+    pub name: String,
+    /// Product slug.
+    pub product: String,
+    /// The release's version (the validation context's version).
+    pub version: Version,
+    /// The system whose validator the release embeds.
+    pub validator: String,
+    /// Features the release knows; `None` means every feature in the catalog.
+    #[serde(default)]
+    pub features: Option<Vec<String>>,
+}
+
+/// The raw file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    catalog: Option<Catalog>,
+    #[serde(default)]
+    systems: BTreeMap<String, SystemConfig>,
+    #[serde(default)]
+    releases: Vec<ReleaseConfig>,
+}
+
+/// A loaded and cross-checked config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from (absolute).
+    pub path: PathBuf,
+    /// SHA-256 of the file's bytes, hex: reports name the exact config.
+    pub sha256: String,
+    /// The catalog (the Acme demo's when the file has none).
+    pub catalog: Catalog,
+    /// Systems by name.
+    pub systems: BTreeMap<String, SystemConfig>,
+    /// Shipped releases, in file order.
+    pub releases: Vec<ReleaseConfig>,
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        Self::parse(&text, &abs)
+    }
+
+    /// Parses config text as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        use sha2::Digest;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let config = Config {
+            path: path.to_path_buf(),
+            sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())),
+            catalog: raw.catalog.unwrap_or_else(Catalog::acme),
+            systems: raw.systems,
+            releases: raw.releases,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn invalid(&self, field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.clone(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.catalog
+            .check()
+            .map_err(|m| self.invalid("catalog", m))?;
+        for (name, s) in &self.systems {
+            let field = format!("systems.{name}");
+            match (&s.plugin, &s.builtin) {
+                (Some(_), Some(_)) => {
+                    return Err(self.invalid(field, "set either `plugin` or `builtin`, not both"));
+                }
+                (None, None) => {
+                    return Err(self.invalid(
+                        field,
+                        "set `plugin = \"path/to/lib.so\"` or `builtin = \"acme-lk1\"`",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for (i, r) in self.releases.iter().enumerate() {
+            let field = |f: &str| format!("releases[{i}].{f}");
+            if self.catalog.product(&r.product).is_none() {
+                return Err(
+                    self.invalid(field("product"), format!("unknown product {:?}", r.product))
+                );
+            }
+            if !self.systems.contains_key(&r.validator) {
+                return Err(self.invalid(
+                    field("validator"),
+                    format!(
+                        "no system named {:?}; defined: {}",
+                        r.validator,
+                        self.systems.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            for f in r.features.iter().flatten() {
+                if self.catalog.feature(f).is_none() {
+                    return Err(self.invalid(field("features"), format!("unknown feature {f:?}")));
+                }
+            }
+            if self.releases[..i].iter().any(|o| o.name == r.name) {
+                return Err(
+                    self.invalid(field("name"), format!("release {:?} appears twice", r.name))
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The absolute path of a system's plugin, with `${exe_dir}` expanded and
+    /// relative paths taken from the config file's directory.
+    pub fn plugin_path(&self, plugin: &str) -> PathBuf {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        expand_plugin_path(plugin, base)
+    }
+}
+
+/// Expands `${exe_dir}` and resolves `plugin` against `base`.
+pub fn expand_plugin_path(plugin: &str, base: &Path) -> PathBuf {
+    let expanded = if plugin.contains("${exe_dir}") {
+        let exe_dir = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("."));
+        plugin.replace("${exe_dir}", &exe_dir.to_string_lossy())
+    } else {
+        plugin.to_string()
+    };
+    let p = PathBuf::from(expanded);
+    if p.is_absolute() { p } else { base.join(p) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/x/keycompat.toml"))
+    }
+
+    #[test]
+    fn errors_name_the_field_or_line() {
+        let e = parse("[systems.old]\nbuiltin = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
+        let e = parse("[systems.old]\n").unwrap_err().to_string();
+        assert!(e.contains("systems.old"), "{e}");
+        let e = parse("[systems.old]\nbuiltin='acme-lk1'\n[[releases]]\nname='a'\nproduct='acme-cad'\nversion='5.4'\nvalidator='nope'\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("releases[0].validator") && e.contains("old"),
+            "{e}"
+        );
+        let e = parse("[systems.old]\nbuiltin='acme-lk1'\nsettings={secret=1}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3"), "{e}");
+        let e = parse("[sistems]\n").unwrap_err().to_string();
+        assert!(e.contains("sistems"), "{e}");
+    }
+
+    #[test]
+    fn plugin_paths_are_relative_to_the_config() {
+        let c = parse("").unwrap();
+        assert_eq!(c.plugin_path("lib/x.so"), PathBuf::from("/x/lib/x.so"));
+        assert_eq!(c.plugin_path("/abs/x.so"), PathBuf::from("/abs/x.so"));
+        assert!(
+            !c.plugin_path("${exe_dir}/x.so")
+                .to_string_lossy()
+                .contains('$')
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! Findings: disagreements between systems, with the evidence to replay them.
+//!
+//! A [`Finding`] is one failing (check, generator, validator) observation on
+//! one case. Findings with the same [`GroupKey`] (check, systems, cause) share
+//! a root cause and are reported once, as a [`Group`] with a count and its
+//! smallest example, so a systematic bug is one entry, not a hundred thousand.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::entitlement::Entitlement;
+use crate::verdict::{Context, FieldDiff, Validation};
+
+/// A column of the check matrix (DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// Shared test vectors: exact keys, verdicts and decodes.
+    Vector,
+    /// Each system validates its own keys and decodes what it encoded.
+    Roundtrip,
+    /// Old-issued keys validate in the new system, with the same decode.
+    Backward,
+    /// New-issued keys validate in every shipped release the entitlement covers.
+    Forward,
+    /// New-issued keys validate in the old system.
+    Rollback,
+    /// Implementations of one format issue byte-identical keys.
+    Parity,
+    /// Mutated keys get the same accept/reject from old and new.
+    Tamper,
+    /// Verdicts agree on a grid of days around every expiry.
+    Time,
+}
+
+impl Check {
+    /// Every check, in report order.
+    pub const ALL: [Check; 8] = [
+        Check::Vector,
+        Check::Roundtrip,
+        Check::Backward,
+        Check::Forward,
+        Check::Rollback,
+        Check::Parity,
+        Check::Tamper,
+        Check::Time,
+    ];
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Vector => "vector",
+            Check::Roundtrip => "roundtrip",
+            Check::Backward => "backward",
+            Check::Forward => "forward",
+            Check::Rollback => "rollback",
+            Check::Parity => "parity",
+            Check::Tamper => "tamper",
+            Check::Time => "time",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.to_ascii_lowercase())
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str().to_ascii_uppercase())
+    }
+}
+
+/// How bad a finding is (DESIGN.md, "Finding").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A key that must validate is rejected: customers locked out.
+    Outage,
+    /// A key that must be rejected is accepted: revenue or security risk.
+    Leak,
+    /// Accepted, but decodes to different fields (or keys differ in PARITY).
+    Drift,
+    /// An implementation crashed, hung or returned garbage.
+    Crash,
+    /// Setup or harness failure: never counted as a pass.
+    Error,
+}
+
+impl Severity {
+    /// Every severity, worst first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Outage,
+        Severity::Leak,
+        Severity::Crash,
+        Severity::Error,
+        Severity::Drift,
+    ];
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Outage => "outage",
+            Severity::Leak => "leak",
+            Severity::Drift => "drift",
+            Severity::Crash => "crash",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a case came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Source {
+    /// A random case: regenerate it from the seed and index.
+    Random {
+        /// The run's seed.
+        seed: u64,
+        /// The case index.
+        index: u64,
+    },
+    /// A vector (or saved regression) by id.
+    Vector {
+        /// The vector's stable id.
+        id: String,
+        /// The file it came from, relative to the vectors directory.
+        file: String,
+    },
+}
+
+/// The identity of a root cause: findings with equal keys are one group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GroupKey {
+    /// The check.
+    pub check: Check,
+    /// The severity.
+    pub severity: Severity,
+    /// The system that issued the key (or, for vectors, the system under test).
+    pub generator: String,
+    /// The system or release that validated it, if any.
+    pub validator: Option<String>,
+    /// A short, stable description of what went wrong, e.g.
+    /// `acme-ed1 key rejected: malformed` or `drift: features`.
+    pub cause: String,
+}
+
+impl fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.check, self.severity, self.generator)?;
+        if let Some(v) = &self.validator {
+            write!(f, " -> {v}")?;
+        }
+        write!(f, ": {}", self.cause)
+    }
+}
+
+/// One failing observation, with everything needed to understand and replay it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The root cause this finding belongs to.
+    #[serde(flatten)]
+    pub key: GroupKey,
+    /// The case's stable id.
+    pub case_id: String,
+    /// Where the case came from.
+    pub source: Source,
+    /// The entitlement, when the case has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entitlement: Option<Entitlement>,
+    /// The key validated (lossy UTF-8), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_key: Option<String>,
+    /// The validation context, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Context>,
+    /// What was expected, in words.
+    pub expected: String,
+    /// What happened, in words.
+    pub found: String,
+    /// The validator's full answer, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<Validation>,
+    /// Field differences, for drift.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<FieldDiff>,
+}
+
+impl Finding {
+    /// How "small" the example is: groups keep their smallest finding, so the
+    /// report shows the simplest entitlement that fails.
+    pub fn size(&self) -> usize {
+        self.entitlement
+            .as_ref()
+            .map(|e| e.to_json().len())
+            .unwrap_or(0)
+            + self.license_key.as_ref().map(String::len).unwrap_or(0)
+    }
+}
+
+/// All findings of one root cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// The root cause.
+    #[serde(flatten)]
+    pub key: GroupKey,
+    /// How many findings.
+    pub count: u64,
+    /// The smallest finding (shrunk, for random cases, when shrinking ran).
+    pub example: Finding,
+    /// The command that replays the example.
+    pub replay: String,
+    /// The waiver that covers this group, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived_by: Option<String>,
+}

@@ -1,0 +1,162 @@
+//! The one interface every implementation of a key scheme presents to the
+//! checks: builtins (pure Rust, in-process) and plugins (C ABI, in-process or
+//! in a worker process) alike, so checks, tests and benches are generic over
+//! where the code comes from.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::entitlement::Entitlement;
+use crate::verdict::{Context, Validation};
+
+/// How an implementation failed to answer (as opposed to answering "no").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The implementation rejected its inputs as malformed (`KC_ERR_BAD_ARGUMENT`).
+    BadArgument,
+    /// The capability is not offered (`KC_ERR_UNSUPPORTED`).
+    Unsupported,
+    /// An internal error (`KC_ERR_INTERNAL`).
+    Internal,
+    /// A Rust panic caught at the boundary (`KC_ERR_PANIC`).
+    Panic,
+    /// Output that breaks the ABI: unknown status, absurd length, bad UTF-8, bad decode text.
+    Protocol,
+    /// The process running it died (signal or exit).
+    Crash,
+    /// The call did not return in time.
+    Timeout,
+}
+
+impl FailureKind {
+    /// Whether this failure is a `crash` finding (the implementation misbehaved)
+    /// rather than a refusal of bad input.
+    pub fn is_crash(self) -> bool {
+        matches!(
+            self,
+            FailureKind::Panic | FailureKind::Protocol | FailureKind::Crash | FailureKind::Timeout
+        )
+    }
+}
+
+/// A failed call, with what the implementation or the host said.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+#[error("{kind:?}: {message}")]
+pub struct CallFailure {
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// The message (the plugin's `last_error`, a signal name, ...).
+    pub message: String,
+}
+
+impl CallFailure {
+    /// A failure of `kind`.
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        CallFailure {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why `generate` produced no key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, thiserror::Error)]
+pub enum GenerateFailure {
+    /// A declared refusal: the format cannot carry this entitlement.
+    #[error("refused: {field}: {reason}")]
+    Refused {
+        /// The entitlement field that cannot be carried.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// The call itself failed.
+    #[error("{0}")]
+    Failed(CallFailure),
+}
+
+impl GenerateFailure {
+    /// A refusal from a `"<field>: <reason>"` message.
+    pub fn refused_from_message(message: &str) -> Self {
+        match message.split_once(": ") {
+            Some((field, reason)) => GenerateFailure::Refused {
+                field: field.to_string(),
+                reason: reason.to_string(),
+            },
+            None => GenerateFailure::Refused {
+                field: String::new(),
+                reason: message.to_string(),
+            },
+        }
+    }
+}
+
+/// Where an implementation comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Origin {
+    /// Compiled into keycompat.
+    Builtin {
+        /// The builtin's name, e.g. `acme-lk1`.
+        scheme: String,
+    },
+    /// A shared library.
+    Plugin {
+        /// Absolute path.
+        path: PathBuf,
+        /// SHA-256 of the file, hex.
+        sha256: String,
+        /// ABI version the plugin declared, `major.minor`.
+        abi: String,
+        /// `KC_FLAG_*`.
+        flags: u64,
+    },
+}
+
+/// What the report prints about an implementation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImplInfo {
+    /// The implementation's own name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Builtin or plugin.
+    pub origin: Origin,
+    /// Whether it can generate keys.
+    pub can_generate: bool,
+    /// Whether it can validate keys.
+    pub can_validate: bool,
+}
+
+impl fmt::Display for ImplInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.origin {
+            Origin::Builtin { scheme } => {
+                write!(f, "{} {} (builtin:{scheme})", self.name, self.version)
+            }
+            Origin::Plugin { path, sha256, .. } => write!(
+                f,
+                "{} {} ({}, sha256 {})",
+                self.name,
+                self.version,
+                path.display(),
+                sha256
+            ),
+        }
+    }
+}
+
+/// A key generator and/or validator.
+pub trait Implementation: Send + Sync {
+    /// Name, version, origin and capabilities.
+    fn info(&self) -> &ImplInfo;
+
+    /// Issues a key for a checked entitlement.
+    fn generate(&self, entitlement: &Entitlement) -> Result<String, GenerateFailure>;
+
+    /// Validates key bytes (any bytes: keys are untrusted) in a context.
+    fn validate(&self, key: &[u8], context: &Context) -> Result<Validation, CallFailure>;
+}

@@ -1,0 +1,26 @@
+//! keycompat: proves a license-key system migration safe before go-live.
+//!
+//! The library holds all logic; `src/main.rs` only parses the command line.
+//! Modules follow the concepts a user names: the [`entitlement`] model and
+//! [`catalog`], the [`verdict`] of a validator, the builtin [`schemes`], the
+//! [`plugin`] host (the only place with `unsafe`), the [`config`], and the
+//! [`implementation`] interface that makes builtins and plugins
+//! interchangeable.
+#![warn(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod date;
+pub mod entitlement;
+pub mod exit;
+pub mod finding;
+pub mod implementation;
+pub mod marshal;
+pub mod plugin;
+pub mod random;
+pub mod schemes;
+pub mod settings;
+pub mod system;
+pub mod verdict;

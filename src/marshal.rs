@@ -1,0 +1,317 @@
+//! The typed model on the ABI's wire: entitlements and contexts as `kc_field`
+//! sets, validations as decode text (see `keycompat_plugin.h`).
+//!
+//! The host uses it to call plugins and to read their answers; Rust plugins
+//! use it the other way round. Parsing a plugin's answer is strict: anything
+//! the header does not allow is an error the host reports as a `crash`
+//! finding, because a validator that answers garbage is broken.
+
+use std::collections::BTreeSet;
+
+use keycompat_plugin_sdk::Fields;
+use keycompat_plugin_sdk::wire::{self, RecordWriter};
+
+use crate::date::Day;
+use crate::entitlement::{Customer, Entitlement};
+use crate::verdict::{Context, Decoded, Validation, Verdict, Version};
+
+/// The entitlement as `kc_field`s: absent fields are null.
+pub fn entitlement_to_fields(e: &Entitlement) -> Fields {
+    let mut f = Fields::new();
+    f.push("product", e.product.as_str());
+    f.push("edition", e.edition.as_str());
+    f.push("max_major", e.max_major.to_string());
+    f.push("features", wire::join_list(&e.features));
+    f.push_opt("seats", e.seats.map(|s| s.to_string()));
+    f.push("issued", e.issued.to_string());
+    f.push_opt("expires", e.expires.map(|d| d.to_string()));
+    f.push_opt(
+        "maintenance_until",
+        e.maintenance_until.map(|d| d.to_string()),
+    );
+    f.push("serial", e.serial.to_string());
+    if let Some(c) = &e.customer {
+        f.push("customer_id", c.id.as_str());
+        f.push("customer_name", c.name.as_str());
+    }
+    f.push_opt("order_id", e.order_id.as_deref());
+    f.push_opt("host_id", e.host_id.as_deref());
+    f
+}
+
+/// The context as `kc_field`s.
+pub fn context_to_fields(c: &Context) -> Fields {
+    let mut f = Fields::new();
+    f.push("product", c.product.as_str());
+    f.push("version", c.version.to_string());
+    f.push("today", c.today.to_string());
+    f.push_opt("host_id", c.host_id.as_deref());
+    f
+}
+
+fn required<'a>(f: &'a Fields, key: &str) -> Result<&'a str, String> {
+    f.get_str(key)?.ok_or_else(|| format!("{key}: missing"))
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, s: &str) -> Result<T, String> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{key}: {s:?} is not a decimal number"));
+    }
+    s.parse().map_err(|_| format!("{key}: {s} is out of range"))
+}
+
+fn parse_day(key: &str, s: &str) -> Result<Day, String> {
+    Day::parse(s).map_err(|e| format!("{key}: {e}"))
+}
+
+/// Reads an entitlement from `kc_field`s (the Rust plugin side).
+pub fn entitlement_from_fields(f: &Fields) -> Result<Entitlement, String> {
+    let opt_day = |key| -> Result<Option<Day>, String> {
+        f.get_str(key)?.map(|s| parse_day(key, s)).transpose()
+    };
+    let customer = match (f.get_str("customer_id")?, f.get_str("customer_name")?) {
+        (Some(id), Some(name)) => Some(Customer {
+            id: id.to_string(),
+            name: name.to_string(),
+        }),
+        (None, None) => None,
+        _ => return Err("customer_id: customer_id and customer_name go together".into()),
+    };
+    Ok(Entitlement {
+        product: required(f, "product")?.to_string(),
+        edition: required(f, "edition")?.to_string(),
+        max_major: parse_num("max_major", required(f, "max_major")?)?,
+        features: wire::split_list(required(f, "features")?)
+            .map_err(|e| format!("features: {e}"))?
+            .into_iter()
+            .collect(),
+        seats: f
+            .get_str("seats")?
+            .map(|s| parse_num("seats", s))
+            .transpose()?,
+        issued: parse_day("issued", required(f, "issued")?)?,
+        expires: opt_day("expires")?,
+        maintenance_until: opt_day("maintenance_until")?,
+        serial: parse_num("serial", required(f, "serial")?)?,
+        customer,
+        order_id: f.get_str("order_id")?.map(String::from),
+        host_id: f.get_str("host_id")?.map(String::from),
+    })
+}
+
+/// Reads a context from `kc_field`s (the Rust plugin side).
+pub fn context_from_fields(f: &Fields) -> Result<Context, String> {
+    Ok(Context {
+        product: required(f, "product")?.to_string(),
+        version: Version::parse(required(f, "version")?).map_err(|e| format!("version: {e}"))?,
+        today: parse_day("today", required(f, "today")?)?,
+        host_id: f.get_str("host_id")?.map(String::from),
+    })
+}
+
+/// Writes a validation as decode text (the Rust plugin side).
+pub fn validation_to_text(v: &Validation) -> String {
+    let mut w = RecordWriter::new(v.verdict.as_str());
+    if let Some(format) = &v.format {
+        w.field("format", Some(format));
+    }
+    if let Some(reason) = &v.reason {
+        w.field("reason", Some(reason));
+    }
+    if let Some(d) = &v.decoded {
+        write_decoded(&mut w, d);
+    }
+    w.finish()
+}
+
+fn write_decoded(w: &mut RecordWriter, d: &Decoded) {
+    fn nullable<T: ToString>(w: &mut RecordWriter, key: &str, v: &Option<Option<T>>) {
+        if let Some(inner) = v {
+            w.field(key, inner.as_ref().map(T::to_string).as_deref());
+        }
+    }
+    if let Some(p) = &d.product {
+        w.field("product", Some(p));
+    }
+    if let Some(e) = &d.edition {
+        w.field("edition", Some(e));
+    }
+    if let Some(m) = d.max_major {
+        w.field("max_major", Some(&m.to_string()));
+    }
+    if let Some(fs) = &d.features {
+        w.list("features", fs);
+    }
+    nullable(w, "seats", &d.seats);
+    if let Some(i) = d.issued {
+        w.field("issued", Some(&i.to_string()));
+    }
+    nullable(w, "expires", &d.expires);
+    nullable(w, "maintenance_until", &d.maintenance_until);
+    if let Some(s) = d.serial {
+        w.field("serial", Some(&s.to_string()));
+    }
+    if let Some(c) = &d.customer {
+        match c {
+            Some(c) => {
+                w.field("customer_id", Some(&c.id));
+                w.field("customer_name", Some(&c.name));
+            }
+            None => {
+                w.field("customer_id", None);
+                w.field("customer_name", None);
+            }
+        }
+    }
+    nullable(w, "order_id", &d.order_id);
+    nullable(w, "host_id", &d.host_id);
+}
+
+/// Reads a plugin's decode text (the host side). Every violation of the
+/// header's grammar is an error naming the line.
+pub fn validation_from_text(text: &str) -> Result<Validation, String> {
+    let records = wire::parse_records(text)?;
+    let first = &records[0];
+    if first.key != "verdict" {
+        return Err(format!(
+            "the first decode line is {:?}, not the verdict",
+            first.key
+        ));
+    }
+    let verdict = first
+        .value
+        .and_then(Verdict::parse)
+        .ok_or_else(|| format!("unknown verdict {:?}", first.value.unwrap_or("")))?;
+    let mut v = Validation {
+        verdict,
+        format: None,
+        reason: None,
+        decoded: None,
+    };
+    let mut d = Decoded::default();
+    let mut any_field = false;
+    let mut seen = BTreeSet::new();
+    let mut customer: (Option<Option<String>>, Option<Option<String>>) = (None, None);
+    for (i, r) in records.iter().enumerate().skip(1) {
+        let line = i + 1;
+        if !seen.insert(r.key) {
+            return Err(format!("decode line {line}: {:?} appears twice", r.key));
+        }
+        let value = r
+            .value
+            .map(wire::unescape)
+            .transpose()
+            .map_err(|e| format!("decode line {line} ({}): {e}", r.key))?;
+        let need = |what: &str| -> Result<String, String> {
+            value
+                .clone()
+                .ok_or_else(|| format!("decode line {line}: {what} cannot be null"))
+        };
+        let ctx = |e: String| format!("decode line {line}: {e}");
+        match r.key {
+            "format" => v.format = Some(need("format")?),
+            "reason" => v.reason = Some(need("reason")?),
+            key => {
+                any_field = true;
+                match key {
+                    "product" => d.product = Some(need(key)?),
+                    "edition" => d.edition = Some(need(key)?),
+                    "max_major" => d.max_major = Some(parse_num(key, &need(key)?).map_err(ctx)?),
+                    "features" => {
+                        let raw = r.value.ok_or_else(|| {
+                            format!("decode line {line}: features cannot be null")
+                        })?;
+                        d.features = Some(
+                            wire::split_list(raw)
+                                .map_err(|e| ctx(format!("features: {e}")))?
+                                .into_iter()
+                                .collect(),
+                        )
+                    }
+                    "seats" => {
+                        d.seats = Some(value.map(|s| parse_num(key, &s)).transpose().map_err(ctx)?)
+                    }
+                    "issued" => d.issued = Some(parse_day(key, &need(key)?).map_err(ctx)?),
+                    "expires" => {
+                        d.expires =
+                            Some(value.map(|s| parse_day(key, &s)).transpose().map_err(ctx)?)
+                    }
+                    "maintenance_until" => {
+                        d.maintenance_until =
+                            Some(value.map(|s| parse_day(key, &s)).transpose().map_err(ctx)?)
+                    }
+                    "serial" => d.serial = Some(parse_num(key, &need(key)?).map_err(ctx)?),
+                    "customer_id" => customer.0 = Some(value),
+                    "customer_name" => customer.1 = Some(value),
+                    "order_id" => d.order_id = Some(value),
+                    "host_id" => d.host_id = Some(value),
+                    other => return Err(format!("decode line {line}: unknown field {other:?}")),
+                }
+            }
+        }
+    }
+    d.customer = match customer {
+        (None, None) => None,
+        (Some(Some(id)), Some(Some(name))) => Some(Some(Customer { id, name })),
+        (Some(None), Some(None)) => Some(None),
+        _ => {
+            return Err(
+                "customer_id and customer_name must both be set, both null, or both absent".into(),
+            );
+        }
+    };
+    if any_field {
+        if !verdict.decodes() {
+            return Err(format!("verdict {verdict} comes with decoded fields"));
+        }
+        v.decoded = Some(d);
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> Entitlement {
+        Entitlement::from_json(r#"{"product":"acme-cad","edition":"professional","max_major":7,"features":["export-dwg","render-gpu"],"seats":25,"issued":"2026-11-23","expires":"2027-12-31","maintenance_until":null,"serial":424242,"customer":{"id":"C-000042","name":"Zoë\nMüller, GmbH"},"order_id":"SO-1001","host_id":null}"#).unwrap()
+    }
+
+    #[test]
+    fn entitlements_cross_the_wire_unchanged() {
+        let e = example();
+        assert_eq!(
+            entitlement_from_fields(&entitlement_to_fields(&e)).unwrap(),
+            e
+        );
+    }
+
+    #[test]
+    fn validations_cross_the_wire_unchanged() {
+        let v = Validation {
+            verdict: Verdict::Expired,
+            format: Some("acme-ed1".into()),
+            reason: None,
+            decoded: Some(Decoded::from_entitlement(&example())),
+        };
+        assert_eq!(validation_from_text(&validation_to_text(&v)).unwrap(), v);
+        let r = Validation::reject(Verdict::Malformed, None, "too short");
+        assert_eq!(validation_from_text(&validation_to_text(&r)).unwrap(), r);
+    }
+
+    #[test]
+    fn garbage_decodes_are_errors() {
+        for bad in [
+            "",
+            "product=acme-cad\n",
+            "verdict=great\n",
+            "verdict=valid\nseats=many\n",
+            "verdict=valid\nseats=1\nseats=2\n",
+            "verdict=malformed\nproduct=acme-cad\n",
+            "verdict=valid\nwhat=1\n",
+            "verdict=valid\ncustomer_id=C\n",
+        ] {
+            assert!(validation_from_text(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Systems: names bound to implementations.
+//!
+//! A system is named on the command line as a system of `keycompat.toml`
+//! (`old`, `new`, ...), as `builtin:NAME`, or as a plugin path. This module
+//! turns such a name into a ready [`Implementation`], opening plugins with
+//! their settings, and is the one place that decides how names resolve.
+
+use std::path::PathBuf;
+
+use crate::catalog::Catalog;
+use crate::config::{Config, ConfigError, SystemConfig};
+use crate::implementation::Implementation;
+use crate::plugin::{self, PluginError, PluginImpl};
+use crate::schemes::{self, BuiltinError};
+use crate::settings::Settings;
+
+/// How a system was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SystemRef {
+    /// A system of the config file.
+    Named(String),
+    /// `builtin:NAME`.
+    Builtin(String),
+    /// A plugin library path.
+    Path(PathBuf),
+}
+
+impl SystemRef {
+    /// Reads a `--system` argument.
+    pub fn parse(s: &str) -> Self {
+        if let Some(name) = s.strip_prefix("builtin:") {
+            SystemRef::Builtin(name.to_string())
+        } else if s.contains('/') || s.ends_with(std::env::consts::DLL_SUFFIX) {
+            SystemRef::Path(PathBuf::from(s))
+        } else {
+            SystemRef::Named(s.to_string())
+        }
+    }
+}
+
+/// Why a system cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The name is not a system of the config.
+    #[error("no system named {name:?}{}; hint: use one of {known}, `builtin:acme-lk1`, `builtin:acme-ed1`, or a plugin path", .config.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    UnknownSystem {
+        /// The name given.
+        name: String,
+        /// The config searched, if any.
+        config: Option<PathBuf>,
+        /// The systems it defines.
+        known: String,
+    },
+    /// The config is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The plugin cannot be loaded or created.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// The builtin does not exist or its settings are wrong.
+    #[error("system {system:?}: {source}")]
+    Builtin {
+        /// The system's name.
+        system: String,
+        /// The problem.
+        source: BuiltinError,
+    },
+}
+
+/// The settings of the Acme demo (SCHEMES.md) for a builtin: public test
+/// keys, used when `builtin:NAME` is named without a config entry.
+pub fn acme_demo_settings(builtin: &str) -> Settings {
+    const LK1_SECRET: &str = "acme-legacy-demo-secret-DO-NOT-SHIP";
+    let pairs: &[(&str, &str)] = match builtin {
+        "acme-lk1" => &[("secret", LK1_SECRET)],
+        "acme-ed1" => &[
+            ("lk1_secret", LK1_SECRET),
+            (
+                "signing_key",
+                "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+            ),
+            ("kid", "acme-demo-2026"),
+            (
+                "trusted_keys",
+                "acme-demo-2026:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a,\
+                 acme-demo-2025:3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+            ),
+            ("lk1_products", "acme-cad,acme-viewer,acme-sim"),
+        ],
+        _ => &[],
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Opens a system of the config by its definition.
+pub fn open_configured(
+    name: &str,
+    system: &SystemConfig,
+    config: &Config,
+) -> Result<Box<dyn Implementation>, OpenError> {
+    match (&system.plugin, &system.builtin) {
+        (Some(path), _) => open_plugin(config.plugin_path(path), &system.settings),
+        (None, Some(builtin)) => open_builtin(name, builtin, &config.catalog, &system.settings),
+        (None, None) => unreachable!("Config::check requires plugin or builtin"),
+    }
+}
+
+/// Opens a plugin library in-process.
+pub fn open_plugin(
+    path: PathBuf,
+    settings: &Settings,
+) -> Result<Box<dyn Implementation>, OpenError> {
+    let loaded = plugin::load(&path)?;
+    Ok(Box::new(PluginImpl::new(loaded, settings)?))
+}
+
+fn open_builtin(
+    system: &str,
+    builtin: &str,
+    catalog: &Catalog,
+    settings: &Settings,
+) -> Result<Box<dyn Implementation>, OpenError> {
+    schemes::builtin(builtin, catalog, settings).map_err(|source| OpenError::Builtin {
+        system: system.to_string(),
+        source,
+    })
+}
+
+/// Opens the system named by a `--system` argument. `overrides` (from
+/// `--setting KEY=VALUE`) replace or add settings.
+pub fn open(
+    reference: &SystemRef,
+    config: Option<&Config>,
+    overrides: &Settings,
+) -> Result<Box<dyn Implementation>, OpenError> {
+    let merged = |base: &Settings| -> Settings {
+        let mut s = base.clone();
+        s.extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        s
+    };
+    match reference {
+        SystemRef::Named(name) => {
+            let Some(cfg) = config else {
+                return Err(OpenError::UnknownSystem {
+                    name: name.clone(),
+                    config: None,
+                    known: "the systems of a keycompat.toml (none found here; pass --config)"
+                        .into(),
+                });
+            };
+            let Some(system) = cfg.systems.get(name) else {
+                return Err(OpenError::UnknownSystem {
+                    name: name.clone(),
+                    config: Some(cfg.path.clone()),
+                    known: cfg.systems.keys().cloned().collect::<Vec<_>>().join(", "),
+                });
+            };
+            let system = SystemConfig {
+                settings: merged(&system.settings),
+                ..system.clone()
+            };
+            open_configured(name, &system, cfg)
+        }
+        SystemRef::Builtin(name) => {
+            let catalog = config
+                .map(|c| c.catalog.clone())
+                .unwrap_or_else(Catalog::acme);
+            let settings = merged(&acme_demo_settings(name));
+            open_builtin(&format!("builtin:{name}"), name, &catalog, &settings)
+        }
+        SystemRef::Path(path) => {
+            let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            open_plugin(path, &merged(&Settings::new()))
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! What a validator is told (the [`Context`]) and what it answers (a
+//! [`Validation`]: a [`Verdict`] and, when the key decoded, a [`Decoded`]
+//! entitlement).
+//!
+//! A decode carries only the fields its format carries; the outer `Option` of
+//! each [`Decoded`] field says whether the field is carried at all, so
+//! comparisons skip what one side cannot know instead of calling it drift.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::date::Day;
+use crate::entitlement::{Customer, Entitlement};
+
+/// A product version, `MAJOR.MINOR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    /// Major version.
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+}
+
+impl Version {
+    /// Parses `MAJOR.MINOR` (decimal digits only).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let num = |p: &str| -> Option<u32> {
+            (!p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        };
+        s.split_once('.')
+            .and_then(|(a, b)| {
+                Some(Version {
+                    major: num(a)?,
+                    minor: num(b)?,
+                })
+            })
+            .ok_or_else(|| format!("{s:?} is not a version (expected MAJOR.MINOR, e.g. 7.0)"))
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Version::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What a validator is told: never read from the machine, so results reproduce.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Context {
+    /// Slug of the running product.
+    pub product: String,
+    /// Version of the running product.
+    pub version: Version,
+    /// Today's date (UTC).
+    pub today: Day,
+    /// The machine's host id, if any.
+    #[serde(default)]
+    pub host_id: Option<String>,
+}
+
+/// A validator's answer (SCHEMES.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The key is valid in this context.
+    Valid,
+    /// The key is not well-formed.
+    Malformed,
+    /// The key's MAC or signature does not verify.
+    BadSignature,
+    /// A format version or signing key the validator does not support.
+    UnsupportedFormat,
+    /// The key is for another product.
+    WrongProduct,
+    /// The running major version is above the key's `max_major`.
+    VersionNotCovered,
+    /// Today is after the key's last valid day.
+    Expired,
+    /// The key is node-locked to another host.
+    HostMismatch,
+}
+
+impl Verdict {
+    /// Every verdict, in SCHEMES.md's order.
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Valid,
+        Verdict::Malformed,
+        Verdict::BadSignature,
+        Verdict::UnsupportedFormat,
+        Verdict::WrongProduct,
+        Verdict::VersionNotCovered,
+        Verdict::Expired,
+        Verdict::HostMismatch,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Malformed => "malformed",
+            Verdict::BadSignature => "bad_signature",
+            Verdict::UnsupportedFormat => "unsupported_format",
+            Verdict::WrongProduct => "wrong_product",
+            Verdict::VersionNotCovered => "version_not_covered",
+            Verdict::Expired => "expired",
+            Verdict::HostMismatch => "host_mismatch",
+        }
+    }
+
+    /// Parses a snake_case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether the key itself decoded (the verdict came from a context check).
+    pub fn decodes(self) -> bool {
+        matches!(
+            self,
+            Verdict::Valid
+                | Verdict::WrongProduct
+                | Verdict::VersionNotCovered
+                | Verdict::Expired
+                | Verdict::HostMismatch
+        )
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An entitlement field, as comparisons name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// `product`
+    Product,
+    /// `edition`
+    Edition,
+    /// `max_major`
+    MaxMajor,
+    /// `features`
+    Features,
+    /// `seats`
+    Seats,
+    /// `issued`
+    Issued,
+    /// `expires`
+    Expires,
+    /// `maintenance_until`
+    MaintenanceUntil,
+    /// `serial`
+    Serial,
+    /// `customer`
+    Customer,
+    /// `order_id`
+    OrderId,
+    /// `host_id`
+    HostId,
+}
+
+impl Field {
+    /// The canonical JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Product => "product",
+            Field::Edition => "edition",
+            Field::MaxMajor => "max_major",
+            Field::Features => "features",
+            Field::Seats => "seats",
+            Field::Issued => "issued",
+            Field::Expires => "expires",
+            Field::MaintenanceUntil => "maintenance_until",
+            Field::Serial => "serial",
+            Field::Customer => "customer",
+            Field::OrderId => "order_id",
+            Field::HostId => "host_id",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A decoded entitlement. The outer `Option` of each field is whether the
+/// key's format carries it; the inner one (where present) is null.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decoded {
+    /// Product slug (an unknown legacy id decodes as `legacy-id-N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Edition name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edition: Option<String>,
+    /// Highest major version covered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_major: Option<u8>,
+    /// Features, including names the validator does not know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<BTreeSet<String>>,
+    /// Seats (`Some(None)` is unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub seats: Option<Option<u32>>,
+    /// Day of issue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued: Option<Day>,
+    /// Last valid day (`Some(None)` is perpetual).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub expires: Option<Option<Day>>,
+    /// Last day of maintenance.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub maintenance_until: Option<Option<Day>>,
+    /// Serial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<u32>,
+    /// Customer.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub customer: Option<Option<Customer>>,
+    /// Order id.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub order_id: Option<Option<String>>,
+    /// Node lock.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub host_id: Option<Option<String>>,
+}
+
+/// Serde for `Option<Option<T>>`: absent = not carried, `null` = carried and null.
+mod nullable {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<T: Serialize, S: Serializer>(
+        v: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// One field on which two sides disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FieldDiff {
+    /// The field.
+    pub field: Field,
+    /// The expected value (canonical JSON).
+    pub expected: String,
+    /// The value found (canonical JSON).
+    pub found: String,
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("decoded values always serialize")
+}
+
+impl Decoded {
+    /// Everything carried: the decode of a format that carries every field.
+    pub fn from_entitlement(e: &Entitlement) -> Self {
+        Decoded {
+            product: Some(e.product.clone()),
+            edition: Some(e.edition.clone()),
+            max_major: Some(e.max_major),
+            features: Some(e.features.clone()),
+            seats: Some(e.seats),
+            issued: Some(e.issued),
+            expires: Some(e.expires),
+            maintenance_until: Some(e.maintenance_until),
+            serial: Some(e.serial),
+            customer: Some(e.customer.clone()),
+            order_id: Some(e.order_id.clone()),
+            host_id: Some(e.host_id.clone()),
+        }
+    }
+
+    /// The fields this decode carries.
+    pub fn carried(&self) -> BTreeSet<Field> {
+        let mut s = BTreeSet::new();
+        let mut add = |carried: bool, f| {
+            if carried {
+                s.insert(f);
+            }
+        };
+        add(self.product.is_some(), Field::Product);
+        add(self.edition.is_some(), Field::Edition);
+        add(self.max_major.is_some(), Field::MaxMajor);
+        add(self.features.is_some(), Field::Features);
+        add(self.seats.is_some(), Field::Seats);
+        add(self.issued.is_some(), Field::Issued);
+        add(self.expires.is_some(), Field::Expires);
+        add(self.maintenance_until.is_some(), Field::MaintenanceUntil);
+        add(self.serial.is_some(), Field::Serial);
+        add(self.customer.is_some(), Field::Customer);
+        add(self.order_id.is_some(), Field::OrderId);
+        add(self.host_id.is_some(), Field::HostId);
+        s
+    }
+
+    /// Field-by-field differences over the fields both decodes carry.
+    /// `features_filter`, when given, restricts the feature comparison to the
+    /// features a release knows.
+    pub fn diff(
+        &self,
+        other: &Decoded,
+        features_filter: Option<&BTreeSet<String>>,
+    ) -> Vec<FieldDiff> {
+        let mut out = Vec::new();
+        fn cmp<T: PartialEq + Serialize>(
+            out: &mut Vec<FieldDiff>,
+            field: Field,
+            a: &Option<T>,
+            b: &Option<T>,
+        ) {
+            if let (Some(a), Some(b)) = (a, b)
+                && a != b
+            {
+                out.push(FieldDiff {
+                    field,
+                    expected: json(a),
+                    found: json(b),
+                });
+            }
+        }
+        cmp(&mut out, Field::Product, &self.product, &other.product);
+        cmp(&mut out, Field::Edition, &self.edition, &other.edition);
+        cmp(&mut out, Field::MaxMajor, &self.max_major, &other.max_major);
+        let filter = |f: &Option<BTreeSet<String>>| {
+            f.as_ref().map(|set| match features_filter {
+                Some(known) => set.intersection(known).cloned().collect(),
+                None => set.clone(),
+            })
+        };
+        cmp(
+            &mut out,
+            Field::Features,
+            &filter(&self.features),
+            &filter(&other.features),
+        );
+        cmp(&mut out, Field::Seats, &self.seats, &other.seats);
+        cmp(&mut out, Field::Issued, &self.issued, &other.issued);
+        cmp(&mut out, Field::Expires, &self.expires, &other.expires);
+        cmp(
+            &mut out,
+            Field::MaintenanceUntil,
+            &self.maintenance_until,
+            &other.maintenance_until,
+        );
+        cmp(&mut out, Field::Serial, &self.serial, &other.serial);
+        cmp(&mut out, Field::Customer, &self.customer, &other.customer);
+        cmp(&mut out, Field::OrderId, &self.order_id, &other.order_id);
+        cmp(&mut out, Field::HostId, &self.host_id, &other.host_id);
+        out
+    }
+}
+
+/// A validator's full answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Validation {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The key format the validator recognised, e.g. `acme-lk1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// A human-readable reason, for rejections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The decoded entitlement, when the key decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<Decoded>,
+}
+
+impl Validation {
+    /// A rejection without a decode.
+    pub fn reject(verdict: Verdict, format: Option<&str>, reason: impl Into<String>) -> Self {
+        Validation {
+            verdict,
+            format: format.map(String::from),
+            reason: Some(reason.into()),
+            decoded: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_strictly() {
+        assert_eq!(
+            Version::parse("7.0").unwrap(),
+            Version { major: 7, minor: 0 }
+        );
+        for bad in ["7", "7.0.1", "v7.0", "7.", ".0", "-1.0", "7.0 "] {
+            assert!(Version::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn diff_skips_fields_one_side_does_not_carry() {
+        let full = Decoded {
+            product: Some("acme-cad".into()),
+            customer: Some(None),
+            features: Some(["a".to_string(), "b".to_string()].into()),
+            ..Decoded::default()
+        };
+        let lk1 = Decoded {
+            product: Some("acme-cad".into()),
+            features: Some(["a".to_string()].into()),
+            ..Decoded::default()
+        };
+        let d = full.diff(&lk1, None);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].field, Field::Features);
+        let known: BTreeSet<String> = ["a".to_string()].into();
+        assert!(full.diff(&lk1, Some(&known)).is_empty());
+    }
+
+    #[test]
+    fn decoded_json_distinguishes_null_from_not_carried() {
+        let d = Decoded {
+            expires: Some(None),
+            ..Decoded::default()
+        };
+        let text = serde_json::to_string(&d).unwrap();
+        assert_eq!(text, r#"{"expires":null}"#);
+        assert_eq!(serde_json::from_str::<Decoded>(&text).unwrap(), d);
+    }
+}

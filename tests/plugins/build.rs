@@ -1,0 +1,68 @@
+//! Compiles the C fixtures of `c/` into one shared library per ABI defect,
+//! in `target/<profile>/test-plugins/`, so integration tests can load them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BAD_TABLES: &[(&str, &str)] = &[
+    ("bad_magic", "BAD_MAGIC"),
+    ("bad_major", "BAD_MAJOR"),
+    ("bad_truncated", "BAD_TRUNCATED"),
+    ("bad_null_fn", "BAD_NULL_FN"),
+    ("bad_null_table", "BAD_NULL_TABLE"),
+    ("bad_no_entry", "BAD_NO_ENTRY"),
+];
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    let include = manifest.join("../../plugins/include");
+    let dest = out_dir
+        .ancestors()
+        .nth(3)
+        .expect("OUT_DIR is <target>/<profile>/build/<pkg>/out")
+        .join("test-plugins");
+    std::fs::create_dir_all(&dest).expect("create test-plugins dir");
+    println!("cargo:rerun-if-changed=c");
+    println!("cargo:rerun-if-changed={}", include.display());
+    for (name, define) in BAD_TABLES {
+        compile(
+            &manifest.join("c/bad_tables.c"),
+            &include,
+            &[define],
+            &dest.join(format!("lib{name}.so")),
+        );
+    }
+    println!("cargo:rustc-env=KC_TEST_PLUGIN_DIR={}", dest.display());
+}
+
+fn compile(src: &Path, include: &Path, defines: &[&str], out: &Path) {
+    let compiler = cc::Build::new().get_compiler();
+    let mut cmd: Command = compiler.to_command();
+    cmd.args([
+        "-shared",
+        "-fPIC",
+        "-std=c11",
+        "-O1",
+        "-Wall",
+        "-Werror",
+        "-Wno-unused-function",
+        "-Wno-unused-const-variable",
+        "-fvisibility=hidden",
+    ])
+    .arg(format!("-I{}", include.display()));
+    for d in defines {
+        cmd.arg(format!("-D{d}"));
+    }
+    let tmp = out.with_extension("so.tmp");
+    cmd.arg("-o").arg(&tmp).arg(src);
+    let output = cmd.output().expect("run the C compiler");
+    if !output.status.success() {
+        panic!(
+            "compiling {} failed:\n{}",
+            src.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    std::fs::rename(&tmp, out).expect("install test plugin");
+}
