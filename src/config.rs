@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::catalog::Catalog;
+use crate::finding::Check;
+use crate::gate::GatesConfig;
 use crate::settings::Settings;
+use crate::waiver::Waiver;
 use crate::verdict::Version;
 
 /// The file name looked for in the working directory.
@@ -84,6 +87,81 @@ pub struct ReleaseConfig {
     pub features: Option<Vec<String>>,
 }
 
+/// The implementations of one key format: PARITY requires them to issue
+/// byte-identical keys, and vectors' exact keys are checked against each.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatConfig {
+    /// Systems that issue this format.
+    #[serde(default)]
+    pub generators: Vec<String>,
+}
+
+/// Where plugins run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Each plugin in its own worker process: a crash is a finding.
+    #[default]
+    Worker,
+    /// In-process: fastest, but a crashing plugin takes keycompat down.
+    None,
+}
+
+fn default_old() -> String {
+    "old".into()
+}
+fn default_new() -> String {
+    "new".into()
+}
+fn default_cases() -> u64 {
+    100_000
+}
+fn default_vectors() -> String {
+    "vectors".into()
+}
+
+/// `[run]`: what `keycompat run` does by default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The system being retired.
+    #[serde(default = "default_old")]
+    pub old: String,
+    /// The system going live.
+    #[serde(default = "default_new")]
+    pub new: String,
+    /// Seed of the random cases; absent: a fresh seed, printed.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Number of random cases.
+    #[serde(default = "default_cases")]
+    pub cases: u64,
+    /// Directory of test vectors, relative to this file.
+    #[serde(default = "default_vectors")]
+    pub vectors: String,
+    /// Checks to run; absent: all.
+    #[serde(default)]
+    pub checks: Option<Vec<Check>>,
+    /// Where plugins run.
+    #[serde(default)]
+    pub isolation: Isolation,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            old: default_old(),
+            new: default_new(),
+            seed: None,
+            cases: default_cases(),
+            vectors: default_vectors(),
+            checks: None,
+            isolation: Isolation::default(),
+        }
+    }
+}
+
 /// The raw file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +172,14 @@ struct RawConfig {
     systems: BTreeMap<String, SystemConfig>,
     #[serde(default)]
     releases: Vec<ReleaseConfig>,
+    #[serde(default)]
+    formats: BTreeMap<String, FormatConfig>,
+    #[serde(default)]
+    run: RunConfig,
+    #[serde(default)]
+    gates: GatesConfig,
+    #[serde(default)]
+    waivers: Vec<Waiver>,
 }
 
 /// A loaded and cross-checked config.
@@ -109,6 +195,14 @@ pub struct Config {
     pub systems: BTreeMap<String, SystemConfig>,
     /// Shipped releases, in file order.
     pub releases: Vec<ReleaseConfig>,
+    /// Key formats and their generators.
+    pub formats: BTreeMap<String, FormatConfig>,
+    /// `[run]` defaults.
+    pub run: RunConfig,
+    /// Go-live gate thresholds.
+    pub gates: GatesConfig,
+    /// Accepted incompatibilities.
+    pub waivers: Vec<Waiver>,
 }
 
 impl Config {
@@ -135,6 +229,10 @@ impl Config {
             catalog: raw.catalog.unwrap_or_else(Catalog::acme),
             systems: raw.systems,
             releases: raw.releases,
+            formats: raw.formats,
+            run: raw.run,
+            gates: raw.gates,
+            waivers: raw.waivers,
         };
         config.check()?;
         Ok(config)
@@ -195,7 +293,45 @@ impl Config {
                 );
             }
         }
+        self.check_system_refs()
+    }
+
+    fn check_system_refs(&self) -> Result<(), ConfigError> {
+        let known = |name: &str, field: String| -> Result<(), ConfigError> {
+            if self.systems.contains_key(name) {
+                Ok(())
+            } else {
+                Err(self.invalid(
+                    field,
+                    format!(
+                        "no system named {name:?}; defined: {}",
+                        self.systems.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
+        };
+        for (format, f) in &self.formats {
+            for (i, g) in f.generators.iter().enumerate() {
+                known(g, format!("formats.{format}.generators[{i}]"))?;
+            }
+        }
+        if !self.systems.is_empty() {
+            known(&self.run.old, "run.old".into())?;
+            known(&self.run.new, "run.new".into())?;
+        }
+        for (i, w) in self.waivers.iter().enumerate() {
+            w.check().map_err(|(field, m)| self.invalid(format!("waivers[{i}].{field}"), m))?;
+        }
+        self.gates
+            .check()
+            .map_err(|(field, m)| self.invalid(format!("gates.{field}"), m))?;
         Ok(())
+    }
+
+    /// The absolute directory of test vectors.
+    pub fn vectors_dir(&self) -> PathBuf {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        base.join(&self.run.vectors)
     }
 
     /// The absolute path of a system's plugin, with `${exe_dir}` expanded and

@@ -159,4 +159,22 @@ pub trait Implementation: Send + Sync {
 
     /// Validates key bytes (any bytes: keys are untrusted) in a context.
     fn validate(&self, key: &[u8], context: &Context) -> Result<Validation, CallFailure>;
+
+    /// Issues keys for many entitlements, answers in order. Implementations
+    /// behind a process boundary override this to cross it once per batch.
+    fn generate_batch(&self, entitlements: &[&Entitlement]) -> Vec<Result<String, GenerateFailure>> {
+        entitlements.iter().map(|e| self.generate(e)).collect()
+    }
+
+    /// A reason the implementation can no longer answer at all (e.g. a worker
+    /// that crashed on every call and exhausted its restarts): the run stops
+    /// with this message instead of reporting every later case as a crash.
+    fn fatal_error(&self) -> Option<String> {
+        None
+    }
+
+    /// Validates many keys, answers in order (see [`Self::generate_batch`]).
+    fn validate_batch(&self, requests: &[(&[u8], &Context)]) -> Vec<Result<Validation, CallFailure>> {
+        requests.iter().map(|(k, c)| self.validate(k, c)).collect()
+    }
 }

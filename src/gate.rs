@@ -1,0 +1,252 @@
+//! Go-live gates: criteria with thresholds, evaluated to red, yellow or green.
+//!
+//! The built-in gates are the go-live criteria of a key migration: every
+//! vector passes, no unwaived outage or leak, enough random cases without a
+//! finding, every shipped release exercised, rollback tested. Users add
+//! thresholds of their own in `[gates]`. A red gate makes `keycompat run`
+//! exit 1; yellow (waivers in use, drift, an unused waiver) does not.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{Check, Severity};
+
+/// A gate's colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Met.
+    Green,
+    /// Met with waivers or warnings.
+    Yellow,
+    /// Not met: blocks go-live.
+    Red,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Green => "green",
+            Status::Yellow => "yellow",
+            Status::Red => "red",
+        })
+    }
+}
+
+fn default_min_cases() -> u64 {
+    100_000
+}
+
+/// `[gates]` in `keycompat.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatesConfig {
+    /// Random cases a run needs, without a finding, to be green.
+    #[serde(default = "default_min_cases")]
+    pub min_random_cases: u64,
+    /// User-defined thresholds.
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+}
+
+impl Default for GatesConfig {
+    fn default() -> Self {
+        GatesConfig {
+            min_random_cases: default_min_cases(),
+            thresholds: Vec::new(),
+        }
+    }
+}
+
+impl GatesConfig {
+    /// Checks thresholds; the error names the field.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        for (i, t) in self.thresholds.iter().enumerate() {
+            if t.name.trim().is_empty() {
+                return Err((format!("thresholds[{i}].name"), "must not be empty".into()));
+            }
+            if t.level == Status::Green {
+                return Err((format!("thresholds[{i}].level"), "must be \"red\" or \"yellow\"".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_level() -> Status {
+    Status::Red
+}
+
+/// A user-defined gate: at most `max` unwaived findings of a severity and/or check.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// The gate's name in reports.
+    pub name: String,
+    /// Count only findings of this severity.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// Count only findings of this check.
+    #[serde(default)]
+    pub check: Option<Check>,
+    /// The most findings allowed.
+    pub max: u64,
+    /// The colour when exceeded: `red` (default) or `yellow`.
+    #[serde(default = "default_level")]
+    pub level: Status,
+}
+
+/// One evaluated gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gate {
+    /// The gate's name.
+    pub name: String,
+    /// Its colour.
+    pub status: Status,
+    /// The criterion, in words.
+    pub criterion: String,
+    /// What the run measured, in words.
+    pub measured: String,
+}
+
+/// What the gates look at, gathered by the run.
+#[derive(Debug, Clone, Default)]
+pub struct GateInputs {
+    /// Vector checks run, and failed (unwaived).
+    pub vectors: (u64, u64),
+    /// Random cases run.
+    pub random_cases: u64,
+    /// Random cases with at least one unwaived finding.
+    pub random_cases_failing: u64,
+    /// Unwaived findings as (check, severity, count).
+    pub unwaived: Vec<(Check, Severity, u64)>,
+    /// Waived findings.
+    pub waived: u64,
+    /// Shipped releases and how many FORWARD validations each got.
+    pub releases: Vec<(String, u64)>,
+    /// ROLLBACK validations performed.
+    pub rollback_validations: u64,
+    /// Waivers that matched nothing (cells that now pass).
+    pub unused_waivers: u64,
+    /// Expired waivers that would have matched findings.
+    pub expired_waivers_hit: u64,
+}
+
+impl GateInputs {
+    fn unwaived_count(&self, severity: Option<Severity>, check: Option<Check>) -> u64 {
+        self.unwaived
+            .iter()
+            .filter(|(c, s, _)| severity.is_none_or(|x| x == *s) && check.is_none_or(|x| x == *c))
+            .map(|(_, _, n)| n)
+            .sum()
+    }
+}
+
+/// Evaluates the built-in gates and the user's thresholds.
+pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
+    let mut gates = Vec::new();
+    let mut gate = |name: &str, status, criterion: String, measured: String| {
+        gates.push(Gate {
+            name: name.into(),
+            status,
+            criterion,
+            measured,
+        })
+    };
+    let (vectors_run, vectors_failed) = i.vectors;
+    gate(
+        "vectors",
+        if vectors_failed == 0 && vectors_run > 0 { Status::Green } else { Status::Red },
+        "all test vectors pass (and at least one ran)".into(),
+        format!("{vectors_failed} of {vectors_run} vector checks failed"),
+    );
+    let outage = i.unwaived_count(Some(Severity::Outage), None);
+    let leak = i.unwaived_count(Some(Severity::Leak), None);
+    let waived_note = if i.expired_waivers_hit > 0 {
+        format!("; {} findings hit expired waivers", i.expired_waivers_hit)
+    } else {
+        String::new()
+    };
+    gate(
+        "no outage or leak",
+        if outage + leak > 0 {
+            Status::Red
+        } else if i.waived > 0 {
+            Status::Yellow
+        } else {
+            Status::Green
+        },
+        "zero unwaived outage or leak findings".into(),
+        format!("{outage} outage, {leak} leak unwaived; {} waived{waived_note}", i.waived),
+    );
+    let crash_error = i.unwaived_count(Some(Severity::Crash), None) + i.unwaived_count(Some(Severity::Error), None);
+    gate(
+        "no crash or error",
+        if crash_error > 0 { Status::Red } else { Status::Green },
+        "no implementation crashed and the harness raised no error".into(),
+        format!("{crash_error} crash or error findings"),
+    );
+    let drift = i.unwaived_count(Some(Severity::Drift), None);
+    gate(
+        "no drift",
+        if drift > 0 { Status::Yellow } else { Status::Green },
+        "accepted keys decode to the same fields everywhere (warning only)".into(),
+        format!("{drift} drift findings"),
+    );
+    let clean = i.random_cases - i.random_cases_failing;
+    gate(
+        "random cases",
+        if i.random_cases_failing > 0 || i.random_cases < config.min_random_cases {
+            Status::Red
+        } else {
+            Status::Green
+        },
+        format!("at least {} random cases, none with an unwaived finding", config.min_random_cases),
+        format!("{} random cases, {clean} clean, {} with findings", i.random_cases, i.random_cases_failing),
+    );
+    let unexercised: Vec<&str> = i.releases.iter().filter(|(_, n)| *n == 0).map(|(r, _)| r.as_str()).collect();
+    gate(
+        "shipped releases exercised",
+        if unexercised.is_empty() { Status::Green } else { Status::Red },
+        "every shipped release validated new-issued keys (FORWARD)".into(),
+        if unexercised.is_empty() {
+            format!("{} releases, each exercised", i.releases.len())
+        } else {
+            format!("not exercised: {}", unexercised.join(", "))
+        },
+    );
+    gate(
+        "rollback tested",
+        if i.rollback_validations > 0 { Status::Green } else { Status::Red },
+        "new-issued keys were validated by the old system (ROLLBACK)".into(),
+        format!("{} rollback validations", i.rollback_validations),
+    );
+    gate(
+        "waivers current",
+        if i.unused_waivers > 0 || i.expired_waivers_hit > 0 { Status::Yellow } else { Status::Green },
+        "every waiver still matches a finding and none has expired".into(),
+        format!("{} unused, {} expired waivers hit", i.unused_waivers, i.expired_waivers_hit),
+    );
+    for t in &config.thresholds {
+        let n = i.unwaived_count(t.severity, t.check);
+        let what = match (t.severity, t.check) {
+            (Some(s), Some(c)) => format!("{s} findings in {c}"),
+            (Some(s), None) => format!("{s} findings"),
+            (None, Some(c)) => format!("findings in {c}"),
+            (None, None) => "findings".into(),
+        };
+        gate(
+            &t.name,
+            if n > t.max { t.level } else { Status::Green },
+            format!("at most {} unwaived {what}", t.max),
+            format!("{n} unwaived {what}"),
+        );
+    }
+    gates
+}
+
+/// The overall verdict: the worst gate.
+pub fn overall(gates: &[Gate]) -> Status {
+    gates.iter().map(|g| g.status).max().unwrap_or(Status::Green)
+}
