@@ -216,8 +216,12 @@ pub struct Group {
     pub key: GroupKey,
     /// How many findings.
     pub count: u64,
-    /// The smallest finding (shrunk, for random cases, when shrinking ran).
+    /// The smallest finding of the group, as it occurred.
     pub example: Finding,
+    /// The example shrunk to a minimal entitlement that fails the same way
+    /// (random cases, when shrinking ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrunk: Option<Finding>,
     /// The command that replays the example.
     pub replay: String,
     /// The waiver that covers this group, if any.

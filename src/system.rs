@@ -177,3 +177,22 @@ pub fn open(
         }
     }
 }
+
+/// Opens every named system of the config, once each, shared between threads.
+pub fn open_all(
+    config: &Config,
+    names: &std::collections::BTreeSet<String>,
+) -> Result<std::collections::BTreeMap<String, std::sync::Arc<dyn Implementation>>, OpenError> {
+    names
+        .iter()
+        .map(|name| {
+            let system = config.systems.get(name).ok_or_else(|| OpenError::UnknownSystem {
+                name: name.clone(),
+                config: Some(config.path.clone()),
+                known: config.systems.keys().cloned().collect::<Vec<_>>().join(", "),
+            })?;
+            let imp: std::sync::Arc<dyn Implementation> = open_configured(name, system, config)?.into();
+            Ok((name.clone(), imp))
+        })
+        .collect()
+}

@@ -1,5 +1,5 @@
-//! Compiles the C fixtures of `c/` into one shared library per ABI defect,
-//! in `target/<profile>/test-plugins/`, so integration tests can load them.
+//! Compiles the C fixtures of `c/` into one shared library per ABI defect
+//! (`bad_tables.c`) and per injected fault (`faults.c`), in `target/<profile>/test-plugins/`, so integration tests can load them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +11,18 @@ const BAD_TABLES: &[(&str, &str)] = &[
     ("bad_null_fn", "BAD_NULL_FN"),
     ("bad_null_table", "BAD_NULL_TABLE"),
     ("bad_no_entry", "BAD_NO_ENTRY"),
+];
+
+/// Plugins that misbehave on a trigger (`c/faults.c`), for the worker tests.
+const FAULTS: &[(&str, &str)] = &[
+    ("segv_on_serial", "FAULT_SEGV"),
+    ("abort_on_serial", "FAULT_ABORT"),
+    ("hang_on_serial", "FAULT_HANG"),
+    ("spin_on_serial", "FAULT_SPIN"),
+    ("stdout_noise", "FAULT_NOISE"),
+    ("absurd_length", "FAULT_ABSURD"),
+    ("bad_utf8", "FAULT_BADUTF8"),
+    ("bad_status", "FAULT_STATUS"),
 ];
 
 fn main() {
@@ -28,6 +40,14 @@ fn main() {
     for (name, define) in BAD_TABLES {
         compile(
             &manifest.join("c/bad_tables.c"),
+            &include,
+            &[define],
+            &dest.join(format!("lib{name}.so")),
+        );
+    }
+    for (name, define) in FAULTS {
+        compile(
+            &manifest.join("c/faults.c"),
             &include,
             &[define],
             &dest.join(format!("lib{name}.so")),

@@ -4,20 +4,19 @@
 //! Every failure maps to one [`CliError`] and from there to the documented
 //! exit code (see [`crate::exit`]), in one place.
 
-use std::io::{BufRead, Write};
+mod keys;
+mod run;
+
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Config, ConfigError};
 use crate::date::Day;
-use crate::entitlement::Entitlement;
 use crate::exit;
-use crate::implementation::GenerateFailure;
 use crate::plugin;
-use crate::settings::Settings;
-use crate::system::{self, OpenError, SystemRef};
-use crate::verdict::{Context, Validation, Verdict, Version};
+use crate::system::OpenError;
+use crate::verdict::Version;
 
 /// keycompat: prove a license-key migration safe before go-live.
 #[derive(Debug, Parser)]
@@ -44,6 +43,72 @@ pub enum Command {
     /// Inspect plugin libraries.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Run the compatibility proof: vectors, regressions and random cases
+    /// through the check matrix; exit 0 on go, 1 on a red gate.
+    Run(RunArgs),
+    /// Re-run one case (from a finding's replay command) and print what it finds.
+    Replay(ReplayArgs),
+}
+
+/// `keycompat run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Seed of the random cases [default: `[run] seed`, else a fresh one, printed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of random cases [default: `[run] cases`].
+    #[arg(long)]
+    pub cases: Option<u64>,
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Run only shard k of n (by stable case id), e.g. `2/3`.
+    #[arg(long, value_name = "K/N", value_parser = crate::run::Partition::parse)]
+    pub partition: Option<crate::run::Partition>,
+    /// Checks to run, comma-separated [default: `[run] checks`, else all].
+    #[arg(long, value_delimiter = ',', value_parser = parse_check)]
+    pub checks: Option<Vec<crate::finding::Check>>,
+    /// The day waivers are judged on [default: today, UTC].
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = Day::parse)]
+    pub today: Option<Day>,
+    /// Do not shrink failing random cases or save them as regression vectors.
+    #[arg(long)]
+    pub no_shrink: bool,
+    /// Directory for the reports.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Print only the verdict line.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `keycompat replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The seed of a random case.
+    #[arg(long, requires = "case")]
+    pub seed: Option<u64>,
+    /// The index of a random case.
+    #[arg(long, requires = "seed")]
+    pub case: Option<u64>,
+    /// A vector or regression id.
+    #[arg(long, conflicts_with_all = ["seed", "case"])]
+    pub vector: Option<String>,
+    /// A canonical JSON entitlement.
+    #[arg(long, conflicts_with_all = ["seed", "case", "vector"])]
+    pub entitlement: Option<String>,
+    /// Only this check.
+    #[arg(long, value_parser = parse_check)]
+    pub check: Option<crate::finding::Check>,
+}
+
+fn parse_check(s: &str) -> Result<crate::finding::Check, String> {
+    crate::finding::Check::parse(s).ok_or_else(|| {
+        format!(
+            "unknown check {s:?}; checks: {}",
+            crate::finding::Check::ALL.map(|c| c.as_str()).join(", ")
+        )
+    })
 }
 
 /// Naming a system and overriding its settings.
@@ -149,7 +214,7 @@ impl CliError {
     }
 }
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
     let what = what.into();
     move |source| CliError::Io { what, source }
 }
@@ -180,9 +245,11 @@ pub fn main() -> i32 {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
-        Command::Generate(args) => generate(cli.config.as_deref(), args),
-        Command::Validate(args) => validate(cli.config.as_deref(), args),
-        Command::Plugin(PluginCommand::Inspect { path, json }) => inspect(&path, json),
+        Command::Generate(args) => keys::generate(cli.config.as_deref(), args),
+        Command::Validate(args) => keys::validate(cli.config.as_deref(), args),
+        Command::Plugin(PluginCommand::Inspect { path, json }) => keys::inspect(&path, json),
+        Command::Run(args) => run::run(cli.config.as_deref(), args),
+        Command::Replay(args) => run::replay(cli.config.as_deref(), args),
     }
 }
 
@@ -201,153 +268,4 @@ pub fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, CliError> 
     }
 }
 
-fn open_system(
-    config: Option<&Config>,
-    args: &SystemArgs,
-) -> Result<Box<dyn crate::implementation::Implementation>, CliError> {
-    let overrides: Settings = args.settings.iter().cloned().collect();
-    Ok(system::open(
-        &SystemRef::parse(&args.system),
-        config,
-        &overrides,
-    )?)
-}
 
-fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result<i32, CliError> {
-    let config = load_config(config_path)?;
-    let catalog = config
-        .as_ref()
-        .map(|c| c.catalog.clone())
-        .unwrap_or_else(crate::catalog::Catalog::acme);
-    let implementation = open_system(config.as_ref(), &args.system)?;
-    let (reader, source): (Box<dyn BufRead>, String) = match &args.input {
-        Some(p) if p.as_os_str() != "-" => {
-            let f = std::fs::File::open(p).map_err(io(format!("{}", p.display())))?;
-            (
-                Box::new(std::io::BufReader::new(f)),
-                p.display().to_string(),
-            )
-        }
-        _ => (Box::new(std::io::stdin().lock()), "<stdin>".to_string()),
-    };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let (mut refused, mut invalid) = (0usize, 0usize);
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(io(format!("{source}: line {}", i + 1)))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let entitlement = Entitlement::from_json(&line)
-            .map_err(|e| e.to_string())
-            .and_then(|e| e.check(&catalog).map(|()| e).map_err(|e| e.to_string()));
-        let text = match entitlement {
-            Err(message) => {
-                invalid += 1;
-                eprintln!("error: {source}:{}: {message}", i + 1);
-                format!("error: invalid entitlement: {message}")
-            }
-            Ok(e) => match implementation.generate(&e) {
-                Ok(key) => key,
-                Err(GenerateFailure::Refused { field, reason }) => {
-                    refused += 1;
-                    format!("error: refused: {field}: {reason}")
-                }
-                Err(GenerateFailure::Failed(f)) => {
-                    invalid += 1;
-                    format!("error: generate failed: {f}")
-                }
-            },
-        };
-        writeln!(out, "{text}").map_err(io("standard output"))?;
-    }
-    out.flush().map_err(io("standard output"))?;
-    Ok(if invalid > 0 {
-        exit::USAGE
-    } else if refused > 0 {
-        exit::INCOMPATIBLE
-    } else {
-        exit::GO
-    })
-}
-
-fn validate(config_path: Option<&Path>, args: ValidateArgs) -> Result<i32, CliError> {
-    let config = load_config(config_path)?;
-    let implementation = open_system(config.as_ref(), &args.system)?;
-    let key: Vec<u8> = if args.key == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-            .map_err(io("standard input"))?;
-        buf
-    } else {
-        args.key.into_bytes()
-    };
-    let context = Context {
-        product: args.product,
-        version: args.version,
-        today: args.today,
-        host_id: args.host_id,
-    };
-    let validation = implementation.validate(&key, &context).map_err(|f| {
-        CliError::Usage(format!("{} could not validate: {f}", implementation.info()))
-    })?;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&validation).expect("validations serialize")
-        );
-    } else {
-        print_validation(&validation);
-    }
-    Ok(if validation.verdict == Verdict::Valid {
-        exit::GO
-    } else {
-        exit::INCOMPATIBLE
-    })
-}
-
-fn print_validation(v: &Validation) {
-    println!("verdict: {}", v.verdict);
-    if let Some(f) = &v.format {
-        println!("format:  {f}");
-    }
-    if let Some(r) = &v.reason {
-        println!("reason:  {r}");
-    }
-    if let Some(d) = &v.decoded {
-        let value = serde_json::to_value(d).expect("decodes serialize");
-        println!("decoded:");
-        if let serde_json::Value::Object(map) = value {
-            for (k, v) in map {
-                println!("  {k}: {v}");
-            }
-        }
-    }
-}
-
-fn inspect(path: &Path, json: bool) -> Result<i32, CliError> {
-    let p = plugin::load(path)?;
-    if json {
-        let v = serde_json::json!({
-            "path": p.path, "sha256": p.sha256, "name": p.name, "version": p.version,
-            "abi": format!("{}.{}", p.abi.0, p.abi.1), "struct_size": p.struct_size,
-            "flags": p.flags, "capabilities": p.describe_flags(),
-        });
-        println!("{v}");
-    } else {
-        println!("path:         {}", p.path.display());
-        println!("sha256:       {}", p.sha256);
-        println!("name:         {}", p.name);
-        println!("version:      {}", p.version);
-        println!(
-            "abi:          {}.{} (struct_size {})",
-            p.abi.0, p.abi.1, p.struct_size
-        );
-        println!(
-            "flags:        0x{:x}: {}",
-            p.flags,
-            p.describe_flags().join(", ")
-        );
-    }
-    Ok(exit::GO)
-}

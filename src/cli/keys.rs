@@ -1,0 +1,160 @@
+//! `generate`, `validate` and `plugin inspect`: one key or one plugin at a time.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use super::{CliError, GenerateArgs, SystemArgs, ValidateArgs, io, load_config};
+use crate::entitlement::Entitlement;
+use crate::exit;
+use crate::implementation::{GenerateFailure, Implementation};
+use crate::plugin;
+use crate::settings::Settings;
+use crate::system::{self, SystemRef};
+use crate::verdict::{Context, Validation, Verdict};
+
+pub(super) fn open_system(
+    config: Option<&crate::config::Config>,
+    args: &SystemArgs,
+) -> Result<Box<dyn Implementation>, CliError> {
+    let overrides: Settings = args.settings.iter().cloned().collect();
+    Ok(system::open(&SystemRef::parse(&args.system), config, &overrides)?)
+}
+
+pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result<i32, CliError> {
+    let config = load_config(config_path)?;
+    let catalog = config
+        .as_ref()
+        .map(|c| c.catalog.clone())
+        .unwrap_or_else(crate::catalog::Catalog::acme);
+    let implementation = open_system(config.as_ref(), &args.system)?;
+    let (reader, source): (Box<dyn BufRead>, String) = match &args.input {
+        Some(p) if p.as_os_str() != "-" => {
+            let f = std::fs::File::open(p).map_err(io(format!("{}", p.display())))?;
+            (
+                Box::new(std::io::BufReader::new(f)),
+                p.display().to_string(),
+            )
+        }
+        _ => (Box::new(std::io::stdin().lock()), "<stdin>".to_string()),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut refused, mut invalid) = (0usize, 0usize);
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.map_err(io(format!("{source}: line {}", i + 1)))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entitlement = Entitlement::from_json(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|e| e.check(&catalog).map(|()| e).map_err(|e| e.to_string()));
+        let text = match entitlement {
+            Err(message) => {
+                invalid += 1;
+                eprintln!("error: {source}:{}: {message}", i + 1);
+                format!("error: invalid entitlement: {message}")
+            }
+            Ok(e) => match implementation.generate(&e) {
+                Ok(key) => key,
+                Err(GenerateFailure::Refused { field, reason }) => {
+                    refused += 1;
+                    format!("error: refused: {field}: {reason}")
+                }
+                Err(GenerateFailure::Failed(f)) => {
+                    invalid += 1;
+                    format!("error: generate failed: {f}")
+                }
+            },
+        };
+        writeln!(out, "{text}").map_err(io("standard output"))?;
+    }
+    out.flush().map_err(io("standard output"))?;
+    Ok(if invalid > 0 {
+        exit::USAGE
+    } else if refused > 0 {
+        exit::INCOMPATIBLE
+    } else {
+        exit::GO
+    })
+}
+
+pub(super) fn validate(config_path: Option<&Path>, args: ValidateArgs) -> Result<i32, CliError> {
+    let config = load_config(config_path)?;
+    let implementation = open_system(config.as_ref(), &args.system)?;
+    let key: Vec<u8> = if args.key == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .map_err(io("standard input"))?;
+        buf
+    } else {
+        args.key.into_bytes()
+    };
+    let context = Context {
+        product: args.product,
+        version: args.version,
+        today: args.today,
+        host_id: args.host_id,
+    };
+    let validation = implementation.validate(&key, &context).map_err(|f| {
+        CliError::Usage(format!("{} could not validate: {f}", implementation.info()))
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&validation).expect("validations serialize")
+        );
+    } else {
+        print_validation(&validation);
+    }
+    Ok(if validation.verdict == Verdict::Valid {
+        exit::GO
+    } else {
+        exit::INCOMPATIBLE
+    })
+}
+
+fn print_validation(v: &Validation) {
+    println!("verdict: {}", v.verdict);
+    if let Some(f) = &v.format {
+        println!("format:  {f}");
+    }
+    if let Some(r) = &v.reason {
+        println!("reason:  {r}");
+    }
+    if let Some(d) = &v.decoded {
+        let value = serde_json::to_value(d).expect("decodes serialize");
+        println!("decoded:");
+        if let serde_json::Value::Object(map) = value {
+            for (k, v) in map {
+                println!("  {k}: {v}");
+            }
+        }
+    }
+}
+
+pub(super) fn inspect(path: &Path, json: bool) -> Result<i32, CliError> {
+    let p = plugin::load(path)?;
+    if json {
+        let v = serde_json::json!({
+            "path": p.path, "sha256": p.sha256, "name": p.name, "version": p.version,
+            "abi": format!("{}.{}", p.abi.0, p.abi.1), "struct_size": p.struct_size,
+            "flags": p.flags, "capabilities": p.describe_flags(),
+        });
+        println!("{v}");
+    } else {
+        println!("path:         {}", p.path.display());
+        println!("sha256:       {}", p.sha256);
+        println!("name:         {}", p.name);
+        println!("version:      {}", p.version);
+        println!(
+            "abi:          {}.{} (struct_size {})",
+            p.abi.0, p.abi.1, p.struct_size
+        );
+        println!(
+            "flags:        0x{:x}: {}",
+            p.flags,
+            p.describe_flags().join(", ")
+        );
+    }
+    Ok(exit::GO)
+}

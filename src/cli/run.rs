@@ -1,0 +1,206 @@
+//! `run` and `replay`: the compatibility proof from the command line.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use super::{CliError, ReplayArgs, RunArgs, load_config};
+use crate::config::Config;
+use crate::date::Day;
+use crate::entitlement::Entitlement;
+use crate::exit;
+use crate::finding::{Check, Source};
+use crate::gate::Status;
+use crate::matrix::{Case, Matrix, Release};
+use crate::random::Generator;
+use crate::run::{Aggregate, RunMeta, RunOptions, RunResult, Runner, case_id, system_infos};
+use crate::system;
+
+fn require_config(explicit: Option<&Path>) -> Result<Config, CliError> {
+    load_config(explicit)?.ok_or_else(|| {
+        CliError::Usage(format!(
+            "no {} in this directory; hint: run from the repository root or pass --config PATH",
+            crate::config::DEFAULT_FILE
+        ))
+    })
+}
+
+/// Today's date in UTC, from the clock: only ever used to judge waiver expiry.
+fn today_utc() -> Day {
+    let now = time::OffsetDateTime::now_utc().date();
+    Day::from_ymd(now.year(), now.month() as u8, now.day()).expect("the clock's date is a real date")
+}
+
+fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+/// Builds the matrix of a config: opens old, new, every release validator and
+/// every parity generator.
+pub(crate) fn build_matrix(config: &Config, checks: BTreeSet<Check>) -> Result<Matrix, CliError> {
+    let mut names: BTreeSet<String> = [config.run.old.clone(), config.run.new.clone()].into();
+    names.extend(config.releases.iter().map(|r| r.validator.clone()));
+    let parity: Vec<(String, Vec<String>)> = config
+        .formats
+        .iter()
+        .filter(|(_, f)| f.generators.len() >= 2)
+        .map(|(name, f)| (name.clone(), f.generators.clone()))
+        .collect();
+    for (_, gens) in &parity {
+        names.extend(gens.iter().cloned());
+    }
+    let systems = system::open_all(config, &names)?;
+    let releases = config
+        .releases
+        .iter()
+        .map(|r| Release {
+            name: r.name.clone(),
+            product: r.product.clone(),
+            version: r.version,
+            validator: r.validator.clone(),
+            features: r.features.as_ref().map(|f| f.iter().cloned().collect()),
+        })
+        .collect();
+    Ok(Matrix {
+        systems,
+        old: config.run.old.clone(),
+        new: config.run.new.clone(),
+        releases,
+        parity,
+        checks,
+    })
+}
+
+fn release_majors(config: &Config) -> Vec<u8> {
+    let mut m: Vec<u8> = config
+        .releases
+        .iter()
+        .filter_map(|r| u8::try_from(r.version.major).ok())
+        .collect();
+    m.sort_unstable();
+    m.dedup();
+    m
+}
+
+pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliError> {
+    let config = require_config(config_path)?;
+    let seed = args.seed.or(config.run.seed).unwrap_or_else(fresh_seed);
+    let checks: BTreeSet<Check> = args
+        .checks
+        .clone()
+        .or_else(|| config.run.checks.clone())
+        .map(|c| c.into_iter().collect())
+        .unwrap_or_else(|| Check::ALL.into_iter().collect());
+    let options = RunOptions {
+        seed,
+        cases: args.cases.unwrap_or(config.run.cases),
+        threads: args
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        batch: 64,
+        partition: args.partition,
+        today: args.today.unwrap_or_else(today_utc),
+    };
+    if !args.quiet {
+        eprintln!(
+            "keycompat run: seed {seed}, {} random cases, {} threads{}",
+            options.cases,
+            options.threads,
+            options.partition.map(|p| format!(", partition {p}")).unwrap_or_default()
+        );
+    }
+    let matrix = build_matrix(&config, checks.clone())?;
+    let stop = AtomicBool::new(false);
+    let runner = Runner {
+        matrix: &matrix,
+        waivers: &config.waivers,
+        options: &options,
+        stop: &stop,
+    };
+    let generator = Generator::new(seed, config.catalog.clone(), release_majors(&config));
+    let mut aggregate = Aggregate::new(config.waivers.len());
+    aggregate.merge(runner.run_random(&generator, &|_| {}));
+    let meta = RunMeta {
+        keycompat_version: env!("CARGO_PKG_VERSION").to_string(),
+        config: config.path.display().to_string(),
+        config_sha256: config.sha256.clone(),
+        seed,
+        cases: options.cases,
+        partitions: options.partition.into_iter().collect(),
+        checks: checks.into_iter().collect(),
+        today: options.today,
+        systems: system_infos(&matrix),
+        old: matrix.old.clone(),
+        new: matrix.new.clone(),
+        releases: config.releases.iter().map(|r| (r.name.clone(), r.validator.clone())).collect(),
+        interrupted: false,
+    };
+    let result = RunResult::judge(meta, aggregate, &config.waivers, &config.gates);
+    if args.quiet {
+        println!("verdict: {}", result.verdict);
+    } else {
+        print!("{}", crate::summary::render(&result));
+    }
+    if let Some(dir) = &args.report_dir {
+        std::fs::create_dir_all(dir).map_err(super::io(format!("{}", dir.display())))?;
+        let json = serde_json::to_string_pretty(&result).expect("results serialize");
+        std::fs::write(dir.join("report.json"), json).map_err(super::io("report.json"))?;
+    }
+    Ok(match result.verdict {
+        Status::Red => exit::INCOMPATIBLE,
+        _ => exit::GO,
+    })
+}
+
+pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32, CliError> {
+    let config = require_config(config_path)?;
+    let (entitlement, source): (Entitlement, Source) = match (&args.seed, &args.case, &args.entitlement) {
+        (Some(seed), Some(index), _) => (
+            Generator::new(*seed, config.catalog.clone(), release_majors(&config)).entitlement(*index),
+            Source::Random { seed: *seed, index: *index },
+        ),
+        (_, _, Some(json)) => {
+            let e = Entitlement::from_json(json).map_err(|e| CliError::Usage(format!("--entitlement: {e}")))?;
+            e.check(&config.catalog).map_err(|e| CliError::Usage(format!("--entitlement: {e}")))?;
+            (e, Source::Vector { id: "cli".into(), file: "--entitlement".into() })
+        }
+        _ => {
+            return Err(CliError::Usage(
+                "name a case: --seed S --case I, --vector ID or --entitlement JSON".into(),
+            ));
+        }
+    };
+    let checks: BTreeSet<Check> = match args.check {
+        Some(c) => [c].into(),
+        None => Check::ALL.into_iter().collect(),
+    };
+    let matrix = build_matrix(&config, checks)?;
+    let case = Case {
+        id: case_id(&entitlement),
+        source,
+        entitlement,
+    };
+    println!("case {}: {}", case.id, case.entitlement);
+    let outcome = matrix.run_batch(std::slice::from_ref(&case)).pop().unwrap_or_default();
+    let observed: u64 = outcome.tallies.values().map(|t| t.pass + t.fail).sum();
+    if outcome.findings.is_empty() {
+        println!("no findings ({observed} observations)");
+        return Ok(exit::GO);
+    }
+    for f in &outcome.findings {
+        println!("{}", f.key);
+        if let Some(k) = &f.license_key {
+            println!("  key:      {k}");
+        }
+        if let Some(c) = &f.context {
+            println!("  context:  {} {} on {}{}", c.product, c.version, c.today, c.host_id.as_ref().map(|h| format!(" host {h}")).unwrap_or_default());
+        }
+        println!("  expected: {}", f.expected);
+        println!("  found:    {}", f.found);
+    }
+    Ok(exit::INCOMPATIBLE)
+}

@@ -1,0 +1,601 @@
+//! The check matrix: ROUNDTRIP, BACKWARD, FORWARD, ROLLBACK, PARITY, TAMPER and
+//! TIME over one batch of cases.
+//!
+//! Work is done in three phases per batch so that implementations behind a
+//! process boundary are crossed once per batch, not once per call: every
+//! generator issues keys for the whole batch, then every validation the checks
+//! need is planned and sent to each validator as one batch, then each case is
+//! judged from its answers. Judging knows the expected outcome from the
+//! entitlement alone (SCHEMES.md), and, where DESIGN.md asks for agreement
+//! (BACKWARD's decode, TAMPER's accept/reject), from the old system's answer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::date::Day;
+use crate::entitlement::Entitlement;
+use crate::finding::{Check, Finding, GroupKey, Severity, Source};
+use crate::implementation::{CallFailure, GenerateFailure, Implementation};
+use crate::mutate;
+use crate::verdict::{Context, Decoded, FieldDiff, Validation, Verdict, Version};
+
+/// A shipped release: its validator can never change.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// Display name.
+    pub name: String,
+    /// Product slug.
+    pub product: String,
+    /// Version (the validation context).
+    pub version: Version,
+    /// The system whose validator it embeds.
+    pub validator: String,
+    /// Features it knows; `None`: all.
+    pub features: Option<BTreeSet<String>>,
+}
+
+/// One case: an entitlement and where it came from.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Stable id.
+    pub id: String,
+    /// Origin, for replay.
+    pub source: Source,
+    /// The entitlement.
+    pub entitlement: Entitlement,
+}
+
+/// A cell of the matrix: check, generator, validator.
+pub type Cell = (Check, String, Option<String>);
+
+/// Pass/fail/skip counts of one cell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tally {
+    /// Observations that agreed.
+    pub pass: u64,
+    /// Observations with a finding.
+    pub fail: u64,
+    /// Observations not made (a declared refusal upstream).
+    pub skipped: u64,
+}
+
+impl Tally {
+    /// Adds another tally.
+    pub fn add(&mut self, o: &Tally) {
+        self.pass += o.pass;
+        self.fail += o.fail;
+        self.skipped += o.skipped;
+    }
+}
+
+/// What one case produced.
+#[derive(Debug, Default)]
+pub struct CaseOutcome {
+    /// Findings, in a deterministic order.
+    pub findings: Vec<Finding>,
+    /// Observations per cell.
+    pub tallies: BTreeMap<Cell, Tally>,
+}
+
+/// The systems and releases a run compares.
+pub struct Matrix {
+    /// Systems by name.
+    pub systems: BTreeMap<String, Arc<dyn Implementation>>,
+    /// The system being retired.
+    pub old: String,
+    /// The system going live.
+    pub new: String,
+    /// Shipped releases.
+    pub releases: Vec<Release>,
+    /// Formats with two or more generators: (format, generators).
+    pub parity: Vec<(String, Vec<String>)>,
+    /// Checks to run (ROUNDTRIP always runs: other checks need its answers).
+    pub checks: BTreeSet<Check>,
+}
+
+/// Why a validation was requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Roundtrip(Base),
+    Backward,
+    Forward(usize),
+    Rollback,
+    Tamper { base: Base, mutation: usize, by_old: bool },
+    Time { base: Base, day: usize, by_old: bool },
+}
+
+/// Which issued key a request validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Base {
+    Old,
+    New,
+}
+
+struct Request {
+    purpose: Purpose,
+    validator: String,
+    key: Vec<u8>,
+    context: Context,
+}
+
+/// One case's keys and planned validations.
+struct Plan {
+    old_key: Option<String>,
+    new_key: Option<String>,
+    mutations: [Vec<mutate::Mutation>; 2],
+    days: Vec<(Day, bool, &'static str)>,
+    requests: Vec<Request>,
+}
+
+/// The context a key is issued for: its own product, the highest version it
+/// covers, the day of issue, its own host.
+pub fn own_context(e: &Entitlement) -> Context {
+    Context {
+        product: e.product.clone(),
+        version: Version {
+            major: u32::from(e.max_major),
+            minor: 0,
+        },
+        today: e.issued,
+        host_id: e.host_id.clone(),
+    }
+}
+
+/// The days TIME checks for an entitlement: (day, valid?, label).
+fn time_grid(e: &Entitlement) -> Vec<(Day, bool, &'static str)> {
+    match e.expires {
+        Some(x) => [(x.add_days(-1), true, "the day before expiry"), (Some(x), true, "the expiry day"), (x.add_days(1), false, "the day after expiry")]
+            .into_iter()
+            .filter_map(|(d, ok, label)| d.map(|d| (d, ok, label)))
+            .collect(),
+        None => Day::from_ymd(9999, 12, 31)
+            .map(|d| vec![(d, true, "9999-12-31 (perpetual)")])
+            .unwrap_or_default(),
+    }
+}
+
+impl Matrix {
+    fn enabled(&self, c: Check) -> bool {
+        self.checks.contains(&c)
+    }
+
+    /// The generators a batch needs: old, new, and every parity generator.
+    fn generators(&self) -> Vec<String> {
+        let mut g = vec![self.old.clone(), self.new.clone()];
+        if self.enabled(Check::Parity) {
+            for (_, gens) in &self.parity {
+                g.extend(gens.iter().cloned());
+            }
+        }
+        let mut seen = BTreeSet::new();
+        g.retain(|x| seen.insert(x.clone()));
+        g
+    }
+
+    /// Runs every enabled check on a batch of cases.
+    pub fn run_batch(&self, cases: &[Case]) -> Vec<CaseOutcome> {
+        let entitlements: Vec<&Entitlement> = cases.iter().map(|c| &c.entitlement).collect();
+        let generated: BTreeMap<String, Vec<Result<String, GenerateFailure>>> = self
+            .generators()
+            .into_iter()
+            .map(|g| {
+                let keys = self.systems[&g].generate_batch(&entitlements);
+                (g, keys)
+            })
+            .collect();
+        let plans: Vec<Plan> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| self.plan(&c.entitlement, ok_key(&generated[&self.old][i]), ok_key(&generated[&self.new][i])))
+            .collect();
+        let answers = self.validate_all(&plans);
+        cases
+            .iter()
+            .zip(&plans)
+            .zip(answers)
+            .enumerate()
+            .map(|(i, ((case, plan), answers))| {
+                let mut judge = Judge::new(self, case);
+                judge.generation(&generated, i);
+                judge.validations(plan, &answers);
+                judge.finish()
+            })
+            .collect()
+    }
+
+    fn plan(&self, e: &Entitlement, old_key: Option<String>, new_key: Option<String>) -> Plan {
+        let ctx = own_context(e);
+        let mut plan = Plan {
+            mutations: [
+                old_key.as_deref().map(mutate::mutations).unwrap_or_default(),
+                new_key
+                    .as_deref()
+                    .filter(|k| Some(*k) != old_key.as_deref())
+                    .map(mutate::mutations)
+                    .unwrap_or_default(),
+            ],
+            days: time_grid(e),
+            old_key,
+            new_key,
+            requests: Vec::new(),
+        };
+        let mut req = |purpose, validator: &str, key: &[u8], context: &Context| {
+            plan.requests.push(Request {
+                purpose,
+                validator: validator.to_string(),
+                key: key.to_vec(),
+                context: context.clone(),
+            })
+        };
+        let (old, new) = (self.old.as_str(), self.new.as_str());
+        if let Some(k) = &plan.old_key {
+            req(Purpose::Roundtrip(Base::Old), old, k.as_bytes(), &ctx);
+            if self.enabled(Check::Backward) {
+                req(Purpose::Backward, new, k.as_bytes(), &ctx);
+            }
+        }
+        if let Some(k) = &plan.new_key {
+            req(Purpose::Roundtrip(Base::New), new, k.as_bytes(), &ctx);
+            if self.enabled(Check::Rollback) {
+                req(Purpose::Rollback, old, k.as_bytes(), &ctx);
+            }
+            if self.enabled(Check::Forward) {
+                for (r, release) in self.releases.iter().enumerate() {
+                    if release.product == e.product && release.version.major <= u32::from(e.max_major) {
+                        let rctx = Context {
+                            product: release.product.clone(),
+                            version: release.version,
+                            today: e.issued,
+                            host_id: e.host_id.clone(),
+                        };
+                        req(Purpose::Forward(r), &release.validator, k.as_bytes(), &rctx);
+                    }
+                }
+            }
+        }
+        for (b, base) in [Base::Old, Base::New].into_iter().enumerate() {
+            if self.enabled(Check::Tamper) {
+                for (m, mutation) in plan.mutations[b].iter().enumerate() {
+                    req(Purpose::Tamper { base, mutation: m, by_old: true }, old, &mutation.key, &ctx);
+                    req(Purpose::Tamper { base, mutation: m, by_old: false }, new, &mutation.key, &ctx);
+                }
+            }
+            let key = match base {
+                Base::Old => plan.old_key.as_ref(),
+                Base::New => plan.new_key.as_ref().filter(|k| Some(*k) != plan.old_key.as_ref()),
+            };
+            if let (true, Some(key)) = (self.enabled(Check::Time), key) {
+                for (d, &(day, _, _)) in plan.days.iter().enumerate() {
+                    let tctx = Context { today: day, ..ctx.clone() };
+                    req(Purpose::Time { base, day: d, by_old: true }, old, key.as_bytes(), &tctx);
+                    req(Purpose::Time { base, day: d, by_old: false }, new, key.as_bytes(), &tctx);
+                }
+            }
+        }
+        plan
+    }
+
+    /// Sends each validator its share of every plan's requests as one batch.
+    fn validate_all(&self, plans: &[Plan]) -> Vec<Vec<Option<Result<Validation, CallFailure>>>> {
+        let mut answers: Vec<Vec<Option<Result<Validation, CallFailure>>>> =
+            plans.iter().map(|p| vec![None; p.requests.len()]).collect();
+        let mut by_validator: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
+        for (p, plan) in plans.iter().enumerate() {
+            for (r, req) in plan.requests.iter().enumerate() {
+                by_validator.entry(req.validator.as_str()).or_default().push((p, r));
+            }
+        }
+        for (validator, slots) in by_validator {
+            let batch: Vec<(&[u8], &Context)> = slots
+                .iter()
+                .map(|&(p, r)| (plans[p].requests[r].key.as_slice(), &plans[p].requests[r].context))
+                .collect();
+            let results = self.systems[validator].validate_batch(&batch);
+            for (&(p, r), result) in slots.iter().zip(results) {
+                answers[p][r] = Some(result);
+            }
+        }
+        answers
+    }
+}
+
+fn ok_key(r: &Result<String, GenerateFailure>) -> Option<String> {
+    r.as_ref().ok().cloned()
+}
+
+/// Judges one case from its keys and answers.
+struct Judge<'a> {
+    matrix: &'a Matrix,
+    case: &'a Case,
+    outcome: CaseOutcome,
+    /// Format each system reported for its own key (from ROUNDTRIP).
+    formats: [Option<String>; 2],
+}
+
+impl<'a> Judge<'a> {
+    fn new(matrix: &'a Matrix, case: &'a Case) -> Self {
+        Judge {
+            matrix,
+            case,
+            outcome: CaseOutcome::default(),
+            formats: [None, None],
+        }
+    }
+
+    fn finish(self) -> CaseOutcome {
+        self.outcome
+    }
+
+    fn tally(&mut self, check: Check, generator: &str, validator: Option<&str>, f: impl FnOnce(&mut Tally)) {
+        let cell = (check, generator.to_string(), validator.map(String::from));
+        f(self.outcome.tallies.entry(cell).or_default());
+    }
+
+    fn pass(&mut self, check: Check, generator: &str, validator: Option<&str>) {
+        self.tally(check, generator, validator, |t| t.pass += 1);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn find(
+        &mut self,
+        check: Check,
+        severity: Severity,
+        generator: &str,
+        validator: Option<&str>,
+        cause: String,
+        key: Option<&[u8]>,
+        context: Option<&Context>,
+        expected: String,
+        found: String,
+        validation: Option<Validation>,
+        diffs: Vec<FieldDiff>,
+    ) {
+        self.tally(check, generator, validator, |t| t.fail += 1);
+        if !self.matrix.enabled(check) {
+            return;
+        }
+        self.outcome.findings.push(Finding {
+            key: GroupKey {
+                check,
+                severity,
+                generator: generator.to_string(),
+                validator: validator.map(String::from),
+                cause,
+            },
+            case_id: self.case.id.clone(),
+            source: self.case.source.clone(),
+            entitlement: Some(self.case.entitlement.clone()),
+            license_key: key.map(|k| String::from_utf8_lossy(k).into_owned()),
+            context: context.cloned(),
+            expected,
+            found,
+            validation,
+            diffs,
+        });
+    }
+
+    fn failure(&mut self, check: Check, generator: &str, validator: Option<&str>, key: Option<&[u8]>, context: Option<&Context>, what: &str, f: &CallFailure) {
+        let severity = if f.kind.is_crash() { Severity::Crash } else { Severity::Error };
+        let kind = serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        self.find(
+            check,
+            severity,
+            generator,
+            validator,
+            format!("{what} failed: {kind}"),
+            key,
+            context,
+            format!("an answer from {what}"),
+            f.message.clone(),
+            None,
+            Vec::new(),
+        );
+    }
+
+    fn generation(&mut self, generated: &BTreeMap<String, Vec<Result<String, GenerateFailure>>>, i: usize) {
+        let m = self.matrix;
+        let mut seen = BTreeSet::new();
+        for (g, results) in generated {
+            match &results[i] {
+                Err(GenerateFailure::Failed(f)) if seen.insert(g.clone()) => {
+                    self.failure(Check::Roundtrip, g, None, None, None, "generate", f);
+                }
+                Err(GenerateFailure::Refused { .. }) if *g == m.old || *g == m.new => {
+                    self.tally(Check::Roundtrip, g, None, |t| t.skipped += 1);
+                }
+                _ => {}
+            }
+        }
+        if m.enabled(Check::Parity) {
+            for (format, gens) in &m.parity {
+                let first = &gens[0];
+                for other in &gens[1..] {
+                    self.parity(format, first, other, &generated[first][i], &generated[other][i]);
+                }
+            }
+        }
+    }
+
+    fn parity(&mut self, format: &str, a: &str, b: &str, ka: &Result<String, GenerateFailure>, kb: &Result<String, GenerateFailure>) {
+        use GenerateFailure::*;
+        let describe = |r: &Result<String, GenerateFailure>| match r {
+            Ok(k) => k.clone(),
+            Err(Refused { field, reason }) => format!("refused: {field}: {reason}"),
+            Err(Failed(f)) => format!("failed: {f}"),
+        };
+        let cause = match (ka, kb) {
+            (Ok(x), Ok(y)) if x == y => None,
+            (Err(Refused { field: f1, .. }), Err(Refused { field: f2, .. })) if f1 == f2 => None,
+            (Err(Failed(_)), _) | (_, Err(Failed(_))) => return, // reported as generate failures
+            (Ok(_), Ok(_)) => Some(format!("{format} keys differ")),
+            (Err(Refused { field: f1, .. }), Err(Refused { field: f2, .. })) => Some(format!("refuse different fields ({f1} vs {f2})")),
+            (Ok(_), Err(Refused { field, .. })) => Some(format!("only {b} refuses ({field})")),
+            (Err(Refused { field, .. }), Ok(_)) => Some(format!("only {a} refuses ({field})")),
+        };
+        match cause {
+            None => self.pass(Check::Parity, a, Some(b)),
+            Some(cause) => {
+                let key = kb.as_ref().ok().map(|k| k.as_bytes().to_vec());
+                self.find(Check::Parity, Severity::Drift, a, Some(b), cause, key.as_deref(), None, describe(ka), describe(kb), None, Vec::new());
+            }
+        }
+    }
+
+    fn validations(&mut self, plan: &Plan, answers: &[Option<Result<Validation, CallFailure>>]) {
+        let answer = |purpose: Purpose| -> Option<&Result<Validation, CallFailure>> {
+            plan.requests
+                .iter()
+                .position(|r| r.purpose == purpose)
+                .and_then(|i| answers[i].as_ref())
+        };
+        let m = self.matrix;
+        let e = &self.case.entitlement;
+        let expected = Decoded::from_entitlement(e);
+        // ROUNDTRIP first: the formats it reports label later causes.
+        for (b, base, system) in [(0, Base::Old, &m.old), (1, Base::New, &m.new)] {
+            if let Some(Ok(v)) = answer(Purpose::Roundtrip(base)) {
+                self.formats[b] = v.format.clone();
+            }
+            let key = if b == 0 { &plan.old_key } else { &plan.new_key };
+            if let (Some(key), Some(result)) = (key, answer(Purpose::Roundtrip(base))) {
+                self.expect_valid(Check::Roundtrip, system, system, key.as_bytes(), &own_context(e), result, &expected, None, b);
+            }
+        }
+        let old_decode = match answer(Purpose::Roundtrip(Base::Old)) {
+            Some(Ok(v)) if v.verdict == Verdict::Valid => v.decoded.clone(),
+            _ => None,
+        };
+        if let (Some(key), Some(result)) = (&plan.old_key, answer(Purpose::Backward)) {
+            let reference = old_decode.clone().unwrap_or_else(|| expected.clone());
+            self.expect_valid(Check::Backward, &m.old, &m.new, key.as_bytes(), &own_context(e), result, &reference, None, 0);
+        }
+        if let Some(key) = &plan.new_key {
+            for (r, release) in m.releases.iter().enumerate() {
+                if let Some(result) = answer(Purpose::Forward(r)) {
+                    let ctx = plan.requests.iter().find(|q| q.purpose == Purpose::Forward(r)).map(|q| q.context.clone()).unwrap_or_else(|| own_context(e));
+                    self.expect_valid(Check::Forward, &m.new, &release.name, key.as_bytes(), &ctx, result, &expected, release.features.as_ref(), 1);
+                }
+            }
+            if let Some(result) = answer(Purpose::Rollback) {
+                self.expect_valid(Check::Rollback, &m.new, &m.old, key.as_bytes(), &own_context(e), result, &expected, None, 1);
+            }
+        }
+        let old_accepts_new_key = plan.new_key.is_some()
+            && (plan.new_key == plan.old_key || matches!(answer(Purpose::Rollback), Some(Ok(v)) if v.verdict == Verdict::Valid));
+        for (b, base) in [Base::Old, Base::New].into_iter().enumerate() {
+            let generator = if b == 0 { &m.old } else { &m.new };
+            let agreement = b == 0 || old_accepts_new_key;
+            for (i, mutation) in plan.mutations[b].iter().enumerate() {
+                let by_old = answer(Purpose::Tamper { base, mutation: i, by_old: true });
+                let by_new = answer(Purpose::Tamper { base, mutation: i, by_old: false });
+                if let (Some(o), Some(n)) = (by_old, by_new) {
+                    self.tamper(generator, mutation, agreement, o, n, b);
+                }
+            }
+            for (d, &(day, valid, label)) in plan.days.iter().enumerate() {
+                for (by_old, validator) in [(true, &m.old), (false, &m.new)] {
+                    if by_old && !agreement {
+                        continue;
+                    }
+                    let req = plan.requests.iter().position(|q| q.purpose == Purpose::Time { base, day: d, by_old });
+                    if let Some(Some(result)) = req.map(|i| &answers[i]) {
+                        let key = plan.requests[req.unwrap_or_default()].key.clone();
+                        let ctx = plan.requests[req.unwrap_or_default()].context.clone();
+                        self.time(generator, validator, &key, &ctx, result, day, valid, label, b);
+                    }
+                }
+            }
+        }
+    }
+
+    fn format_label(&self, base: usize) -> String {
+        self.formats[base].clone().unwrap_or_else(|| "unrecognised".into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn expect_valid(
+        &mut self,
+        check: Check,
+        generator: &str,
+        validator: &str,
+        key: &[u8],
+        ctx: &Context,
+        result: &Result<Validation, CallFailure>,
+        reference: &Decoded,
+        known_features: Option<&BTreeSet<String>>,
+        base: usize,
+    ) {
+        let v = match result {
+            Err(f) => return self.failure(check, generator, Some(validator), Some(key), Some(ctx), "validate", f),
+            Ok(v) => v,
+        };
+        if v.verdict != Verdict::Valid {
+            let cause = format!("{} key rejected: {}", self.format_label(base), v.verdict);
+            return self.find(check, Severity::Outage, generator, Some(validator), cause, Some(key), Some(ctx), "valid".into(), verdict_text(v), Some(v.clone()), Vec::new());
+        }
+        let diffs = v.decoded.as_ref().map(|d| reference.diff(d, known_features)).unwrap_or_default();
+        if diffs.is_empty() {
+            self.pass(check, generator, Some(validator));
+        } else {
+            let fields: Vec<&str> = diffs.iter().map(|d| d.field.as_str()).collect();
+            let cause = format!("drift: {}", fields.join(", "));
+            let found = diffs.iter().map(|d| format!("{} {} (expected {})", d.field, d.found, d.expected)).collect::<Vec<_>>().join("; ");
+            self.find(check, Severity::Drift, generator, Some(validator), cause, Some(key), Some(ctx), "the same decode".into(), found, Some(v.clone()), diffs);
+        }
+    }
+
+    fn tamper(&mut self, generator: &str, mutation: &mutate::Mutation, agreement: bool, by_old: &Result<Validation, CallFailure>, by_new: &Result<Validation, CallFailure>, base: usize) {
+        let (m, e) = (self.matrix, &self.case.entitlement);
+        let ctx = own_context(e);
+        let new_v = match by_new {
+            Err(f) => return self.failure(Check::Tamper, generator, Some(&m.new), Some(&mutation.key), Some(&ctx), "validate", f),
+            Ok(v) => v,
+        };
+        let new_ok = new_v.verdict == Verdict::Valid;
+        let (reference_ok, reference) = if agreement {
+            match by_old {
+                Err(f) => return self.failure(Check::Tamper, generator, Some(&m.old), Some(&mutation.key), Some(&ctx), "validate", f),
+                Ok(v) => (v.verdict == Verdict::Valid, format!("{} answers {}", m.old, v.verdict)),
+            }
+        } else {
+            (mutation.benign, if mutation.benign { "valid (a benign change)".into() } else { "rejected".into() })
+        };
+        if new_ok == reference_ok {
+            return self.pass(Check::Tamper, generator, Some(&m.new));
+        }
+        let label = self.format_label(base);
+        let (severity, cause) = if new_ok {
+            (Severity::Leak, format!("{label} key, {}: accepted by {}", mutation.family, m.new))
+        } else {
+            (Severity::Outage, format!("{label} key, {}: rejected by {}", mutation.family, m.new))
+        };
+        self.find(Check::Tamper, severity, generator, Some(&m.new), cause, Some(&mutation.key), Some(&ctx), reference, verdict_text(new_v), Some(new_v.clone()), Vec::new());
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn time(&mut self, generator: &str, validator: &str, key: &[u8], ctx: &Context, result: &Result<Validation, CallFailure>, day: Day, valid: bool, label: &str, base: usize) {
+        let v = match result {
+            Err(f) => return self.failure(Check::Time, generator, Some(validator), Some(key), Some(ctx), "validate", f),
+            Ok(v) => v,
+        };
+        let accepted = v.verdict == Verdict::Valid;
+        if accepted == valid {
+            return self.pass(Check::Time, generator, Some(validator));
+        }
+        let fmt = self.format_label(base);
+        let (severity, cause, expected) = if valid {
+            (Severity::Outage, format!("{fmt} key rejected on {label}"), "valid".to_string())
+        } else {
+            (Severity::Leak, format!("{fmt} key accepted on {label}"), "expired".to_string())
+        };
+        let found = format!("{} on {day}", verdict_text(v));
+        self.find(Check::Time, severity, generator, Some(validator), cause, Some(key), Some(ctx), expected, found, Some(v.clone()), Vec::new());
+    }
+}
+
+fn verdict_text(v: &Validation) -> String {
+    match &v.reason {
+        Some(r) => format!("{} ({r})", v.verdict),
+        None => v.verdict.to_string(),
+    }
+}

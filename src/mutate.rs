@@ -1,0 +1,160 @@
+//! TAMPER's mutation families: the ways keys get damaged or disguised on
+//! their way from a license e-mail to a product's dialog.
+//!
+//! Each [`Mutation`] says whether it is *benign* for a key format: a benign
+//! mutation (surrounding whitespace; for Crockford keys also case, dashes and
+//! look-alike letters) must still validate, any other must be rejected. The
+//! families follow real failures collected in the research notes: copy-paste
+//! whitespace, mail clients eating dashes, case drift between generator and
+//! validator, look-alike characters, truncation, and base64 re-encoding.
+
+/// A mutated key and what it should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mutation {
+    /// The family, e.g. `lower-case`; part of a finding's cause.
+    pub family: &'static str,
+    /// The mutated key bytes.
+    pub key: Vec<u8>,
+    /// Whether a correct validator accepts it.
+    pub benign: bool,
+}
+
+/// Whether `key` is in the Crockford-base32 human form (acme-lk1 style),
+/// where case, dashes, inner whitespace and O/I/L look-alikes are folded.
+fn is_crockford_form(key: &str) -> bool {
+    !key.starts_with("key/") && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The next symbol in the key's own alphabet, so a changed symbol stays
+/// well-formed and only the MAC or signature can catch it.
+fn next_symbol(c: u8, crockford: bool) -> u8 {
+    const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let alphabet = if crockford { CROCKFORD } else { B64URL };
+    match alphabet.iter().position(|&a| a == c) {
+        Some(i) => alphabet[(i + 1) % alphabet.len()],
+        None => c,
+    }
+}
+
+/// Positions of symbols a changed symbol should hit: first, middle, last
+/// (skipping separators, prefixes and padding).
+fn symbol_positions(key: &[u8], crockford: bool) -> Vec<usize> {
+    let start = if crockford { 0 } else { 4 };
+    let body: Vec<usize> = (start..key.len())
+        .filter(|&i| {
+            let c = key[i];
+            if crockford {
+                c != b'-'
+            } else {
+                c != b'.' && c != b'='
+            }
+        })
+        .collect();
+    if body.is_empty() {
+        return Vec::new();
+    }
+    let mut picks = vec![body[0], body[body.len() / 2], body[body.len() - 1]];
+    picks.dedup();
+    picks
+}
+
+/// Every mutation of `key`. Mutations that leave the key unchanged are dropped.
+pub fn mutations(key: &str) -> Vec<Mutation> {
+    let crockford = is_crockford_form(key);
+    let bytes = key.as_bytes();
+    let mut out = Vec::new();
+    let mut push = |family, k: Vec<u8>, benign| {
+        if k != bytes {
+            out.push(Mutation { family, key: k, benign });
+        }
+    };
+    push("surrounding-whitespace", format!(" \t{key}\r\n").into_bytes(), true);
+    push("lower-case", key.to_ascii_lowercase().into_bytes(), crockford);
+    push("swapped-case", swap_first_letter_case(key).into_bytes(), crockford);
+    push("no-dashes", key.replace('-', "").into_bytes(), crockford);
+    push("inner-space", insert_mid(key, " ").into_bytes(), crockford);
+    push("line-break", insert_mid(key, "\r\n").into_bytes(), crockford);
+    push("look-alike", look_alike(key).into_bytes(), crockford);
+    for (n, pos) in symbol_positions(bytes, crockford).into_iter().enumerate() {
+        let mut k = bytes.to_vec();
+        k[pos] = next_symbol(k[pos], crockford);
+        push(["changed-first-symbol", "changed-middle-symbol", "changed-last-symbol"][n], k, false);
+    }
+    push("truncated", bytes[..bytes.len().saturating_sub(1)].to_vec(), false);
+    push("extended", [bytes, b"A"].concat(), false);
+    push("en-dash", key.replacen('-', "\u{2013}", 1).into_bytes(), false);
+    push("cyrillic-look-alike", key.replacen('A', "\u{0410}", 1).into_bytes(), false);
+    push("nbsp", format!("\u{00A0}{key}").into_bytes(), false);
+    push("zero-width-space", insert_mid(key, "\u{200B}").into_bytes(), false);
+    push("full-width", full_width_first_digit(key).into_bytes(), false);
+    push("padding-stripped", key.replace('=', "").into_bytes(), false);
+    push("std-alphabet", key.replace('-', "+").replace('_', "/").into_bytes(), false);
+    out
+}
+
+fn insert_mid(key: &str, what: &str) -> String {
+    let mut mid = key.len() / 2;
+    while !key.is_char_boundary(mid) {
+        mid += 1;
+    }
+    format!("{}{what}{}", &key[..mid], &key[mid..])
+}
+
+fn swap_first_letter_case(key: &str) -> String {
+    let mut done = false;
+    key.chars()
+        .map(|c| {
+            if !done && c.is_ascii_alphabetic() {
+                done = true;
+                if c.is_ascii_uppercase() { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// `0` written as `O`, `1` as `I`: what people type from a printed key.
+fn look_alike(key: &str) -> String {
+    key.replace('0', "O").replace('1', "I")
+}
+
+fn full_width_first_digit(key: &str) -> String {
+    match key.char_indices().find(|(_, c)| c.is_ascii_digit()) {
+        Some((i, c)) => {
+            let wide = char::from_u32(0xFF10 + (c as u32 - '0' as u32)).unwrap_or(c);
+            format!("{}{wide}{}", &key[..i], &key[i + 1..])
+        }
+        None => key.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crockford_keys_fold_case_dashes_and_look_alikes() {
+        let m = mutations("24A0M-02T1K-7Y9KS-689RQ-7B450");
+        let benign: Vec<_> = m.iter().filter(|m| m.benign).map(|m| m.family).collect();
+        assert_eq!(
+            benign,
+            ["surrounding-whitespace", "lower-case", "swapped-case", "no-dashes", "inner-space", "line-break", "look-alike"]
+        );
+        assert!(m.iter().any(|m| m.family == "changed-last-symbol" && m.key.ends_with(b"1")));
+        // No-op families (no '=' to strip) are dropped.
+        assert!(!m.iter().any(|m| m.family == "padding-stripped"));
+    }
+
+    #[test]
+    fn signed_keys_only_tolerate_surrounding_whitespace() {
+        let m = mutations("key/eyJ2IjoxfQ==.c2ln-_A==");
+        for x in &m {
+            assert_eq!(x.benign, x.family == "surrounding-whitespace", "{}", x.family);
+            assert_ne!(x.key, b"key/eyJ2IjoxfQ==.c2ln-_A==");
+        }
+        assert!(m.iter().any(|m| m.family == "padding-stripped"));
+        assert!(m.iter().any(|m| m.family == "std-alphabet"));
+    }
+}

@@ -1,0 +1,476 @@
+//! `keycompat run`: vectors, regressions and random cases through the check
+//! matrix, in parallel, aggregated into a [`RunResult`] that gates judge.
+//!
+//! Results never depend on the thread count or on sharding: every case is
+//! judged alone, aggregation only sums counts and keeps, per group, the
+//! example that is smallest by a total order (size, then source), and each
+//! case belongs to a partition by its content-derived id. That is what lets
+//! `keycompat merge` rebuild an unsharded run from shards.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::date::Day;
+use crate::entitlement::Entitlement;
+use crate::finding::{Check, Finding, Group, GroupKey, Severity, Source};
+use crate::gate::{self, Gate, GateInputs, GatesConfig, Status};
+use crate::implementation::ImplInfo;
+use crate::matrix::{Case, Cell, Matrix, Tally};
+use crate::random::Generator;
+use crate::waiver::{self, Waiver, WaiverUse};
+
+/// `k/n`: this run handles the cases whose id falls in shard `k` of `n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    /// 1-based shard number.
+    pub k: u64,
+    /// Number of shards.
+    pub n: u64,
+}
+
+impl Partition {
+    /// Parses `k/n` with 1 <= k <= n.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a partition k/n with 1 <= k <= n (e.g. 2/3)");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (u64, u64) = (k.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+        if k == 0 || n == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Partition { k, n })
+    }
+
+    /// Whether the case with this id belongs here.
+    pub fn contains(&self, case_id: &str) -> bool {
+        let h = Sha256::digest(case_id.as_bytes());
+        let v = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+        v % self.n == self.k - 1
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+/// The stable id of a case: derived from the entitlement's canonical JSON.
+pub fn case_id(e: &Entitlement) -> String {
+    let h = Sha256::digest(e.to_json().as_bytes());
+    format!("c-{}", &hex::encode(h)[..12])
+}
+
+/// How a run goes.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Seed of the random cases.
+    pub seed: u64,
+    /// Number of random cases (before partitioning).
+    pub cases: u64,
+    /// Worker threads.
+    pub threads: usize,
+    /// Cases per batch.
+    pub batch: usize,
+    /// This shard, if sharded.
+    pub partition: Option<Partition>,
+    /// The day waivers are judged on.
+    pub today: Day,
+}
+
+/// Counts the gates and the summary need.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Vector checks (exact keys, verdicts, decodes).
+    pub vector_checks: u64,
+    /// Vector checks that failed (unwaived).
+    pub vector_failures: u64,
+    /// Cases from vectors and regressions run through the matrix.
+    pub vector_cases: u64,
+    /// Of those, cases with an unwaived finding.
+    pub vector_cases_failing: u64,
+    /// Random cases run.
+    pub random_cases: u64,
+    /// Random cases with an unwaived finding.
+    pub random_cases_failing: u64,
+    /// Findings covered by an active waiver.
+    pub waived_findings: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.vector_checks += o.vector_checks;
+        self.vector_failures += o.vector_failures;
+        self.vector_cases += o.vector_cases;
+        self.vector_cases_failing += o.vector_cases_failing;
+        self.random_cases += o.random_cases;
+        self.random_cases_failing += o.random_cases_failing;
+        self.waived_findings += o.waived_findings;
+    }
+}
+
+/// Everything a run measured: mergeable across shards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aggregate {
+    /// Observations per cell.
+    #[serde(with = "cells")]
+    pub tallies: BTreeMap<Cell, Tally>,
+    /// Groups by (root cause, waiver index).
+    #[serde(with = "groups")]
+    pub groups: BTreeMap<(GroupKey, Option<usize>), Group>,
+    /// Per waiver: (matched while active, matched after expiry).
+    pub waiver_uses: Vec<(u64, u64)>,
+    /// Counts.
+    pub counts: Counts,
+}
+
+/// Serde for the tally map as a list (JSON maps need string keys).
+mod cells {
+    use super::*;
+    #[derive(Serialize, Deserialize)]
+    struct Row {
+        check: Check,
+        generator: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        validator: Option<String>,
+        #[serde(flatten)]
+        tally: Tally,
+    }
+    pub fn serialize<S: serde::Serializer>(m: &BTreeMap<Cell, Tally>, s: S) -> Result<S::Ok, S::Error> {
+        let rows: Vec<Row> = m
+            .iter()
+            .map(|((c, g, v), t)| Row { check: *c, generator: g.clone(), validator: v.clone(), tally: *t })
+            .collect();
+        rows.serialize(s)
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<Cell, Tally>, D::Error> {
+        Ok(Vec::<Row>::deserialize(d)?
+            .into_iter()
+            .map(|r| ((r.check, r.generator, r.validator), r.tally))
+            .collect())
+    }
+}
+
+/// Serde for the group map as a list.
+mod groups {
+    use super::*;
+    #[derive(Serialize, Deserialize)]
+    struct Row {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        waiver_index: Option<usize>,
+        #[serde(flatten)]
+        group: Group,
+    }
+    pub fn serialize<S: serde::Serializer>(m: &BTreeMap<(GroupKey, Option<usize>), Group>, s: S) -> Result<S::Ok, S::Error> {
+        let rows: Vec<Row> = m.iter().map(|((_, w), g)| Row { waiver_index: *w, group: g.clone() }).collect();
+        rows.serialize(s)
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<(GroupKey, Option<usize>), Group>, D::Error> {
+        Ok(Vec::<Row>::deserialize(d)?
+            .into_iter()
+            .map(|r| ((r.group.key.clone(), r.waiver_index), r.group))
+            .collect())
+    }
+}
+
+/// The order in which examples compete: smaller first, then by source.
+fn example_order(f: &Finding) -> (usize, &Source, &str) {
+    (f.size(), &f.source, &f.case_id)
+}
+
+impl Aggregate {
+    /// An empty aggregate for `n_waivers` waivers.
+    pub fn new(n_waivers: usize) -> Self {
+        Aggregate {
+            waiver_uses: vec![(0, 0); n_waivers],
+            ..Default::default()
+        }
+    }
+
+    /// Adds another aggregate (another thread's, or another shard's).
+    pub fn merge(&mut self, other: Aggregate) {
+        for (cell, t) in other.tallies {
+            self.tallies.entry(cell).or_default().add(&t);
+        }
+        for (key, g) in other.groups {
+            self.add_group(key, g);
+        }
+        if self.waiver_uses.len() < other.waiver_uses.len() {
+            self.waiver_uses.resize(other.waiver_uses.len(), (0, 0));
+        }
+        for (a, b) in self.waiver_uses.iter_mut().zip(other.waiver_uses) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.counts.add(&other.counts);
+    }
+
+    fn add_group(&mut self, key: (GroupKey, Option<usize>), g: Group) {
+        match self.groups.get_mut(&key) {
+            None => {
+                self.groups.insert(key, g);
+            }
+            Some(existing) => {
+                existing.count += g.count;
+                if example_order(&g.example) < example_order(&existing.example) {
+                    existing.example = g.example;
+                    existing.replay = g.replay;
+                    existing.shrunk = g.shrunk;
+                }
+            }
+        }
+    }
+
+    /// Records one case's findings, applying waivers. Returns whether any
+    /// finding was left unwaived.
+    pub fn record(&mut self, findings: Vec<Finding>, waivers: &[Waiver], today: Day) -> bool {
+        let mut unwaived = false;
+        for f in findings {
+            let w = waiver::waive(waivers, &mut self.waiver_uses, &f, today);
+            match w {
+                Some(_) => self.counts.waived_findings += 1,
+                None => unwaived = true,
+            }
+            let replay = replay_command(&f);
+            let group = Group {
+                key: f.key.clone(),
+                count: 1,
+                replay,
+                waived_by: w.map(|i| waivers[i].ticket.clone()),
+                example: f,
+                shrunk: None,
+            };
+            self.add_group((group.key.clone(), w), group);
+        }
+        unwaived
+    }
+
+    /// Unwaived findings per (check, severity).
+    pub fn unwaived(&self) -> Vec<(Check, Severity, u64)> {
+        let mut m: BTreeMap<(Check, Severity), u64> = BTreeMap::new();
+        for ((k, w), g) in &self.groups {
+            if w.is_none() {
+                *m.entry((k.check, k.severity)).or_default() += g.count;
+            }
+        }
+        m.into_iter().map(|((c, s), n)| (c, s, n)).collect()
+    }
+}
+
+/// The one-line command that replays a finding's case.
+pub fn replay_command(f: &Finding) -> String {
+    match &f.source {
+        Source::Random { seed, index } => format!("keycompat replay --seed {seed} --case {index} --check {}", f.key.check.as_str()),
+        Source::Vector { id, .. } => format!("keycompat replay --vector {id} --check {}", f.key.check.as_str()),
+    }
+}
+
+/// Feeds cases to threads in batches and aggregates their outcomes.
+pub struct Runner<'a> {
+    /// The systems and releases.
+    pub matrix: &'a Matrix,
+    /// Waivers in force.
+    pub waivers: &'a [Waiver],
+    /// Options.
+    pub options: &'a RunOptions,
+    /// Set to stop taking new batches (Ctrl-C).
+    pub stop: &'a AtomicBool,
+}
+
+impl Runner<'_> {
+    /// Runs fixed cases (vectors, regressions) through the matrix.
+    pub fn run_cases(&self, cases: &[Case], progress: &(dyn Fn(u64) + Sync)) -> Aggregate {
+        let cases: Vec<&Case> = cases
+            .iter()
+            .filter(|c| self.options.partition.is_none_or(|p| p.contains(&c.id)))
+            .collect();
+        let batches: Vec<Vec<Case>> = cases.chunks(self.options.batch.max(1)).map(|c| c.iter().map(|&x| x.clone()).collect()).collect();
+        self.parallel(batches.len() as u64, progress, |b| batches[b as usize].clone(), true)
+    }
+
+    /// Runs random cases `0..options.cases` of `generator`.
+    pub fn run_random(&self, generator: &Generator, progress: &(dyn Fn(u64) + Sync)) -> Aggregate {
+        let batch = self.options.batch.max(1) as u64;
+        let n_batches = self.options.cases.div_ceil(batch);
+        let seed = generator.seed();
+        self.parallel(
+            n_batches,
+            progress,
+            |b| {
+                (b * batch..((b + 1) * batch).min(self.options.cases))
+                    .filter_map(|index| {
+                        let e = generator.entitlement(index);
+                        let id = case_id(&e);
+                        self.options.partition.is_none_or(|p| p.contains(&id)).then_some(Case {
+                            id,
+                            source: Source::Random { seed, index },
+                            entitlement: e,
+                        })
+                    })
+                    .collect()
+            },
+            false,
+        )
+    }
+
+    fn parallel(&self, n_batches: u64, progress: &(dyn Fn(u64) + Sync), make: impl Fn(u64) -> Vec<Case> + Sync, vectors: bool) -> Aggregate {
+        let next = AtomicU64::new(0);
+        let threads = self.options.threads.max(1);
+        let mut total = Aggregate::new(self.waivers.len());
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut agg = Aggregate::new(self.waivers.len());
+                        loop {
+                            if self.stop.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            let b = next.fetch_add(1, Ordering::Relaxed);
+                            if b >= n_batches {
+                                break;
+                            }
+                            let cases = make(b);
+                            let outcomes = self.matrix.run_batch(&cases);
+                            for outcome in outcomes {
+                                for (cell, t) in outcome.tallies {
+                                    agg.tallies.entry(cell).or_default().add(&t);
+                                }
+                                let failing = agg.record(outcome.findings, self.waivers, self.options.today);
+                                if vectors {
+                                    agg.counts.vector_cases += 1;
+                                    agg.counts.vector_cases_failing += u64::from(failing);
+                                } else {
+                                    agg.counts.random_cases += 1;
+                                    agg.counts.random_cases_failing += u64::from(failing);
+                                }
+                            }
+                            progress(cases.len() as u64);
+                        }
+                        agg
+                    })
+                })
+                .collect();
+            for h in handles {
+                match h.join() {
+                    Ok(agg) => total.merge(agg),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        });
+        total
+    }
+}
+
+/// Metadata every report carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// keycompat's version.
+    pub keycompat_version: String,
+    /// The config file.
+    pub config: String,
+    /// SHA-256 of the config file.
+    pub config_sha256: String,
+    /// Seed of the random cases.
+    pub seed: u64,
+    /// Random cases asked for (before partitioning).
+    pub cases: u64,
+    /// Shards this result covers (`None`: unsharded or fully merged).
+    #[serde(default)]
+    pub partitions: Vec<Partition>,
+    /// Checks run.
+    pub checks: Vec<Check>,
+    /// The day waivers were judged on.
+    pub today: Day,
+    /// Every system: name and implementation.
+    pub systems: BTreeMap<String, ImplInfo>,
+    /// The roles: old and new.
+    pub old: String,
+    /// The system going live.
+    pub new: String,
+    /// Shipped releases: name and validating system.
+    pub releases: Vec<(String, String)>,
+    /// Whether the run was cut short (Ctrl-C).
+    pub interrupted: bool,
+}
+
+/// A finished run: what the report formats render.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Metadata.
+    pub meta: RunMeta,
+    /// What was measured.
+    #[serde(flatten)]
+    pub aggregate: Aggregate,
+    /// Waivers and what became of them.
+    pub waivers: Vec<WaiverUse>,
+    /// Evaluated gates.
+    pub gates: Vec<Gate>,
+    /// The go-live verdict: the worst gate.
+    pub verdict: Status,
+}
+
+impl RunResult {
+    /// Judges an aggregate: waiver summaries, gates, verdict.
+    pub fn judge(meta: RunMeta, aggregate: Aggregate, waivers: &[Waiver], gates_config: &GatesConfig) -> Self {
+        let waiver_uses = waiver::summarize(waivers, &aggregate.waiver_uses, meta.today);
+        let forward: BTreeMap<&str, u64> = aggregate
+            .tallies
+            .iter()
+            .filter(|((c, _, _), _)| *c == Check::Forward)
+            .filter_map(|((_, _, v), t)| v.as_deref().map(|v| (v, t.pass + t.fail)))
+            .fold(BTreeMap::new(), |mut m, (v, n)| {
+                *m.entry(v).or_default() += n;
+                m
+            });
+        let rollback = aggregate
+            .tallies
+            .iter()
+            .filter(|((c, _, _), _)| *c == Check::Rollback)
+            .map(|(_, t)| t.pass + t.fail)
+            .sum();
+        let c = &aggregate.counts;
+        let inputs = GateInputs {
+            vectors: (c.vector_checks + c.vector_cases, c.vector_failures + c.vector_cases_failing),
+            random_cases: c.random_cases,
+            random_cases_failing: c.random_cases_failing,
+            unwaived: aggregate.unwaived(),
+            waived: c.waived_findings,
+            releases: meta.releases.iter().map(|(r, _)| (r.clone(), forward.get(r.as_str()).copied().unwrap_or(0))).collect(),
+            rollback_validations: rollback,
+            unused_waivers: waiver_uses.iter().filter(|w| w.status == "unused").count() as u64,
+            expired_waivers_hit: waiver_uses.iter().map(|w| w.expired_matches).sum(),
+        };
+        let gates = gate::evaluate(gates_config, &inputs);
+        let verdict = gate::overall(&gates);
+        RunResult {
+            meta,
+            aggregate,
+            waivers: waiver_uses,
+            gates,
+            verdict,
+        }
+    }
+
+    /// Groups, worst first: unwaived before waived, then severity, check, count.
+    pub fn groups_by_importance(&self) -> Vec<&Group> {
+        let mut v: Vec<&Group> = self.aggregate.groups.values().collect();
+        v.sort_by(|a, b| {
+            (a.waived_by.is_some(), a.key.severity, a.key.check, std::cmp::Reverse(a.count), &a.key)
+                .cmp(&(b.waived_by.is_some(), b.key.severity, b.key.check, std::cmp::Reverse(b.count), &b.key))
+        });
+        v
+    }
+
+    /// Checks in the order of the report, with their summed tallies per pair.
+    pub fn checks_run(&self) -> BTreeSet<Check> {
+        self.aggregate.tallies.keys().map(|(c, _, _)| *c).collect()
+    }
+}
+
+/// Options shared with systems: the systems of a matrix, by name, for reports.
+pub fn system_infos(m: &Matrix) -> BTreeMap<String, ImplInfo> {
+    m.systems.iter().map(|(k, v)| (k.clone(), v.info().clone())).collect()
+}

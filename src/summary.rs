@@ -1,0 +1,67 @@
+//! The terminal summary of a run: the verdict, the gates, the matrix per
+//! check and system pair, and the top findings. Plain text, readable without
+//! colour; written to stdout so CI logs keep it.
+
+use std::fmt::Write;
+
+use crate::gate::Status;
+use crate::run::RunResult;
+
+/// How many finding groups the summary lists.
+const TOP: usize = 12;
+
+/// Renders the summary.
+pub fn render(r: &RunResult) -> String {
+    let mut s = String::new();
+    let m = &r.meta;
+    let c = &r.aggregate.counts;
+    let _ = writeln!(s, "keycompat {} | config {} | seed {}", m.keycompat_version, m.config, m.seed);
+    let _ = writeln!(
+        s,
+        "cases: {} random ({} with findings), {} from vectors and regressions, {} vector checks{}",
+        c.random_cases,
+        c.random_cases_failing,
+        c.vector_cases,
+        c.vector_checks,
+        if m.interrupted { " | INTERRUPTED: partial results" } else { "" }
+    );
+    let _ = writeln!(s, "\nmatrix (pass / fail / skipped):");
+    let mut last = None;
+    for ((check, g, v), t) in &r.aggregate.tallies {
+        if last != Some(*check) {
+            let _ = writeln!(s, "  {check}");
+            last = Some(*check);
+        }
+        let pair = match v {
+            Some(v) => format!("{g} -> {v}"),
+            None => g.clone(),
+        };
+        let _ = writeln!(s, "    {pair:<40} {:>9} {:>7} {:>7}", t.pass, t.fail, t.skipped);
+    }
+    let groups = r.groups_by_importance();
+    let _ = writeln!(s, "\nfindings: {} groups", groups.len());
+    for g in groups.iter().take(TOP) {
+        let waived = g.waived_by.as_ref().map(|w| format!(" [waived: {w}]")).unwrap_or_default();
+        let _ = writeln!(s, "  {:>7}x {}{waived}", g.count, g.key);
+        let ex = g.shrunk.as_ref().unwrap_or(&g.example);
+        if let Some(e) = &ex.entitlement {
+            let _ = writeln!(s, "           example: {e}");
+        }
+        let _ = writeln!(s, "           expected {}, found {}", ex.expected, ex.found);
+        let _ = writeln!(s, "           replay: {}", g.replay);
+    }
+    if groups.len() > TOP {
+        let _ = writeln!(s, "  ... {} more groups in the reports", groups.len() - TOP);
+    }
+    let _ = writeln!(s, "\ngates:");
+    for g in &r.gates {
+        let _ = writeln!(s, "  {:<7} {:<28} {}", format!("[{}]", g.status), g.name, g.measured);
+    }
+    let verdict = match r.verdict {
+        Status::Green => "GO (all gates green)",
+        Status::Yellow => "GO with warnings (yellow gates: waivers or drift)",
+        Status::Red => "NO-GO (a red gate blocks go-live)",
+    };
+    let _ = writeln!(s, "\nverdict: {verdict}");
+    s
+}

@@ -1,0 +1,96 @@
+//! Shared test vectors: the fixed, reviewed cases every implementation of a
+//! key scheme must reproduce exactly, in Wycheproof's style.
+//!
+//! Random cases find unknown bugs; vectors pin down known behaviour: the
+//! exact key each format must produce for an entitlement (two implementations
+//! of a format that agree with each other but not with the specification are
+//! both wrong), and the exact verdict and decode each system must return for
+//! a key, including the hostile ones (look-alike characters, whitespace,
+//! truncation, wrong signing keys). Failing random cases are saved here too,
+//! shrunk, as [`RegressionVector`]s, and run first.
+//!
+//! The file format is documented in `vectors/README.md`. This module loads and
+//! lints the files ([`load_dir`], [`lint`]; every error has a
+//! `file:line:column`), gives each vector a stable id derived from its
+//! content ([`key_vector_id`] and friends), and checks one vector against
+//! implementations ([`check_entitlement_vector`], [`check_key_vector`]),
+//! turning differences into [`Finding`](crate::finding::Finding)s of the
+//! VECTOR check. It opens no system and decides nothing about go-live: the
+//! run supplies the implementations and aggregates the findings.
+
+mod check;
+mod error;
+mod id;
+mod load;
+mod model;
+mod regression;
+mod schema;
+
+use std::path::Path;
+
+use crate::catalog::Catalog;
+
+pub use check::{VectorOutcome, check_entitlement_vector, check_key_vector};
+pub use error::VectorError;
+pub use id::{
+    entitlement_vector_canonical, entitlement_vector_id, key_vector_canonical, key_vector_id,
+    regression_id,
+};
+pub use model::{
+    EntitlementVector, ExpectedKey, KeyVector, MAX_KEY_BYTES, VectorResult, is_camel_case,
+};
+pub use regression::{REGRESSIONS_DIR, RegressionVector, regression_toml, save_regression};
+
+use model::Known;
+
+/// Every vector of a directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VectorSet {
+    /// `[[entitlement]]` vectors, in file (path) order, then file order.
+    pub entitlements: Vec<EntitlementVector>,
+    /// `[[key]]` vectors, in file (path) order, then file order.
+    pub keys: Vec<KeyVector>,
+    /// Saved regressions (`regressions/*.toml`), to run first.
+    pub regressions: Vec<RegressionVector>,
+}
+
+impl VectorSet {
+    /// The number of vectors of all kinds.
+    pub fn len(&self) -> usize {
+        self.entitlements.len() + self.keys.len() + self.regressions.len()
+    }
+
+    /// Whether there are no vectors at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Loads every `*.toml` file under `dir` (recursively, sorted by path;
+/// `regressions/` into [`VectorSet::regressions`]). Checks the schema,
+/// dates, versions, entitlements (against `catalog`), explicit ids and
+/// duplicates; returns every error of every file, sorted, if there is any.
+pub fn load_dir(dir: &Path, catalog: &Catalog) -> Result<VectorSet, Vec<VectorError>> {
+    let (set, errors) = load::load(dir, catalog, Known::default());
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Everything [`load_dir`] checks, plus cross-references: system names in
+/// `expect` must be among `systems` and format names in `keys` among
+/// `formats` (the config's). Returns every error, sorted; empty when clean.
+pub fn lint(
+    dir: &Path,
+    catalog: &Catalog,
+    systems: &[String],
+    formats: &[String],
+) -> Vec<VectorError> {
+    let known = Known {
+        systems: Some(systems),
+        formats: Some(formats),
+    };
+    load::load(dir, catalog, known).1
+}

@@ -1,0 +1,239 @@
+/* Plugins that misbehave on a trigger, one fault per FAULT_* macro, for the
+ * worker-isolation tests (tests/isolation.rs). Compiled once per fault by
+ * build.rs into target/<profile>/test-plugins/lib<name>.so.
+ *
+ * Each is a tiny, well-behaved plugin except on its trigger:
+ *   generate  answers the key "K-<serial>";
+ *   validate  answers "verdict=malformed\nreason=key <key>\n" (the key is
+ *             echoed when it is plain ASCII letters, digits and dashes).
+ *
+ * The trigger fires when
+ *   generate: the entitlement field `serial` equals the setting `trigger`
+ *             (default 1000), or, when the setting `every` is N > 0, when
+ *             serial % N == 0 (`every=1`: on every call);
+ *   validate: the same test on the number the key ends with ("key-17" is 17;
+ *             a key without trailing digits never triggers).
+ *
+ * Faults (FAULT_* macro, library name):
+ *   FAULT_SEGV     segv_on_serial   write through a null pointer (SIGSEGV)
+ *   FAULT_ABORT    abort_on_serial  abort() (SIGABRT)
+ *   FAULT_HANG     hang_on_serial   sleep forever
+ *   FAULT_SPIN     spin_on_serial   busy loop forever
+ *   FAULT_NOISE    stdout_noise     print to stdout on every call, answer normally
+ *   FAULT_ABSURD   absurd_length    KC_ERR_BUFFER_TOO_SMALL asking for SIZE_MAX/2 bytes
+ *   FAULT_BADUTF8  bad_utf8         answer the bytes 0xFF 0xFE
+ *   FAULT_STATUS   bad_status       return status 42, which is not in the ABI
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keycompat_plugin.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+typedef struct fault_instance {
+    uint64_t trigger;
+    uint64_t every;
+} fault_instance;
+
+/* Read at run time so the compiler cannot prove the fault away. */
+static volatile uintptr_t null_address = 0;
+static volatile unsigned long spin_counter = 0;
+
+static int field_is(const kc_field *f, const char *name) {
+    size_t n = strlen(name);
+    return f->key_len == n && memcmp(f->key, name, n) == 0;
+}
+
+/* Parses decimal digits; returns 0 on anything else or overflow. */
+static int parse_u64(const uint8_t *s, size_t len, uint64_t *out) {
+    uint64_t v = 0;
+    if (len == 0 || len > 19) return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static int triggered(const fault_instance *inst, uint64_t value) {
+    if (inst->every > 0) return value % inst->every == 0;
+    return value == inst->trigger;
+}
+
+static void noise(const char *what) {
+#ifdef FAULT_NOISE
+    /* Both through stdio and straight to fd 1: either would corrupt a
+     * protocol spoken on stdout. */
+    printf("stdout_noise: %s called\n", what);
+    fflush(stdout);
+    static const char raw[] = "stdout_noise: raw write to fd 1\n";
+    ssize_t ignored = write(1, raw, sizeof raw - 1);
+    (void)ignored;
+#else
+    (void)what;
+#endif
+}
+
+/* Misbehaves as FAULT_* says. Returns 1 with the status to return in
+ * *status, or 0 to let the call answer normally (FAULT_NOISE). */
+static int misbehave(uint8_t *out, size_t *out_len, kc_status *status) {
+    (void)out; (void)out_len; (void)status;
+#if defined(FAULT_SEGV)
+    *(volatile int *)null_address = 42;
+    *status = KC_ERR_INTERNAL;
+    return 1;
+#elif defined(FAULT_ABORT)
+    abort();
+#elif defined(FAULT_HANG)
+    for (;;) sleep(1000);
+#elif defined(FAULT_SPIN)
+    for (;;) spin_counter++;
+#elif defined(FAULT_ABSURD)
+    *out_len = SIZE_MAX / 2;
+    *status = KC_ERR_BUFFER_TOO_SMALL;
+    return 1;
+#elif defined(FAULT_BADUTF8)
+    if (*out_len < 2) {
+        *out_len = 2;
+        *status = KC_ERR_BUFFER_TOO_SMALL;
+        return 1;
+    }
+    out[0] = 0xFF;
+    out[1] = 0xFE;
+    *out_len = 2;
+    *status = KC_OK;
+    return 1;
+#elif defined(FAULT_STATUS)
+    *status = 42;
+    return 1;
+#endif
+    return 0; /* FAULT_NOISE; unreachable for the faults that never return */
+}
+
+static kc_status answer(const char *text, size_t len, uint8_t *out, size_t *out_len) {
+    if (*out_len < len) {
+        *out_len = len;
+        return KC_ERR_BUFFER_TOO_SMALL;
+    }
+    memcpy(out, text, len);
+    *out_len = len;
+    return KC_OK;
+}
+
+static kc_status f_create(const kc_field *settings, size_t n, kc_instance **out) {
+    fault_instance *inst = calloc(1, sizeof *inst);
+    if (!inst) return KC_ERR_INTERNAL;
+    inst->trigger = 1000;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t *target = field_is(&settings[i], "trigger") ? &inst->trigger
+                           : field_is(&settings[i], "every") ? &inst->every
+                                                              : NULL;
+        if (target && !parse_u64(settings[i].val, settings[i].val_len, target)) {
+            fprintf(stderr, "fault plugin: setting `%.*s` is not a decimal number\n",
+                    (int)settings[i].key_len, settings[i].key);
+            free(inst);
+            return KC_ERR_BAD_ARGUMENT;
+        }
+    }
+    *out = (kc_instance *)inst;
+    return KC_OK;
+}
+
+static void f_destroy(kc_instance *inst) { free(inst); }
+
+static kc_status f_generate(kc_instance *i, const kc_field *fields, size_t n, uint8_t *out,
+                            size_t *out_len) {
+    const fault_instance *inst = (const fault_instance *)i;
+    noise("generate");
+    uint64_t serial = 0;
+    int have_serial = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (field_is(&fields[k], "serial") && fields[k].val)
+            have_serial = parse_u64(fields[k].val, fields[k].val_len, &serial);
+    }
+    if (!have_serial) return KC_ERR_BAD_ARGUMENT;
+    kc_status status;
+    if (triggered(inst, serial) && misbehave(out, out_len, &status)) return status;
+    char key[32];
+    int len = snprintf(key, sizeof key, "K-%llu", (unsigned long long)serial);
+    return answer(key, (size_t)len, out, out_len);
+}
+
+static kc_status f_validate(kc_instance *i, const uint8_t *key, size_t key_len,
+                            const kc_field *ctx, size_t n_ctx, uint8_t *out, size_t *out_len) {
+    const fault_instance *inst = (const fault_instance *)i;
+    (void)ctx; (void)n_ctx;
+    noise("validate");
+    size_t digits = 0;
+    while (digits < key_len && key[key_len - 1 - digits] >= '0' && key[key_len - 1 - digits] <= '9')
+        digits++;
+    uint64_t number = 0;
+    int numbered = parse_u64(key + key_len - digits, digits, &number);
+    kc_status status;
+    if (numbered && triggered(inst, number) && misbehave(out, out_len, &status)) return status;
+    int plain = key_len > 0 && key_len <= 64;
+    for (size_t k = 0; plain && k < key_len; k++) {
+        uint8_t c = key[k];
+        plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    }
+    char text[128];
+    int len = plain ? snprintf(text, sizeof text, "verdict=malformed\nreason=key %.*s\n", (int)key_len,
+                               (const char *)key)
+                    : snprintf(text, sizeof text, "verdict=malformed\nreason=other\n");
+    return answer(text, (size_t)len, out, out_len);
+}
+
+static size_t f_last_error(const kc_instance *i, char *buf, size_t cap) {
+    static const char msg[] = "fault plugin: bad argument";
+    (void)i;
+    size_t n = sizeof msg - 1;
+    memcpy(buf, msg, n < cap ? n : cap);
+    return n;
+}
+
+#if defined(FAULT_SEGV)
+#define FAULT_NAME "segv_on_serial"
+#elif defined(FAULT_ABORT)
+#define FAULT_NAME "abort_on_serial"
+#elif defined(FAULT_HANG)
+#define FAULT_NAME "hang_on_serial"
+#elif defined(FAULT_SPIN)
+#define FAULT_NAME "spin_on_serial"
+#elif defined(FAULT_NOISE)
+#define FAULT_NAME "stdout_noise"
+#elif defined(FAULT_ABSURD)
+#define FAULT_NAME "absurd_length"
+#elif defined(FAULT_BADUTF8)
+#define FAULT_NAME "bad_utf8"
+#elif defined(FAULT_STATUS)
+#define FAULT_NAME "bad_status"
+#else
+#error "define one FAULT_* macro"
+#endif
+
+static const kc_plugin_v1 TABLE = {
+    KC_MAGIC,
+    KC_ABI_MAJOR,
+    KC_ABI_MINOR,
+    (uint32_t)sizeof(kc_plugin_v1),
+    0,
+    KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE,
+    FAULT_NAME,
+    "0.0.1",
+    f_create,
+    f_destroy,
+    f_generate,
+    f_validate,
+    f_last_error,
+};
+
+EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor) {
+    (void)host_abi_minor;
+    return &TABLE;
+}

@@ -1,0 +1,149 @@
+//! The `defect` setting: the one realistic bug the plugin plants.
+//!
+//! Each defect imitates a bug a vendor's engineer would write while
+//! reimplementing or porting a key scheme, and each must be caught by a
+//! specific check of the matrix (DESIGN.md); the crate's tests prove that a
+//! defect changes what it says and nothing else. The code of each defect
+//! lives with the format it breaks: [`crate::legacy`] (acme-lk1),
+//! [`crate::signed`] (acme-ed1), [`crate::expiry`] (both).
+
+use std::fmt;
+
+use keycompat::catalog::Catalog;
+use keycompat::settings::{self, Settings};
+
+use crate::legacy::UnprefixedMac;
+use crate::signed::LaxVerifier;
+use crate::system::Scheme;
+
+/// A planted defect, with what it needs to act.
+#[derive(Debug, Clone)]
+pub(crate) enum Defect {
+    /// `none`: behaves exactly like the wrapped builtin.
+    None,
+    /// `expiry-off-by-one`: the validator (both formats) treats the last
+    /// valid day as expired (`today >= expires`): `expires` read like a JWT
+    /// `exp`, the first instant that is no longer valid.
+    ExpiryOffByOne,
+    /// `feature-bit-moved`: the acme-lk1 encoder and decoder use a feature
+    /// table in which `pdm` and `simulation` traded bits 8 and 9, as in a
+    /// hand-copied table with two rows transposed. Self-consistent (its own
+    /// round trip passes), incompatible with every other implementation.
+    FeatureBitMoved,
+    /// `case-sensitive`: the acme-lk1 validator's symbol table has only the
+    /// upper-case alphabet and nothing upper-cases the key first: keys typed
+    /// in lower case are `malformed`.
+    CaseSensitive,
+    /// `mac-wrong-bytes`: the acme-lk1 MAC is computed over the payload
+    /// without the `ACME-LK1` domain prefix, when issuing and validating
+    /// alike: self-consistent, incompatible with the C original.
+    MacWrongBytes(UnprefixedMac),
+    /// `seats-wrapped`: the acme-lk1 emitter masks seats to the 10-bit field
+    /// (`seats & 0x3FF`) instead of refusing more than 1023: 1500 seats
+    /// become 476, 1024 become unlimited.
+    SeatsWrapped,
+    /// `lax-signature`: the acme-ed1 validator checks that the signature is
+    /// 64 bytes but never verifies it. Needs `scheme=acme-ed1`.
+    LaxSignature(LaxVerifier),
+    /// `host-lock-dropped`: the acme-lk1 emitter issues a key for a
+    /// node-locked entitlement, silently dropping `host_id`, instead of
+    /// refusing (a field mapper that copies what the format has).
+    HostLockDropped,
+    /// `date-epoch`: acme-lk1 `expiry_days` are counted from 2000-01-02
+    /// instead of 2000-01-01 ("day 1 is the epoch"), encoding and decoding
+    /// alike: self-consistent, every expiry one day off elsewhere.
+    DateEpoch,
+    /// `crash-long-name`: issuing an acme-ed1 key copies the customer name
+    /// into a fixed 64-byte column without a length check, and panics on a
+    /// longer name. Needs `scheme=acme-ed1`.
+    CrashLongName,
+}
+
+/// Every value of the `defect` setting.
+pub(crate) const NAMES: [&str; 10] = [
+    "none",
+    "expiry-off-by-one",
+    "feature-bit-moved",
+    "case-sensitive",
+    "mac-wrong-bytes",
+    "seats-wrapped",
+    "lax-signature",
+    "host-lock-dropped",
+    "date-epoch",
+    "crash-long-name",
+];
+
+impl Defect {
+    /// The defect named `name`, for the wrapped `scheme` and its settings.
+    pub(crate) fn from_settings(
+        name: &str,
+        scheme: Scheme,
+        catalog: &Catalog,
+        s: &Settings,
+    ) -> Result<Self, String> {
+        let defect = match name {
+            "none" => Defect::None,
+            "expiry-off-by-one" => Defect::ExpiryOffByOne,
+            "feature-bit-moved" => Defect::FeatureBitMoved,
+            "case-sensitive" => Defect::CaseSensitive,
+            "mac-wrong-bytes" => {
+                let secret = settings::required(s, scheme.lk1_secret_setting())
+                    .map_err(|e| e.to_string())?;
+                Defect::MacWrongBytes(UnprefixedMac::new(secret.as_bytes()))
+            }
+            "seats-wrapped" => Defect::SeatsWrapped,
+            "lax-signature" => {
+                require_new_system(name, scheme)?;
+                let trusted = settings::required(s, "trusted_keys").map_err(|e| e.to_string())?;
+                Defect::LaxSignature(LaxVerifier::new(catalog, trusted)?)
+            }
+            "host-lock-dropped" => Defect::HostLockDropped,
+            "date-epoch" => Defect::DateEpoch,
+            "crash-long-name" => {
+                require_new_system(name, scheme)?;
+                Defect::CrashLongName
+            }
+            other => {
+                return Err(format!(
+                    "setting `defect`: unknown defect {other:?}; the defects are {}",
+                    NAMES.join(", ")
+                ));
+            }
+        };
+        Ok(defect)
+    }
+
+    /// The setting's spelling.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Defect::None => NAMES[0],
+            Defect::ExpiryOffByOne => NAMES[1],
+            Defect::FeatureBitMoved => NAMES[2],
+            Defect::CaseSensitive => NAMES[3],
+            Defect::MacWrongBytes(_) => NAMES[4],
+            Defect::SeatsWrapped => NAMES[5],
+            Defect::LaxSignature(_) => NAMES[6],
+            Defect::HostLockDropped => NAMES[7],
+            Defect::DateEpoch => NAMES[8],
+            Defect::CrashLongName => NAMES[9],
+        }
+    }
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Refuses a defect of the acme-ed1 path on the old system, which has none:
+/// such a test would silently test nothing.
+fn require_new_system(name: &str, scheme: Scheme) -> Result<(), String> {
+    match scheme {
+        Scheme::New => Ok(()),
+        Scheme::Old => Err(format!(
+            "setting `defect`: {name} breaks the acme-ed1 path, which scheme=acme-lk1 \
+             does not have; hint: use scheme=acme-ed1"
+        )),
+    }
+}
