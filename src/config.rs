@@ -14,8 +14,8 @@ use crate::catalog::Catalog;
 use crate::finding::Check;
 use crate::gate::GatesConfig;
 use crate::settings::Settings;
-use crate::waiver::Waiver;
 use crate::verdict::Version;
+use crate::waiver::Waiver;
 
 /// The file name looked for in the working directory.
 pub const DEFAULT_FILE: &str = "keycompat.toml";
@@ -320,7 +320,8 @@ impl Config {
             known(&self.run.new, "run.new".into())?;
         }
         for (i, w) in self.waivers.iter().enumerate() {
-            w.check().map_err(|(field, m)| self.invalid(format!("waivers[{i}].{field}"), m))?;
+            w.check()
+                .map_err(|(field, m)| self.invalid(format!("waivers[{i}].{field}"), m))?;
         }
         self.gates
             .check()

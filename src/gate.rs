@@ -67,7 +67,10 @@ impl GatesConfig {
                 return Err((format!("thresholds[{i}].name"), "must not be empty".into()));
             }
             if t.level == Status::Green {
-                return Err((format!("thresholds[{i}].level"), "must be \"red\" or \"yellow\"".into()));
+                return Err((
+                    format!("thresholds[{i}].level"),
+                    "must be \"red\" or \"yellow\"".into(),
+                ));
             }
         }
         Ok(())
@@ -157,7 +160,11 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
     let (vectors_run, vectors_failed) = i.vectors;
     gate(
         "vectors",
-        if vectors_failed == 0 && vectors_run > 0 { Status::Green } else { Status::Red },
+        if vectors_failed == 0 && vectors_run > 0 {
+            Status::Green
+        } else {
+            Status::Red
+        },
         "all test vectors pass (and at least one ran)".into(),
         format!("{vectors_failed} of {vectors_run} vector checks failed"),
     );
@@ -178,19 +185,31 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             Status::Green
         },
         "zero unwaived outage or leak findings".into(),
-        format!("{outage} outage, {leak} leak unwaived; {} waived{waived_note}", i.waived),
+        format!(
+            "{outage} outage, {leak} leak unwaived; {} waived{waived_note}",
+            i.waived
+        ),
     );
-    let crash_error = i.unwaived_count(Some(Severity::Crash), None) + i.unwaived_count(Some(Severity::Error), None);
+    let crash_error = i.unwaived_count(Some(Severity::Crash), None)
+        + i.unwaived_count(Some(Severity::Error), None);
     gate(
         "no crash or error",
-        if crash_error > 0 { Status::Red } else { Status::Green },
+        if crash_error > 0 {
+            Status::Red
+        } else {
+            Status::Green
+        },
         "no implementation crashed and the harness raised no error".into(),
         format!("{crash_error} crash or error findings"),
     );
     let drift = i.unwaived_count(Some(Severity::Drift), None);
     gate(
         "no drift",
-        if drift > 0 { Status::Yellow } else { Status::Green },
+        if drift > 0 {
+            Status::Yellow
+        } else {
+            Status::Green
+        },
         "accepted keys decode to the same fields everywhere (warning only)".into(),
         format!("{drift} drift findings"),
     );
@@ -202,13 +221,28 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
         } else {
             Status::Green
         },
-        format!("at least {} random cases, none with an unwaived finding", config.min_random_cases),
-        format!("{} random cases, {clean} clean, {} with findings", i.random_cases, i.random_cases_failing),
+        format!(
+            "at least {} random cases, none with an unwaived finding",
+            config.min_random_cases
+        ),
+        format!(
+            "{} random cases, {clean} clean, {} with findings",
+            i.random_cases, i.random_cases_failing
+        ),
     );
-    let unexercised: Vec<&str> = i.releases.iter().filter(|(_, n)| *n == 0).map(|(r, _)| r.as_str()).collect();
+    let unexercised: Vec<&str> = i
+        .releases
+        .iter()
+        .filter(|(_, n)| *n == 0)
+        .map(|(r, _)| r.as_str())
+        .collect();
     gate(
         "shipped releases exercised",
-        if unexercised.is_empty() { Status::Green } else { Status::Red },
+        if unexercised.is_empty() {
+            Status::Green
+        } else {
+            Status::Red
+        },
         "every shipped release validated new-issued keys (FORWARD)".into(),
         if unexercised.is_empty() {
             format!("{} releases, each exercised", i.releases.len())
@@ -218,15 +252,26 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
     );
     gate(
         "rollback tested",
-        if i.rollback_validations > 0 { Status::Green } else { Status::Red },
+        if i.rollback_validations > 0 {
+            Status::Green
+        } else {
+            Status::Red
+        },
         "new-issued keys were validated by the old system (ROLLBACK)".into(),
         format!("{} rollback validations", i.rollback_validations),
     );
     gate(
         "waivers current",
-        if i.unused_waivers > 0 || i.expired_waivers_hit > 0 { Status::Yellow } else { Status::Green },
+        if i.unused_waivers > 0 || i.expired_waivers_hit > 0 {
+            Status::Yellow
+        } else {
+            Status::Green
+        },
         "every waiver still matches a finding and none has expired".into(),
-        format!("{} unused, {} expired waivers hit", i.unused_waivers, i.expired_waivers_hit),
+        format!(
+            "{} unused, {} expired waivers hit",
+            i.unused_waivers, i.expired_waivers_hit
+        ),
     );
     for t in &config.thresholds {
         let n = i.unwaived_count(t.severity, t.check);
@@ -248,5 +293,9 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
 
 /// The overall verdict: the worst gate.
 pub fn overall(gates: &[Gate]) -> Status {
-    gates.iter().map(|g| g.status).max().unwrap_or(Status::Green)
+    gates
+        .iter()
+        .map(|g| g.status)
+        .max()
+        .unwrap_or(Status::Green)
 }

@@ -162,7 +162,10 @@ pub trait Implementation: Send + Sync {
 
     /// Issues keys for many entitlements, answers in order. Implementations
     /// behind a process boundary override this to cross it once per batch.
-    fn generate_batch(&self, entitlements: &[&Entitlement]) -> Vec<Result<String, GenerateFailure>> {
+    fn generate_batch(
+        &self,
+        entitlements: &[&Entitlement],
+    ) -> Vec<Result<String, GenerateFailure>> {
         entitlements.iter().map(|e| self.generate(e)).collect()
     }
 
@@ -174,7 +177,10 @@ pub trait Implementation: Send + Sync {
     }
 
     /// Validates many keys, answers in order (see [`Self::generate_batch`]).
-    fn validate_batch(&self, requests: &[(&[u8], &Context)]) -> Vec<Result<Validation, CallFailure>> {
+    fn validate_batch(
+        &self,
+        requests: &[(&[u8], &Context)],
+    ) -> Vec<Result<Validation, CallFailure>> {
         requests.iter().map(|(k, c)| self.validate(k, c)).collect()
     }
 }

@@ -26,6 +26,7 @@ pub mod random;
 pub mod run;
 pub mod schemes;
 pub mod settings;
+pub mod shrink;
 pub mod summary;
 pub mod system;
 pub mod vectors;

@@ -100,8 +100,16 @@ enum Purpose {
     Backward,
     Forward(usize),
     Rollback,
-    Tamper { base: Base, mutation: usize, by_old: bool },
-    Time { base: Base, day: usize, by_old: bool },
+    Tamper {
+        base: Base,
+        mutation: usize,
+        by_old: bool,
+    },
+    Time {
+        base: Base,
+        day: usize,
+        by_old: bool,
+    },
 }
 
 /// Which issued key a request validates.
@@ -144,10 +152,14 @@ pub fn own_context(e: &Entitlement) -> Context {
 /// The days TIME checks for an entitlement: (day, valid?, label).
 fn time_grid(e: &Entitlement) -> Vec<(Day, bool, &'static str)> {
     match e.expires {
-        Some(x) => [(x.add_days(-1), true, "the day before expiry"), (Some(x), true, "the expiry day"), (x.add_days(1), false, "the day after expiry")]
-            .into_iter()
-            .filter_map(|(d, ok, label)| d.map(|d| (d, ok, label)))
-            .collect(),
+        Some(x) => [
+            (x.add_days(-1), true, "the day before expiry"),
+            (Some(x), true, "the expiry day"),
+            (x.add_days(1), false, "the day after expiry"),
+        ]
+        .into_iter()
+        .filter_map(|(d, ok, label)| d.map(|d| (d, ok, label)))
+        .collect(),
         None => Day::from_ymd(9999, 12, 31)
             .map(|d| vec![(d, true, "9999-12-31 (perpetual)")])
             .unwrap_or_default(),
@@ -186,7 +198,13 @@ impl Matrix {
         let plans: Vec<Plan> = cases
             .iter()
             .enumerate()
-            .map(|(i, c)| self.plan(&c.entitlement, ok_key(&generated[&self.old][i]), ok_key(&generated[&self.new][i])))
+            .map(|(i, c)| {
+                self.plan(
+                    &c.entitlement,
+                    ok_key(&generated[&self.old][i]),
+                    ok_key(&generated[&self.new][i]),
+                )
+            })
             .collect();
         let answers = self.validate_all(&plans);
         cases
@@ -207,7 +225,10 @@ impl Matrix {
         let ctx = own_context(e);
         let mut plan = Plan {
             mutations: [
-                old_key.as_deref().map(mutate::mutations).unwrap_or_default(),
+                old_key
+                    .as_deref()
+                    .map(mutate::mutations)
+                    .unwrap_or_default(),
                 new_key
                     .as_deref()
                     .filter(|k| Some(*k) != old_key.as_deref())
@@ -241,7 +262,9 @@ impl Matrix {
             }
             if self.enabled(Check::Forward) {
                 for (r, release) in self.releases.iter().enumerate() {
-                    if release.product == e.product && release.version.major <= u32::from(e.max_major) {
+                    if release.product == e.product
+                        && release.version.major <= u32::from(e.max_major)
+                    {
                         let rctx = Context {
                             product: release.product.clone(),
                             version: release.version,
@@ -256,19 +279,61 @@ impl Matrix {
         for (b, base) in [Base::Old, Base::New].into_iter().enumerate() {
             if self.enabled(Check::Tamper) {
                 for (m, mutation) in plan.mutations[b].iter().enumerate() {
-                    req(Purpose::Tamper { base, mutation: m, by_old: true }, old, &mutation.key, &ctx);
-                    req(Purpose::Tamper { base, mutation: m, by_old: false }, new, &mutation.key, &ctx);
+                    req(
+                        Purpose::Tamper {
+                            base,
+                            mutation: m,
+                            by_old: true,
+                        },
+                        old,
+                        &mutation.key,
+                        &ctx,
+                    );
+                    req(
+                        Purpose::Tamper {
+                            base,
+                            mutation: m,
+                            by_old: false,
+                        },
+                        new,
+                        &mutation.key,
+                        &ctx,
+                    );
                 }
             }
             let key = match base {
                 Base::Old => plan.old_key.as_ref(),
-                Base::New => plan.new_key.as_ref().filter(|k| Some(*k) != plan.old_key.as_ref()),
+                Base::New => plan
+                    .new_key
+                    .as_ref()
+                    .filter(|k| Some(*k) != plan.old_key.as_ref()),
             };
             if let (true, Some(key)) = (self.enabled(Check::Time), key) {
                 for (d, &(day, _, _)) in plan.days.iter().enumerate() {
-                    let tctx = Context { today: day, ..ctx.clone() };
-                    req(Purpose::Time { base, day: d, by_old: true }, old, key.as_bytes(), &tctx);
-                    req(Purpose::Time { base, day: d, by_old: false }, new, key.as_bytes(), &tctx);
+                    let tctx = Context {
+                        today: day,
+                        ..ctx.clone()
+                    };
+                    req(
+                        Purpose::Time {
+                            base,
+                            day: d,
+                            by_old: true,
+                        },
+                        old,
+                        key.as_bytes(),
+                        &tctx,
+                    );
+                    req(
+                        Purpose::Time {
+                            base,
+                            day: d,
+                            by_old: false,
+                        },
+                        new,
+                        key.as_bytes(),
+                        &tctx,
+                    );
                 }
             }
         }
@@ -282,13 +347,21 @@ impl Matrix {
         let mut by_validator: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
         for (p, plan) in plans.iter().enumerate() {
             for (r, req) in plan.requests.iter().enumerate() {
-                by_validator.entry(req.validator.as_str()).or_default().push((p, r));
+                by_validator
+                    .entry(req.validator.as_str())
+                    .or_default()
+                    .push((p, r));
             }
         }
         for (validator, slots) in by_validator {
             let batch: Vec<(&[u8], &Context)> = slots
                 .iter()
-                .map(|&(p, r)| (plans[p].requests[r].key.as_slice(), &plans[p].requests[r].context))
+                .map(|&(p, r)| {
+                    (
+                        plans[p].requests[r].key.as_slice(),
+                        &plans[p].requests[r].context,
+                    )
+                })
                 .collect();
             let results = self.systems[validator].validate_batch(&batch);
             for (&(p, r), result) in slots.iter().zip(results) {
@@ -326,7 +399,13 @@ impl<'a> Judge<'a> {
         self.outcome
     }
 
-    fn tally(&mut self, check: Check, generator: &str, validator: Option<&str>, f: impl FnOnce(&mut Tally)) {
+    fn tally(
+        &mut self,
+        check: Check,
+        generator: &str,
+        validator: Option<&str>,
+        f: impl FnOnce(&mut Tally),
+    ) {
         let cell = (check, generator.to_string(), validator.map(String::from));
         f(self.outcome.tallies.entry(cell).or_default());
     }
@@ -374,9 +453,25 @@ impl<'a> Judge<'a> {
         });
     }
 
-    fn failure(&mut self, check: Check, generator: &str, validator: Option<&str>, key: Option<&[u8]>, context: Option<&Context>, what: &str, f: &CallFailure) {
-        let severity = if f.kind.is_crash() { Severity::Crash } else { Severity::Error };
-        let kind = serde_json::to_value(f.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    fn failure(
+        &mut self,
+        check: Check,
+        generator: &str,
+        validator: Option<&str>,
+        key: Option<&[u8]>,
+        context: Option<&Context>,
+        what: &str,
+        f: &CallFailure,
+    ) {
+        let severity = if f.kind.is_crash() {
+            Severity::Crash
+        } else {
+            Severity::Error
+        };
+        let kind = serde_json::to_value(f.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
         self.find(
             check,
             severity,
@@ -392,7 +487,11 @@ impl<'a> Judge<'a> {
         );
     }
 
-    fn generation(&mut self, generated: &BTreeMap<String, Vec<Result<String, GenerateFailure>>>, i: usize) {
+    fn generation(
+        &mut self,
+        generated: &BTreeMap<String, Vec<Result<String, GenerateFailure>>>,
+        i: usize,
+    ) {
         let m = self.matrix;
         let mut seen = BTreeSet::new();
         for (g, results) in generated {
@@ -410,13 +509,26 @@ impl<'a> Judge<'a> {
             for (format, gens) in &m.parity {
                 let first = &gens[0];
                 for other in &gens[1..] {
-                    self.parity(format, first, other, &generated[first][i], &generated[other][i]);
+                    self.parity(
+                        format,
+                        first,
+                        other,
+                        &generated[first][i],
+                        &generated[other][i],
+                    );
                 }
             }
         }
     }
 
-    fn parity(&mut self, format: &str, a: &str, b: &str, ka: &Result<String, GenerateFailure>, kb: &Result<String, GenerateFailure>) {
+    fn parity(
+        &mut self,
+        format: &str,
+        a: &str,
+        b: &str,
+        ka: &Result<String, GenerateFailure>,
+        kb: &Result<String, GenerateFailure>,
+    ) {
         use GenerateFailure::*;
         let describe = |r: &Result<String, GenerateFailure>| match r {
             Ok(k) => k.clone(),
@@ -428,7 +540,9 @@ impl<'a> Judge<'a> {
             (Err(Refused { field: f1, .. }), Err(Refused { field: f2, .. })) if f1 == f2 => None,
             (Err(Failed(_)), _) | (_, Err(Failed(_))) => return, // reported as generate failures
             (Ok(_), Ok(_)) => Some(format!("{format} keys differ")),
-            (Err(Refused { field: f1, .. }), Err(Refused { field: f2, .. })) => Some(format!("refuse different fields ({f1} vs {f2})")),
+            (Err(Refused { field: f1, .. }), Err(Refused { field: f2, .. })) => {
+                Some(format!("refuse different fields ({f1} vs {f2})"))
+            }
             (Ok(_), Err(Refused { field, .. })) => Some(format!("only {b} refuses ({field})")),
             (Err(Refused { field, .. }), Ok(_)) => Some(format!("only {a} refuses ({field})")),
         };
@@ -436,7 +550,19 @@ impl<'a> Judge<'a> {
             None => self.pass(Check::Parity, a, Some(b)),
             Some(cause) => {
                 let key = kb.as_ref().ok().map(|k| k.as_bytes().to_vec());
-                self.find(Check::Parity, Severity::Drift, a, Some(b), cause, key.as_deref(), None, describe(ka), describe(kb), None, Vec::new());
+                self.find(
+                    Check::Parity,
+                    Severity::Drift,
+                    a,
+                    Some(b),
+                    cause,
+                    key.as_deref(),
+                    None,
+                    describe(ka),
+                    describe(kb),
+                    None,
+                    Vec::new(),
+                );
             }
         }
     }
@@ -458,7 +584,17 @@ impl<'a> Judge<'a> {
             }
             let key = if b == 0 { &plan.old_key } else { &plan.new_key };
             if let (Some(key), Some(result)) = (key, answer(Purpose::Roundtrip(base))) {
-                self.expect_valid(Check::Roundtrip, system, system, key.as_bytes(), &own_context(e), result, &expected, None, b);
+                self.expect_valid(
+                    Check::Roundtrip,
+                    system,
+                    system,
+                    key.as_bytes(),
+                    &own_context(e),
+                    result,
+                    &expected,
+                    None,
+                    b,
+                );
             }
         }
         let old_decode = match answer(Purpose::Roundtrip(Base::Old)) {
@@ -467,27 +603,71 @@ impl<'a> Judge<'a> {
         };
         if let (Some(key), Some(result)) = (&plan.old_key, answer(Purpose::Backward)) {
             let reference = old_decode.clone().unwrap_or_else(|| expected.clone());
-            self.expect_valid(Check::Backward, &m.old, &m.new, key.as_bytes(), &own_context(e), result, &reference, None, 0);
+            self.expect_valid(
+                Check::Backward,
+                &m.old,
+                &m.new,
+                key.as_bytes(),
+                &own_context(e),
+                result,
+                &reference,
+                None,
+                0,
+            );
         }
         if let Some(key) = &plan.new_key {
             for (r, release) in m.releases.iter().enumerate() {
                 if let Some(result) = answer(Purpose::Forward(r)) {
-                    let ctx = plan.requests.iter().find(|q| q.purpose == Purpose::Forward(r)).map(|q| q.context.clone()).unwrap_or_else(|| own_context(e));
-                    self.expect_valid(Check::Forward, &m.new, &release.name, key.as_bytes(), &ctx, result, &expected, release.features.as_ref(), 1);
+                    let ctx = plan
+                        .requests
+                        .iter()
+                        .find(|q| q.purpose == Purpose::Forward(r))
+                        .map(|q| q.context.clone())
+                        .unwrap_or_else(|| own_context(e));
+                    self.expect_valid(
+                        Check::Forward,
+                        &m.new,
+                        &release.name,
+                        key.as_bytes(),
+                        &ctx,
+                        result,
+                        &expected,
+                        release.features.as_ref(),
+                        1,
+                    );
                 }
             }
             if let Some(result) = answer(Purpose::Rollback) {
-                self.expect_valid(Check::Rollback, &m.new, &m.old, key.as_bytes(), &own_context(e), result, &expected, None, 1);
+                self.expect_valid(
+                    Check::Rollback,
+                    &m.new,
+                    &m.old,
+                    key.as_bytes(),
+                    &own_context(e),
+                    result,
+                    &expected,
+                    None,
+                    1,
+                );
             }
         }
         let old_accepts_new_key = plan.new_key.is_some()
-            && (plan.new_key == plan.old_key || matches!(answer(Purpose::Rollback), Some(Ok(v)) if v.verdict == Verdict::Valid));
+            && (plan.new_key == plan.old_key
+                || matches!(answer(Purpose::Rollback), Some(Ok(v)) if v.verdict == Verdict::Valid));
         for (b, base) in [Base::Old, Base::New].into_iter().enumerate() {
             let generator = if b == 0 { &m.old } else { &m.new };
             let agreement = b == 0 || old_accepts_new_key;
             for (i, mutation) in plan.mutations[b].iter().enumerate() {
-                let by_old = answer(Purpose::Tamper { base, mutation: i, by_old: true });
-                let by_new = answer(Purpose::Tamper { base, mutation: i, by_old: false });
+                let by_old = answer(Purpose::Tamper {
+                    base,
+                    mutation: i,
+                    by_old: true,
+                });
+                let by_new = answer(Purpose::Tamper {
+                    base,
+                    mutation: i,
+                    by_old: false,
+                });
                 if let (Some(o), Some(n)) = (by_old, by_new) {
                     self.tamper(generator, mutation, agreement, o, n, b);
                 }
@@ -497,11 +677,20 @@ impl<'a> Judge<'a> {
                     if by_old && !agreement {
                         continue;
                     }
-                    let req = plan.requests.iter().position(|q| q.purpose == Purpose::Time { base, day: d, by_old });
+                    let req = plan.requests.iter().position(|q| {
+                        q.purpose
+                            == Purpose::Time {
+                                base,
+                                day: d,
+                                by_old,
+                            }
+                    });
                     if let Some(Some(result)) = req.map(|i| &answers[i]) {
                         let key = plan.requests[req.unwrap_or_default()].key.clone();
                         let ctx = plan.requests[req.unwrap_or_default()].context.clone();
-                        self.time(generator, validator, &key, &ctx, result, day, valid, label, b);
+                        self.time(
+                            generator, validator, &key, &ctx, result, day, valid, label, b,
+                        );
                     }
                 }
             }
@@ -509,7 +698,9 @@ impl<'a> Judge<'a> {
     }
 
     fn format_label(&self, base: usize) -> String {
-        self.formats[base].clone().unwrap_or_else(|| "unrecognised".into())
+        self.formats[base]
+            .clone()
+            .unwrap_or_else(|| "unrecognised".into())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -526,56 +717,175 @@ impl<'a> Judge<'a> {
         base: usize,
     ) {
         let v = match result {
-            Err(f) => return self.failure(check, generator, Some(validator), Some(key), Some(ctx), "validate", f),
+            Err(f) => {
+                return self.failure(
+                    check,
+                    generator,
+                    Some(validator),
+                    Some(key),
+                    Some(ctx),
+                    "validate",
+                    f,
+                );
+            }
             Ok(v) => v,
         };
         if v.verdict != Verdict::Valid {
             let cause = format!("{} key rejected: {}", self.format_label(base), v.verdict);
-            return self.find(check, Severity::Outage, generator, Some(validator), cause, Some(key), Some(ctx), "valid".into(), verdict_text(v), Some(v.clone()), Vec::new());
+            return self.find(
+                check,
+                Severity::Outage,
+                generator,
+                Some(validator),
+                cause,
+                Some(key),
+                Some(ctx),
+                "valid".into(),
+                verdict_text(v),
+                Some(v.clone()),
+                Vec::new(),
+            );
         }
-        let diffs = v.decoded.as_ref().map(|d| reference.diff(d, known_features)).unwrap_or_default();
+        let diffs = v
+            .decoded
+            .as_ref()
+            .map(|d| reference.diff(d, known_features))
+            .unwrap_or_default();
         if diffs.is_empty() {
             self.pass(check, generator, Some(validator));
         } else {
             let fields: Vec<&str> = diffs.iter().map(|d| d.field.as_str()).collect();
             let cause = format!("drift: {}", fields.join(", "));
-            let found = diffs.iter().map(|d| format!("{} {} (expected {})", d.field, d.found, d.expected)).collect::<Vec<_>>().join("; ");
-            self.find(check, Severity::Drift, generator, Some(validator), cause, Some(key), Some(ctx), "the same decode".into(), found, Some(v.clone()), diffs);
+            let found = diffs
+                .iter()
+                .map(|d| format!("{} {} (expected {})", d.field, d.found, d.expected))
+                .collect::<Vec<_>>()
+                .join("; ");
+            self.find(
+                check,
+                Severity::Drift,
+                generator,
+                Some(validator),
+                cause,
+                Some(key),
+                Some(ctx),
+                "the same decode".into(),
+                found,
+                Some(v.clone()),
+                diffs,
+            );
         }
     }
 
-    fn tamper(&mut self, generator: &str, mutation: &mutate::Mutation, agreement: bool, by_old: &Result<Validation, CallFailure>, by_new: &Result<Validation, CallFailure>, base: usize) {
+    fn tamper(
+        &mut self,
+        generator: &str,
+        mutation: &mutate::Mutation,
+        agreement: bool,
+        by_old: &Result<Validation, CallFailure>,
+        by_new: &Result<Validation, CallFailure>,
+        base: usize,
+    ) {
         let (m, e) = (self.matrix, &self.case.entitlement);
         let ctx = own_context(e);
         let new_v = match by_new {
-            Err(f) => return self.failure(Check::Tamper, generator, Some(&m.new), Some(&mutation.key), Some(&ctx), "validate", f),
+            Err(f) => {
+                return self.failure(
+                    Check::Tamper,
+                    generator,
+                    Some(&m.new),
+                    Some(&mutation.key),
+                    Some(&ctx),
+                    "validate",
+                    f,
+                );
+            }
             Ok(v) => v,
         };
         let new_ok = new_v.verdict == Verdict::Valid;
         let (reference_ok, reference) = if agreement {
             match by_old {
-                Err(f) => return self.failure(Check::Tamper, generator, Some(&m.old), Some(&mutation.key), Some(&ctx), "validate", f),
-                Ok(v) => (v.verdict == Verdict::Valid, format!("{} answers {}", m.old, v.verdict)),
+                Err(f) => {
+                    return self.failure(
+                        Check::Tamper,
+                        generator,
+                        Some(&m.old),
+                        Some(&mutation.key),
+                        Some(&ctx),
+                        "validate",
+                        f,
+                    );
+                }
+                Ok(v) => (
+                    v.verdict == Verdict::Valid,
+                    format!("{} answers {}", m.old, v.verdict),
+                ),
             }
         } else {
-            (mutation.benign, if mutation.benign { "valid (a benign change)".into() } else { "rejected".into() })
+            (
+                mutation.benign,
+                if mutation.benign {
+                    "valid (a benign change)".into()
+                } else {
+                    "rejected".into()
+                },
+            )
         };
         if new_ok == reference_ok {
             return self.pass(Check::Tamper, generator, Some(&m.new));
         }
         let label = self.format_label(base);
         let (severity, cause) = if new_ok {
-            (Severity::Leak, format!("{label} key, {}: accepted by {}", mutation.family, m.new))
+            (
+                Severity::Leak,
+                format!("{label} key, {}: accepted by {}", mutation.family, m.new),
+            )
         } else {
-            (Severity::Outage, format!("{label} key, {}: rejected by {}", mutation.family, m.new))
+            (
+                Severity::Outage,
+                format!("{label} key, {}: rejected by {}", mutation.family, m.new),
+            )
         };
-        self.find(Check::Tamper, severity, generator, Some(&m.new), cause, Some(&mutation.key), Some(&ctx), reference, verdict_text(new_v), Some(new_v.clone()), Vec::new());
+        self.find(
+            Check::Tamper,
+            severity,
+            generator,
+            Some(&m.new),
+            cause,
+            Some(&mutation.key),
+            Some(&ctx),
+            reference,
+            verdict_text(new_v),
+            Some(new_v.clone()),
+            Vec::new(),
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn time(&mut self, generator: &str, validator: &str, key: &[u8], ctx: &Context, result: &Result<Validation, CallFailure>, day: Day, valid: bool, label: &str, base: usize) {
+    fn time(
+        &mut self,
+        generator: &str,
+        validator: &str,
+        key: &[u8],
+        ctx: &Context,
+        result: &Result<Validation, CallFailure>,
+        day: Day,
+        valid: bool,
+        label: &str,
+        base: usize,
+    ) {
         let v = match result {
-            Err(f) => return self.failure(Check::Time, generator, Some(validator), Some(key), Some(ctx), "validate", f),
+            Err(f) => {
+                return self.failure(
+                    Check::Time,
+                    generator,
+                    Some(validator),
+                    Some(key),
+                    Some(ctx),
+                    "validate",
+                    f,
+                );
+            }
             Ok(v) => v,
         };
         let accepted = v.verdict == Verdict::Valid;
@@ -584,12 +894,32 @@ impl<'a> Judge<'a> {
         }
         let fmt = self.format_label(base);
         let (severity, cause, expected) = if valid {
-            (Severity::Outage, format!("{fmt} key rejected on {label}"), "valid".to_string())
+            (
+                Severity::Outage,
+                format!("{fmt} key rejected on {label}"),
+                "valid".to_string(),
+            )
         } else {
-            (Severity::Leak, format!("{fmt} key accepted on {label}"), "expired".to_string())
+            (
+                Severity::Leak,
+                format!("{fmt} key accepted on {label}"),
+                "expired".to_string(),
+            )
         };
         let found = format!("{} on {day}", verdict_text(v));
-        self.find(Check::Time, severity, generator, Some(validator), cause, Some(key), Some(ctx), expected, found, Some(v.clone()), Vec::new());
+        self.find(
+            Check::Time,
+            severity,
+            generator,
+            Some(validator),
+            cause,
+            Some(key),
+            Some(ctx),
+            expected,
+            found,
+            Some(v.clone()),
+            Vec::new(),
+        );
     }
 }
 

@@ -66,30 +66,82 @@ pub fn mutations(key: &str) -> Vec<Mutation> {
     let mut out = Vec::new();
     let mut push = |family, k: Vec<u8>, benign| {
         if k != bytes {
-            out.push(Mutation { family, key: k, benign });
+            out.push(Mutation {
+                family,
+                key: k,
+                benign,
+            });
         }
     };
-    push("surrounding-whitespace", format!(" \t{key}\r\n").into_bytes(), true);
-    push("lower-case", key.to_ascii_lowercase().into_bytes(), crockford);
-    push("swapped-case", swap_first_letter_case(key).into_bytes(), crockford);
+    push(
+        "surrounding-whitespace",
+        format!(" \t{key}\r\n").into_bytes(),
+        true,
+    );
+    push(
+        "lower-case",
+        key.to_ascii_lowercase().into_bytes(),
+        crockford,
+    );
+    push(
+        "swapped-case",
+        swap_first_letter_case(key).into_bytes(),
+        crockford,
+    );
     push("no-dashes", key.replace('-', "").into_bytes(), crockford);
     push("inner-space", insert_mid(key, " ").into_bytes(), crockford);
-    push("line-break", insert_mid(key, "\r\n").into_bytes(), crockford);
+    push(
+        "line-break",
+        insert_mid(key, "\r\n").into_bytes(),
+        crockford,
+    );
     push("look-alike", look_alike(key).into_bytes(), crockford);
     for (n, pos) in symbol_positions(bytes, crockford).into_iter().enumerate() {
         let mut k = bytes.to_vec();
         k[pos] = next_symbol(k[pos], crockford);
-        push(["changed-first-symbol", "changed-middle-symbol", "changed-last-symbol"][n], k, false);
+        push(
+            [
+                "changed-first-symbol",
+                "changed-middle-symbol",
+                "changed-last-symbol",
+            ][n],
+            k,
+            false,
+        );
     }
-    push("truncated", bytes[..bytes.len().saturating_sub(1)].to_vec(), false);
+    push(
+        "truncated",
+        bytes[..bytes.len().saturating_sub(1)].to_vec(),
+        false,
+    );
     push("extended", [bytes, b"A"].concat(), false);
-    push("en-dash", key.replacen('-', "\u{2013}", 1).into_bytes(), false);
-    push("cyrillic-look-alike", key.replacen('A', "\u{0410}", 1).into_bytes(), false);
+    push(
+        "en-dash",
+        key.replacen('-', "\u{2013}", 1).into_bytes(),
+        false,
+    );
+    push(
+        "cyrillic-look-alike",
+        key.replacen('A', "\u{0410}", 1).into_bytes(),
+        false,
+    );
     push("nbsp", format!("\u{00A0}{key}").into_bytes(), false);
-    push("zero-width-space", insert_mid(key, "\u{200B}").into_bytes(), false);
-    push("full-width", full_width_first_digit(key).into_bytes(), false);
+    push(
+        "zero-width-space",
+        insert_mid(key, "\u{200B}").into_bytes(),
+        false,
+    );
+    push(
+        "full-width",
+        full_width_first_digit(key).into_bytes(),
+        false,
+    );
     push("padding-stripped", key.replace('=', "").into_bytes(), false);
-    push("std-alphabet", key.replace('-', "+").replace('_', "/").into_bytes(), false);
+    push(
+        "std-alphabet",
+        key.replace('-', "+").replace('_', "/").into_bytes(),
+        false,
+    );
     out
 }
 
@@ -107,7 +159,11 @@ fn swap_first_letter_case(key: &str) -> String {
         .map(|c| {
             if !done && c.is_ascii_alphabetic() {
                 done = true;
-                if c.is_ascii_uppercase() { c.to_ascii_lowercase() } else { c.to_ascii_uppercase() }
+                if c.is_ascii_uppercase() {
+                    c.to_ascii_lowercase()
+                } else {
+                    c.to_ascii_uppercase()
+                }
             } else {
                 c
             }
@@ -140,9 +196,20 @@ mod tests {
         let benign: Vec<_> = m.iter().filter(|m| m.benign).map(|m| m.family).collect();
         assert_eq!(
             benign,
-            ["surrounding-whitespace", "lower-case", "swapped-case", "no-dashes", "inner-space", "line-break", "look-alike"]
+            [
+                "surrounding-whitespace",
+                "lower-case",
+                "swapped-case",
+                "no-dashes",
+                "inner-space",
+                "line-break",
+                "look-alike"
+            ]
         );
-        assert!(m.iter().any(|m| m.family == "changed-last-symbol" && m.key.ends_with(b"1")));
+        assert!(
+            m.iter()
+                .any(|m| m.family == "changed-last-symbol" && m.key.ends_with(b"1"))
+        );
         // No-op families (no '=' to strip) are dropped.
         assert!(!m.iter().any(|m| m.family == "padding-stripped"));
     }
@@ -151,7 +218,12 @@ mod tests {
     fn signed_keys_only_tolerate_surrounding_whitespace() {
         let m = mutations("key/eyJ2IjoxfQ==.c2ln-_A==");
         for x in &m {
-            assert_eq!(x.benign, x.family == "surrounding-whitespace", "{}", x.family);
+            assert_eq!(
+                x.benign,
+                x.family == "surrounding-whitespace",
+                "{}",
+                x.family
+            );
             assert_ne!(x.key, b"key/eyJ2IjoxfQ==.c2ln-_A==");
         }
         assert!(m.iter().any(|m| m.family == "padding-stripped"));

@@ -122,7 +122,7 @@ impl Generator {
             .chance(30)
             .then(|| issued.add_days(d.range(0, 1500) as i64))
             .flatten();
-        let serial = match d.below(8) {
+        let serial = match d.below(12) {
             0 => *d.pick(&[0, (1 << 20) - 1, 1 << 20, u32::MAX]),
             1 => d.range(1 << 20, u64::from(u32::MAX)) as u32,
             _ => d.range(0, (1 << 20) - 1) as u32,
@@ -166,10 +166,15 @@ impl Generator {
 
     fn features(&self, d: &mut Draw) -> BTreeSet<String> {
         let all = &self.catalog.features;
-        match d.below(10) {
-            0 => BTreeSet::new(),
-            1 => all.iter().map(|f| f.slug.clone()).collect(),
-            2..=5 => all
+        match d.below(20) {
+            0 | 1 => BTreeSet::new(),
+            2 => all.iter().map(|f| f.slug.clone()).collect(),
+            3 => all
+                .iter()
+                .filter(|f| f.legacy_bit.is_some())
+                .map(|f| f.slug.clone())
+                .collect(),
+            4..=13 => all
                 .iter()
                 .filter(|f| f.legacy_bit.is_some())
                 .filter(|_| d.chance(30))

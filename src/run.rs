@@ -138,14 +138,24 @@ mod cells {
         #[serde(flatten)]
         tally: Tally,
     }
-    pub fn serialize<S: serde::Serializer>(m: &BTreeMap<Cell, Tally>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        m: &BTreeMap<Cell, Tally>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         let rows: Vec<Row> = m
             .iter()
-            .map(|((c, g, v), t)| Row { check: *c, generator: g.clone(), validator: v.clone(), tally: *t })
+            .map(|((c, g, v), t)| Row {
+                check: *c,
+                generator: g.clone(),
+                validator: v.clone(),
+                tally: *t,
+            })
             .collect();
         rows.serialize(s)
     }
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<Cell, Tally>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Cell, Tally>, D::Error> {
         Ok(Vec::<Row>::deserialize(d)?
             .into_iter()
             .map(|r| ((r.check, r.generator, r.validator), r.tally))
@@ -163,11 +173,22 @@ mod groups {
         #[serde(flatten)]
         group: Group,
     }
-    pub fn serialize<S: serde::Serializer>(m: &BTreeMap<(GroupKey, Option<usize>), Group>, s: S) -> Result<S::Ok, S::Error> {
-        let rows: Vec<Row> = m.iter().map(|((_, w), g)| Row { waiver_index: *w, group: g.clone() }).collect();
+    pub fn serialize<S: serde::Serializer>(
+        m: &BTreeMap<(GroupKey, Option<usize>), Group>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let rows: Vec<Row> = m
+            .iter()
+            .map(|((_, w), g)| Row {
+                waiver_index: *w,
+                group: g.clone(),
+            })
+            .collect();
         rows.serialize(s)
     }
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<(GroupKey, Option<usize>), Group>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(GroupKey, Option<usize>), Group>, D::Error> {
         Ok(Vec::<Row>::deserialize(d)?
             .into_iter()
             .map(|r| ((r.group.key.clone(), r.waiver_index), r.group))
@@ -262,8 +283,14 @@ impl Aggregate {
 /// The one-line command that replays a finding's case.
 pub fn replay_command(f: &Finding) -> String {
     match &f.source {
-        Source::Random { seed, index } => format!("keycompat replay --seed {seed} --case {index} --check {}", f.key.check.as_str()),
-        Source::Vector { id, .. } => format!("keycompat replay --vector {id} --check {}", f.key.check.as_str()),
+        Source::Random { seed, index } => format!(
+            "keycompat replay --seed {seed} --case {index} --check {}",
+            f.key.check.as_str()
+        ),
+        Source::Vector { id, .. } => format!(
+            "keycompat replay --vector {id} --check {}",
+            f.key.check.as_str()
+        ),
     }
 }
 
@@ -286,8 +313,16 @@ impl Runner<'_> {
             .iter()
             .filter(|c| self.options.partition.is_none_or(|p| p.contains(&c.id)))
             .collect();
-        let batches: Vec<Vec<Case>> = cases.chunks(self.options.batch.max(1)).map(|c| c.iter().map(|&x| x.clone()).collect()).collect();
-        self.parallel(batches.len() as u64, progress, |b| batches[b as usize].clone(), true)
+        let batches: Vec<Vec<Case>> = cases
+            .chunks(self.options.batch.max(1))
+            .map(|c| c.iter().map(|&x| x.clone()).collect())
+            .collect();
+        self.parallel(
+            batches.len() as u64,
+            progress,
+            |b| batches[b as usize].clone(),
+            true,
+        )
     }
 
     /// Runs random cases `0..options.cases` of `generator`.
@@ -303,11 +338,14 @@ impl Runner<'_> {
                     .filter_map(|index| {
                         let e = generator.entitlement(index);
                         let id = case_id(&e);
-                        self.options.partition.is_none_or(|p| p.contains(&id)).then_some(Case {
-                            id,
-                            source: Source::Random { seed, index },
-                            entitlement: e,
-                        })
+                        self.options
+                            .partition
+                            .is_none_or(|p| p.contains(&id))
+                            .then_some(Case {
+                                id,
+                                source: Source::Random { seed, index },
+                                entitlement: e,
+                            })
                     })
                     .collect()
             },
@@ -315,7 +353,13 @@ impl Runner<'_> {
         )
     }
 
-    fn parallel(&self, n_batches: u64, progress: &(dyn Fn(u64) + Sync), make: impl Fn(u64) -> Vec<Case> + Sync, vectors: bool) -> Aggregate {
+    fn parallel(
+        &self,
+        n_batches: u64,
+        progress: &(dyn Fn(u64) + Sync),
+        make: impl Fn(u64) -> Vec<Case> + Sync,
+        vectors: bool,
+    ) -> Aggregate {
         let next = AtomicU64::new(0);
         let threads = self.options.threads.max(1);
         let mut total = Aggregate::new(self.waivers.len());
@@ -338,7 +382,8 @@ impl Runner<'_> {
                                 for (cell, t) in outcome.tallies {
                                     agg.tallies.entry(cell).or_default().add(&t);
                                 }
-                                let failing = agg.record(outcome.findings, self.waivers, self.options.today);
+                                let failing =
+                                    agg.record(outcome.findings, self.waivers, self.options.today);
                                 if vectors {
                                     agg.counts.vector_cases += 1;
                                     agg.counts.vector_cases_failing += u64::from(failing);
@@ -414,7 +459,12 @@ pub struct RunResult {
 
 impl RunResult {
     /// Judges an aggregate: waiver summaries, gates, verdict.
-    pub fn judge(meta: RunMeta, aggregate: Aggregate, waivers: &[Waiver], gates_config: &GatesConfig) -> Self {
+    pub fn judge(
+        meta: RunMeta,
+        aggregate: Aggregate,
+        waivers: &[Waiver],
+        gates_config: &GatesConfig,
+    ) -> Self {
         let waiver_uses = waiver::summarize(waivers, &aggregate.waiver_uses, meta.today);
         let forward: BTreeMap<&str, u64> = aggregate
             .tallies
@@ -433,12 +483,19 @@ impl RunResult {
             .sum();
         let c = &aggregate.counts;
         let inputs = GateInputs {
-            vectors: (c.vector_checks + c.vector_cases, c.vector_failures + c.vector_cases_failing),
+            vectors: (
+                c.vector_checks + c.vector_cases,
+                c.vector_failures + c.vector_cases_failing,
+            ),
             random_cases: c.random_cases,
             random_cases_failing: c.random_cases_failing,
             unwaived: aggregate.unwaived(),
             waived: c.waived_findings,
-            releases: meta.releases.iter().map(|(r, _)| (r.clone(), forward.get(r.as_str()).copied().unwrap_or(0))).collect(),
+            releases: meta
+                .releases
+                .iter()
+                .map(|(r, _)| (r.clone(), forward.get(r.as_str()).copied().unwrap_or(0)))
+                .collect(),
             rollback_validations: rollback,
             unused_waivers: waiver_uses.iter().filter(|w| w.status == "unused").count() as u64,
             expired_waivers_hit: waiver_uses.iter().map(|w| w.expired_matches).sum(),
@@ -458,8 +515,20 @@ impl RunResult {
     pub fn groups_by_importance(&self) -> Vec<&Group> {
         let mut v: Vec<&Group> = self.aggregate.groups.values().collect();
         v.sort_by(|a, b| {
-            (a.waived_by.is_some(), a.key.severity, a.key.check, std::cmp::Reverse(a.count), &a.key)
-                .cmp(&(b.waived_by.is_some(), b.key.severity, b.key.check, std::cmp::Reverse(b.count), &b.key))
+            (
+                a.waived_by.is_some(),
+                a.key.severity,
+                a.key.check,
+                std::cmp::Reverse(a.count),
+                &a.key,
+            )
+                .cmp(&(
+                    b.waived_by.is_some(),
+                    b.key.severity,
+                    b.key.check,
+                    std::cmp::Reverse(b.count),
+                    &b.key,
+                ))
         });
         v
     }
@@ -472,5 +541,8 @@ impl RunResult {
 
 /// Options shared with systems: the systems of a matrix, by name, for reports.
 pub fn system_infos(m: &Matrix) -> BTreeMap<String, ImplInfo> {
-    m.systems.iter().map(|(k, v)| (k.clone(), v.info().clone())).collect()
+    m.systems
+        .iter()
+        .map(|(k, v)| (k.clone(), v.info().clone()))
+        .collect()
 }

@@ -15,7 +15,11 @@ pub fn render(r: &RunResult) -> String {
     let mut s = String::new();
     let m = &r.meta;
     let c = &r.aggregate.counts;
-    let _ = writeln!(s, "keycompat {} | config {} | seed {}", m.keycompat_version, m.config, m.seed);
+    let _ = writeln!(
+        s,
+        "keycompat {} | config {} | seed {}",
+        m.keycompat_version, m.config, m.seed
+    );
     let _ = writeln!(
         s,
         "cases: {} random ({} with findings), {} from vectors and regressions, {} vector checks{}",
@@ -23,7 +27,11 @@ pub fn render(r: &RunResult) -> String {
         c.random_cases_failing,
         c.vector_cases,
         c.vector_checks,
-        if m.interrupted { " | INTERRUPTED: partial results" } else { "" }
+        if m.interrupted {
+            " | INTERRUPTED: partial results"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(s, "\nmatrix (pass / fail / skipped):");
     let mut last = None;
@@ -36,12 +44,20 @@ pub fn render(r: &RunResult) -> String {
             Some(v) => format!("{g} -> {v}"),
             None => g.clone(),
         };
-        let _ = writeln!(s, "    {pair:<40} {:>9} {:>7} {:>7}", t.pass, t.fail, t.skipped);
+        let _ = writeln!(
+            s,
+            "    {pair:<40} {:>9} {:>7} {:>7}",
+            t.pass, t.fail, t.skipped
+        );
     }
     let groups = r.groups_by_importance();
     let _ = writeln!(s, "\nfindings: {} groups", groups.len());
     for g in groups.iter().take(TOP) {
-        let waived = g.waived_by.as_ref().map(|w| format!(" [waived: {w}]")).unwrap_or_default();
+        let waived = g
+            .waived_by
+            .as_ref()
+            .map(|w| format!(" [waived: {w}]"))
+            .unwrap_or_default();
         let _ = writeln!(s, "  {:>7}x {}{waived}", g.count, g.key);
         let ex = g.shrunk.as_ref().unwrap_or(&g.example);
         if let Some(e) = &ex.entitlement {
@@ -55,7 +71,13 @@ pub fn render(r: &RunResult) -> String {
     }
     let _ = writeln!(s, "\ngates:");
     for g in &r.gates {
-        let _ = writeln!(s, "  {:<7} {:<28} {}", format!("[{}]", g.status), g.name, g.measured);
+        let _ = writeln!(
+            s,
+            "  {:<7} {:<28} {}",
+            format!("[{}]", g.status),
+            g.name,
+            g.measured
+        );
     }
     let verdict = match r.verdict {
         Status::Green => "GO (all gates green)",

@@ -186,12 +186,21 @@ pub fn open_all(
     names
         .iter()
         .map(|name| {
-            let system = config.systems.get(name).ok_or_else(|| OpenError::UnknownSystem {
-                name: name.clone(),
-                config: Some(config.path.clone()),
-                known: config.systems.keys().cloned().collect::<Vec<_>>().join(", "),
-            })?;
-            let imp: std::sync::Arc<dyn Implementation> = open_configured(name, system, config)?.into();
+            let system = config
+                .systems
+                .get(name)
+                .ok_or_else(|| OpenError::UnknownSystem {
+                    name: name.clone(),
+                    config: Some(config.path.clone()),
+                    known: config
+                        .systems
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+            let imp: std::sync::Arc<dyn Implementation> =
+                open_configured(name, system, config)?.into();
             Ok((name.clone(), imp))
         })
         .collect()

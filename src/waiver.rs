@@ -49,13 +49,17 @@ impl Waiver {
                 .validator
                 .as_ref()
                 .is_none_or(|v| k.validator.as_deref() == Some(v.as_str()))
-            && self.cause.as_ref().is_none_or(|c| match c.strip_suffix('*') {
-                Some(prefix) => k.cause.starts_with(prefix),
-                None => *c == k.cause,
-            })
-            && self.product.as_ref().is_none_or(|p| {
-                f.entitlement.as_ref().is_some_and(|e| e.product == *p)
-            })
+            && self
+                .cause
+                .as_ref()
+                .is_none_or(|c| match c.strip_suffix('*') {
+                    Some(prefix) => k.cause.starts_with(prefix),
+                    None => *c == k.cause,
+                })
+            && self
+                .product
+                .as_ref()
+                .is_none_or(|p| f.entitlement.as_ref().is_some_and(|e| e.product == *p))
     }
 
     /// Whether it still counts on `today`.
@@ -83,9 +87,16 @@ impl Waiver {
 
     /// Checks the required texts; the error names the field.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
-        for (field, value) in [("reason", &self.reason), ("owner", &self.owner), ("ticket", &self.ticket)] {
+        for (field, value) in [
+            ("reason", &self.reason),
+            ("owner", &self.owner),
+            ("ticket", &self.ticket),
+        ] {
             if value.trim().is_empty() {
-                return Err((field, "must not be empty: every waiver needs a reason, an owner and a ticket".into()));
+                return Err((
+                    field,
+                    "must not be empty: every waiver needs a reason, an owner and a ticket".into(),
+                ));
             }
         }
         Ok(())
@@ -107,7 +118,12 @@ pub struct WaiverUse {
 }
 
 /// Finds the first active waiver covering `f`, counting uses in `uses`.
-pub fn waive(waivers: &[Waiver], uses: &mut [(u64, u64)], f: &Finding, today: Day) -> Option<usize> {
+pub fn waive(
+    waivers: &[Waiver],
+    uses: &mut [(u64, u64)],
+    f: &Finding,
+    today: Day,
+) -> Option<usize> {
     let mut expired_hit = None;
     for (i, w) in waivers.iter().enumerate() {
         if w.matches(f) {

@@ -17,7 +17,11 @@ pub(super) fn open_system(
     args: &SystemArgs,
 ) -> Result<Box<dyn Implementation>, CliError> {
     let overrides: Settings = args.settings.iter().cloned().collect();
-    Ok(system::open(&SystemRef::parse(&args.system), config, &overrides)?)
+    Ok(system::open(
+        &SystemRef::parse(&args.system),
+        config,
+        &overrides,
+    )?)
 }
 
 pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result<i32, CliError> {

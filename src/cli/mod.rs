@@ -267,5 +267,3 @@ pub fn load_config(explicit: Option<&Path>) -> Result<Option<Config>, CliError> 
         }
     }
 }
-
-

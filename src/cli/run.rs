@@ -28,7 +28,8 @@ fn require_config(explicit: Option<&Path>) -> Result<Config, CliError> {
 /// Today's date in UTC, from the clock: only ever used to judge waiver expiry.
 fn today_utc() -> Day {
     let now = time::OffsetDateTime::now_utc().date();
-    Day::from_ymd(now.year(), now.month() as u8, now.day()).expect("the clock's date is a real date")
+    Day::from_ymd(now.year(), now.month() as u8, now.day())
+        .expect("the clock's date is a real date")
 }
 
 fn fresh_seed() -> u64 {
@@ -98,9 +99,11 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let options = RunOptions {
         seed,
         cases: args.cases.unwrap_or(config.run.cases),
-        threads: args
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        threads: args.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        }),
         batch: 64,
         partition: args.partition,
         today: args.today.unwrap_or_else(today_utc),
@@ -110,7 +113,10 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
             "keycompat run: seed {seed}, {} random cases, {} threads{}",
             options.cases,
             options.threads,
-            options.partition.map(|p| format!(", partition {p}")).unwrap_or_default()
+            options
+                .partition
+                .map(|p| format!(", partition {p}"))
+                .unwrap_or_default()
         );
     }
     let matrix = build_matrix(&config, checks.clone())?;
@@ -124,6 +130,9 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let generator = Generator::new(seed, config.catalog.clone(), release_majors(&config));
     let mut aggregate = Aggregate::new(config.waivers.len());
     aggregate.merge(runner.run_random(&generator, &|_| {}));
+    if !args.no_shrink {
+        shrink_groups(&matrix, &config, &mut aggregate, args.quiet);
+    }
     let meta = RunMeta {
         keycompat_version: env!("CARGO_PKG_VERSION").to_string(),
         config: config.path.display().to_string(),
@@ -136,7 +145,11 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         systems: system_infos(&matrix),
         old: matrix.old.clone(),
         new: matrix.new.clone(),
-        releases: config.releases.iter().map(|r| (r.name.clone(), r.validator.clone())).collect(),
+        releases: config
+            .releases
+            .iter()
+            .map(|r| (r.name.clone(), r.validator.clone()))
+            .collect(),
         interrupted: false,
     };
     let result = RunResult::judge(meta, aggregate, &config.waivers, &config.gates);
@@ -156,24 +169,75 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     })
 }
 
+/// The most groups shrunk per run: each costs up to a few hundred cases.
+const MAX_SHRINKS: usize = 25;
+
+/// Shrinks the example of every unwaived group that came from a random case.
+fn shrink_groups(matrix: &Matrix, config: &Config, aggregate: &mut Aggregate, quiet: bool) {
+    let targets: Vec<_> = aggregate
+        .groups
+        .iter()
+        .filter(|((_, waiver), g)| {
+            waiver.is_none() && matches!(g.example.source, Source::Random { .. })
+        })
+        .map(|(k, _)| k.clone())
+        .take(MAX_SHRINKS)
+        .collect();
+    for key in targets {
+        let Some(group) = aggregate.groups.get_mut(&key) else {
+            continue;
+        };
+        let shrunk = crate::shrink::shrink(
+            matrix,
+            &config.catalog,
+            &group.example,
+            crate::shrink::DEFAULT_BUDGET,
+        );
+        if let (false, Some(s)) = (quiet, &shrunk) {
+            eprintln!(
+                "shrunk {}: {}",
+                group.key,
+                s.entitlement
+                    .as_ref()
+                    .map(|e| e.to_json())
+                    .unwrap_or_default()
+            );
+        }
+        group.shrunk = shrunk;
+    }
+}
+
 pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32, CliError> {
     let config = require_config(config_path)?;
-    let (entitlement, source): (Entitlement, Source) = match (&args.seed, &args.case, &args.entitlement) {
-        (Some(seed), Some(index), _) => (
-            Generator::new(*seed, config.catalog.clone(), release_majors(&config)).entitlement(*index),
-            Source::Random { seed: *seed, index: *index },
-        ),
-        (_, _, Some(json)) => {
-            let e = Entitlement::from_json(json).map_err(|e| CliError::Usage(format!("--entitlement: {e}")))?;
-            e.check(&config.catalog).map_err(|e| CliError::Usage(format!("--entitlement: {e}")))?;
-            (e, Source::Vector { id: "cli".into(), file: "--entitlement".into() })
-        }
-        _ => {
-            return Err(CliError::Usage(
-                "name a case: --seed S --case I, --vector ID or --entitlement JSON".into(),
-            ));
-        }
-    };
+    let (entitlement, source): (Entitlement, Source) =
+        match (&args.seed, &args.case, &args.entitlement) {
+            (Some(seed), Some(index), _) => (
+                Generator::new(*seed, config.catalog.clone(), release_majors(&config))
+                    .entitlement(*index),
+                Source::Random {
+                    seed: *seed,
+                    index: *index,
+                },
+            ),
+            (_, _, Some(json)) => {
+                let e = Entitlement::from_json(json)
+                    .map_err(|e| CliError::Usage(format!("--entitlement: {e}")))?;
+                e.check(&config.catalog)
+                    .map_err(|e| CliError::Usage(format!("--entitlement: {e}")))?;
+                (
+                    e,
+                    Source::Vector {
+                        id: "cli".into(),
+                        file: "--entitlement".into(),
+                    },
+                )
+            }
+            _ => {
+                return Err(CliError::Usage(
+                    "name a case: --seed S --case I, --vector ID or --entitlement JSON".into(),
+                ));
+            }
+        };
     let checks: BTreeSet<Check> = match args.check {
         Some(c) => [c].into(),
         None => Check::ALL.into_iter().collect(),
@@ -185,7 +249,10 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
         entitlement,
     };
     println!("case {}: {}", case.id, case.entitlement);
-    let outcome = matrix.run_batch(std::slice::from_ref(&case)).pop().unwrap_or_default();
+    let outcome = matrix
+        .run_batch(std::slice::from_ref(&case))
+        .pop()
+        .unwrap_or_default();
     let observed: u64 = outcome.tallies.values().map(|t| t.pass + t.fail).sum();
     if outcome.findings.is_empty() {
         println!("no findings ({observed} observations)");
@@ -197,7 +264,16 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
             println!("  key:      {k}");
         }
         if let Some(c) = &f.context {
-            println!("  context:  {} {} on {}{}", c.product, c.version, c.today, c.host_id.as_ref().map(|h| format!(" host {h}")).unwrap_or_default());
+            println!(
+                "  context:  {} {} on {}{}",
+                c.product,
+                c.version,
+                c.today,
+                c.host_id
+                    .as_ref()
+                    .map(|h| format!(" host {h}"))
+                    .unwrap_or_default()
+            );
         }
         println!("  expected: {}", f.expected);
         println!("  found:    {}", f.found);

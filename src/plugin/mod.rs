@@ -15,6 +15,8 @@
 
 mod host;
 mod library;
+pub mod worker;
 
 pub use host::PluginImpl;
 pub use library::{LoadedPlugin, PluginError, load, sha256_file};
+pub use worker::{WorkerImpl, WorkerOptions};

@@ -61,8 +61,8 @@ struct Header<'a> {
 
 impl VectorOutcome {
     fn record(&mut self, header: &Header<'_>, system: &str, miss: Option<Miss>, base: Finding) {
-        let miss =
-            miss.filter(|m| header.result != VectorResult::Acceptable || m.counts_when_acceptable());
+        let miss = miss
+            .filter(|m| header.result != VectorResult::Acceptable || m.counts_when_acceptable());
         self.observations.push((system.to_string(), miss.is_none()));
         if let Some(m) = miss {
             self.findings.push(Finding {
@@ -163,7 +163,12 @@ fn judge_generated(
             Some(m)
         }
         (ExpectedKey::Refused(_), Ok(key)) => {
-            let mut m = Miss::new(Severity::Drift, "refusal differs", want, format!("key {key}"));
+            let mut m = Miss::new(
+                Severity::Drift,
+                "refusal differs",
+                want,
+                format!("key {key}"),
+            );
             m.license_key = Some(key);
             Some(m)
         }

@@ -14,7 +14,10 @@ use super::error::{Locator, VectorError};
 use super::id::{entitlement_vector_id, key_vector_id, regression_id};
 use super::model::{Converter, Known};
 use super::regression::REGRESSIONS_DIR;
-use super::schema::{RawRegressionFile, RawVectorFile};
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::schema::{RawEntitlementVector, RawKeyVector, RawRegression};
 
 /// Loads `dir`, checking cross-references against `known`.
 pub(crate) fn load(
@@ -109,28 +112,95 @@ impl IdRegistry {
     }
 }
 
-fn load_vectors(conv: &mut Converter<'_>, ids: &mut IdRegistry, rel: &str, set: &mut VectorSet) {
-    let raw: RawVectorFile = match toml::from_str(conv.loc.text) {
-        Ok(r) => r,
-        Err(e) => {
-            let e = conv.loc.toml_error(&e);
+/// The tables of the top-level arrays `names` (`[[key]]` ...), each with its
+/// span. Each is deserialized on its own afterwards, so one broken vector
+/// does not hide the errors of the others.
+fn top_level_items<'i>(
+    conv: &mut Converter<'_>,
+    text: &'i str,
+    names: &[&str],
+) -> Vec<(String, Spanned<DeValue<'i>>)> {
+    let (root, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        for e in &syntax {
+            let e = conv.loc.toml_error(e);
             conv.errors.push(e);
-            return;
         }
-    };
-    for raw in &raw.entitlement {
-        if let Some(mut v) = conv.entitlement_vector(rel, raw) {
-            v.id = entitlement_vector_id(&v);
-            if ids.register(conv, rel, raw.span(), raw.get_ref().id.as_ref(), &v.id) {
-                set.entitlements.push(v);
+        return Vec::new();
+    }
+    let expected = names
+        .iter()
+        .map(|n| format!("[[{n}]]"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let mut out = Vec::new();
+    for (name, value) in root.into_inner() {
+        let span = value.span();
+        match value.into_inner() {
+            _ if !names.contains(&name.get_ref().as_ref()) => {
+                let e = conv.loc.error(
+                    name.span(),
+                    format!("unknown table `{}`; expected {expected}", name.get_ref()),
+                );
+                conv.errors.push(e);
+            }
+            DeValue::Array(items) if items.iter().all(|i| i.get_ref().is_table()) => {
+                out.extend(items.into_iter().map(|i| (name.get_ref().to_string(), i)));
+            }
+            _ => {
+                let e = conv.loc.error(
+                    span,
+                    format!(
+                        "`{}` must be an array of tables: [[{}]]",
+                        name.get_ref(),
+                        name.get_ref()
+                    ),
+                );
+                conv.errors.push(e);
             }
         }
     }
-    for raw in &raw.key {
-        if let Some(mut v) = conv.key_vector(rel, raw) {
-            v.id = key_vector_id(&v);
-            if ids.register(conv, rel, raw.span(), raw.get_ref().id.as_ref(), &v.id) {
-                set.keys.push(v);
+    out
+}
+
+/// Deserializes one table, keeping its span.
+fn parse_item<'i, T: Deserialize<'i>>(
+    conv: &mut Converter<'_>,
+    item: Spanned<DeValue<'i>>,
+) -> Option<Spanned<T>> {
+    let span = item.span();
+    match T::deserialize(ValueDeserializer::from(item)) {
+        Ok(v) => Some(Spanned::new(span, v)),
+        Err(e) => {
+            let e = conv.loc.toml_error(&e);
+            conv.errors.push(e);
+            None
+        }
+    }
+}
+
+fn load_vectors(conv: &mut Converter<'_>, ids: &mut IdRegistry, rel: &str, set: &mut VectorSet) {
+    let text = conv.loc.text;
+    for (kind, item) in top_level_items(conv, text, &["entitlement", "key"]) {
+        if kind == "entitlement" {
+            let Some(raw) = parse_item::<RawEntitlementVector>(conv, item) else {
+                continue;
+            };
+            if let Some(mut v) = conv.entitlement_vector(rel, &raw) {
+                v.id = entitlement_vector_id(&v);
+                if ids.register(conv, rel, raw.span(), raw.get_ref().id.as_ref(), &v.id) {
+                    set.entitlements.push(v);
+                }
+            }
+        } else {
+            let Some(raw) = parse_item::<RawKeyVector>(conv, item) else {
+                continue;
+            };
+            if let Some(mut v) = conv.key_vector(rel, &raw) {
+                v.id = key_vector_id(&v);
+                if ids.register(conv, rel, raw.span(), raw.get_ref().id.as_ref(), &v.id) {
+                    set.keys.push(v);
+                }
             }
         }
     }
@@ -142,16 +212,12 @@ fn load_regressions(
     rel: &str,
     set: &mut VectorSet,
 ) {
-    let raw: RawRegressionFile = match toml::from_str(conv.loc.text) {
-        Ok(r) => r,
-        Err(e) => {
-            let e = conv.loc.toml_error(&e);
-            conv.errors.push(e);
-            return;
-        }
-    };
-    for raw in &raw.regression {
-        if let Some(mut v) = conv.regression(raw) {
+    let text = conv.loc.text;
+    for (_, item) in top_level_items(conv, text, &["regression"]) {
+        let Some(raw) = parse_item::<RawRegression>(conv, item) else {
+            continue;
+        };
+        if let Some(mut v) = conv.regression(&raw) {
             v.id = regression_id(&v.entitlement);
             if ids.register(conv, rel, raw.span(), raw.get_ref().id.as_ref(), &v.id) {
                 set.regressions.push(v);
@@ -178,8 +244,8 @@ fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, VectorError> {
                 continue;
             }
             let child = rel.join(&name);
-            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false)
-                || dir.join(&child).is_dir();
+            let is_dir =
+                entry.file_type().map(|t| t.is_dir()).unwrap_or(false) || dir.join(&child).is_dir();
             if is_dir {
                 pending.push(child);
             } else if child.extension().is_some_and(|x| x == "toml") {

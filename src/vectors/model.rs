@@ -144,7 +144,10 @@ impl Converter<'_> {
         let span = raw.span();
         let raw = raw.get_ref();
         let flags = self.flags(&raw.flags);
-        let result = raw.result.as_ref().map_or(VectorResult::Valid, |r| *r.get_ref());
+        let result = raw
+            .result
+            .as_ref()
+            .map_or(VectorResult::Valid, |r| *r.get_ref());
         let entitlement = self.entitlement(&raw.entitlement);
         let keys = self.expected_keys(&raw.keys);
         if let Some(r) = &raw.result {
@@ -398,7 +401,10 @@ impl Converter<'_> {
                 (Some(t), None) => t.as_bytes().to_vec(),
                 (None, Some(h)) => self.hex(h, part.span())?,
                 _ => {
-                    self.err(part.span(), "a key part sets exactly one of `text` and `hex`");
+                    self.err(
+                        part.span(),
+                        "a key part sets exactly one of `text` and `hex`",
+                    );
                     return None;
                 }
             };
@@ -406,7 +412,9 @@ impl Converter<'_> {
             if times == 0 || bytes.len().saturating_mul(times) > MAX_KEY_BYTES - key.len() {
                 self.err(
                     part.span(),
-                    format!("`times` must be at least 1, and the key at most {MAX_KEY_BYTES} bytes"),
+                    format!(
+                        "`times` must be at least 1, and the key at most {MAX_KEY_BYTES} bytes"
+                    ),
                 );
                 return None;
             }
@@ -457,7 +465,9 @@ fn context(raw: &RawContext) -> Context {
 fn set_null(d: &mut Decoded, field: &str) -> Result<(), String> {
     let free = |carried: bool| {
         if carried {
-            Err(format!("{field} is given a value or listed twice in `null`"))
+            Err(format!(
+                "{field} is given a value or listed twice in `null`"
+            ))
         } else {
             Ok(())
         }
@@ -499,6 +509,5 @@ fn field_span(raw: &Spanned<RawEntitlement>, invalid: &InvalidEntitlement) -> Ra
 /// letters and digits.
 pub fn is_camel_case(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase())
-        && chars.all(|c| c.is_ascii_alphanumeric())
+    chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric())
 }

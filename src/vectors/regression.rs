@@ -209,7 +209,9 @@ fn saved_ids(regressions: &Path) -> io::Result<Vec<String>> {
             })?;
             ids.extend(file.regression.iter().map(|r| {
                 let r = r.get_ref();
-                r.id.as_ref().map(|i| i.get_ref().clone()).unwrap_or_default()
+                r.id.as_ref()
+                    .map(|i| i.get_ref().clone())
+                    .unwrap_or_default()
             }));
         }
     }

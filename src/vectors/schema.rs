@@ -16,18 +16,6 @@ use crate::verdict::{Verdict, Version};
 
 use super::model::VectorResult;
 
-/// A vector file outside `regressions/`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawVectorFile {
-    /// `[[entitlement]]` tables.
-    #[serde(default)]
-    pub entitlement: Vec<Spanned<RawEntitlementVector>>,
-    /// `[[key]]` tables.
-    #[serde(default)]
-    pub key: Vec<Spanned<RawKeyVector>>,
-}
-
 /// A file of `regressions/`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -229,9 +217,8 @@ impl<'de> Deserialize<'de> for TomlDay {
                 Day::parse(s).map(TomlDay).map_err(E::custom)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                let dt = toml::value::Datetime::deserialize(
-                    de::value::MapAccessDeserializer::new(map),
-                )?;
+                let dt =
+                    toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 match (dt.date, dt.time, dt.offset) {
                     (Some(d), None, None) => Day::from_ymd(i32::from(d.year), d.month, d.day)
                         .map(TomlDay)

@@ -27,9 +27,7 @@ use std::time::Duration;
 
 use crate::date::Day;
 use crate::entitlement::{Customer, Entitlement};
-use crate::implementation::{
-    CallFailure, FailureKind, GenerateFailure, ImplInfo, Origin,
-};
+use crate::implementation::{CallFailure, FailureKind, GenerateFailure, ImplInfo, Origin};
 use crate::plugin::PluginError;
 use crate::settings::Settings;
 use crate::verdict::{Context, Decoded, Validation, Verdict, Version};
@@ -186,9 +184,7 @@ impl<'a> Reader<'a> {
     }
 
     fn opt_string(&mut self, what: &str) -> Result<Option<String>, WireError> {
-        self.opt_tag(what)?
-            .then(|| self.string(what))
-            .transpose()
+        self.opt_tag(what)?.then(|| self.string(what)).transpose()
     }
 
     fn day(&mut self, what: &str) -> Result<Day, WireError> {
@@ -762,10 +758,7 @@ pub(super) fn read_validate_result(
                 verdict,
                 format: r.opt_string("format")?,
                 reason: r.opt_string("reason")?,
-                decoded: r
-                    .opt_tag("decoded")?
-                    .then(|| read_decoded(r))
-                    .transpose()?,
+                decoded: r.opt_tag("decoded")?.then(|| read_decoded(r)).transpose()?,
             })
         }
         1 => Err(read_call_failure(r)?),

@@ -1,0 +1,435 @@
+//! The coordinator's side of one worker process: spawning it in its own
+//! process group, frames in and out with deadlines, the stderr ring buffer,
+//! killing the group and classifying how the process ended.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::wire::{HEADER_BYTES, MAX_FRAME_BYTES};
+
+/// How much of a worker's stderr is kept.
+const STDERR_KEEP_BYTES: usize = 16 * 1024;
+/// How much of it a failure message quotes.
+const STDERR_QUOTE_BYTES: usize = 1500;
+/// Pipe capacity asked for (Linux): big answers need fewer wake-ups.
+const PIPE_BYTES: libc::c_int = 1 << 20;
+
+/// Why no frame arrived.
+#[derive(Debug)]
+pub(super) enum RecvError {
+    /// The deadline passed.
+    Timeout,
+    /// The worker closed its end (it exited, most likely).
+    Eof,
+    /// The worker announced a frame larger than the protocol allows.
+    TooLarge(usize),
+    /// Reading failed.
+    Io(io::Error),
+}
+
+/// Why a frame could not be sent.
+#[derive(Debug)]
+pub(super) enum SendError {
+    /// The deadline passed with the pipe full.
+    Timeout,
+    /// The worker closed its end.
+    Closed,
+    /// Writing failed.
+    Io(io::Error),
+}
+
+/// The tail of a worker's stderr, filled by a drain thread.
+#[derive(Default)]
+pub(super) struct StderrTail {
+    state: Mutex<TailState>,
+    closed: Condvar,
+}
+
+#[derive(Default)]
+struct TailState {
+    bytes: VecDeque<u8>,
+    dropped: bool,
+    eof: bool,
+}
+
+impl StderrTail {
+    fn drain(self: Arc<Self>, mut stderr: ChildStderr) {
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = match stderr.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            s.bytes.extend(&buf[..n]);
+            let excess = s.bytes.len().saturating_sub(STDERR_KEEP_BYTES);
+            if excess > 0 {
+                s.bytes.drain(..excess);
+                s.dropped = true;
+            }
+        }
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.eof = true;
+        self.closed.notify_all();
+    }
+
+    /// Waits up to `wait` for the pipe to close (so a dying worker's last
+    /// words are in), then returns everything kept, lossily decoded.
+    pub(super) fn all(&self, wait: Duration) -> String {
+        let deadline = Instant::now() + wait;
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !s.eof {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            s = self
+                .closed
+                .wait_timeout(s, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let (a, b) = s.bytes.as_slices();
+        let mut text = String::from_utf8_lossy(a).into_owned();
+        text.push_str(&String::from_utf8_lossy(b));
+        text
+    }
+
+    /// The last lines, on one line, for a failure message ("" if none).
+    pub(super) fn quote(&self, wait: Duration) -> String {
+        let text = self.all(wait);
+        let text = text.trim();
+        if text.is_empty() {
+            return String::new();
+        }
+        let mut start = text.len().saturating_sub(STDERR_QUOTE_BYTES);
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        let clipped = start > 0;
+        let lines: Vec<&str> = text[start..]
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty())
+            .collect();
+        format!(
+            "; worker stderr: {}{}",
+            if clipped { "..." } else { "" },
+            lines.join(" | ")
+        )
+    }
+}
+
+/// How a worker process ended.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ending {
+    /// Its status.
+    pub(super) status: Option<ExitStatus>,
+    /// Whether it was still running when we killed it.
+    pub(super) killed_by_us: bool,
+}
+
+impl Ending {
+    /// "signal 11 (SIGSEGV)", "abort (SIGABRT)", "exited with status 3", ...
+    pub(super) fn describe(&self) -> String {
+        if self.killed_by_us {
+            return "killed by keycompat".to_string();
+        }
+        match self.status {
+            None => "ended in an unknown way".to_string(),
+            Some(s) => describe_status(s),
+        }
+    }
+}
+
+/// Describes an exit status the way findings print it.
+pub(super) fn describe_status(s: ExitStatus) -> String {
+    if let Some(code) = s.code() {
+        return format!("exited with status {code}");
+    }
+    let Some(sig) = s.signal() else {
+        return format!("ended with {s}");
+    };
+    let core = if s.core_dumped() { ", core dumped" } else { "" };
+    match signal_name(sig) {
+        Some("SIGABRT") => format!("abort (SIGABRT{core})"),
+        Some(name) => format!("signal {sig} ({name}{core})"),
+        None => format!("signal {sig}{core}"),
+    }
+}
+
+fn signal_name(sig: i32) -> Option<&'static str> {
+    Some(match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGSYS => "SIGSYS",
+        _ => return None,
+    })
+}
+
+/// One worker process: `exe __worker`, in a process group of its own.
+pub(super) struct Process {
+    child: Child,
+    /// `None` once the process has been reaped.
+    pid: Option<libc::pid_t>,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    /// Bytes read from stdout but not consumed yet.
+    inbox: Vec<u8>,
+    stderr: Arc<StderrTail>,
+}
+
+/// Sets `O_NONBLOCK` on `fd` and asks for a larger pipe (best effort).
+fn prepare_pipe(fd: libc::c_int) -> io::Result<()> {
+    // SAFETY: `fd` is an open pipe end owned by a `Child*` handle that
+    // outlives this call; F_GETFL/F_SETFL only change its status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: as above; F_SETPIPE_SZ may fail (limits), which is harmless.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_BYTES);
+    }
+    Ok(())
+}
+
+/// Waits until `fd` is ready for `events` or `deadline` passes. Returns
+/// false on timeout.
+fn wait_fd(fd: libc::c_int, events: libc::c_short, deadline: Instant) -> io::Result<bool> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        // Round up, so we never spin on a sub-millisecond remainder.
+        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+        let mut p = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: `p` is one valid pollfd, and we pass a count of 1.
+        let r = unsafe { libc::poll(&mut p, 1, ms) };
+        if r > 0 {
+            return Ok(true);
+        }
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+impl Process {
+    /// Starts `exe __worker` with piped stdio in a new process group.
+    pub(super) fn spawn(exe: &Path) -> io::Result<Process> {
+        let mut child = Command::new(exe)
+            .arg("__worker")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()?;
+        let pid = child.id() as libc::pid_t;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(io::Error::other("piped stdio missing"));
+        };
+        let tail = Arc::new(StderrTail::default());
+        let drain = Arc::clone(&tail);
+        let mut process = Process {
+            child,
+            pid: Some(pid),
+            stdin,
+            stdout,
+            inbox: Vec::new(),
+            stderr: tail,
+        };
+        std::thread::Builder::new()
+            .name(format!("kc-worker-{pid}-stderr"))
+            .spawn(move || drain.drain(stderr))?;
+        if let Err(e) = prepare_pipe(process.stdin.as_raw_fd())
+            .and_then(|()| prepare_pipe(process.stdout.as_raw_fd()))
+        {
+            process.kill_and_reap(Duration::ZERO);
+            return Err(e);
+        }
+        Ok(process)
+    }
+
+    /// The process id (also the process group id).
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The stderr tail.
+    pub(super) fn stderr(&self) -> &StderrTail {
+        &self.stderr
+    }
+
+    /// Writes `frame` whole, or fails at `deadline`.
+    pub(super) fn send(&mut self, frame: &[u8], deadline: Instant) -> Result<(), SendError> {
+        let mut rest = frame;
+        while !rest.is_empty() {
+            match self.stdin.write(rest) {
+                Ok(0) => return Err(SendError::Closed),
+                Ok(n) => rest = &rest[n..],
+                Err(e) => match e.kind() {
+                    io::ErrorKind::Interrupted => {}
+                    io::ErrorKind::WouldBlock => {
+                        match wait_fd(self.stdin.as_raw_fd(), libc::POLLOUT, deadline) {
+                            Ok(true) => {}
+                            Ok(false) => return Err(SendError::Timeout),
+                            Err(e) => return Err(SendError::Io(e)),
+                        }
+                    }
+                    io::ErrorKind::BrokenPipe => return Err(SendError::Closed),
+                    _ => return Err(SendError::Io(e)),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads until the inbox holds `n` bytes, or fails at `deadline`.
+    fn fill(&mut self, n: usize, deadline: Instant) -> Result<(), RecvError> {
+        while self.inbox.len() < n {
+            let have = self.inbox.len();
+            let want = (n - have).max(64 * 1024);
+            self.inbox.resize(have + want, 0);
+            let r = self.stdout.read(&mut self.inbox[have..]);
+            match r {
+                Ok(0) => {
+                    self.inbox.truncate(have);
+                    return Err(RecvError::Eof);
+                }
+                Ok(got) => self.inbox.truncate(have + got),
+                Err(e) => {
+                    self.inbox.truncate(have);
+                    match e.kind() {
+                        io::ErrorKind::Interrupted => {}
+                        io::ErrorKind::WouldBlock => {
+                            match wait_fd(self.stdout.as_raw_fd(), libc::POLLIN, deadline) {
+                                Ok(true) => {}
+                                Ok(false) => return Err(RecvError::Timeout),
+                                Err(e) => return Err(RecvError::Io(e)),
+                            }
+                        }
+                        _ => return Err(RecvError::Io(e)),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives one frame's payload, or fails at `deadline`. The buffer grows
+    /// only as bytes arrive, so a garbage length cannot make us allocate.
+    pub(super) fn recv(&mut self, deadline: Instant) -> Result<Vec<u8>, RecvError> {
+        self.fill(HEADER_BYTES, deadline)?;
+        let len = u32::from_le_bytes([self.inbox[0], self.inbox[1], self.inbox[2], self.inbox[3]])
+            as usize;
+        if len > MAX_FRAME_BYTES {
+            return Err(RecvError::TooLarge(len));
+        }
+        self.fill(HEADER_BYTES + len, deadline)?;
+        let payload = self.inbox[HEADER_BYTES..HEADER_BYTES + len].to_vec();
+        self.inbox.drain(..HEADER_BYTES + len);
+        Ok(payload)
+    }
+
+    /// Whether the process has exited (without reaping it).
+    pub(super) fn has_exited(&self) -> bool {
+        let Some(pid) = self.pid else {
+            return true;
+        };
+        peek_exit(pid)
+    }
+
+    /// Waits up to `grace` for the process to exit by itself, then kills its
+    /// whole process group with SIGKILL and reaps it.
+    pub(super) fn kill_and_reap(&mut self, grace: Duration) -> Ending {
+        let Some(pid) = self.pid else {
+            return Ending {
+                status: None,
+                killed_by_us: false,
+            };
+        };
+        let deadline = Instant::now() + grace;
+        let mut exited = peek_exit(pid);
+        while !exited && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+            exited = peek_exit(pid);
+        }
+        // The leader is not reaped yet, so the group id cannot have been
+        // reused: this reaches only the worker and what it started.
+        // SAFETY: kill(2) with a negative pid signals that process group;
+        // no memory is involved.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        let status = self.child.wait().ok();
+        self.pid = None;
+        Ending {
+            status,
+            killed_by_us: !exited,
+        }
+    }
+}
+
+/// Whether `pid` (our unreaped child) has exited, leaving it waitable.
+fn peek_exit(pid: libc::pid_t) -> bool {
+    // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid siginfo_t; WNOWAIT leaves the child
+    // waitable, so `Child::wait` still reaps it later.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: waitid succeeded, so si_pid is initialised (0 if no child has
+    // changed state).
+    r == 0 && unsafe { info.si_pid() } == pid
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if self.pid.is_some() {
+            self.kill_and_reap(Duration::ZERO);
+        }
+    }
+}
