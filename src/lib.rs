@@ -22,6 +22,7 @@ pub mod marshal;
 pub mod matrix;
 pub mod mutate;
 pub mod plugin;
+pub mod progress;
 pub mod random;
 pub mod run;
 pub mod schemes;

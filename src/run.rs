@@ -321,6 +321,7 @@ impl Runner<'_> {
             batches.len() as u64,
             progress,
             |b| batches[b as usize].clone(),
+            |b| batches[b as usize].len() as u64,
             true,
         )
     }
@@ -349,15 +350,19 @@ impl Runner<'_> {
                     })
                     .collect()
             },
+            |b| ((b + 1) * batch).min(self.options.cases) - b * batch,
             false,
         )
     }
 
+    /// Runs batches `0..n_batches` on the threads; `span(b)` is how many
+    /// cases batch `b` stands for in the progress count (before partitioning).
     fn parallel(
         &self,
         n_batches: u64,
         progress: &(dyn Fn(u64) + Sync),
         make: impl Fn(u64) -> Vec<Case> + Sync,
+        span: impl Fn(u64) -> u64 + Sync,
         vectors: bool,
     ) -> Aggregate {
         let next = AtomicU64::new(0);
@@ -392,7 +397,7 @@ impl Runner<'_> {
                                     agg.counts.random_cases_failing += u64::from(failing);
                                 }
                             }
-                            progress(cases.len() as u64);
+                            progress(span(b));
                         }
                         agg
                     })

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{CliError, ReplayArgs, RunArgs, load_config};
 use crate::config::Config;
@@ -12,6 +12,7 @@ use crate::exit;
 use crate::finding::{Check, Source};
 use crate::gate::Status;
 use crate::matrix::{Case, Matrix, Release};
+use crate::progress::Progress;
 use crate::random::Generator;
 use crate::run::{Aggregate, RunMeta, RunOptions, RunResult, Runner, case_id, system_infos};
 use crate::system;
@@ -30,6 +31,21 @@ fn today_utc() -> Day {
     let now = time::OffsetDateTime::now_utc().date();
     Day::from_ymd(now.year(), now.month() as u8, now.day())
         .expect("the clock's date is a real date")
+}
+
+/// A flag set by the first Ctrl-C (the run stops taking cases and reports
+/// what it has, marked interrupted); a second Ctrl-C exits at once.
+fn stop_flag() -> &'static AtomicBool {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+    });
+    &STOP
 }
 
 fn fresh_seed() -> u64 {
@@ -120,16 +136,22 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         );
     }
     let matrix = build_matrix(&config, checks.clone())?;
-    let stop = AtomicBool::new(false);
+    let stop = stop_flag();
     let runner = Runner {
         matrix: &matrix,
         waivers: &config.waivers,
         options: &options,
-        stop: &stop,
+        stop,
     };
     let generator = Generator::new(seed, config.catalog.clone(), release_majors(&config));
     let mut aggregate = Aggregate::new(config.waivers.len());
-    aggregate.merge(runner.run_random(&generator, &|_| {}));
+    let progress = Progress::new(options.cases, "random", !args.quiet);
+    aggregate.merge(runner.run_random(&generator, &|n| progress.inc(n)));
+    progress.finish();
+    let interrupted = stop.load(Ordering::Relaxed);
+    if interrupted {
+        eprintln!("interrupted: writing a partial report (marked interrupted)");
+    }
     if !args.no_shrink {
         shrink_groups(&matrix, &config, &mut aggregate, args.quiet);
     }
@@ -150,7 +172,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
             .iter()
             .map(|r| (r.name.clone(), r.validator.clone()))
             .collect(),
-        interrupted: false,
+        interrupted,
     };
     let result = RunResult::judge(meta, aggregate, &config.waivers, &config.gates);
     if args.quiet {
