@@ -24,6 +24,7 @@ pub mod mutate;
 pub mod plugin;
 pub mod progress;
 pub mod random;
+pub mod report;
 pub mod run;
 pub mod schemes;
 pub mod settings;

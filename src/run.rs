@@ -444,6 +444,8 @@ pub struct RunMeta {
     pub releases: Vec<(String, String)>,
     /// Whether the run was cut short (Ctrl-C).
     pub interrupted: bool,
+    /// The gate thresholds the run was judged by (merge re-judges with them).
+    pub gates_config: GatesConfig,
 }
 
 /// A finished run: what the report formats render.
@@ -462,7 +464,71 @@ pub struct RunResult {
     pub verdict: Status,
 }
 
+/// Why shard results cannot be merged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MergeError(String);
+
 impl RunResult {
+    /// Merges shard results of one run (same config, seed, cases, checks)
+    /// and judges the whole. When the shards cover every partition `1..=n`,
+    /// the result is the one an unsharded run over the same cases gives.
+    pub fn merge(shards: Vec<RunResult>) -> Result<RunResult, MergeError> {
+        let mut iter = shards.into_iter();
+        let first = iter
+            .next()
+            .ok_or_else(|| MergeError("no reports to merge".into()))?;
+        let mut meta = first.meta.clone();
+        let waivers: Vec<Waiver> = first.waivers.iter().map(|w| w.waiver.clone()).collect();
+        let mut aggregate = first.aggregate;
+        for shard in iter {
+            let m = &shard.meta;
+            let same = m.config_sha256 == meta.config_sha256
+                && m.seed == meta.seed
+                && m.cases == meta.cases
+                && m.checks == meta.checks
+                && m.today == meta.today;
+            if !same {
+                return Err(MergeError(format!(
+                    "shard {:?} is from another run (config, seed, cases, checks or --today differ): \
+                     merge only the shards of one `keycompat run --partition k/n` invocation",
+                    m.partitions
+                )));
+            }
+            if meta.partitions.iter().any(|p| m.partitions.contains(p)) {
+                return Err(MergeError(format!(
+                    "partition {:?} appears twice",
+                    m.partitions
+                )));
+            }
+            meta.partitions.extend(m.partitions.iter().copied());
+            meta.interrupted |= m.interrupted;
+            for (name, info) in &m.systems {
+                if meta.systems.get(name).is_some_and(|i| i != info) {
+                    return Err(MergeError(format!(
+                        "system {name:?} differs between shards (another plugin build?)"
+                    )));
+                }
+            }
+            aggregate.merge(shard.aggregate);
+        }
+        meta.partitions.sort_by_key(|p| (p.n, p.k));
+        let n = meta.partitions.first().map(|p| p.n);
+        let complete = n.is_some_and(|n| {
+            meta.partitions.len() as u64 == n
+                && meta
+                    .partitions
+                    .iter()
+                    .enumerate()
+                    .all(|(i, p)| p.n == n && p.k == i as u64 + 1)
+        });
+        if complete {
+            meta.partitions.clear();
+        }
+        let gates = meta.gates_config.clone();
+        Ok(RunResult::judge(meta, aggregate, &waivers, &gates))
+    }
+
     /// Judges an aggregate: waiver summaries, gates, verdict.
     pub fn judge(
         meta: RunMeta,

@@ -173,6 +173,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
             .map(|r| (r.name.clone(), r.validator.clone()))
             .collect(),
         interrupted,
+        gates_config: config.gates.clone(),
     };
     let result = RunResult::judge(meta, aggregate, &config.waivers, &config.gates);
     if args.quiet {

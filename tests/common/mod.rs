@@ -135,3 +135,137 @@ pub const WORKED_EXAMPLE: &str = r#"{"product":"acme-cad","edition":"professiona
 
 /// The worked example's acme-lk1 key.
 pub const WORKED_EXAMPLE_KEY: &str = "24A0M-02T1K-7Y9KS-689RQ-7B450";
+
+/// A throwaway copy of the demo (config and vectors) to run keycompat in,
+/// with systems swapped for test plugins.
+pub struct Scenario {
+    /// The directory holding keycompat.toml and vectors/.
+    pub dir: tempfile::TempDir,
+    config: toml::Table,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy file");
+        }
+    }
+}
+
+impl Scenario {
+    /// The Acme demo as shipped, without saved regressions.
+    pub fn demo() -> Self {
+        ensure_built();
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_dir(&repo().join("vectors"), &dir.path().join("vectors"));
+        let _ = std::fs::remove_dir_all(dir.path().join("vectors/regressions"));
+        let text = std::fs::read_to_string(repo().join("keycompat.toml")).expect("demo config");
+        let mut config: toml::Table = text.parse().expect("demo config parses");
+        // Plugins live next to the binary under test, not next to this copy.
+        let exe_dir = profile_dir().to_string_lossy().into_owned();
+        if let Some(toml::Value::Table(systems)) = config.get_mut("systems") {
+            for (_, system) in systems.iter_mut() {
+                if let Some(toml::Value::String(p)) = system.get_mut("plugin") {
+                    *p = p.replace("${exe_dir}", &exe_dir);
+                }
+            }
+        }
+        let s = Scenario { dir, config };
+        s.save();
+        s
+    }
+
+    /// Replaces system `name` with the fault plugin, wrapping builtin `scheme`,
+    /// with extra settings (e.g. `defect`).
+    pub fn faulty_system(mut self, name: &str, scheme: &str, settings: &[(&str, &str)]) -> Self {
+        let mut s = toml::Table::new();
+        s.insert("scheme".into(), scheme.into());
+        for (k, v) in settings {
+            s.insert((*k).into(), (*v).into());
+        }
+        let mut system = toml::Table::new();
+        system.insert(
+            "plugin".into(),
+            faulty().to_string_lossy().into_owned().into(),
+        );
+        system.insert("settings".into(), toml::Value::Table(s));
+        self.config
+            .get_mut("systems")
+            .and_then(|v| v.as_table_mut())
+            .expect("systems table")
+            .insert(name.into(), toml::Value::Table(system));
+        self.save();
+        self
+    }
+
+    /// Sets a top-level value, e.g. `("run", "isolation", "none")`.
+    pub fn set(mut self, table: &str, key: &str, value: toml::Value) -> Self {
+        self.config
+            .entry(table)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .expect("a table")
+            .insert(key.into(), value);
+        self.save();
+        self
+    }
+
+    fn save(&self) {
+        std::fs::write(
+            self.path(),
+            toml::to_string(&self.config).expect("serialize config"),
+        )
+        .expect("write config");
+    }
+
+    /// The config file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("keycompat.toml")
+    }
+
+    /// Runs keycompat in the scenario's directory.
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_in(self.dir.path(), args, b"")
+    }
+
+    /// `keycompat run` with a report directory; returns the output and report.json.
+    pub fn run_report(&self, args: &[&str], report: &str) -> (Output, serde_json::Value) {
+        let mut all = vec!["run", "--report-dir", report, "--today", "2026-11-23"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        let path = self.dir.path().join(report).join("report.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}\nstderr: {}", path.display(), stderr(&out)));
+        (
+            out,
+            serde_json::from_str(&text).expect("report.json parses"),
+        )
+    }
+}
+
+/// The unwaived finding groups of a report as (check, severity, generator, validator, cause).
+pub fn unwaived_groups(
+    report: &serde_json::Value,
+) -> Vec<(String, String, String, String, String)> {
+    report["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter(|g| g.get("waived_by").is_none_or(|w| w.is_null()))
+        .map(|g| {
+            let s = |k: &str| g[k].as_str().unwrap_or("").to_string();
+            (
+                s("check"),
+                s("severity"),
+                s("generator"),
+                s("validator"),
+                s("cause"),
+            )
+        })
+        .collect()
+}

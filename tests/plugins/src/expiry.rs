@@ -24,7 +24,11 @@ pub(crate) fn off_by_one_is_expired(today: Day, expires: Day) -> bool {
 
 /// `v` with its expiry and host checks decided again by `is_expired`. Keys
 /// that did not decode, or failed the product or version check, are kept.
-pub(crate) fn rejudge(v: Validation, ctx: &Context, is_expired: fn(Day, Day) -> bool) -> Validation {
+pub(crate) fn rejudge(
+    v: Validation,
+    ctx: &Context,
+    is_expired: fn(Day, Day) -> bool,
+) -> Validation {
     let reached_expiry = matches!(
         v.verdict,
         Verdict::Valid | Verdict::Expired | Verdict::HostMismatch

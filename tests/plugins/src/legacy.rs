@@ -7,6 +7,8 @@
 //! seam for a step, the defect moves its input (e.g. the day it counts from)
 //! and lets the codec do the rest, which keeps refusals in the spec's order.
 
+use std::fmt;
+
 use keycompat::catalog::Catalog;
 use keycompat::date::Day;
 use keycompat::entitlement::Entitlement;
@@ -43,7 +45,7 @@ pub(crate) fn catalog_with_swapped_bits(catalog: &Catalog) -> Catalog {
 /// holds only the upper-case alphabet and nothing upper-cases the key first,
 /// so any lower-case ASCII letter (including `o`, `i`, `l`) is malformed.
 pub(crate) fn decode_case_sensitive(codec: &Lk1, key: &[u8], ctx: &Context) -> Validation {
-    if let Some(offset) = key.iter().position(u8::is_ascii_lowercase) {
+    if let Some(offset) = key.iter().position(|&b| !in_upper_case_table(b)) {
         let reason = format!(
             "byte 0x{:02X} at offset {offset} is not a Crockford base32 symbol",
             key[offset]
@@ -53,10 +55,19 @@ pub(crate) fn decode_case_sensitive(codec: &Lk1, key: &[u8], ctx: &Context) -> V
     codec.decode(key, ctx)
 }
 
+/// The defective decode table: the spec's, minus every lower-case letter.
+fn in_upper_case_table(byte: u8) -> bool {
+    let known = crockford::is_separator(byte) || crockford::symbol_value(byte).is_some();
+    known && !byte.is_ascii_lowercase() // the bug: the spec folds case first
+}
+
 /// `seats-wrapped`: packs seats into the 10-bit field with a mask instead of
 /// refusing more than 1023, so 1500 seats become 476 (and 1024 become 0:
 /// unlimited).
-pub(crate) fn encode_seats_wrapped(codec: &Lk1, e: &Entitlement) -> Result<String, GenerateFailure> {
+pub(crate) fn encode_seats_wrapped(
+    codec: &Lk1,
+    e: &Entitlement,
+) -> Result<String, GenerateFailure> {
     let Some(seats) = e.seats.filter(|&n| n > MAX_SEATS) else {
         return codec.encode(e);
     };
@@ -94,15 +105,17 @@ pub(crate) fn encode_with_late_epoch(
         expires: e.expires.map(day_before),
         ..e.clone()
     };
-    codec.encode(&shifted).map_err(|failure| match (failure, e.expires) {
-        (GenerateFailure::Refused { field, .. }, Some(day)) if field == "expires" => {
-            GenerateFailure::Refused {
-                field,
-                reason: format!("{day} is not 1 to 16383 days after 2000-01-02"),
+    codec
+        .encode(&shifted)
+        .map_err(|failure| match (failure, e.expires) {
+            (GenerateFailure::Refused { field, .. }, Some(day)) if field == "expires" => {
+                GenerateFailure::Refused {
+                    field,
+                    reason: format!("{day} is not 1 to 16383 days after 2000-01-02"),
+                }
             }
-        }
-        (other, _) => other,
-    })
+            (other, _) => other,
+        })
 }
 
 /// `date-epoch`, validating: the decoded last valid day is one day late, and
@@ -123,6 +136,14 @@ pub(crate) struct UnprefixedMac {
     secret: Vec<u8>,
 }
 
+impl fmt::Debug for UnprefixedMac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnprefixedMac")
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
 /// Bits of the MAC at the end of a key's 125-bit value.
 const MAC_BITS: u32 = 40;
 
@@ -137,7 +158,9 @@ impl UnprefixedMac {
     /// The first 5 bytes of the MAC over `message` (as a 40-bit number).
     fn tag(&self, message: &[u8]) -> u128 {
         let mac = sha256::hmac_sha256(&self.secret, message);
-        mac[..5].iter().fold(0, |acc, &b| (acc << 8) | u128::from(b))
+        mac[..5]
+            .iter()
+            .fold(0, |acc, &b| (acc << 8) | u128::from(b))
     }
 
     /// The defective tag of an 85-bit payload: the bug is what it MACs.
@@ -148,7 +171,9 @@ impl UnprefixedMac {
     /// Issues the key the codec would, with the defective MAC.
     pub(crate) fn encode(&self, codec: &Lk1, e: &Entitlement) -> Result<String, GenerateFailure> {
         let payload = codec.payload_for(e)?.pack();
-        Ok(crockford::format((payload << MAC_BITS) | self.payload_tag(payload)))
+        Ok(crockford::format(
+            (payload << MAC_BITS) | self.payload_tag(payload),
+        ))
     }
 
     /// Checks the defective MAC; past it, the codec validates the same

@@ -1,16 +1,40 @@
 //! `kc_faulty`: a plugin that misbehaves on purpose, for keycompat's tests.
 //!
-//! It wraps one of keycompat's builtin schemes (setting `scheme`, default
-//! `acme-lk1`, with the Acme demo settings) and injects the fault named by the
-//! setting `fault`. Tests use it to prove that the host turns each fault into
-//! the right error or finding instead of dying.
+//! keycompat has to prove its own detection power: a harness that passes
+//! everything proves nothing. This plugin wraps one of keycompat's builtin
+//! systems (setting `scheme`: `acme-lk1`, the old system and the default, or
+//! `acme-ed1`, the new system) with the Acme demo settings, which further
+//! settings override (e.g. `emit`), and then breaks it in one of two ways:
+//!
+//! - setting `defect` plants one realistic bug ([`defect::Defect`]) that a
+//!   check of the matrix must catch, classify and shrink;
+//! - setting `fault` injects a panic that the host must turn into a `crash`
+//!   finding instead of dying.
+//!
+//! Apart from the one defect or fault, it answers exactly like the builtin it
+//! wraps, so any finding a test sees is the planted one.
+
+mod defect;
+mod expiry;
+mod legacy;
+mod primitives;
+mod signed;
+mod system;
+#[cfg(test)]
+mod tests;
 
 use std::ffi::CStr;
 
-use keycompat::implementation::{GenerateFailure, Implementation};
-use keycompat::{marshal, schemes, settings, system};
+use keycompat::catalog::Catalog;
+use keycompat::implementation::{FailureKind, GenerateFailure};
+use keycompat::{marshal, settings, system as demo};
 use keycompat_plugin_sdk::abi::*;
 use keycompat_plugin_sdk::{Fields, GenerateError, Plugin};
+
+use crate::system::Defective;
+
+/// The settings the plugin reads itself; all others go to the builtin.
+const OWN_SETTINGS: [&str; 3] = ["scheme", "defect", "fault"];
 
 /// A fault to inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,31 +56,34 @@ impl Fault {
 }
 
 struct Faulty {
-    inner: Box<dyn Implementation>,
+    inner: Defective,
     fault: Fault,
 }
 
 impl Plugin for Faulty {
     const NAME: &'static CStr = c"kc-faulty";
-    const VERSION: &'static CStr = c"0.0.1";
+    const VERSION: &'static CStr = c"0.0.2";
     const FLAGS: u64 = KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE;
 
     fn create(raw: &Fields) -> Result<Self, String> {
         let s = settings::from_fields(raw)?;
-        let scheme = s.get("scheme").map(String::as_str).unwrap_or("acme-lk1");
-        let fault = Fault::parse(s.get("fault").map(String::as_str).unwrap_or("none"))?;
-        let mut builtin_settings = system::acme_demo_settings(scheme);
+        let own = |key: &str, default: &'static str| -> String {
+            s.get(key).cloned().unwrap_or_else(|| default.to_string())
+        };
+        let scheme = own("scheme", "acme-lk1");
+        let fault = Fault::parse(&own("fault", "none"))?;
+        let mut builtin_settings = demo::acme_demo_settings(&scheme);
         builtin_settings.extend(
             s.iter()
-                .filter(|(k, _)| *k != "scheme" && *k != "fault")
+                .filter(|(k, _)| !OWN_SETTINGS.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
-        let inner = schemes::builtin(
-            scheme,
-            &keycompat::catalog::Catalog::acme(),
+        let inner = Defective::new(
+            &scheme,
+            &own("defect", "none"),
+            &Catalog::acme(),
             &builtin_settings,
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         Ok(Faulty { inner, fault })
     }
 
@@ -69,6 +96,9 @@ impl Plugin for Faulty {
             GenerateFailure::Refused { field, reason } => {
                 GenerateError::Refused(format!("{field}: {reason}"))
             }
+            GenerateFailure::Failed(f) if f.kind == FailureKind::BadArgument => {
+                GenerateError::BadArgument(f.message)
+            }
             GenerateFailure::Failed(f) => GenerateError::Internal(f.to_string()),
         })
     }
@@ -78,8 +108,7 @@ impl Plugin for Faulty {
             panic!("planted panic in validate");
         }
         let ctx = marshal::context_from_fields(context)?;
-        let v = self.inner.validate(key, &ctx).map_err(|f| f.to_string())?;
-        Ok(marshal::validation_to_text(&v))
+        Ok(marshal::validation_to_text(&self.inner.validate(key, &ctx)))
     }
 }
 

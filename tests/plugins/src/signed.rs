@@ -39,7 +39,9 @@ impl LaxVerifier {
             .split(',')
             .map(|entry| match entry.split_once(':') {
                 Some((kid, _)) => checker(catalog, kid.trim()),
-                None => Err(format!("setting `trusted_keys`: {entry:?} is not `kid:hex`")),
+                None => Err(format!(
+                    "setting `trusted_keys`: {entry:?} is not `kid:hex`"
+                )),
             })
             .collect::<Result<_, _>>()?;
         Ok(LaxVerifier { checkers })

@@ -53,13 +53,13 @@ impl Scheme {
     }
 }
 
-/// The builtin's parts.
+/// The builtin's parts (boxed: both are large, and built once).
 #[derive(Debug, Clone)]
 enum Target {
     /// The old system: one acme-lk1 codec.
-    Old(Lk1),
+    Old(Box<Lk1>),
     /// The new system: both codecs and its emit policy.
-    New(NewSystem),
+    New(Box<NewSystem>),
 }
 
 /// A builtin system with one planted defect.
@@ -97,11 +97,11 @@ impl Defective {
         let lk1 = Lk1::from_settings(&lk1_catalog, settings, scheme.lk1_secret_setting())
             .map_err(|e| e.to_string())?;
         let target = match scheme {
-            Scheme::Old => Target::Old(lk1),
+            Scheme::Old => Target::Old(Box::new(lk1)),
             Scheme::New => {
                 let new = NewSystem::from_settings(catalog, settings).map_err(|e| e.to_string())?;
                 let (ed1, emit, products) = (new.ed1().clone(), new.emit(), new.lk1_products());
-                Target::New(NewSystem::new(lk1, ed1, emit, products.clone()))
+                Target::New(Box::new(NewSystem::new(lk1, ed1, emit, products.clone())))
             }
         };
         Ok(Defective { target, defect })

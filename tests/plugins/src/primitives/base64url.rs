@@ -9,7 +9,7 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 /// The bytes of canonical padded base64url text, or `None` when the text is
 /// not canonical (wrong length or padding, a foreign symbol, trailing bits).
 pub(crate) fn decode(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let padding = text.iter().rev().take_while(|&&b| b == b'=').count();
@@ -55,7 +55,9 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_canonical() {
-        for bad in ["Zg", "Zg=", "Zh==", "Z===", "Zm9v+g==", "Zm9v/w==", "Zg==Zg=="] {
+        for bad in [
+            "Zg", "Zg=", "Zh==", "Z===", "Zm9v+g==", "Zm9v/w==", "Zg==Zg==",
+        ] {
             assert_eq!(decode(bad.as_bytes()), None, "{bad}");
         }
     }

@@ -32,7 +32,7 @@ pub(crate) fn parse(key: &[u8]) -> Result<u128, String> {
     let mut value = 0u128;
     let mut count = 0usize;
     for (offset, &byte) in key.iter().enumerate() {
-        if matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b'-') {
+        if is_separator(byte) {
             continue;
         }
         let symbol = symbol_value(byte).ok_or_else(|| {
@@ -51,8 +51,13 @@ pub(crate) fn parse(key: &[u8]) -> Result<u128, String> {
     Ok(value)
 }
 
+/// Whether normalisation deletes this byte (space, tab, CR, LF, `-`).
+pub(crate) fn is_separator(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b'-')
+}
+
 /// The value of one key byte after case and look-alike folding.
-fn symbol_value(byte: u8) -> Option<u8> {
+pub(crate) fn symbol_value(byte: u8) -> Option<u8> {
     let folded = match byte.to_ascii_uppercase() {
         b'O' => b'0',
         b'I' | b'L' => b'1',

@@ -90,7 +90,11 @@ pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
         block[..key.len()].copy_from_slice(key);
     }
     let keyed = |pad: u8, rest: &[u8]| -> Vec<u8> {
-        block.iter().map(|b| b ^ pad).chain(rest.iter().copied()).collect()
+        block
+            .iter()
+            .map(|b| b ^ pad)
+            .chain(rest.iter().copied())
+            .collect()
     };
     let inner = sha256(&keyed(0x36, message));
     sha256(&keyed(0x5c, &inner))

@@ -1,0 +1,139 @@
+//! The acme-ed1 defects: `lax-signature`, `crash-long-name`.
+
+use std::panic;
+
+use keycompat::schemes::ed1::Ed1;
+
+use super::*;
+
+/// A codec signing with RFC 8032 TEST 3, a key the demo does not trust,
+/// under `kid`: what an attacker has.
+fn forger(kid: &str) -> Ed1 {
+    let settings: Settings = [
+        (
+            "signing_key",
+            "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+        ),
+        ("kid", kid),
+        (
+            "trusted_keys",
+            &format!("{kid}:fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025"),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    Ed1::from_settings(&Catalog::acme(), &settings).unwrap()
+}
+
+/// `key` with the first symbol of its signature changed (still canonical).
+fn with_bad_signature(key: &str) -> String {
+    let dot = key.find('.').unwrap();
+    let flipped = if &key[dot + 1..dot + 2] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    format!("{}.{flipped}{}", &key[..dot], &key[dot + 2..])
+}
+
+fn lax() -> Pair {
+    Pair::new("acme-ed1", "lax-signature", &[("emit", "acme-ed1")])
+}
+
+#[test]
+fn lax_signature_accepts_a_changed_signature() {
+    let pair = lax();
+    let e = cad();
+    let key = pair.builtin_key(&e);
+    let ctx = at(&e, "2026-12-01");
+    let broken = with_bad_signature(&key);
+    assert_eq!(
+        pair.builtin_says(&broken, &ctx).verdict,
+        Verdict::BadSignature
+    );
+    assert_eq!(
+        pair.defective_says(&broken, &ctx),
+        pair.builtin_says(&key, &ctx)
+    );
+}
+
+#[test]
+fn lax_signature_accepts_a_forgery_under_any_trusted_kid() {
+    let pair = lax();
+    let forged = with(cad(), |e| {
+        e.seats = None;
+        e.edition = "enterprise".into();
+    });
+    let ctx = at(&forged, "2026-12-01");
+    for kid in ["acme-demo-2026", "acme-demo-2025"] {
+        let key = forger(kid).encode(&forged).unwrap();
+        assert_eq!(pair.builtin_says(&key, &ctx).verdict, Verdict::BadSignature);
+        let v = pair.defective_says(&key, &ctx);
+        assert!(valid(&v), "{kid}: {v:?}");
+        assert_eq!(v.decoded, Some(Decoded::from_entitlement(&forged)));
+    }
+}
+
+#[test]
+fn lax_signature_keeps_every_other_step() {
+    let pair = lax();
+    let ctx = at(&cad(), "2026-12-01");
+    let untrusted_kid = forger("attacker").encode(&cad()).unwrap();
+    let v = pair.defective_says(&untrusted_kid, &ctx);
+    assert_eq!(v.verdict, Verdict::UnsupportedFormat);
+    let not_json = forger("acme-demo-2026").sign_payload(b"not json").unwrap();
+    assert_eq!(
+        pair.defective_says(&not_json, &ctx).verdict,
+        Verdict::Malformed
+    );
+    let expired = forger("acme-demo-2026").encode(&cad()).unwrap();
+    let v = pair.defective_says(&expired, &at(&cad(), "2028-01-01"));
+    assert_eq!(v.verdict, Verdict::Expired);
+    let key = pair.builtin_key(&cad());
+    let short_signature = format!("{}AAA=", &key[..key.find('.').unwrap() + 1]);
+    pair.assert_same_validation(&short_signature, &ctx);
+    let legacy = Pair::new("acme-ed1", "lax-signature", &[("emit", "acme-lk1")]);
+    let lk1 = legacy.builtin_key(&cad());
+    let lk1_tampered = format!("{}0", &lk1[..lk1.len() - 1]);
+    legacy.assert_same_validation(&lk1_tampered, &ctx);
+}
+
+fn named(length: usize) -> Entitlement {
+    with(cloud(), |e| {
+        e.customer = Some(Customer {
+            id: "C-1".into(),
+            name: "ö".repeat(length / 2) + &"x".repeat(length % 2),
+        })
+    })
+}
+
+#[test]
+fn crash_long_name_panics_past_64_bytes_when_issuing_acme_ed1() {
+    let pair = Pair::new("acme-ed1", "crash-long-name", &[]);
+    assert_eq!(named(64).customer.unwrap().name.len(), 64);
+    pair.assert_same_issue(&named(64));
+    for length in [65, 66, 1000] {
+        let e = named(length);
+        let crashed = panic::catch_unwind(panic::AssertUnwindSafe(|| pair.defective.generate(&e)));
+        let message = crashed.unwrap_err();
+        let message = message.downcast_ref::<String>().unwrap();
+        assert!(
+            message.contains("out of range for slice of length 64"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn crash_long_name_never_fires_on_the_acme_lk1_path() {
+    let pair = Pair::new("acme-ed1", "crash-long-name", &[]);
+    let long_name_on_lk1 = with(named(1000), |e| {
+        e.product = "acme-cad".into();
+        e.features.clear();
+    });
+    let key = pair.defective_key(&long_name_on_lk1);
+    assert!(!is_acme_ed1(&key));
+    pair.assert_same_issue(&long_name_on_lk1);
+    pair.assert_same_validation(&key, &at(&long_name_on_lk1, "2026-12-01"));
+}
