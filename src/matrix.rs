@@ -755,7 +755,16 @@ impl<'a> Judge<'a> {
             self.pass(check, generator, Some(validator));
         } else {
             let fields: Vec<&str> = diffs.iter().map(|d| d.field.as_str()).collect();
-            let cause = format!("drift: {}", fields.join(", "));
+            let grants_more = v
+                .decoded
+                .as_ref()
+                .is_some_and(|d| d.grants_more_than(reference, known_features));
+            let (severity, what) = if grants_more {
+                (Severity::Leak, "grants more")
+            } else {
+                (Severity::Drift, "drift")
+            };
+            let cause = format!("{what}: {}", fields.join(", "));
             let found = diffs
                 .iter()
                 .map(|d| format!("{} {} (expected {})", d.field, d.found, d.expected))
@@ -763,7 +772,7 @@ impl<'a> Judge<'a> {
                 .join("; ");
             self.find(
                 check,
-                Severity::Drift,
+                severity,
                 generator,
                 Some(validator),
                 cause,

@@ -382,6 +382,41 @@ impl Decoded {
     }
 }
 
+impl Decoded {
+    /// Whether `self` (a decode) grants more than `expected` on a field both
+    /// carry: a dropped node lock, more or unlimited seats, a later or no
+    /// expiry, a higher version, an extra feature. Such drift is a leak: the
+    /// customer gets more than was sold.
+    pub fn grants_more_than(
+        &self,
+        expected: &Decoded,
+        known_features: Option<&BTreeSet<String>>,
+    ) -> bool {
+        let more_seats = match (&expected.seats, &self.seats) {
+            (Some(Some(want)), Some(got)) => got.is_none_or(|g| g > *want),
+            _ => false,
+        };
+        let later_expiry = match (&expected.expires, &self.expires) {
+            (Some(Some(want)), Some(got)) => got.is_none_or(|g| g > *want),
+            _ => false,
+        };
+        let higher_version =
+            matches!((expected.max_major, self.max_major), (Some(want), Some(got)) if got > want);
+        let lock_dropped = matches!(
+            (&expected.host_id, &self.host_id),
+            (Some(Some(_)), Some(None))
+        );
+        let extra_feature = match (&expected.features, &self.features) {
+            (Some(want), Some(got)) => got
+                .iter()
+                .filter(|f| known_features.is_none_or(|k| k.contains(*f)))
+                .any(|f| !want.contains(f)),
+            _ => false,
+        };
+        more_seats || later_expiry || higher_version || lock_dropped || extra_feature
+    }
+}
+
 /// A validator's full answer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Validation {
@@ -443,6 +478,37 @@ mod tests {
         assert_eq!(d[0].field, Field::Features);
         let known: BTreeSet<String> = ["a".to_string()].into();
         assert!(full.diff(&lk1, Some(&known)).is_empty());
+    }
+
+    #[test]
+    fn granting_more_is_recognised() {
+        let want = Decoded {
+            seats: Some(Some(1500)),
+            host_id: Some(Some("H".into())),
+            expires: Some(Some(Day::parse("2027-12-31").unwrap())),
+            ..Decoded::default()
+        };
+        let fewer = Decoded {
+            seats: Some(Some(476)),
+            ..want.clone()
+        };
+        assert!(!fewer.grants_more_than(&want, None));
+        for more in [
+            Decoded {
+                seats: Some(None),
+                ..want.clone()
+            },
+            Decoded {
+                host_id: Some(None),
+                ..want.clone()
+            },
+            Decoded {
+                expires: Some(Some(Day::parse("2028-01-01").unwrap())),
+                ..want.clone()
+            },
+        ] {
+            assert!(more.grants_more_than(&want, None), "{more:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,138 @@
+//! The harness's own detection power: plugins with one realistic planted
+//! defect each must be caught by the right check, with the right severity,
+//! and the failing random case shrunk to a small entitlement.
+
+mod common;
+
+use common::*;
+use rstest::rstest;
+
+/// Runs the demo with `defect` planted in the new system (and in its legacy
+/// emitter, so PARITY sees it too) and returns the report.
+fn run_with_defect(defect: &str, cases: &str, checks: &str) -> serde_json::Value {
+    let s = Scenario::demo()
+        .faulty_system("new", "acme-ed1", &[("defect", defect)])
+        .faulty_system(
+            "legacy-emitter",
+            "acme-ed1",
+            &[("defect", defect), ("emit", "acme-lk1")],
+        );
+    let (out, report) = s.run_report(&["--cases", cases, "--seed", "1", "--checks", checks], "r");
+    assert_eq!(
+        code(&out),
+        1,
+        "a planted defect must fail the run\n{}",
+        stderr(&out)
+    );
+    report
+}
+
+fn group<'a>(
+    report: &'a serde_json::Value,
+    check: &str,
+    severity: &str,
+    cause: &str,
+) -> Option<&'a serde_json::Value> {
+    report["groups"].as_array().unwrap().iter().find(|g| {
+        g["check"] == check
+            && g["severity"] == severity
+            && g["cause"].as_str().unwrap_or("").contains(cause)
+            && g.get("waived_by").is_none_or(|w| w.is_null())
+    })
+}
+
+#[rstest]
+#[case::expiry_off_by_one(
+    "expiry-off-by-one",
+    "time",
+    "outage",
+    "rejected on the expiry day",
+    "300"
+)]
+#[case::feature_bit_moved("feature-bit-moved", "backward", "leak", "grants more: features", "300")]
+#[case::feature_bit_moved_parity("feature-bit-moved", "parity", "drift", "keys differ", "300")]
+#[case::case_sensitive_decoding("case-sensitive", "tamper", "outage", "lower-case", "300")]
+#[case::checksum_over_wrong_bytes(
+    "mac-wrong-bytes",
+    "backward",
+    "outage",
+    "rejected: bad_signature",
+    "300"
+)]
+#[case::seats_wrapped_instead_of_refused(
+    "seats-wrapped",
+    "roundtrip",
+    "leak",
+    "grants more: seats",
+    "300"
+)]
+#[case::lax_signature_check("lax-signature", "tamper", "leak", "accepted by new", "300")]
+#[case::dropped_node_lock(
+    "host-lock-dropped",
+    "roundtrip",
+    "leak",
+    "grants more: host_id",
+    "300"
+)]
+#[case::wrong_date_epoch("date-epoch", "backward", "leak", "grants more: expires", "300")]
+#[case::crash_on_long_name(
+    "crash-long-name",
+    "roundtrip",
+    "crash",
+    "generate failed: panic",
+    "800"
+)]
+fn planted_defects_are_caught_classified_and_shrunk(
+    #[case] defect: &str,
+    #[case] check: &str,
+    #[case] severity: &str,
+    #[case] cause: &str,
+    #[case] cases: &str,
+) {
+    let report = run_with_defect(defect, cases, check);
+    let g = group(&report, check, severity, cause).unwrap_or_else(|| {
+        panic!("{defect}: no unwaived {check} {severity} group with cause containing {cause:?}; groups: {:#?}", unwaived_groups(&report))
+    });
+    assert!(g["count"].as_u64().unwrap() >= 1);
+    assert!(
+        g["replay"]
+            .as_str()
+            .unwrap()
+            .starts_with("keycompat replay --seed 1 --case ")
+    );
+    let shrunk = &g["shrunk"]["entitlement"];
+    assert!(
+        shrunk.is_object(),
+        "{defect}: the example was not shrunk: {g:#}"
+    );
+    let original = &g["example"]["entitlement"];
+    let size = |e: &serde_json::Value| e.to_string().len();
+    assert!(
+        size(shrunk) <= size(original),
+        "{defect}: shrinking grew the case"
+    );
+    if defect != "crash-long-name" {
+        assert!(
+            shrunk["customer"].is_null(),
+            "{defect}: customer survived shrinking: {shrunk}"
+        );
+    }
+    assert!(
+        shrunk["order_id"].is_null(),
+        "{defect}: order survived shrinking: {shrunk}"
+    );
+}
+
+#[test]
+fn a_correct_plugin_behind_the_same_wrapper_has_no_findings() {
+    let s = Scenario::demo()
+        .faulty_system("new", "acme-ed1", &[("defect", "none")])
+        .set("gates", "min_random_cases", toml::Value::Integer(300));
+    let (out, report) = s.run_report(&["--cases", "300", "--seed", "1"], "r");
+    assert!(
+        unwaived_groups(&report).is_empty(),
+        "{:#?}",
+        unwaived_groups(&report)
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
