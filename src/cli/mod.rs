@@ -48,6 +48,20 @@ pub enum Command {
     Run(RunArgs),
     /// Re-run one case (from a finding's replay command) and print what it finds.
     Replay(ReplayArgs),
+    /// Work with test vector files.
+    #[command(subcommand)]
+    Vectors(VectorsCommand),
+}
+
+/// `keycompat vectors ...`.
+#[derive(Debug, Subcommand)]
+pub enum VectorsCommand {
+    /// Lint vector files (schema, ids, duplicates, system and format names),
+    /// printing `file:line:column: message` for each problem. Exit 2 if any.
+    Check {
+        /// The vectors directory [default: `[run] vectors` of the config].
+        dir: Option<PathBuf>,
+    },
 }
 
 /// `keycompat run`.
@@ -250,6 +264,9 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Plugin(PluginCommand::Inspect { path, json }) => keys::inspect(&path, json),
         Command::Run(args) => run::run(cli.config.as_deref(), args),
         Command::Replay(args) => run::replay(cli.config.as_deref(), args),
+        Command::Vectors(VectorsCommand::Check { dir }) => {
+            run::lint_vectors(cli.config.as_deref(), dir.as_deref())
+        }
     }
 }
 

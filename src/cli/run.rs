@@ -16,6 +16,7 @@ use crate::progress::Progress;
 use crate::random::Generator;
 use crate::run::{Aggregate, RunMeta, RunOptions, RunResult, Runner, case_id, system_infos};
 use crate::system;
+use crate::vectors::{self, VectorSet};
 
 fn require_config(explicit: Option<&Path>) -> Result<Config, CliError> {
     load_config(explicit)?.ok_or_else(|| {
@@ -67,8 +68,8 @@ pub(crate) fn build_matrix(config: &Config, checks: BTreeSet<Check>) -> Result<M
         .filter(|(_, f)| f.generators.len() >= 2)
         .map(|(name, f)| (name.clone(), f.generators.clone()))
         .collect();
-    for (_, gens) in &parity {
-        names.extend(gens.iter().cloned());
+    for f in config.formats.values() {
+        names.extend(f.generators.iter().cloned());
     }
     let systems = system::open_all(config, &names)?;
     let releases = config
@@ -145,6 +146,18 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     };
     let generator = Generator::new(seed, config.catalog.clone(), release_majors(&config));
     let mut aggregate = Aggregate::new(config.waivers.len());
+    let vectors = load_vectors(&config)?;
+    if !args.quiet {
+        eprintln!(
+            "vectors: {} entitlement, {} key, {} regression vectors from {}",
+            vectors.entitlements.len(),
+            vectors.keys.len(),
+            vectors.regressions.len(),
+            config.vectors_dir().display()
+        );
+    }
+    check_vectors(&matrix, &config, &vectors, &options, &mut aggregate);
+    aggregate.merge(runner.run_cases(&vector_cases(&vectors), &|_| {}));
     let progress = Progress::new(options.cases, "random", !args.quiet);
     aggregate.merge(runner.run_random(&generator, &|n| progress.inc(n)));
     progress.finish();
@@ -152,8 +165,9 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     if interrupted {
         eprintln!("interrupted: writing a partial report (marked interrupted)");
     }
-    if !args.no_shrink {
+    if !args.no_shrink && !stop.load(Ordering::Relaxed) {
         shrink_groups(&matrix, &config, &mut aggregate, args.quiet);
+        save_regressions(&config, &aggregate, &options, args.quiet)?;
     }
     let meta = RunMeta {
         keycompat_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -193,7 +207,135 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
 }
 
 /// The most groups shrunk per run: each costs up to a few hundred cases.
-const MAX_SHRINKS: usize = 25;
+const MAX_SHRINKS: usize = 100;
+
+/// Loads the vectors directory of the config; a missing directory is an
+/// empty set (the vectors gate then says so), a broken file a usage error.
+pub(crate) fn load_vectors(config: &Config) -> Result<VectorSet, CliError> {
+    let dir = config.vectors_dir();
+    if !dir.is_dir() {
+        return Ok(VectorSet::default());
+    }
+    vectors::load_dir(&dir, &config.catalog).map_err(|errors| vector_errors(&errors))
+}
+
+fn vector_errors(errors: &[vectors::VectorError]) -> CliError {
+    let mut text: Vec<String> = errors.iter().take(20).map(|e| e.to_string()).collect();
+    if errors.len() > 20 {
+        text.push(format!("... and {} more", errors.len() - 20));
+    }
+    CliError::Usage(format!(
+        "vector files are invalid:\n  {}\nhint: `keycompat vectors check` lints them",
+        text.join("\n  ")
+    ))
+}
+
+/// Regressions first, then the entitlements of entitlement vectors: each
+/// goes through the whole matrix like a random case.
+fn vector_cases(v: &VectorSet) -> Vec<Case> {
+    let regressions = v.regressions.iter().map(|r| Case {
+        id: r.id.clone(),
+        source: Source::Vector {
+            id: r.id.clone(),
+            file: r.file(),
+        },
+        entitlement: r.entitlement.clone(),
+    });
+    let entitlements = v.entitlements.iter().map(|e| Case {
+        id: e.id.clone(),
+        source: Source::Vector {
+            id: e.id.clone(),
+            file: e.file.clone(),
+        },
+        entitlement: e.entitlement.clone(),
+    });
+    regressions.chain(entitlements).collect()
+}
+
+/// Checks exact keys (entitlement vectors) and verdicts (key vectors).
+fn check_vectors(
+    matrix: &Matrix,
+    config: &Config,
+    v: &VectorSet,
+    options: &RunOptions,
+    aggregate: &mut Aggregate,
+) {
+    let generators: vectors::GeneratorsByFormat = config
+        .formats
+        .iter()
+        .map(|(format, f)| {
+            let gens = f
+                .generators
+                .iter()
+                .filter_map(|g| matrix.systems.get(g).map(|s| (g.clone(), s.clone())))
+                .collect();
+            (format.clone(), gens)
+        })
+        .collect();
+    let mine = |id: &str| options.partition.is_none_or(|p| p.contains(id));
+    let outcomes = v
+        .entitlements
+        .iter()
+        .filter(|e| mine(&e.id))
+        .map(|e| vectors::check_entitlement_vector(e, &generators))
+        .chain(
+            v.keys
+                .iter()
+                .filter(|k| mine(&k.id))
+                .map(|k| vectors::check_key_vector(k, &matrix.systems)),
+        );
+    for outcome in outcomes {
+        for (system, passed) in &outcome.observations {
+            let t = aggregate
+                .tallies
+                .entry((Check::Vector, system.clone(), None))
+                .or_default();
+            if *passed { t.pass += 1 } else { t.fail += 1 }
+        }
+        if outcome.observations.is_empty() {
+            continue;
+        }
+        aggregate.counts.vector_checks += 1;
+        let failing = aggregate.record(outcome.findings, &config.waivers, options.today);
+        aggregate.counts.vector_failures += u64::from(failing);
+    }
+}
+
+/// Saves every shrunk random failure as a regression vector, run first next time.
+fn save_regressions(
+    config: &Config,
+    aggregate: &Aggregate,
+    options: &RunOptions,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let dir = config.vectors_dir();
+    for g in aggregate.groups.values() {
+        let (Some(shrunk), Source::Random { seed, .. }) = (&g.shrunk, &g.example.source) else {
+            continue;
+        };
+        let Some(e) = &shrunk.entitlement else {
+            continue;
+        };
+        let mut r = vectors::RegressionVector::new(e.clone(), g.key.check, g.key.cause.clone());
+        r.generator = g.key.generator.clone();
+        r.validator = g.key.validator.clone();
+        r.seed = Some(*seed);
+        r.found = options.today.to_string();
+        r.note = format!("{} {}; shrunk from {}", g.key.severity, g.key, g.replay);
+        let saved = vectors::save_regression(&dir, &r).map_err(super::io(format!(
+            "saving a regression vector in {}",
+            dir.display()
+        )))?;
+        if saved && !quiet {
+            eprintln!(
+                "saved regression {} to {}",
+                r.id,
+                dir.join(r.file()).display()
+            );
+        }
+    }
+    Ok(())
+}
 
 /// Shrinks the example of every unwaived group that came from a random case.
 fn shrink_groups(matrix: &Matrix, config: &Config, aggregate: &mut Aggregate, quiet: bool) {
@@ -230,6 +372,67 @@ fn shrink_groups(matrix: &Matrix, config: &Config, aggregate: &mut Aggregate, qu
     }
 }
 
+/// Replays a key vector: validates its key with every system it expects.
+fn replay_key_vector(config: &Config, k: &vectors::KeyVector) -> Result<i32, CliError> {
+    let matrix = build_matrix(config, BTreeSet::new())?;
+    let outcome = vectors::check_key_vector(k, &matrix.systems);
+    println!("vector {} ({}:{}): {}", k.id, k.file, k.line, k.comment);
+    for (system, passed) in &outcome.observations {
+        println!(
+            "  {system}: {}",
+            if *passed { "as expected" } else { "FAILED" }
+        );
+    }
+    for f in &outcome.findings {
+        println!(
+            "{}\n  expected: {}\n  found:    {}",
+            f.key, f.expected, f.found
+        );
+    }
+    Ok(if outcome.findings.is_empty() {
+        exit::GO
+    } else {
+        exit::INCOMPATIBLE
+    })
+}
+
+pub(super) fn lint_vectors(
+    config_path: Option<&Path>,
+    dir: Option<&Path>,
+) -> Result<i32, CliError> {
+    let config = require_config(config_path)?;
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| config.vectors_dir());
+    if !dir.is_dir() {
+        return Err(CliError::Usage(format!(
+            "{}: no such directory",
+            dir.display()
+        )));
+    }
+    let systems: Vec<String> = config.systems.keys().cloned().collect();
+    let formats: Vec<String> = config.formats.keys().cloned().collect();
+    let errors = vectors::lint(&dir, &config.catalog, &systems, &formats);
+    for e in &errors {
+        println!("{e}");
+    }
+    if errors.is_empty() {
+        let set = vectors::load_dir(&dir, &config.catalog).map_err(|e| vector_errors(&e))?;
+        println!(
+            "{}: {} vectors ({} entitlement, {} key, {} regression), no problems",
+            dir.display(),
+            set.len(),
+            set.entitlements.len(),
+            set.keys.len(),
+            set.regressions.len()
+        );
+        Ok(exit::GO)
+    } else {
+        eprintln!("error: {} problems in vector files", errors.len());
+        Ok(exit::USAGE)
+    }
+}
+
 pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32, CliError> {
     let config = require_config(config_path)?;
     let (entitlement, source): (Entitlement, Source) =
@@ -242,6 +445,38 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
                     index: *index,
                 },
             ),
+            _ if args.vector.is_some() => {
+                let id = args.vector.as_deref().unwrap_or_default();
+                let set = load_vectors(&config)?;
+                if let Some(k) = set.keys.iter().find(|k| k.id == id) {
+                    return replay_key_vector(&config, k);
+                }
+                let found = set
+                    .regressions
+                    .iter()
+                    .map(|r| (r.entitlement.clone(), r.file()))
+                    .chain(
+                        set.entitlements
+                            .iter()
+                            .map(|e| (e.entitlement.clone(), e.file.clone())),
+                    )
+                    .zip(
+                        set.regressions
+                            .iter()
+                            .map(|r| r.id.clone())
+                            .chain(set.entitlements.iter().map(|e| e.id.clone())),
+                    )
+                    .find(|(_, vid)| vid == id);
+                match found {
+                    Some(((e, file), vid)) => (e, Source::Vector { id: vid, file }),
+                    None => {
+                        return Err(CliError::Usage(format!(
+                            "no entitlement or regression vector with id {id:?} in {}",
+                            config.vectors_dir().display()
+                        )));
+                    }
+                }
+            }
             (_, _, Some(json)) => {
                 let e = Entitlement::from_json(json)
                     .map_err(|e| CliError::Usage(format!("--entitlement: {e}")))?;

@@ -12,6 +12,13 @@ use crate::verdict::{Decoded, Field, FieldDiff, Validation, Verdict};
 
 use super::model::{EntitlementVector, ExpectedKey, KeyVector, VectorResult};
 
+/// The generators of each format: format name to `(system, implementation)`s
+/// (the config's `[formats.NAME] generators`, opened).
+pub type GeneratorsByFormat = BTreeMap<String, Vec<(String, Arc<dyn Implementation>)>>;
+
+/// Implementations by system name.
+pub type SystemsByName = BTreeMap<String, Arc<dyn Implementation>>;
+
 /// What checking one vector observed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VectorOutcome {
@@ -112,7 +119,7 @@ fn base_finding(header: &Header<'_>, system: &str) -> Finding {
 /// formats it does not name are not checked.
 pub fn check_entitlement_vector(
     v: &EntitlementVector,
-    generators: &BTreeMap<String, Vec<(String, Arc<dyn Implementation>)>>,
+    generators: &GeneratorsByFormat,
 ) -> VectorOutcome {
     let header = Header {
         id: &v.id,
@@ -205,10 +212,7 @@ fn kind_name(f: &CallFailure) -> String {
 /// `systems` must return the expected verdict and, where the verdict decodes,
 /// the fields of `decoded`. Systems `expect` names that `systems` lacks are
 /// not checked (lint reports names the config does not define).
-pub fn check_key_vector(
-    v: &KeyVector,
-    systems: &BTreeMap<String, Arc<dyn Implementation>>,
-) -> VectorOutcome {
+pub fn check_key_vector(v: &KeyVector, systems: &SystemsByName) -> VectorOutcome {
     let header = Header {
         id: &v.id,
         file: &v.file,

@@ -232,7 +232,11 @@ fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, VectorError> {
     let mut out = Vec::new();
     let mut pending = vec![PathBuf::new()];
     while let Some(rel) = pending.pop() {
-        let abs = dir.join(&rel);
+        let abs = if rel.as_os_str().is_empty() {
+            dir.to_path_buf()
+        } else {
+            dir.join(&rel)
+        };
         let entries = std::fs::read_dir(&abs).map_err(|e| {
             VectorError::whole(&abs, format!("cannot read the vectors directory: {e}"))
         })?;

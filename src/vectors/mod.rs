@@ -30,7 +30,9 @@ use std::path::Path;
 
 use crate::catalog::Catalog;
 
-pub use check::{VectorOutcome, check_entitlement_vector, check_key_vector};
+pub use check::{
+    GeneratorsByFormat, SystemsByName, VectorOutcome, check_entitlement_vector, check_key_vector,
+};
 pub use error::VectorError;
 pub use id::{
     entitlement_vector_canonical, entitlement_vector_id, key_vector_canonical, key_vector_id,
@@ -94,3 +96,6 @@ pub fn lint(
     };
     load::load(dir, catalog, known).1
 }
+
+#[cfg(test)]
+mod tests;

@@ -63,7 +63,7 @@ pub enum ExpectedKey {
 /// An entitlement with the exact key (or refusal) each format must produce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntitlementVector {
-    /// Stable id derived from the content (see [`super::id`]).
+    /// Stable id derived from the content (see [`entitlement_vector_id`](super::entitlement_vector_id)).
     pub id: String,
     /// The file, relative to the vectors directory, with `/` separators.
     pub file: String,
@@ -84,7 +84,7 @@ pub struct EntitlementVector {
 /// Key bytes, a context, and the verdict each named system must return.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyVector {
-    /// Stable id derived from the content (see [`super::id`]).
+    /// Stable id derived from the content (see [`key_vector_id`](super::key_vector_id)).
     pub id: String,
     /// The file, relative to the vectors directory, with `/` separators.
     pub file: String,
