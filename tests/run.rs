@@ -82,3 +82,109 @@ fn a_missing_config_is_a_usage_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_shrunk_failure_is_saved_as_a_regression_vector_and_runs_first_next_time() {
+    let s = Scenario::demo().faulty_system("new", "acme-ed1", &[("defect", "seats-wrapped")]);
+    let (out, first) = s.run_report(
+        &["--cases", "300", "--seed", "4", "--checks", "roundtrip"],
+        "first",
+    );
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("saved regression r-"),
+        "{}",
+        stderr(&out)
+    );
+    let saved =
+        std::fs::read_to_string(s.dir.path().join("vectors/regressions/roundtrip.toml")).unwrap();
+    assert!(
+        saved.contains("seats = 1024"),
+        "the shrunk case is the smallest failing one:\n{saved}"
+    );
+    assert!(!unwaived_groups(&first).is_empty());
+
+    // No random cases at all: the regression alone reproduces the failure.
+    let (out, second) = s.run_report(
+        &["--cases", "0", "--checks", "roundtrip", "--no-shrink"],
+        "second",
+    );
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("regression vectors from"),
+        "{}",
+        stderr(&out)
+    );
+    let from_regression = second["groups"].as_array().unwrap().iter().any(|g| {
+        g["example"]["source"]["kind"] == "vector"
+            && g["example"]["source"]["file"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("regressions/")
+            && g["cause"].as_str().unwrap_or("").contains("seats")
+    });
+    assert!(from_regression, "{:#}", second["groups"]);
+}
+
+#[test]
+fn an_expired_waiver_stops_counting_and_an_unused_one_is_reported() {
+    let s = small(Scenario::demo(), 300);
+    // Judged after the demo waivers' expiry (2027-06-30): their findings block again.
+    let out = s.run(&[
+        "run",
+        "--cases",
+        "300",
+        "--seed",
+        "1",
+        "--no-shrink",
+        "--today",
+        "2027-07-01",
+        "--report-dir",
+        "late",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.dir.path().join("late/report.json")).unwrap(),
+    )
+    .unwrap();
+    let statuses: Vec<&str> = report["waivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["expired", "expired"]);
+    assert!(
+        unwaived_groups(&report)
+            .iter()
+            .any(|g| g.0 == "forward" && g.1 == "outage")
+    );
+
+    // Only TAMPER runs: the FORWARD and ROLLBACK waivers match nothing.
+    let (out, report) = s.run_report(
+        &[
+            "--cases",
+            "300",
+            "--seed",
+            "1",
+            "--no-shrink",
+            "--checks",
+            "tamper",
+        ],
+        "unused",
+    );
+    let statuses: Vec<&str> = report["waivers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["unused", "unused"]);
+    let gate = report["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "waivers current")
+        .unwrap();
+    assert_eq!(gate["status"], "yellow", "{}", stdout(&out));
+}
