@@ -49,7 +49,13 @@ fn group<'a>(
     "rejected on the expiry day",
     "300"
 )]
-#[case::feature_bit_moved("feature-bit-moved", "backward", "leak", "grants more: features", "300")]
+#[case::feature_bit_moved(
+    "feature-bit-moved",
+    "backward",
+    "leak",
+    "grants more: features",
+    "300"
+)]
 #[case::feature_bit_moved_parity("feature-bit-moved", "parity", "drift", "keys differ", "300")]
 #[case::case_sensitive_decoding("case-sensitive", "tamper", "outage", "lower-case", "300")]
 #[case::checksum_over_wrong_bytes(
