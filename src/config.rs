@@ -146,6 +146,43 @@ pub struct RunConfig {
     /// Where plugins run.
     #[serde(default)]
     pub isolation: Isolation,
+    /// How long one call may take in a worker before it is killed and
+    /// reported as a `crash` (e.g. `"500ms"`, `"5s"`).
+    #[serde(default = "default_timeout", deserialize_with = "duration")]
+    pub timeout: std::time::Duration,
+}
+
+fn default_timeout() -> std::time::Duration {
+    std::time::Duration::from_secs(5)
+}
+
+/// Reads `"500ms"` / `"5s"` / `"2m"`.
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+/// Parses a duration like `500ms`, `5s` or `2m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like \"500ms\", \"5s\" or \"2m\""))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n * 1000,
+        "m" => n * 60_000,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a duration like \"500ms\", \"5s\" or \"2m\""
+            ));
+        }
+    };
+    if ms == 0 {
+        return Err("a timeout must be longer than 0".into());
+    }
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 impl Default for RunConfig {
@@ -158,6 +195,7 @@ impl Default for RunConfig {
             vectors: default_vectors(),
             checks: None,
             isolation: Isolation::default(),
+            timeout: default_timeout(),
         }
     }
 }

@@ -307,6 +307,14 @@ pub struct Runner<'a> {
 }
 
 impl Runner<'_> {
+    /// A system that can no longer answer at all, and why.
+    pub fn fatal(&self) -> Option<(String, String)> {
+        self.matrix
+            .systems
+            .iter()
+            .find_map(|(name, s)| s.fatal_error().map(|e| (name.clone(), e)))
+    }
+
     /// Runs fixed cases (vectors, regressions) through the matrix.
     pub fn run_cases(&self, cases: &[Case], progress: &(dyn Fn(u64) + Sync)) -> Aggregate {
         let cases: Vec<&Case> = cases
@@ -374,7 +382,7 @@ impl Runner<'_> {
                     s.spawn(|| {
                         let mut agg = Aggregate::new(self.waivers.len());
                         loop {
-                            if self.stop.load(Ordering::Relaxed) {
+                            if self.stop.load(Ordering::Relaxed) || self.fatal().is_some() {
                                 break;
                             }
                             let b = next.fetch_add(1, Ordering::Relaxed);

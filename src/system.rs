@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError, SystemConfig};
 use crate::implementation::Implementation;
-use crate::plugin::{self, PluginError, PluginImpl};
+use crate::plugin::{self, PluginError, PluginImpl, WorkerImpl, WorkerOptions};
 use crate::schemes::{self, BuiltinError};
 use crate::settings::Settings;
 
@@ -95,26 +95,47 @@ pub fn acme_demo_settings(builtin: &str) -> Settings {
         .collect()
 }
 
+/// How plugins are opened.
+#[derive(Debug, Clone, Default)]
+pub enum Hosting {
+    /// In this process: fastest; a crashing plugin takes keycompat down.
+    #[default]
+    InProcess,
+    /// In worker processes (`exe __worker`): crashes and hangs are findings.
+    Workers(WorkerOptions),
+}
+
 /// Opens a system of the config by its definition.
 pub fn open_configured(
     name: &str,
     system: &SystemConfig,
     config: &Config,
+    hosting: &Hosting,
 ) -> Result<Box<dyn Implementation>, OpenError> {
     match (&system.plugin, &system.builtin) {
-        (Some(path), _) => open_plugin(config.plugin_path(path), &system.settings),
+        (Some(path), _) => open_plugin(config.plugin_path(path), &system.settings, hosting),
         (None, Some(builtin)) => open_builtin(name, builtin, &config.catalog, &system.settings),
         (None, None) => unreachable!("Config::check requires plugin or builtin"),
     }
 }
 
-/// Opens a plugin library in-process.
+/// Opens a plugin library, in-process or in workers.
 pub fn open_plugin(
     path: PathBuf,
     settings: &Settings,
+    hosting: &Hosting,
 ) -> Result<Box<dyn Implementation>, OpenError> {
-    let loaded = plugin::load(&path)?;
-    Ok(Box::new(PluginImpl::new(loaded, settings)?))
+    match hosting {
+        Hosting::InProcess => {
+            let loaded = plugin::load(&path)?;
+            Ok(Box::new(PluginImpl::new(loaded, settings)?))
+        }
+        Hosting::Workers(options) => Ok(Box::new(WorkerImpl::spawn(
+            &path,
+            settings,
+            options.clone(),
+        )?)),
+    }
 }
 
 fn open_builtin(
@@ -135,6 +156,7 @@ pub fn open(
     reference: &SystemRef,
     config: Option<&Config>,
     overrides: &Settings,
+    hosting: &Hosting,
 ) -> Result<Box<dyn Implementation>, OpenError> {
     let merged = |base: &Settings| -> Settings {
         let mut s = base.clone();
@@ -162,7 +184,7 @@ pub fn open(
                 settings: merged(&system.settings),
                 ..system.clone()
             };
-            open_configured(name, &system, cfg)
+            open_configured(name, &system, cfg, hosting)
         }
         SystemRef::Builtin(name) => {
             let catalog = config
@@ -173,7 +195,7 @@ pub fn open(
         }
         SystemRef::Path(path) => {
             let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
-            open_plugin(path, &merged(&Settings::new()))
+            open_plugin(path, &merged(&Settings::new()), hosting)
         }
     }
 }
@@ -182,6 +204,7 @@ pub fn open(
 pub fn open_all(
     config: &Config,
     names: &std::collections::BTreeSet<String>,
+    hosting: &Hosting,
 ) -> Result<std::collections::BTreeMap<String, std::sync::Arc<dyn Implementation>>, OpenError> {
     names
         .iter()
@@ -200,7 +223,7 @@ pub fn open_all(
                         .join(", "),
                 })?;
             let imp: std::sync::Arc<dyn Implementation> =
-                open_configured(name, system, config)?.into();
+                open_configured(name, system, config, hosting)?.into();
             Ok((name.clone(), imp))
         })
         .collect()

@@ -18,8 +18,13 @@ fn open(reference: &str, overrides: &[(&str, &str)]) -> Box<dyn Implementation> 
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    system::open(&SystemRef::parse(reference), None, &overrides)
-        .unwrap_or_else(|e| panic!("{reference}: {e}"))
+    system::open(
+        &SystemRef::parse(reference),
+        None,
+        &overrides,
+        &system::Hosting::InProcess,
+    )
+    .unwrap_or_else(|e| panic!("{reference}: {e}"))
 }
 
 fn lk1_settings() -> Vec<(&'static str, &'static str)> {

@@ -60,7 +60,7 @@ fn open(config: &Config, name: &str, overrides: &[(&str, &str)]) -> Arc<dyn Impl
         ..defined.clone()
     };
     Arc::from(
-        system::open_configured(name, &resolved, config)
+        system::open_configured(name, &resolved, config, &system::Hosting::InProcess)
             .unwrap_or_else(|e| panic!("open {name}: {e}")),
     )
 }
@@ -98,6 +98,7 @@ fn demo_generators(config: &Config, systems: &Systems) -> Generators {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        &system::Hosting::InProcess,
     )
     .expect("open builtin:acme-ed1");
     ed1.push(("builtin-emit-ed1".into(), Arc::from(builtin)));
@@ -163,6 +164,7 @@ fn the_builtins_pass_the_expectations_of_the_systems_they_reimplement() {
         &system::SystemRef::parse("builtin:acme-ed1"),
         Some(&config),
         &Settings::new(),
+        &system::Hosting::InProcess,
     )
     .expect("open builtin:acme-ed1");
     let systems: Systems = [

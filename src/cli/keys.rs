@@ -17,10 +17,16 @@ pub(super) fn open_system(
     args: &SystemArgs,
 ) -> Result<Box<dyn Implementation>, CliError> {
     let overrides: Settings = args.settings.iter().cloned().collect();
+    let hosting = super::hosting(
+        config.map(|c| c.run.isolation).unwrap_or_default(),
+        config.map(|c| c.run.timeout),
+        1,
+    );
     Ok(system::open(
         &SystemRef::parse(&args.system),
         config,
         &overrides,
+        &hosting,
     )?)
 }
 

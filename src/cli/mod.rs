@@ -94,6 +94,18 @@ pub struct RunArgs {
     /// Print only the verdict line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Where plugins run: `worker` (own processes; crashes become findings)
+    /// or `none` (in-process; fastest) [default: `[run] isolation`].
+    #[arg(long, value_parser = parse_isolation)]
+    pub isolation: Option<config::Isolation>,
+}
+
+fn parse_isolation(s: &str) -> Result<config::Isolation, String> {
+    match s {
+        "worker" => Ok(config::Isolation::Worker),
+        "none" => Ok(config::Isolation::None),
+        _ => Err(format!("{s:?}: expected `worker` or `none`")),
+    }
 }
 
 /// `keycompat replay`.
@@ -208,6 +220,16 @@ pub enum CliError {
     /// A plugin cannot be loaded.
     #[error(transparent)]
     Plugin(#[from] plugin::PluginError),
+    /// A plugin crashed on every call until its restarts ran out.
+    #[error(
+        "system {system:?} gave up: {message}; hint: replay one of its cases with --isolation worker to see the crash"
+    )]
+    PluginGaveUp {
+        /// The system.
+        system: String,
+        /// Why.
+        message: String,
+    },
     /// Reading input or writing output failed.
     #[error("{what}: {source}")]
     Io {
@@ -222,7 +244,9 @@ impl CliError {
     /// The documented exit code.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Open(OpenError::Plugin(_)) | CliError::Plugin(_) => exit::PLUGIN,
+            CliError::Open(OpenError::Plugin(_))
+            | CliError::Plugin(_)
+            | CliError::PluginGaveUp { .. } => exit::PLUGIN,
             _ => exit::USAGE,
         }
     }
@@ -266,6 +290,27 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Replay(args) => run::replay(cli.config.as_deref(), args),
         Command::Vectors(VectorsCommand::Check { dir }) => {
             run::lint_vectors(cli.config.as_deref(), dir.as_deref())
+        }
+    }
+}
+
+/// How plugins are hosted: worker processes of this very binary, or in-process.
+pub(crate) fn hosting(
+    isolation: config::Isolation,
+    timeout: Option<std::time::Duration>,
+    workers: usize,
+) -> crate::system::Hosting {
+    match isolation {
+        config::Isolation::None => crate::system::Hosting::InProcess,
+        config::Isolation::Worker => {
+            let mut options = crate::plugin::WorkerOptions {
+                workers: workers.max(1),
+                ..Default::default()
+            };
+            if let Some(t) = timeout {
+                options.timeout = t;
+            }
+            crate::system::Hosting::Workers(options)
         }
     }
 }

@@ -59,7 +59,11 @@ fn fresh_seed() -> u64 {
 
 /// Builds the matrix of a config: opens old, new, every release validator and
 /// every parity generator.
-pub(crate) fn build_matrix(config: &Config, checks: BTreeSet<Check>) -> Result<Matrix, CliError> {
+pub(crate) fn build_matrix(
+    config: &Config,
+    checks: BTreeSet<Check>,
+    hosting: &system::Hosting,
+) -> Result<Matrix, CliError> {
     let mut names: BTreeSet<String> = [config.run.old.clone(), config.run.new.clone()].into();
     names.extend(config.releases.iter().map(|r| r.validator.clone()));
     let parity: Vec<(String, Vec<String>)> = config
@@ -71,7 +75,7 @@ pub(crate) fn build_matrix(config: &Config, checks: BTreeSet<Check>) -> Result<M
     for f in config.formats.values() {
         names.extend(f.generators.iter().cloned());
     }
-    let systems = system::open_all(config, &names)?;
+    let systems = system::open_all(config, &names, hosting)?;
     let releases = config
         .releases
         .iter()
@@ -136,7 +140,9 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
                 .unwrap_or_default()
         );
     }
-    let matrix = build_matrix(&config, checks.clone())?;
+    let isolation = args.isolation.unwrap_or(config.run.isolation);
+    let hosting = super::hosting(isolation, Some(config.run.timeout), options.threads);
+    let matrix = build_matrix(&config, checks.clone(), &hosting)?;
     let stop = stop_flag();
     let runner = Runner {
         matrix: &matrix,
@@ -161,6 +167,9 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let progress = Progress::new(options.cases, "random", !args.quiet);
     aggregate.merge(runner.run_random(&generator, &|n| progress.inc(n)));
     progress.finish();
+    if let Some((system, message)) = runner.fatal() {
+        return Err(CliError::PluginGaveUp { system, message });
+    }
     let interrupted = stop.load(Ordering::Relaxed);
     if interrupted {
         eprintln!("interrupted: writing a partial report (marked interrupted)");
@@ -374,7 +383,11 @@ fn shrink_groups(matrix: &Matrix, config: &Config, aggregate: &mut Aggregate, qu
 
 /// Replays a key vector: validates its key with every system it expects.
 fn replay_key_vector(config: &Config, k: &vectors::KeyVector) -> Result<i32, CliError> {
-    let matrix = build_matrix(config, BTreeSet::new())?;
+    let matrix = build_matrix(
+        config,
+        BTreeSet::new(),
+        &super::hosting(config.run.isolation, Some(config.run.timeout), 1),
+    )?;
     let outcome = vectors::check_key_vector(k, &matrix.systems);
     println!("vector {} ({}:{}): {}", k.id, k.file, k.line, k.comment);
     for (system, passed) in &outcome.observations {
@@ -500,7 +513,11 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
         Some(c) => [c].into(),
         None => Check::ALL.into_iter().collect(),
     };
-    let matrix = build_matrix(&config, checks)?;
+    let matrix = build_matrix(
+        &config,
+        checks,
+        &super::hosting(config.run.isolation, Some(config.run.timeout), 1),
+    )?;
     let case = Case {
         id: case_id(&entitlement),
         source,

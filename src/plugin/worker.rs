@@ -544,6 +544,10 @@ impl WorkerImpl {
     }
 
     fn timed_out(&self, p: Process) -> Fault {
+        if p.has_exited() {
+            // Dead, but something it started still holds the pipe open.
+            return self.died(p, "");
+        }
         let (_, quote) = self.discard(p, Duration::ZERO);
         Fault(CallFailure::new(
             FailureKind::Timeout,

@@ -1,5 +1,6 @@
 //! Compiles the C fixtures of `c/` into one shared library per ABI defect
-//! (`bad_tables.c`) and per injected fault (`faults.c`), in `target/<profile>/test-plugins/`, so integration tests can load them.
+//! (`bad_tables.c`) and per injected fault (`faults.c`), in
+//! `target/<profile>/test-plugins/`, so integration tests can load them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +24,7 @@ const FAULTS: &[(&str, &str)] = &[
     ("absurd_length", "FAULT_ABSURD"),
     ("bad_utf8", "FAULT_BADUTF8"),
     ("bad_status", "FAULT_STATUS"),
+    ("scribble_fds", "FAULT_SCRIBBLE"),
 ];
 
 fn main() {

@@ -23,6 +23,8 @@
  *   FAULT_ABSURD   absurd_length    KC_ERR_BUFFER_TOO_SMALL asking for SIZE_MAX/2 bytes
  *   FAULT_BADUTF8  bad_utf8         answer the bytes 0xFF 0xFE
  *   FAULT_STATUS   bad_status       return status 42, which is not in the ABI
+ *   FAULT_SCRIBBLE scribble_fds     write garbage to every descriptor from 3 to 63
+ *                                   (where a worker's protocol lives), then answer
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -34,6 +36,28 @@
 #include "keycompat_plugin.h"
 
 #define EXPORT __attribute__((visibility("default")))
+
+#if defined(FAULT_SEGV)
+#define FAULT_NAME "segv_on_serial"
+#elif defined(FAULT_ABORT)
+#define FAULT_NAME "abort_on_serial"
+#elif defined(FAULT_HANG)
+#define FAULT_NAME "hang_on_serial"
+#elif defined(FAULT_SPIN)
+#define FAULT_NAME "spin_on_serial"
+#elif defined(FAULT_NOISE)
+#define FAULT_NAME "stdout_noise"
+#elif defined(FAULT_ABSURD)
+#define FAULT_NAME "absurd_length"
+#elif defined(FAULT_BADUTF8)
+#define FAULT_NAME "bad_utf8"
+#elif defined(FAULT_STATUS)
+#define FAULT_NAME "bad_status"
+#elif defined(FAULT_SCRIBBLE)
+#define FAULT_NAME "scribble_fds"
+#else
+#error "define one FAULT_* macro"
+#endif
 
 typedef struct fault_instance {
     uint64_t trigger;
@@ -84,6 +108,9 @@ static void noise(const char *what) {
  * *status, or 0 to let the call answer normally (FAULT_NOISE). */
 static int misbehave(uint8_t *out, size_t *out_len, kc_status *status) {
     (void)out; (void)out_len; (void)status;
+#ifndef FAULT_NOISE
+    fprintf(stderr, "fault plugin: " FAULT_NAME " triggered\n");
+#endif
 #if defined(FAULT_SEGV)
     *(volatile int *)null_address = 42;
     *status = KC_ERR_INTERNAL;
@@ -112,8 +139,14 @@ static int misbehave(uint8_t *out, size_t *out_len, kc_status *status) {
 #elif defined(FAULT_STATUS)
     *status = 42;
     return 1;
+#elif defined(FAULT_SCRIBBLE)
+    static const char junk[] = "\xde\xad\xbe\xef scribbled by a plugin";
+    for (int fd = 3; fd < 64; fd++) {
+        ssize_t ignored = write(fd, junk, sizeof junk - 1);
+        (void)ignored;
+    }
 #endif
-    return 0; /* FAULT_NOISE; unreachable for the faults that never return */
+    return 0; /* answer normally; unreachable for the faults that never return */
 }
 
 static kc_status answer(const char *text, size_t len, uint8_t *out, size_t *out_len) {
@@ -197,25 +230,6 @@ static size_t f_last_error(const kc_instance *i, char *buf, size_t cap) {
     return n;
 }
 
-#if defined(FAULT_SEGV)
-#define FAULT_NAME "segv_on_serial"
-#elif defined(FAULT_ABORT)
-#define FAULT_NAME "abort_on_serial"
-#elif defined(FAULT_HANG)
-#define FAULT_NAME "hang_on_serial"
-#elif defined(FAULT_SPIN)
-#define FAULT_NAME "spin_on_serial"
-#elif defined(FAULT_NOISE)
-#define FAULT_NAME "stdout_noise"
-#elif defined(FAULT_ABSURD)
-#define FAULT_NAME "absurd_length"
-#elif defined(FAULT_BADUTF8)
-#define FAULT_NAME "bad_utf8"
-#elif defined(FAULT_STATUS)
-#define FAULT_NAME "bad_status"
-#else
-#error "define one FAULT_* macro"
-#endif
 
 static const kc_plugin_v1 TABLE = {
     KC_MAGIC,

@@ -1,0 +1,377 @@
+//! Markdown for CI job summaries (`$GITHUB_STEP_SUMMARY`, GitLab) and pull
+//! request comments: verdict first, then the gates, the matrix, the top
+//! findings with their replay commands, the waivers and the run's identity.
+//!
+//! GitHub-flavoured, and readable as raw text in a log: tables stay narrow,
+//! long evidence (entitlements, keys) goes in code spans in lists, and user
+//! text (customer names, waiver reasons) is escaped so it can neither break
+//! a table nor inject markup.
+
+use std::fmt::Write;
+
+use super::model::{self, CellState};
+use crate::gate::Status;
+use crate::implementation::{ImplInfo, Origin};
+use crate::run::RunResult;
+
+/// How many finding groups the Markdown lists.
+const TOP: usize = 20;
+
+/// The Markdown report.
+pub fn render(r: &RunResult) -> String {
+    let mut s = String::new();
+    verdict(&mut s, r);
+    gates(&mut s, r);
+    matrix(&mut s, r);
+    findings(&mut s, r);
+    waivers(&mut s, r);
+    metadata(&mut s, r);
+    s
+}
+
+fn verdict(s: &mut String, r: &RunResult) {
+    let m = &r.meta;
+    let _ = writeln!(s, "# keycompat: **{}**\n", model::verdict_title(r.verdict));
+    let mut reason = capitalised(model::verdict_reason(r.verdict));
+    for (status, word) in [(Status::Red, "red"), (Status::Yellow, "yellow")] {
+        let names = model::gate_names(r, status);
+        if !names.is_empty() {
+            let list: Vec<String> = names.iter().map(|n| format!("**{}**", text(n))).collect();
+            let _ = write!(reason, "; {word}: {}", list.join(", "));
+        }
+    }
+    let _ = writeln!(s, "{reason}.\n");
+    let c = &r.aggregate.counts;
+    let _ = writeln!(
+        s,
+        "Migration {} -> {}; seed {}, {} random cases ({} with unwaived findings), {} vector cases, {} vector checks; waivers judged on {}.{}\n",
+        code(&m.old),
+        code(&m.new),
+        m.seed,
+        c.random_cases,
+        c.random_cases_failing,
+        c.vector_cases,
+        c.vector_checks,
+        m.today,
+        if m.interrupted {
+            " **Interrupted: partial results.**"
+        } else {
+            ""
+        }
+    );
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Red => "**RED**",
+        Status::Yellow => "**YELLOW**",
+        Status::Green => "green",
+    }
+}
+
+fn gates(s: &mut String, r: &RunResult) {
+    let _ = writeln!(s, "## Gates\n");
+    let _ = writeln!(s, "| status | gate | criterion | measured |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    for g in &r.gates {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            status_word(g.status),
+            text(&g.name),
+            text(&g.criterion),
+            text(&g.measured)
+        );
+    }
+    s.push('\n');
+}
+
+fn matrix(s: &mut String, r: &RunResult) {
+    let _ = writeln!(s, "## Matrix\n");
+    let _ = writeln!(s, "| check | pair | pass | fail | skipped | result |");
+    let _ = writeln!(s, "|---|---|--:|--:|--:|---|");
+    for cell in model::cells(r) {
+        let t = &cell.tally;
+        let result = match cell.state() {
+            CellState::Fail => "**FAIL**".to_string(),
+            CellState::Waived => {
+                let tickets: Vec<&str> = cell
+                    .waived
+                    .iter()
+                    .filter_map(|g| g.waived_by.as_deref())
+                    .collect();
+                format!("waived ({})", text(&dedup(tickets).join(", ")))
+            }
+            CellState::Pass => "pass".into(),
+            CellState::Idle => "not exercised".into(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {result} |",
+            cell.check,
+            text(&cell.pair()),
+            t.pass,
+            t.fail,
+            t.skipped
+        );
+    }
+    s.push('\n');
+}
+
+fn dedup(mut v: Vec<&str>) -> Vec<&str> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn findings(s: &mut String, r: &RunResult) {
+    let groups = r.groups_by_importance();
+    let unwaived = groups.iter().filter(|g| g.waived_by.is_none()).count();
+    let _ = writeln!(s, "## Findings\n");
+    if groups.is_empty() {
+        let _ = writeln!(s, "No findings.\n");
+        return;
+    }
+    let _ = write!(
+        s,
+        "{} groups: {unwaived} unwaived, {} waived",
+        groups.len(),
+        groups.len() - unwaived
+    );
+    if groups.len() > TOP {
+        let _ = write!(
+            s,
+            "; the {TOP} most severe (all in report.json and report.html)"
+        );
+    }
+    let _ = writeln!(s, ".\n");
+    for (i, g) in groups.iter().take(TOP).enumerate() {
+        let ex = model::example(g);
+        let waived = g
+            .waived_by
+            .as_ref()
+            .map(|w| format!(" (waived: {})", text(w)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{}. **{}** {} {}, {}: {}{waived}",
+            i + 1,
+            g.key.severity,
+            g.key.check,
+            code(&model::pair(&g.key.generator, g.key.validator.as_deref())),
+            model::findings_count(g.count),
+            text(&g.key.cause)
+        );
+        if let Some(e) = &ex.entitlement {
+            let label = if g.shrunk.is_some() {
+                "shrunk example"
+            } else {
+                "example"
+            };
+            let _ = writeln!(s, "    - {label}: {}", code(&e.to_json()));
+        }
+        if let Some(k) = &ex.license_key {
+            let _ = writeln!(s, "    - key: {}", code(&abbreviate(&model::shown_key(k))));
+        }
+        let _ = writeln!(
+            s,
+            "    - expected {}, found {}",
+            text(&ex.expected),
+            text(&ex.found)
+        );
+        let _ = writeln!(s, "    - replay: {}", code(&g.replay));
+    }
+    s.push('\n');
+}
+
+fn waivers(s: &mut String, r: &RunResult) {
+    let _ = writeln!(s, "## Waivers\n");
+    if r.waivers.is_empty() {
+        let _ = writeln!(s, "No waivers.\n");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "| cell | reason | owner | ticket | expires | status | matched |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|--:|");
+    for w in &r.waivers {
+        let status = match w.status.as_str() {
+            "active" => "active".to_string(),
+            other => format!("**{}**", text(other)),
+        };
+        let matched = if w.expired_matches > 0 {
+            format!("{} (+{} after expiry)", w.matched, w.expired_matches)
+        } else {
+            w.matched.to_string()
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {status} | {matched} |",
+            text(&w.waiver.cell()),
+            text(&w.waiver.reason),
+            text(&w.waiver.owner),
+            text(&w.waiver.ticket),
+            w.waiver.expires,
+        );
+    }
+    s.push('\n');
+}
+
+fn metadata(s: &mut String, r: &RunResult) {
+    let m = &r.meta;
+    let _ = writeln!(s, "## Run\n");
+    let _ = writeln!(s, "- keycompat {}", text(&m.keycompat_version));
+    let _ = writeln!(
+        s,
+        "- config {} (SHA-256 {})",
+        code(&m.config),
+        code(&m.config_sha256)
+    );
+    let _ = writeln!(s, "- seed {}, {} random cases asked for", m.seed, m.cases);
+    if !m.partitions.is_empty() {
+        let parts: Vec<String> = m.partitions.iter().map(|p| p.to_string()).collect();
+        let _ = writeln!(s, "- partitions {}", parts.join(", "));
+    }
+    let checks: Vec<String> = m.checks.iter().map(|c| c.to_string()).collect();
+    let _ = writeln!(s, "- checks {}", checks.join(", "));
+    let _ = writeln!(s, "- waivers judged on {}", m.today);
+    let _ = writeln!(
+        s,
+        "- old system {}, new system {}",
+        code(&m.old),
+        code(&m.new)
+    );
+    if !m.releases.is_empty() {
+        let rel: Vec<String> = m
+            .releases
+            .iter()
+            .map(|(name, v)| format!("{} ({})", text(name), code(v)))
+            .collect();
+        let _ = writeln!(s, "- shipped releases: {}", rel.join(", "));
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "| system | implementation | version | origin | plugin path | SHA-256 |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for (name, info) in &m.systems {
+        let (origin, path, sha) = origin_cells(info);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {origin} | {path} | {sha} |",
+            cell_code(name),
+            text(&info.name),
+            text(&info.version),
+        );
+    }
+}
+
+fn origin_cells(info: &ImplInfo) -> (String, String, String) {
+    match &info.origin {
+        Origin::Builtin { scheme } => (
+            format!("builtin {}", cell_code(scheme)),
+            String::new(),
+            String::new(),
+        ),
+        Origin::Plugin {
+            path,
+            sha256,
+            abi,
+            flags,
+        } => (
+            format!("plugin, ABI {}, flags 0x{flags:x}", text(abi)),
+            cell_code(&path.display().to_string()),
+            cell_code(sha256),
+        ),
+    }
+}
+
+/// Long keys (signed formats run to hundreds of characters) shortened to
+/// their ends: the full key is in report.json and report.html.
+fn abbreviate(key: &str) -> String {
+    const MAX: usize = 96;
+    let n = key.chars().count();
+    if n <= MAX {
+        return key.to_string();
+    }
+    let head: String = key.chars().take(48).collect();
+    let tail: String = key.chars().skip(n - 16).collect();
+    format!("{head}...{tail} ({n} characters)")
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// User text for prose and table cells: one line, with Markdown and HTML
+/// syntax escaped.
+fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for ch in word.chars() {
+            if matches!(
+                ch,
+                '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '|' | '&' | '#' | '!' | '~'
+            ) {
+                out.push('\\');
+            }
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// A code span in a table cell: GFM splits cells on `|` even inside code
+/// spans, so it is escaped there (and only there: elsewhere the backslash
+/// would show).
+fn cell_code(s: &str) -> String {
+    code(s).replace('|', "\\|")
+}
+
+/// A code span that holds any text: one line, fenced by more backticks than
+/// it contains in a row.
+fn code(s: &str) -> String {
+    let one_line = s.replace(['\n', '\r'], " ");
+    let longest = one_line
+        .split(|c| c != '`')
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if one_line.starts_with('`') || one_line.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{one_line}{pad}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_cannot_break_a_table_or_inject_markup() {
+        assert_eq!(
+            text("A|B <script> & [x](y)\nnext"),
+            "A\\|B \\<script\\> \\& \\[x\\](y) next"
+        );
+    }
+
+    #[test]
+    fn code_spans_survive_backticks() {
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`a"), "`` `a ``");
+        assert_eq!(code("x|y"), "`x|y`");
+        assert_eq!(cell_code("x|y"), "`x\\|y`");
+    }
+}

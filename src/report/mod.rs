@@ -1,0 +1,129 @@
+//! Report formats: what a run leaves behind for machines (JSON, JUnit XML)
+//! and for people (Markdown for CI job summaries and pull requests,
+//! self-contained HTML for release managers).
+//!
+//! Every format renders one [`RunResult`] and nothing else: no clock, no
+//! environment, no file system beyond the output directory, so the same run
+//! (or the same merged shards) renders byte-identical reports. The JSON
+//! report is the format of record ([`SCHEMA_VERSION`], published as
+//! `schema/keycompat-report-1.schema.json`); `keycompat merge` reads it back
+//! with [`read_json`]. The other formats are views of it and are never read.
+//!
+//! [`write_all`] writes all four atomically (temporary file in the same
+//! directory, fsync, rename), so CI never uploads a half-written report after
+//! a crash, a timeout or Ctrl-C.
+//!
+//! This module must not decide anything: the verdict, the gates and the
+//! waivers come judged in the [`RunResult`]; reports only show them.
+
+mod atomic;
+mod html;
+mod json;
+mod junit;
+mod markdown;
+mod model;
+mod svg;
+
+use std::path::{Path, PathBuf};
+
+use crate::run::RunResult;
+
+pub use html::{Throughput, ThroughputRow, render as render_html};
+pub use json::{parse as parse_json, render as render_json};
+pub use junit::render as render_junit;
+pub use markdown::render as render_markdown;
+
+/// The version of the JSON report's format, written as its `schema` field.
+///
+/// Additive changes (new optional fields) keep the version and update the
+/// published schema in the same change; anything a reader of this version
+/// would misread gets a new version.
+pub const SCHEMA_VERSION: &str = "keycompat-report/1";
+
+/// File names [`write_all`] writes, in order.
+pub const FILES: [&str; 4] = ["report.json", "junit.xml", "report.md", "report.html"];
+
+/// A report could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Reading, writing, syncing or renaming a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not a JSON report of this schema.
+    #[error("{}: not a keycompat JSON report: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What serde_json found, with line and column.
+        source: serde_json::Error,
+    },
+    /// The report was written in another version of the format.
+    #[error(
+        "{}: report schema is {}, this keycompat reads {expected}; hint: re-run or merge with the keycompat version that wrote it",
+        path.display(),
+        found.as_deref().map(|f| format!("{f:?}")).unwrap_or_else(|| "missing (no \"schema\" field)".into())
+    )]
+    SchemaVersion {
+        /// The file.
+        path: PathBuf,
+        /// The `schema` field found, if any.
+        found: Option<String>,
+        /// [`SCHEMA_VERSION`].
+        expected: &'static str,
+    },
+    /// A format could not be rendered (a bug in keycompat: please report it).
+    #[error("{}: could not render the {format} report: {message}", path.display())]
+    Render {
+        /// The file it was meant for.
+        path: PathBuf,
+        /// `junit` or `html`.
+        format: &'static str,
+        /// The renderer's message.
+        message: String,
+    },
+}
+
+/// Writes `report.json`, `junit.xml`, `report.md` and `report.html` into
+/// `dir` (created if missing), each atomically, and returns their paths in
+/// the order of [`FILES`].
+///
+/// Every file is rendered before the first is written, so a rendering error
+/// leaves the directory as it was.
+pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let paths: Vec<PathBuf> = FILES.iter().map(|f| dir.join(f)).collect();
+    let render_error = |i: usize, format, message: String| ReportError::Render {
+        path: paths[i].clone(),
+        format,
+        message,
+    };
+    let contents = [
+        render_json(result),
+        render_junit(result).map_err(|m| render_error(1, "junit", m))?,
+        render_markdown(result),
+        render_html(result, None).map_err(|m| render_error(3, "html", m))?,
+    ];
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (path, text) in paths.iter().zip(contents) {
+        atomic::write(path, text.as_bytes())?;
+    }
+    Ok(paths)
+}
+
+/// Reads a JSON report written by [`write_all`] (or `keycompat merge`),
+/// checking its `schema` before anything else so an old or foreign file gets
+/// a clear error instead of a missing-field message.
+pub fn read_json(path: &Path) -> Result<RunResult, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_json(&text, path)
+}

@@ -1,0 +1,644 @@
+//! Worker-process isolation: plugins that crash, abort, hang, spin, print to
+//! stdout or answer garbage, run through `WorkerImpl`, become a failure of
+//! the exact item that triggered the fault, and every other item still gets
+//! its real answer.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+use keycompat::catalog::Catalog;
+use keycompat::date::Day;
+use keycompat::entitlement::Entitlement;
+use keycompat::implementation::{
+    CallFailure, FailureKind, GenerateFailure, Implementation, Origin,
+};
+use keycompat::plugin::{self, PluginImpl, WorkerImpl, WorkerOptions};
+use keycompat::random::Generator;
+use keycompat::settings::Settings;
+use keycompat::system::acme_demo_settings;
+use keycompat::verdict::{Context, Validation, Verdict, Version};
+
+/// Items per batch, and the one that triggers the fault.
+const N: usize = 50;
+const TRIGGER: usize = 17;
+
+fn fault_plugin(name: &str) -> PathBuf {
+    bad_table(name)
+}
+
+fn settings(pairs: &[(&str, &str)]) -> Settings {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn options() -> WorkerOptions {
+    WorkerOptions {
+        exe: bin(),
+        ..WorkerOptions::default()
+    }
+}
+
+fn spawn(path: &Path, s: &Settings, options: WorkerOptions) -> WorkerImpl {
+    WorkerImpl::spawn(path, s, options).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Entitlements with serials 0..n.
+fn entitlements(n: usize) -> Vec<Entitlement> {
+    let g = Generator::new(11, Catalog::acme(), vec![5, 6, 7]);
+    (0..n)
+        .map(|i| Entitlement {
+            serial: i as u32,
+            ..g.entitlement(i as u64)
+        })
+        .collect()
+}
+
+fn context() -> Context {
+    Context {
+        product: "acme-cad".into(),
+        version: Version { major: 5, minor: 4 },
+        today: Day::from_ymd(2026, 11, 23).expect("a real day"),
+        host_id: None,
+    }
+}
+
+/// What the fault plugins answer when they behave.
+fn fault_validation(i: usize) -> Validation {
+    Validation {
+        verdict: Verdict::Malformed,
+        format: None,
+        reason: Some(format!("key key-{i}")),
+        decoded: None,
+    }
+}
+
+fn generate_all(
+    w: &dyn Implementation,
+    es: &[Entitlement],
+) -> Vec<Result<String, GenerateFailure>> {
+    let refs: Vec<&Entitlement> = es.iter().collect();
+    w.generate_batch(&refs)
+}
+
+fn validate_keys(w: &dyn Implementation, keys: &[String]) -> Vec<Result<Validation, CallFailure>> {
+    let ctx = context();
+    let reqs: Vec<(&[u8], &Context)> = keys.iter().map(|k| (k.as_bytes(), &ctx)).collect();
+    w.validate_batch(&reqs)
+}
+
+fn fault_keys(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("key-{i}")).collect()
+}
+
+/// Asserts that every generate answer but `TRIGGER`'s is the real key, and
+/// returns `TRIGGER`'s failure.
+fn only_trigger_fails_generate(answers: &[Result<String, GenerateFailure>]) -> CallFailure {
+    assert_eq!(answers.len(), N);
+    for (i, a) in answers.iter().enumerate() {
+        if i != TRIGGER {
+            assert_eq!(a.as_deref(), Ok(format!("K-{i}").as_str()), "item {i}");
+        }
+    }
+    match &answers[TRIGGER] {
+        Err(GenerateFailure::Failed(f)) => f.clone(),
+        other => panic!("item {TRIGGER}: expected a failure, got {other:?}"),
+    }
+}
+
+fn only_trigger_fails_validate(answers: &[Result<Validation, CallFailure>]) -> CallFailure {
+    assert_eq!(answers.len(), N);
+    for (i, a) in answers.iter().enumerate() {
+        if i != TRIGGER {
+            assert_eq!(a.as_ref(), Ok(&fault_validation(i)), "item {i}");
+        }
+    }
+    match &answers[TRIGGER] {
+        Err(f) => f.clone(),
+        Ok(v) => panic!("item {TRIGGER}: expected a failure, got {v:?}"),
+    }
+}
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A fault plugin triggering on item `TRIGGER`, through both calls, gives
+/// exactly one failure of `kind` whose message contains `needle`.
+fn assert_fault(name: &str, timeout: Duration, kind: FailureKind, needle: &str) {
+    let trigger = TRIGGER.to_string();
+    let w = spawn(
+        &fault_plugin(name),
+        &settings(&[("trigger", &trigger)]),
+        WorkerOptions {
+            timeout,
+            ..options()
+        },
+    );
+    let f = only_trigger_fails_generate(&generate_all(&w, &entitlements(N)));
+    assert_eq!(f.kind, kind, "{name} generate: {f}");
+    assert!(f.message.contains(needle), "{name} generate: {f}");
+    let f = only_trigger_fails_validate(&validate_keys(&w, &fault_keys(N)));
+    assert_eq!(f.kind, kind, "{name} validate: {f}");
+    assert!(f.message.contains(needle), "{name} validate: {f}");
+    assert!(w.fatal_error().is_none(), "{:?}", w.fatal_error());
+    // The worker still serves after the fault.
+    assert_eq!(w.generate(&entitlements(1)[0]), Ok("K-0".to_string()));
+}
+
+#[test]
+fn segfault_blames_the_exact_item() {
+    assert_fault(
+        "segv_on_serial",
+        Duration::from_secs(5),
+        FailureKind::Crash,
+        "signal 11 (SIGSEGV)",
+    );
+}
+
+#[test]
+fn crash_messages_carry_the_stderr_tail() {
+    let w = spawn(
+        &fault_plugin("segv_on_serial"),
+        &settings(&[("trigger", "3")]),
+        options(),
+    );
+    let f = w.generate(&entitlements(4)[3]).unwrap_err();
+    let GenerateFailure::Failed(f) = f else {
+        panic!("{f:?}")
+    };
+    assert!(
+        f.message
+            .contains("worker stderr: fault plugin: segv_on_serial triggered"),
+        "{f}"
+    );
+    assert_eq!(w.stats().deaths, 1);
+    assert!(w.stats().unattributed.is_empty());
+}
+
+#[test]
+fn abort_blames_the_exact_item() {
+    assert_fault(
+        "abort_on_serial",
+        Duration::from_secs(5),
+        FailureKind::Crash,
+        "abort (SIGABRT)",
+    );
+}
+
+#[test]
+fn hang_times_out_on_the_exact_item() {
+    assert_fault(
+        "hang_on_serial",
+        Duration::from_millis(300),
+        FailureKind::Timeout,
+        "no answer within 300ms",
+    );
+}
+
+#[test]
+fn busy_loop_times_out_on_the_exact_item() {
+    assert_fault(
+        "spin_on_serial",
+        Duration::from_millis(300),
+        FailureKind::Timeout,
+        "no answer within 300ms",
+    );
+}
+
+#[test]
+fn absurd_length_is_a_protocol_failure() {
+    assert_fault(
+        "absurd_length",
+        Duration::from_secs(5),
+        FailureKind::Protocol,
+        "output buffer",
+    );
+}
+
+#[test]
+fn bad_utf8_is_a_protocol_failure() {
+    assert_fault(
+        "bad_utf8",
+        Duration::from_secs(5),
+        FailureKind::Protocol,
+        "UTF-8",
+    );
+}
+
+#[test]
+fn unknown_status_is_a_protocol_failure() {
+    assert_fault(
+        "bad_status",
+        Duration::from_secs(5),
+        FailureKind::Protocol,
+        "status 42",
+    );
+}
+
+#[test]
+fn garbage_on_the_protocol_channel_blames_the_exact_item() {
+    // The plugin writes junk to every descriptor >= 3, the worker's protocol
+    // channel included: the frame that follows does not decode.
+    let w = spawn(
+        &fault_plugin("scribble_fds"),
+        &settings(&[("trigger", "17")]),
+        options(),
+    );
+    let f = only_trigger_fails_generate(&generate_all(&w, &entitlements(N)));
+    assert_eq!(f.kind, FailureKind::Protocol, "{f}");
+    assert!(f.message.starts_with("the worker sent "), "{f}");
+    assert!(w.fatal_error().is_none());
+}
+
+#[test]
+fn a_worker_answering_garbage_to_hello_is_a_load_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("fake-keycompat");
+    std::fs::write(
+        &exe,
+        "#!/bin/sh\nhead -c 4 >/dev/null\nprintf '\\005\\000\\000\\000\\377junk'\nsleep 5\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let start = Instant::now();
+    let e = WorkerImpl::spawn(
+        &lk1_c(),
+        &Settings::new(),
+        WorkerOptions { exe, ..options() },
+    )
+    .expect_err("garbage hello")
+    .to_string();
+    assert!(e.contains("sent a bad hello"), "{e}");
+    assert!(!e.contains('\n'), "{e}");
+    // Killed at once, not waited for.
+    assert!(start.elapsed() < Duration::from_secs(4));
+}
+
+#[test]
+fn protocol_failures_do_not_restart_the_worker() {
+    let w = spawn(
+        &fault_plugin("bad_status"),
+        &settings(&[("trigger", "17")]),
+        options(),
+    );
+    let pids = w.worker_pids();
+    only_trigger_fails_generate(&generate_all(&w, &entitlements(N)));
+    assert_eq!(w.worker_pids(), pids);
+    assert_eq!(w.stats().deaths, 0);
+}
+
+#[test]
+fn caught_panics_are_panic_failures() {
+    let w = spawn(
+        &faulty(),
+        &settings(&[("fault", "panic-on-generate")]),
+        options(),
+    );
+    let es = entitlements(5);
+    for a in generate_all(&w, &es) {
+        match a {
+            Err(GenerateFailure::Failed(f)) => {
+                assert_eq!(f.kind, FailureKind::Panic, "{f}");
+                assert!(f.message.contains("planted panic"), "{f}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(w.stats().deaths, 0);
+}
+
+#[test]
+fn stdout_noise_cannot_corrupt_the_protocol() {
+    let w = spawn(&fault_plugin("stdout_noise"), &Settings::new(), options());
+    for _ in 0..3 {
+        let answers = generate_all(&w, &entitlements(N));
+        for (i, a) in answers.iter().enumerate() {
+            assert_eq!(a.as_deref(), Ok(format!("K-{i}").as_str()), "item {i}");
+        }
+        let answers = validate_keys(&w, &fault_keys(N));
+        for (i, a) in answers.iter().enumerate() {
+            assert_eq!(a.as_ref(), Ok(&fault_validation(i)), "item {i}");
+        }
+    }
+    assert_eq!(w.stats().deaths, 0);
+}
+
+#[test]
+fn a_plugin_crashing_on_every_call_becomes_fatal() {
+    let w = spawn(
+        &fault_plugin("segv_on_serial"),
+        &settings(&[("every", "1")]),
+        WorkerOptions {
+            max_restarts: 3,
+            ..options()
+        },
+    );
+    let answers = generate_all(&w, &entitlements(10));
+    let fatal = w.fatal_error().expect("declared dead");
+    assert!(
+        fatal.contains("segv_on_serial") && fatal.contains("crashed 4 times in a row"),
+        "{fatal}"
+    );
+    assert!(fatal.contains("SIGSEGV"), "{fatal}");
+    for a in &answers {
+        match a {
+            Err(GenerateFailure::Failed(f)) => assert_eq!(f.kind, FailureKind::Crash, "{f}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(w.stats().deaths, 4);
+    // Later calls fail fast, without starting workers.
+    let spawned = w.stats().spawned;
+    let start = Instant::now();
+    let later = validate_keys(&w, &fault_keys(100));
+    assert!(later.iter().all(|a| {
+        a.as_ref()
+            .is_err_and(|f| f.kind == FailureKind::Crash && f.message == fatal)
+    }));
+    assert_eq!(w.stats().spawned, spawned);
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn a_success_resets_the_restart_count() {
+    // Crashes on every 2nd serial: never more than one death in a row.
+    let w = spawn(
+        &fault_plugin("segv_on_serial"),
+        &settings(&[("every", "2")]),
+        WorkerOptions {
+            max_restarts: 1,
+            ..options()
+        },
+    );
+    let es = entitlements(12);
+    for (i, e) in es.iter().enumerate() {
+        let a = w.generate(e);
+        if i % 2 == 0 {
+            assert!(a.is_err(), "{i}: {a:?}");
+        } else {
+            assert_eq!(a, Ok(format!("K-{i}")));
+        }
+    }
+    assert!(w.fatal_error().is_none(), "{:?}", w.fatal_error());
+}
+
+#[test]
+fn load_errors_are_the_in_process_errors() {
+    for name in [
+        "bad_magic",
+        "bad_major",
+        "bad_truncated",
+        "bad_null_fn",
+        "bad_null_table",
+        "bad_no_entry",
+    ] {
+        let path = bad_table(name);
+        let in_process = plugin::load(&path).expect_err(name).to_string();
+        let isolated = WorkerImpl::spawn(&path, &Settings::new(), options())
+            .expect_err(name)
+            .to_string();
+        assert_eq!(isolated, in_process, "{name}");
+        assert!(!isolated.contains('\n'), "{isolated}");
+    }
+    let missing = Path::new("/nonexistent/libnothing.so");
+    assert_eq!(
+        WorkerImpl::spawn(missing, &Settings::new(), options())
+            .expect_err("missing")
+            .to_string(),
+        plugin::load(missing).expect_err("missing").to_string()
+    );
+    // `create` failing on bad settings.
+    let path = fault_plugin("segv_on_serial");
+    let bad = settings(&[("trigger", "soon")]);
+    let Err(in_process) = plugin::load(&path).and_then(|p| PluginImpl::new(p, &bad)) else {
+        panic!("bad setting accepted in-process");
+    };
+    let in_process = in_process.to_string();
+    let isolated = WorkerImpl::spawn(&path, &bad, options())
+        .expect_err("bad setting")
+        .to_string();
+    assert_eq!(isolated, in_process);
+}
+
+#[test]
+fn a_worker_that_cannot_start_is_a_load_error() {
+    let e = WorkerImpl::spawn(
+        &lk1_c(),
+        &Settings::new(),
+        WorkerOptions {
+            exe: PathBuf::from("/nonexistent/keycompat"),
+            ..options()
+        },
+    )
+    .expect_err("no such binary")
+    .to_string();
+    assert!(e.contains("cannot start the worker process"), "{e}");
+    // A binary that does not speak the protocol.
+    let e = WorkerImpl::spawn(
+        &lk1_c(),
+        &Settings::new(),
+        WorkerOptions {
+            exe: PathBuf::from("/bin/true"),
+            ..options()
+        },
+    )
+    .expect_err("not a worker")
+    .to_string();
+    assert!(e.contains("the worker process"), "{e}");
+}
+
+#[test]
+fn info_is_the_in_process_info() {
+    let s = settings(&[("secret", "acme-legacy-demo-secret-DO-NOT-SHIP")]);
+    let path = lk1_c();
+    let in_process = PluginImpl::new(plugin::load(&path).unwrap(), &s).unwrap();
+    let isolated = spawn(&path, &s, options());
+    assert_eq!(isolated.info(), in_process.info());
+    assert!(matches!(isolated.info().origin, Origin::Plugin { .. }));
+}
+
+#[test]
+fn isolated_answers_equal_in_process_answers() {
+    for (path, s) in [
+        (
+            lk1_c(),
+            settings(&[("secret", "acme-legacy-demo-secret-DO-NOT-SHIP")]),
+        ),
+        (ed1(), acme_demo_settings("acme-ed1")),
+    ] {
+        let in_process = PluginImpl::new(plugin::load(&path).unwrap(), &s).unwrap();
+        let isolated = spawn(&path, &s, options());
+        let g = Generator::new(5, Catalog::acme(), vec![5, 6, 7]);
+        let es: Vec<Entitlement> = (0..300).map(|i| g.entitlement(i)).collect();
+        let a = generate_all(&in_process, &es);
+        let b = generate_all(&isolated, &es);
+        assert_eq!(a, b, "{}", path.display());
+        let mut keys: Vec<Vec<u8>> = a
+            .iter()
+            .filter_map(|k| k.as_ref().ok())
+            .map(|k| k.as_bytes().to_vec())
+            .collect();
+        keys.push(b"garbage \xFF\x00 key".to_vec());
+        keys.push(Vec::new());
+        let contexts: Vec<Context> = es
+            .iter()
+            .map(|e| Context {
+                product: e.product.clone(),
+                version: Version { major: 5, minor: 4 },
+                today: e.issued,
+                host_id: e.host_id.clone(),
+            })
+            .collect();
+        let reqs: Vec<(&[u8], &Context)> = keys
+            .iter()
+            .zip(contexts.iter().cycle())
+            .map(|(k, c)| (k.as_slice(), c))
+            .collect();
+        assert_eq!(
+            in_process.validate_batch(&reqs),
+            isolated.validate_batch(&reqs),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn several_threads_use_several_workers() {
+    let w = spawn(
+        &fault_plugin("segv_on_serial"),
+        &settings(&[("trigger", "17")]),
+        WorkerOptions {
+            workers: 3,
+            ..options()
+        },
+    );
+    std::thread::scope(|s| {
+        for _ in 0..6 {
+            s.spawn(|| {
+                for _ in 0..5 {
+                    only_trigger_fails_generate(&generate_all(&w, &entitlements(N)));
+                }
+            });
+        }
+    });
+    assert!(w.fatal_error().is_none());
+    let pids = w.worker_pids();
+    assert!(!pids.is_empty() && pids.len() <= 3, "{pids:?}");
+}
+
+#[test]
+fn workers_are_gone_after_drop() {
+    let w = spawn(
+        &fault_plugin("hang_on_serial"),
+        &settings(&[("trigger", "17")]),
+        WorkerOptions {
+            workers: 2,
+            timeout: Duration::from_millis(200),
+            ..options()
+        },
+    );
+    let first = w.worker_pids();
+    assert_eq!(first.len(), 1);
+    // A hang: the hung worker is killed and reaped at once.
+    only_trigger_fails_generate(&generate_all(&w, &entitlements(N)));
+    assert!(!pid_alive(first[0]), "hung worker {} still there", first[0]);
+    // Two workers busy at once.
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| generate_all(&w, &entitlements(5)));
+        }
+    });
+    let pids = w.worker_pids();
+    assert!(!pids.is_empty());
+    assert!(pids.iter().all(|&p| pid_alive(p)));
+    drop(w);
+    for p in pids {
+        assert!(!pid_alive(p), "worker {p} survived the drop");
+    }
+}
+
+/// Not a test of speed (timing tests are forbidden): prints in-process vs
+/// isolated throughput for the demo's plugins, for the record.
+#[test]
+fn throughput_comparison_is_printed() {
+    // Unoptimised ed25519 is slow: fewer ed1 keys and one round in debug
+    // builds (run with --release for numbers worth quoting).
+    let debug = cfg!(debug_assertions);
+    let ed1_keys = if debug { 2_000 } else { 20_000 };
+    let rounds = if debug { 1 } else { 3 };
+    let cases = [
+        (
+            "acme-lk1 (C plugin, old system)",
+            lk1_c(),
+            settings(&[("secret", "acme-legacy-demo-secret-DO-NOT-SHIP")]),
+            20_000,
+        ),
+        (
+            "acme-ed1 (Rust plugin, new system)",
+            ed1(),
+            acme_demo_settings("acme-ed1"),
+            ed1_keys,
+        ),
+    ];
+    const BATCH: usize = 256;
+    for (label, path, s, n) in cases {
+        let in_process = PluginImpl::new(plugin::load(&path).unwrap(), &s).unwrap();
+        let isolated = spawn(&path, &s, options());
+        let g = Generator::new(3, Catalog::acme(), vec![5, 6, 7]);
+        let mut keys = Vec::new();
+        let mut contexts = Vec::new();
+        let mut i = 0;
+        while keys.len() < 1000 {
+            let e = g.entitlement(i);
+            i += 1;
+            if let Ok(k) = in_process.generate(&e) {
+                keys.push(k.into_bytes());
+                contexts.push(Context {
+                    product: e.product.clone(),
+                    version: Version { major: 5, minor: 4 },
+                    today: e.issued,
+                    host_id: e.host_id.clone(),
+                });
+            }
+        }
+        let reqs: Vec<(&[u8], &Context)> = (0..n)
+            .map(|j| (keys[j % keys.len()].as_slice(), &contexts[j % keys.len()]))
+            .collect();
+        // Warm both up.
+        let _ = isolated.validate_batch(&reqs[..BATCH.min(n)]);
+        let _ = in_process.validate_batch(&reqs[..BATCH.min(n)]);
+        // Best of three (in release), interleaved, so a busy machine skews
+        // both alike.
+        let mut t_in = Duration::MAX;
+        let mut t_iso = Duration::MAX;
+        for _ in 0..rounds {
+            let start = Instant::now();
+            let mut a = Vec::with_capacity(n);
+            for chunk in reqs.chunks(BATCH) {
+                a.extend(in_process.validate_batch(chunk));
+            }
+            t_in = t_in.min(start.elapsed());
+            let start = Instant::now();
+            let mut b = Vec::with_capacity(n);
+            for chunk in reqs.chunks(BATCH) {
+                b.extend(isolated.validate_batch(chunk));
+            }
+            t_iso = t_iso.min(start.elapsed());
+            assert_eq!(a, b);
+        }
+        let rate = |t: Duration| n as f64 / t.as_secs_f64();
+        println!(
+            "throughput {label}: {n} validations (best of {rounds}), in-process {:.0}/s, isolated (batches of {BATCH}) {:.0}/s, ratio {:.2}",
+            rate(t_in),
+            rate(t_iso),
+            t_in.as_secs_f64() / t_iso.as_secs_f64()
+        );
+    }
+}
