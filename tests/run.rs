@@ -188,3 +188,79 @@ fn an_expired_waiver_stops_counting_and_an_unused_one_is_reported() {
         .unwrap();
     assert_eq!(gate["status"], "yellow", "{}", stdout(&out));
 }
+
+/// A new system that segfaults on some entitlements: each crash is a finding
+/// naming the entitlement, and every other case keeps its result.
+#[test]
+fn a_segfaulting_plugin_becomes_crash_findings_and_the_run_goes_on() {
+    let faulty = Scenario::demo().faulty_system(
+        "new",
+        "acme-ed1",
+        &[("fault", "segv-on-serial"), ("every", "1000")],
+    );
+    let healthy = Scenario::demo().faulty_system("new", "acme-ed1", &[("fault", "none")]);
+    let args = [
+        "--cases",
+        "300",
+        "--seed",
+        "21",
+        "--no-shrink",
+        "--isolation",
+        "worker",
+    ];
+    let (out, crashed) = faulty.run_report(&args, "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let (_, clean) = healthy.run_report(&args, "r");
+
+    let crash: Vec<&serde_json::Value> = crashed["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["severity"] == "crash")
+        .collect();
+    assert_eq!(crash.len(), 1, "{crash:#?}");
+    let g = crash[0];
+    assert_eq!(
+        (g["check"].as_str(), g["cause"].as_str()),
+        (Some("roundtrip"), Some("generate failed: crash"))
+    );
+    assert!(
+        g["example"]["found"].as_str().unwrap().contains("SIGSEGV"),
+        "{g:#}"
+    );
+    assert_eq!(
+        g["example"]["entitlement"]["serial"].as_u64().unwrap() % 1000,
+        0
+    );
+
+    // Exactly the cases with such a serial crashed: count them independently.
+    let config = keycompat::config::Config::load(&faulty.path()).unwrap();
+    let vectors =
+        keycompat::vectors::load_dir(&faulty.dir.path().join("vectors"), &config.catalog).unwrap();
+    let generator =
+        keycompat::random::Generator::new(21, config.catalog.clone(), vec![1, 2, 3, 5, 6, 7]);
+    let expected = (0..300)
+        .filter(|&i| generator.entitlement(i).serial % 1000 == 0)
+        .count()
+        + vectors
+            .entitlements
+            .iter()
+            .filter(|v| v.entitlement.serial % 1000 == 0)
+            .count();
+    assert!(expected > 0);
+    assert_eq!(g["count"].as_u64().unwrap() as usize, expected);
+
+    // Nothing else was lost: checks that do not need the new system's keys
+    // observed exactly what a healthy run observes.
+    let cells = |r: &serde_json::Value| -> Vec<serde_json::Value> {
+        r["tallies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["generator"] == "old" || t["check"] == "parity" || t["check"] == "vector")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(cells(&crashed), cells(&clean));
+    assert_eq!(crashed["counts"]["random_cases"], 300);
+}

@@ -34,7 +34,7 @@ use keycompat_plugin_sdk::{Fields, GenerateError, Plugin};
 use crate::system::Defective;
 
 /// The settings the plugin reads itself; all others go to the builtin.
-const OWN_SETTINGS: [&str; 3] = ["scheme", "defect", "fault"];
+const OWN_SETTINGS: [&str; 4] = ["scheme", "defect", "fault", "every"];
 
 /// A fault to inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,9 @@ enum Fault {
     None,
     PanicOnGenerate,
     PanicOnValidate,
+    /// `generate` dies of SIGSEGV when `serial % every == 0` (setting `every`,
+    /// default 1000): legacy code crashing on inputs nobody tried.
+    SegvOnSerial,
 }
 
 impl Fault {
@@ -50,6 +53,7 @@ impl Fault {
             "none" => Fault::None,
             "panic-on-generate" => Fault::PanicOnGenerate,
             "panic-on-validate" => Fault::PanicOnValidate,
+            "segv-on-serial" => Fault::SegvOnSerial,
             other => return Err(format!("setting `fault`: unknown fault {other:?}")),
         })
     }
@@ -58,6 +62,7 @@ impl Fault {
 struct Faulty {
     inner: Defective,
     fault: Fault,
+    every: u32,
 }
 
 impl Plugin for Faulty {
@@ -84,7 +89,16 @@ impl Plugin for Faulty {
             &Catalog::acme(),
             &builtin_settings,
         )?;
-        Ok(Faulty { inner, fault })
+        let every = own("every", "1000")
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or("setting `every`: expected a number above 0")?;
+        Ok(Faulty {
+            inner,
+            fault,
+            every,
+        })
     }
 
     fn generate(&mut self, fields: &Fields) -> Result<String, GenerateError> {
@@ -92,6 +106,15 @@ impl Plugin for Faulty {
             panic!("planted panic in generate");
         }
         let e = marshal::entitlement_from_fields(fields).map_err(GenerateError::BadArgument)?;
+        if self.fault == Fault::SegvOnSerial && e.serial % self.every == 0 {
+            // SAFETY: the point is to die of SIGSEGV like broken C code. The
+            // Rust runtime's own SIGSEGV handler (stack-overflow detection)
+            // would swallow a raised signal, so restore the default first.
+            unsafe {
+                libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+                libc::raise(libc::SIGSEGV);
+            }
+        }
         self.inner.generate(&e).map_err(|f| match f {
             GenerateFailure::Refused { field, reason } => {
                 GenerateError::Refused(format!("{field}: {reason}"))
