@@ -264,3 +264,44 @@ fn a_segfaulting_plugin_becomes_crash_findings_and_the_run_goes_on() {
     assert_eq!(cells(&crashed), cells(&clean));
     assert_eq!(crashed["counts"]["random_cases"], 300);
 }
+
+#[test]
+fn three_merged_shards_equal_the_unsharded_run() {
+    let s = Scenario::demo().faulty_system("new", "acme-ed1", &[("defect", "seats-wrapped")]);
+    let args = ["--cases", "300", "--seed", "8", "--no-shrink"];
+    let (_, whole) = s.run_report(&args, "whole");
+    for k in 1..=3 {
+        let (out, shard) = s.run_report(
+            &[&args[..], &["--partition", &format!("{k}/3")]].concat(),
+            &format!("shard{k}"),
+        );
+        assert!(code(&out) <= 1, "{}", stderr(&out));
+        assert!(shard["counts"]["random_cases"].as_u64().unwrap() < 300);
+    }
+    let out = s.run(&[
+        "merge",
+        "shard1/report.json",
+        "shard2/report.json",
+        "shard3/report.json",
+        "--report-dir",
+        "merged",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let merged: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.dir.path().join("merged/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(!unwaived_groups(&whole).is_empty());
+    assert_eq!(merged, whole, "merged shards differ from the unsharded run");
+    for f in ["junit.xml", "report.md", "report.html"] {
+        assert_eq!(
+            std::fs::read(s.dir.path().join("merged").join(f)).unwrap(),
+            std::fs::read(s.dir.path().join("whole").join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+
+    let out = s.run(&["merge", "shard1/report.json", "shard1/report.json"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("appears twice"), "{}", stderr(&out));
+}

@@ -48,6 +48,18 @@ pub enum Command {
     Run(RunArgs),
     /// Re-run one case (from a finding's replay command) and print what it finds.
     Replay(ReplayArgs),
+    /// Join the JSON reports of `run --partition k/n` shards into one report
+    /// (identical to an unsharded run over the same cases) and write every format.
+    Merge {
+        /// The shards' report.json files.
+        shards: Vec<PathBuf>,
+        /// Directory for the merged reports [default: keycompat-report].
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
+        /// Print only the verdict line.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
     /// Work with test vector files.
     #[command(subcommand)]
     Vectors(VectorsCommand),
@@ -88,7 +100,7 @@ pub struct RunArgs {
     /// Do not shrink failing random cases or save them as regression vectors.
     #[arg(long)]
     pub no_shrink: bool,
-    /// Directory for the reports.
+    /// Directory for the reports (JSON, JUnit, Markdown, HTML) [default: keycompat-report].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
     /// Print only the verdict line.
@@ -288,6 +300,11 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Plugin(PluginCommand::Inspect { path, json }) => keys::inspect(&path, json),
         Command::Run(args) => run::run(cli.config.as_deref(), args),
         Command::Replay(args) => run::replay(cli.config.as_deref(), args),
+        Command::Merge {
+            shards,
+            report_dir,
+            quiet,
+        } => run::merge(&shards, report_dir.as_deref(), quiet),
         Command::Vectors(VectorsCommand::Check { dir }) => {
             run::lint_vectors(cli.config.as_deref(), dir.as_deref())
         }

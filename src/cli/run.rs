@@ -1,7 +1,7 @@
 //! `run` and `replay`: the compatibility proof from the command line.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{CliError, ReplayArgs, RunArgs, load_config};
@@ -204,11 +204,11 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     } else {
         print!("{}", crate::summary::render(&result));
     }
-    if let Some(dir) = &args.report_dir {
-        std::fs::create_dir_all(dir).map_err(super::io(format!("{}", dir.display())))?;
-        let json = serde_json::to_string_pretty(&result).expect("results serialize");
-        std::fs::write(dir.join("report.json"), json).map_err(super::io("report.json"))?;
-    }
+    let dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
+    write_reports(&result, &dir, args.quiet)?;
     Ok(match result.verdict {
         Status::Red => exit::INCOMPATIBLE,
         _ => exit::GO,
@@ -406,6 +406,71 @@ fn replay_key_vector(config: &Config, k: &vectors::KeyVector) -> Result<i32, Cli
         exit::GO
     } else {
         exit::INCOMPATIBLE
+    })
+}
+
+/// Where reports go without `--report-dir`.
+pub(crate) const DEFAULT_REPORT_DIR: &str = "keycompat-report";
+
+/// Writes every report format; appends the Markdown to a GitHub Actions job
+/// summary when `GITHUB_STEP_SUMMARY` names one.
+fn write_reports(result: &RunResult, dir: &Path, quiet: bool) -> Result<(), CliError> {
+    let written = crate::report::write_all(result, dir)
+        .map_err(|e| CliError::Usage(format!("writing reports: {e}")))?;
+    if !quiet {
+        let names: Vec<String> = written
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        eprintln!("reports: {} in {}", names.join(", "), dir.display());
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        use std::io::Write;
+        let appended = std::fs::read(dir.join("report.md")).and_then(|md| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&summary)
+                .and_then(|mut f| f.write_all(&md))
+        });
+        if let Err(e) = appended {
+            eprintln!(
+                "warning: cannot append to the job summary {}: {e}",
+                PathBuf::from(summary).display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `keycompat merge`: joins shard reports into one and writes every format.
+pub(super) fn merge(
+    shards: &[PathBuf],
+    report_dir: Option<&Path>,
+    quiet: bool,
+) -> Result<i32, CliError> {
+    if shards.is_empty() {
+        return Err(CliError::Usage(
+            "name the shard reports: keycompat merge a/report.json b/report.json ...".into(),
+        ));
+    }
+    let results = shards
+        .iter()
+        .map(|p| crate::report::read_json(p).map_err(|e| CliError::Usage(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = RunResult::merge(results).map_err(|e| CliError::Usage(e.to_string()))?;
+    if quiet {
+        println!("verdict: {}", merged.verdict);
+    } else {
+        print!("{}", crate::summary::render(&merged));
+    }
+    let dir = report_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
+    write_reports(&merged, &dir, quiet)?;
+    Ok(match merged.verdict {
+        Status::Red => exit::INCOMPATIBLE,
+        _ => exit::GO,
     })
 }
 
