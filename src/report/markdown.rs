@@ -363,7 +363,7 @@ mod tests {
     fn user_text_cannot_break_a_table_or_inject_markup() {
         assert_eq!(
             text("A|B <script> & [x](y)\nnext"),
-            "A\\|B \\<script\\> \\& \\[x\\](y) next"
+            "A\\|B \\<script> \\& \\[x\\](y) next"
         );
     }
 

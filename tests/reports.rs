@@ -1,0 +1,570 @@
+//! The report formats, on real runs: the demo migration and the demo with a
+//! planted defect (the new system's validator treats the expiry day as
+//! expired), both run by the real binary with a fixed seed and day.
+//!
+//! What a user relies on: the JSON report reads back to the same result and
+//! satisfies the published schema; the JUnit XML satisfies the Jenkins/Ant
+//! schema CI servers accept and fails exactly the failing cells; the HTML
+//! loads nothing from the network and escapes user text; writing is atomic.
+//! Markdown, JUnit and HTML are snapshot-tested (`cargo insta review`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use keycompat::finding::Check;
+use keycompat::gate::Status;
+use keycompat::implementation::Origin;
+use keycompat::report::{self, ReportError, Throughput, ThroughputRow};
+use keycompat::run::RunResult;
+
+/// Random cases per fixture run: enough to fill the matrix and to trip the
+/// planted defect, few enough for a debug build.
+const CASES: &str = "60";
+
+/// The day the fixtures judge waivers on.
+const TODAY: &str = "2026-11-23";
+
+/// A scratch directory under the target directory, emptied first.
+fn scratch(name: &str) -> PathBuf {
+    let dir = common::profile_dir().join("report-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// The demo config with the new system swapped for the fault-injecting test
+/// plugin, planted with `defect`.
+fn defect_config(defect: &str) -> PathBuf {
+    let demo = std::fs::read_to_string(common::repo().join("keycompat.toml")).expect("demo config");
+    let start = demo
+        .find("[systems.new]")
+        .expect("[systems.new] in the demo");
+    let plugin = "plugin = \"${exe_dir}/libacme_ed1.so\"";
+    let at = start + demo[start..].find(plugin).expect("new system's plugin");
+    let mut text = format!(
+        "{}plugin = \"${{exe_dir}}/libkc_faulty.so\"{}",
+        &demo[..at],
+        &demo[at + plugin.len()..]
+    );
+    let settings = "[systems.new.settings]\n";
+    let at = text.find(settings).expect("new system's settings") + settings.len();
+    text.insert_str(
+        at,
+        &format!("scheme = \"acme-ed1\"\ndefect = \"{defect}\"\n"),
+    );
+    let vectors = common::repo().join("vectors");
+    text = text.replace(
+        "vectors = \"vectors\"",
+        &format!("vectors = {:?}", vectors.display().to_string()),
+    );
+    let dir = scratch(&format!("config-{defect}"));
+    let path = dir.join("keycompat.toml");
+    std::fs::write(&path, text).expect("write defect config");
+    path
+}
+
+/// Runs the real binary and reads its JSON report back.
+fn run(config: &Path, name: &str) -> RunResult {
+    common::ensure_built();
+    let dir = scratch(&format!("run-{name}"));
+    let out = Command::new(common::bin())
+        .arg("--config")
+        .arg(config)
+        .args([
+            "run", "--cases", CASES, "--seed", "5", "--today", TODAY, "-q",
+        ])
+        .arg("--report-dir")
+        .arg(&dir)
+        .current_dir(common::repo())
+        .output()
+        .expect("run keycompat");
+    let code = out.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 1,
+        "keycompat run exited {code}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = dir.join("report.json");
+    let text = std::fs::read_to_string(&path).expect("report.json written");
+    // `keycompat run` writes through report::write_all once the CLI adopts
+    // it; until then its JSON is the bare RunResult.
+    if text.contains("\"schema\"") {
+        report::read_json(&path).expect("read the run's report")
+    } else {
+        serde_json::from_str(&text).expect("the run's report parses")
+    }
+}
+
+/// Replaces what depends on the machine and the build (paths, hashes, the
+/// version) so snapshots compare across machines.
+fn normalise(mut r: RunResult) -> RunResult {
+    r.meta.config = "<config>/keycompat.toml".into();
+    r.meta.config_sha256 = "<config-sha256>".into();
+    r.meta.keycompat_version = "<version>".into();
+    for info in r.meta.systems.values_mut() {
+        if let Origin::Plugin { path, sha256, .. } = &mut info.origin {
+            let file = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            *path = PathBuf::from(format!("<plugins>/{file}"));
+            *sha256 = "<plugin-sha256>".into();
+        }
+    }
+    r
+}
+
+fn demo_raw() -> &'static RunResult {
+    static R: OnceLock<RunResult> = OnceLock::new();
+    R.get_or_init(|| run(&common::repo().join("keycompat.toml"), "demo"))
+}
+
+fn defect_raw() -> &'static RunResult {
+    static R: OnceLock<RunResult> = OnceLock::new();
+    R.get_or_init(|| run(&defect_config("expiry-off-by-one"), "defect"))
+}
+
+fn demo() -> RunResult {
+    normalise(demo_raw().clone())
+}
+
+fn defect() -> RunResult {
+    normalise(defect_raw().clone())
+}
+
+fn fixtures() -> [(&'static str, RunResult); 2] {
+    [("demo", demo()), ("defect", defect())]
+}
+
+/// The HTML without its stylesheet and script, which are not content: style
+/// tweaks should not churn the snapshot.
+fn html_content(html: &str) -> String {
+    let mut s = html.to_string();
+    for (open, close) in [("<style>", "</style>"), ("<script>", "</script>")] {
+        if let (Some(a), Some(b)) = (s.find(open), s.find(close)) {
+            s.replace_range(a + open.len()..b, "...");
+        }
+    }
+    s
+}
+
+#[test]
+fn the_defect_fixture_has_unwaived_findings_and_the_demo_has_waived_ones() {
+    let d = defect();
+    assert_eq!(d.verdict, Status::Red);
+    assert!(
+        d.aggregate
+            .groups
+            .values()
+            .any(|g| g.waived_by.is_none() && g.key.check == Check::Time),
+        "the planted expiry defect must show as an unwaived TIME finding"
+    );
+    assert!(
+        demo()
+            .aggregate
+            .groups
+            .values()
+            .all(|g| g.waived_by.is_some())
+    );
+}
+
+#[test]
+fn markdown_snapshots() {
+    for (name, r) in fixtures() {
+        insta::assert_snapshot!(format!("{name}_markdown"), report::render_markdown(&r));
+    }
+}
+
+#[test]
+fn junit_snapshots() {
+    for (name, r) in fixtures() {
+        let xml = report::render_junit(&r).expect("junit renders");
+        insta::assert_snapshot!(format!("{name}_junit"), xml);
+    }
+}
+
+#[test]
+fn html_snapshots() {
+    for (name, r) in fixtures() {
+        let html = report::render_html(&r, None).expect("html renders");
+        insta::assert_snapshot!(format!("{name}_html"), html_content(&html));
+    }
+}
+
+#[test]
+fn json_round_trips_through_write_all_and_read_json() {
+    for (name, r) in [("demo", demo_raw()), ("defect", defect_raw())] {
+        let dir = scratch(&format!("roundtrip-{name}"));
+        let paths = report::write_all(r, &dir).expect("write reports");
+        assert_eq!(paths[0], dir.join("report.json"));
+        let back = report::read_json(&paths[0]).expect("read back");
+        assert_eq!(
+            &back, r,
+            "{name}: the JSON report must read back to the same result"
+        );
+        // Rendering is deterministic: the same result, the same bytes.
+        assert_eq!(
+            std::fs::read_to_string(&paths[0]).expect("read"),
+            report::render_json(&back)
+        );
+    }
+}
+
+#[test]
+fn json_reports_satisfy_the_published_schema() {
+    let schema_path = common::repo().join("schema/keycompat-report-1.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).expect("schema file"))
+            .expect("schema is JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("schema compiles");
+    for (name, r) in [("demo", demo_raw()), ("defect", defect_raw())] {
+        let json: serde_json::Value =
+            serde_json::from_str(&report::render_json(r)).expect("report is JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+    }
+    // The schema is not vacuous: an unknown field or a wrong type fails it.
+    let mut json: serde_json::Value =
+        serde_json::from_str(&report::render_json(defect_raw())).expect("JSON");
+    json["verdict"] = "blue".into();
+    assert!(!validator.is_valid(&json));
+    json["verdict"] = "red".into();
+    json["meta"]["surprise"] = true.into();
+    assert!(!validator.is_valid(&json));
+    json["meta"]
+        .as_object_mut()
+        .expect("meta")
+        .remove("surprise");
+    json["groups"][0]["example"]["entitlement"]["seats"] = "many".into();
+    assert!(!validator.is_valid(&json));
+}
+
+#[test]
+fn read_json_names_the_file_and_the_schema_it_found() {
+    let dir = scratch("read-json-errors");
+    let json = report::render_json(demo_raw());
+    let cases = [
+        (
+            "old.json",
+            json.replace("keycompat-report/1", "keycompat-report/0"),
+            "\"keycompat-report/0\"",
+        ),
+        (
+            "bare.json",
+            json.replacen("\"schema\": \"keycompat-report/1\",", "", 1),
+            "missing",
+        ),
+        (
+            "garbage.json",
+            "{ not json".to_string(),
+            "not a keycompat JSON report",
+        ),
+    ];
+    for (file, text, expect) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, text).expect("write");
+        let err = report::read_json(&path).expect_err(file);
+        let msg = err.to_string();
+        assert!(msg.contains(file), "{msg}");
+        assert!(msg.contains(expect), "{msg}");
+        if file != "garbage.json" {
+            assert!(matches!(err, ReportError::SchemaVersion { .. }), "{err:?}");
+            assert!(msg.contains("keycompat-report/1"), "{msg}");
+        }
+    }
+    let missing = report::read_json(&dir.join("nope.json")).expect_err("no file");
+    assert!(matches!(missing, ReportError::Io { .. }));
+}
+
+/// The XSDs to validate against: ours (tests/data), and the upstream file if
+/// `KEYCOMPAT_JUNIT_XSD` points at one.
+fn junit_schemas() -> Vec<PathBuf> {
+    let mut v = vec![common::repo().join("tests/data/junit-10.xsd")];
+    if let Some(p) = std::env::var_os("KEYCOMPAT_JUNIT_XSD") {
+        v.push(PathBuf::from(p));
+    }
+    v
+}
+
+#[test]
+fn junit_validates_against_the_jenkins_junit_10_schema() {
+    if Command::new("xmllint").arg("--version").output().is_err() {
+        println!(
+            "note: xmllint not found (apt-get install libxml2-utils); JUnit XSD validation skipped"
+        );
+        return;
+    }
+    let dir = scratch("junit-xsd");
+    for (name, r) in [("demo", demo_raw()), ("defect", defect_raw())] {
+        let path = dir.join(format!("{name}.xml"));
+        std::fs::write(&path, report::render_junit(r).expect("junit")).expect("write");
+        for xsd in junit_schemas() {
+            let out = Command::new("xmllint")
+                .arg("--noout")
+                .arg("--schema")
+                .arg(&xsd)
+                .arg(&path)
+                .output()
+                .expect("run xmllint");
+            assert!(
+                out.status.success(),
+                "{name} against {}:\n{}",
+                xsd.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn junit_parses_back_and_fails_exactly_the_failing_cells_and_red_gates() {
+    for (name, r) in [("demo", demo()), ("defect", defect())] {
+        let xml = report::render_junit(&r).expect("junit");
+        let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parses back");
+        let suites: Vec<&str> = parsed.test_suites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(suites.last(), Some(&"gates"), "{name}");
+        let mut checks: Vec<String> = r.checks_run().iter().map(|c| c.to_string()).collect();
+        checks.extend(
+            r.aggregate
+                .groups
+                .keys()
+                .map(|(k, _)| k.check.to_string())
+                .filter(|c| !r.checks_run().iter().any(|x| x.to_string() == *c)),
+        );
+        for c in &checks {
+            assert!(suites.contains(&c.as_str()), "{name}: no suite {c}");
+        }
+        // Cells with an unwaived group fail, with the top group's cause.
+        let mut failing_cells: Vec<(String, String)> = Vec::new();
+        for g in r.groups_by_importance() {
+            if g.waived_by.is_some() {
+                continue;
+            }
+            let case = match &g.key.validator {
+                Some(v) => format!("{} {} -> {v}", g.key.check, g.key.generator),
+                None => format!("{} {}", g.key.check, g.key.generator),
+            };
+            if !failing_cells.iter().any(|(c, _)| *c == case) {
+                failing_cells.push((case, g.key.cause.clone()));
+            }
+        }
+        let red_gates = r.gates.iter().filter(|g| g.status == Status::Red).count();
+        assert_eq!(
+            parsed.failures,
+            failing_cells.len() + red_gates,
+            "{name}: failures"
+        );
+        for suite in &parsed.test_suites {
+            for case in &suite.test_cases {
+                if let quick_junit::TestCaseStatus::NonSuccess { message, .. } = &case.status {
+                    if suite.name.as_str() == "gates" {
+                        continue;
+                    }
+                    let expected = failing_cells
+                        .iter()
+                        .find(|(c, _)| c == case.name.as_str())
+                        .unwrap_or_else(|| panic!("{name}: {} failed", case.name.as_str()));
+                    assert_eq!(
+                        message.as_ref().map(|m| m.as_str()),
+                        Some(expected.1.as_str())
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn waived_findings_never_fail_a_junit_case() {
+    let r = demo();
+    let xml = report::render_junit(&r).expect("junit");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parses");
+    let red_gates = r.gates.iter().filter(|g| g.status == Status::Red).count();
+    assert_eq!(parsed.failures, red_gates, "only red gates fail the demo");
+    assert!(xml.contains("waived findings (do not fail this test)"));
+    assert!(xml.contains("EMS-1042"));
+}
+
+/// Markdown text with its code spans (a run of n backticks up to the next
+/// run of exactly n) removed.
+fn strip_code_spans(md: &str) -> String {
+    let mut out = String::new();
+    let mut rest = md;
+    while let Some(start) = rest.find('`') {
+        out.push_str(&rest[..start]);
+        let fence_len = rest[start..].chars().take_while(|&c| c == '`').count();
+        let after = &rest[start + fence_len..];
+        let mut search = 0;
+        let mut end = None;
+        while let Some(i) = after[search..].find('`') {
+            let at = search + i;
+            let run = after[at..].chars().take_while(|&c| c == '`').count();
+            if run == fence_len {
+                end = Some(at + run);
+                break;
+            }
+            search = at + run;
+        }
+        match end {
+            Some(e) => rest = &after[e..],
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A result whose user text is hostile: markup, quotes, URLs.
+fn hostile() -> RunResult {
+    let mut r = defect();
+    let nasty = "<script>alert('x')</script> & \"Zoë\" https://cdn.example/x.js //cdn.evil";
+    for g in r.aggregate.groups.values_mut() {
+        for f in std::iter::once(&mut g.example).chain(g.shrunk.as_mut()) {
+            if let Some(e) = &mut f.entitlement {
+                e.customer = Some(keycompat::entitlement::Customer {
+                    id: "C-<1>".into(),
+                    name: nasty.into(),
+                });
+                e.order_id = Some("SO-1|2`3".into());
+            }
+        }
+    }
+    if let Some(w) = r.waivers.first_mut() {
+        w.waiver.owner = nasty.into();
+        w.waiver.reason = format!("{nasty}\n| broken | table |");
+    }
+    r.gates[0].measured = nasty.into();
+    r
+}
+
+#[test]
+fn html_is_self_contained() {
+    for (name, r) in [
+        ("demo", demo()),
+        ("defect", defect()),
+        ("hostile", hostile()),
+    ] {
+        let html = report::render_html(&r, None).expect("html");
+        for needle in [
+            "http://", "https://", "//cdn", "<link", "@import", "url(", " src=",
+        ] {
+            assert!(!html.contains(needle), "{name}: HTML contains {needle:?}");
+        }
+    }
+}
+
+#[test]
+fn user_text_is_escaped_in_every_format() {
+    let r = hostile();
+    let html = report::render_html(&r, None).expect("html");
+    assert!(!html.contains("<script>alert"), "raw script in HTML");
+    assert!(
+        html.contains(
+            "&lt;script&gt;alert(&#x27;x&#x27;)&lt;&#x2f;script&gt; &amp; &quot;Zoë&quot;"
+        )
+    );
+    let md = report::render_markdown(&r);
+    // Markup is inert inside code spans; outside them it must be escaped.
+    let outside_code = strip_code_spans(&md);
+    let bytes = outside_code.as_bytes();
+    assert!(
+        outside_code
+            .match_indices('<')
+            .all(|(i, _)| i > 0 && bytes[i - 1] == b'\\'),
+        "an unescaped < outside code spans in Markdown"
+    );
+    assert!(md.contains("\\<script>"));
+    for line in md.lines().filter(|l| l.starts_with("| ")) {
+        let cells = line.matches(" | ").count() - line.matches("\\|").count();
+        assert!(cells <= 7, "a table row was split by user text: {line}");
+    }
+    let xml = report::render_junit(&r).expect("junit");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("hostile junit parses");
+    assert!(parsed.tests > 0);
+    assert!(!xml.contains("<script>"));
+}
+
+#[test]
+fn html_draws_the_throughput_chart_when_given_one() {
+    let r = demo();
+    let without = report::render_html(&r, None).expect("html");
+    assert!(!without.contains("Throughput"));
+    let t = Throughput {
+        unit: "keys/s".into(),
+        rows: vec![ThroughputRow {
+            label: "validate, plugin, 4 threads".into(),
+            old: 182_000.0,
+            new: 41_500.0,
+        }],
+    };
+    let with = report::render_html(&r, Some(&t)).expect("html");
+    assert!(with.contains("Throughput (keys&#x2f;s)"));
+    assert!(with.contains("182.0k"));
+}
+
+#[test]
+fn write_all_is_atomic_and_leaves_only_the_four_reports() {
+    let dir = scratch("atomic");
+    std::fs::write(dir.join("report.json"), "stale").expect("stale file");
+    let r = defect();
+    let paths = report::write_all(&r, &dir).expect("write");
+    let again = report::write_all(&r, &dir).expect("rewrite");
+    assert_eq!(paths, again);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["junit.xml", "report.html", "report.json", "report.md"]
+    );
+    for (path, file) in paths.iter().zip(report::FILES) {
+        assert_eq!(path.file_name().and_then(|f| f.to_str()), Some(file));
+        assert!(std::fs::metadata(path).expect("written").len() > 0);
+    }
+    // A directory that cannot be created is named in the error.
+    let blocked = dir.join("report.md").join("sub");
+    let err = report::write_all(&r, &blocked).expect_err("a file is in the way");
+    assert!(err.to_string().contains("report.md"), "{err}");
+}
+
+#[test]
+fn html_renders_in_headless_chromium() {
+    let has_chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .any(|b| Command::new(b).arg("--version").output().is_ok());
+    if !has_chromium {
+        println!("note: chromium not found (apt-get install chromium); screenshot skipped");
+        return;
+    }
+    let dir = scratch("screenshot");
+    for (name, r) in [("defect", defect()), ("demo", demo())] {
+        let html = dir.join(format!("{name}.html"));
+        std::fs::write(&html, report::render_html(&r, None).expect("html")).expect("write");
+        let png = dir.join(format!("{name}.png"));
+        let out = Command::new("bash")
+            .arg(common::repo().join("scripts/screenshot-report.sh"))
+            .arg(&html)
+            .arg(&png)
+            .output()
+            .expect("run the screenshot script");
+        assert!(
+            out.status.success(),
+            "screenshot failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = std::fs::read(&png).expect("png written");
+        assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
+        println!("screenshot: {}", png.display());
+    }
+}
