@@ -453,6 +453,7 @@ impl<'a> Judge<'a> {
         });
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn failure(
         &mut self,
         check: Check,

@@ -111,6 +111,9 @@ impl Counts {
     }
 }
 
+/// Groups by (root cause, index of the waiver covering them).
+pub type GroupMap = BTreeMap<(GroupKey, Option<usize>), Group>;
+
 /// Everything a run measured: mergeable across shards.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Aggregate {
@@ -119,7 +122,7 @@ pub struct Aggregate {
     pub tallies: BTreeMap<Cell, Tally>,
     /// Groups by (root cause, waiver index).
     #[serde(with = "groups")]
-    pub groups: BTreeMap<(GroupKey, Option<usize>), Group>,
+    pub groups: GroupMap,
     /// Per waiver: (matched while active, matched after expiry).
     pub waiver_uses: Vec<(u64, u64)>,
     /// Counts.
@@ -173,10 +176,7 @@ mod groups {
         #[serde(flatten)]
         group: Group,
     }
-    pub fn serialize<S: serde::Serializer>(
-        m: &BTreeMap<(GroupKey, Option<usize>), Group>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(m: &GroupMap, s: S) -> Result<S::Ok, S::Error> {
         let rows: Vec<Row> = m
             .iter()
             .map(|((_, w), g)| Row {
@@ -186,9 +186,7 @@ mod groups {
             .collect();
         rows.serialize(s)
     }
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<(GroupKey, Option<usize>), Group>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<GroupMap, D::Error> {
         Ok(Vec::<Row>::deserialize(d)?
             .into_iter()
             .map(|r| ((r.group.key.clone(), r.waiver_index), r.group))

@@ -240,12 +240,12 @@ fn a_segfaulting_plugin_becomes_crash_findings_and_the_run_goes_on() {
     let generator =
         keycompat::random::Generator::new(21, config.catalog.clone(), vec![1, 2, 3, 5, 6, 7]);
     let expected = (0..300)
-        .filter(|&i| generator.entitlement(i).serial % 1000 == 0)
+        .filter(|&i| generator.entitlement(i).serial.is_multiple_of(1000))
         .count()
         + vectors
             .entitlements
             .iter()
-            .filter(|v| v.entitlement.serial % 1000 == 0)
+            .filter(|v| v.entitlement.serial.is_multiple_of(1000))
             .count();
     assert!(expected > 0);
     assert_eq!(g["count"].as_u64().unwrap() as usize, expected);
