@@ -305,3 +305,48 @@ fn three_merged_shards_equal_the_unsharded_run() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("appears twice"), "{}", stderr(&out));
 }
+
+#[test]
+fn ctrl_c_writes_a_partial_report_marked_interrupted() {
+    let s = Scenario::demo();
+    let child = std::process::Command::new(bin())
+        .args([
+            "run",
+            "--cases",
+            "10000000",
+            "--seed",
+            "1",
+            "--report-dir",
+            "partial",
+            "--today",
+            "2026-11-23",
+        ])
+        .current_dir(s.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.code().is_some(),
+        "killed by a signal: {:?}",
+        out.status
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.dir.path().join("partial/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["meta"]["interrupted"], true);
+    let done = report["counts"]["random_cases"].as_u64().unwrap();
+    assert!(done > 0 && done < 10_000_000, "{done}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    let leftovers: Vec<_> = std::fs::read_dir(s.dir.path().join("partial"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
