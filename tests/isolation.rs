@@ -276,8 +276,9 @@ fn a_worker_answering_garbage_to_hello_is_a_load_error() {
     .to_string();
     assert!(e.contains("sent a bad hello"), "{e}");
     assert!(!e.contains('\n'), "{e}");
-    // Killed at once, not waited for.
-    assert!(start.elapsed() < Duration::from_secs(4));
+    // Killed, not waited for until some far timeout (a hang check with a
+    // generous bound, not a speed test).
+    assert!(start.elapsed() < Duration::from_secs(30));
 }
 
 #[test]
@@ -362,7 +363,8 @@ fn a_plugin_crashing_on_every_call_becomes_fatal() {
             .is_err_and(|f| f.kind == FailureKind::Crash && f.message == fatal)
     }));
     assert_eq!(w.stats().spawned, spawned);
-    assert!(start.elapsed() < Duration::from_secs(5));
+    // No worker was started, so nothing could take long (a hang check).
+    assert!(start.elapsed() < Duration::from_secs(30));
 }
 
 #[test]
