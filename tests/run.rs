@@ -350,3 +350,30 @@ fn ctrl_c_writes_a_partial_report_marked_interrupted() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn a_plugin_that_crashes_on_every_call_ends_the_run_with_exit_3() {
+    let s = Scenario::demo()
+        .faulty_system(
+            "new",
+            "acme-ed1",
+            &[("fault", "segv-on-serial"), ("every", "1")],
+        )
+        .set("run", "vectors", "no-vectors-here".into());
+    let out = s.run(&[
+        "run",
+        "--cases",
+        "2000",
+        "--seed",
+        "1",
+        "--no-shrink",
+        "--isolation",
+        "worker",
+    ]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("system \"new\" gave up") && err.contains("SIGSEGV"),
+        "{err}"
+    );
+}
