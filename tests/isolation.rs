@@ -644,3 +644,36 @@ fn throughput_comparison_is_printed() {
         );
     }
 }
+
+/// A plugin that does not declare itself thread-safe is never called
+/// concurrently, however many threads the host uses.
+#[test]
+fn a_plugin_that_is_not_thread_safe_is_never_called_concurrently() {
+    let path = common::profile_dir().join("test-plugins/libnot_thread_safe.so");
+    common::ensure_built();
+    let plugin = keycompat::plugin::PluginImpl::new(
+        keycompat::plugin::load(&path).unwrap(),
+        &Settings::new(),
+    )
+    .unwrap();
+    let ctx = keycompat::verdict::Context {
+        product: "acme-cad".into(),
+        version: keycompat::verdict::Version { major: 7, minor: 0 },
+        today: keycompat::date::Day::parse("2026-01-01").unwrap(),
+        host_id: None,
+    };
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..50 {
+                    let v = plugin.validate(b"K", &ctx).unwrap();
+                    assert_eq!(
+                        v.verdict,
+                        keycompat::verdict::Verdict::Malformed,
+                        "two calls overlapped"
+                    );
+                }
+            });
+        }
+    });
+}

@@ -55,6 +55,12 @@ fn main() {
             &dest.join(format!("lib{name}.so")),
         );
     }
+    compile(
+        &manifest.join("c/not_thread_safe.c"),
+        &include,
+        &[],
+        &dest.join("libnot_thread_safe.so"),
+    );
     println!("cargo:rustc-env=KC_TEST_PLUGIN_DIR={}", dest.display());
 }
 
