@@ -698,6 +698,33 @@ impl<'a> Judge<'a> {
         }
     }
 
+    /// The validator's answer, or `None` once its failure is recorded as a finding.
+    fn answer<'r>(
+        &mut self,
+        check: Check,
+        generator: &str,
+        validator: &str,
+        key: &[u8],
+        ctx: &Context,
+        result: &'r Result<Validation, CallFailure>,
+    ) -> Option<&'r Validation> {
+        match result {
+            Ok(v) => Some(v),
+            Err(f) => {
+                self.failure(
+                    check,
+                    generator,
+                    Some(validator),
+                    Some(key),
+                    Some(ctx),
+                    "validate",
+                    f,
+                );
+                None
+            }
+        }
+    }
+
     fn format_label(&self, base: usize) -> String {
         self.formats[base]
             .clone()
@@ -717,19 +744,8 @@ impl<'a> Judge<'a> {
         known_features: Option<&BTreeSet<String>>,
         base: usize,
     ) {
-        let v = match result {
-            Err(f) => {
-                return self.failure(
-                    check,
-                    generator,
-                    Some(validator),
-                    Some(key),
-                    Some(ctx),
-                    "validate",
-                    f,
-                );
-            }
-            Ok(v) => v,
+        let Some(v) = self.answer(check, generator, validator, key, ctx, result) else {
+            return;
         };
         if v.verdict != Verdict::Valid {
             let cause = format!("{} key rejected: {}", self.format_label(base), v.verdict);
@@ -798,39 +814,32 @@ impl<'a> Judge<'a> {
     ) {
         let (m, e) = (self.matrix, &self.case.entitlement);
         let ctx = own_context(e);
-        let new_v = match by_new {
-            Err(f) => {
-                return self.failure(
-                    Check::Tamper,
-                    generator,
-                    Some(&m.new),
-                    Some(&mutation.key),
-                    Some(&ctx),
-                    "validate",
-                    f,
-                );
-            }
-            Ok(v) => v,
+        let Some(new_v) = self.answer(
+            Check::Tamper,
+            generator,
+            &m.new,
+            &mutation.key,
+            &ctx,
+            by_new,
+        ) else {
+            return;
         };
         let new_ok = new_v.verdict == Verdict::Valid;
         let (reference_ok, reference) = if agreement {
-            match by_old {
-                Err(f) => {
-                    return self.failure(
-                        Check::Tamper,
-                        generator,
-                        Some(&m.old),
-                        Some(&mutation.key),
-                        Some(&ctx),
-                        "validate",
-                        f,
-                    );
-                }
-                Ok(v) => (
-                    v.verdict == Verdict::Valid,
-                    format!("{} answers {}", m.old, v.verdict),
-                ),
-            }
+            let Some(v) = self.answer(
+                Check::Tamper,
+                generator,
+                &m.old,
+                &mutation.key,
+                &ctx,
+                by_old,
+            ) else {
+                return;
+            };
+            (
+                v.verdict == Verdict::Valid,
+                format!("{} answers {}", m.old, v.verdict),
+            )
         } else {
             (
                 mutation.benign,
@@ -884,19 +893,8 @@ impl<'a> Judge<'a> {
         label: &str,
         base: usize,
     ) {
-        let v = match result {
-            Err(f) => {
-                return self.failure(
-                    Check::Time,
-                    generator,
-                    Some(validator),
-                    Some(key),
-                    Some(ctx),
-                    "validate",
-                    f,
-                );
-            }
-            Ok(v) => v,
+        let Some(v) = self.answer(Check::Time, generator, validator, key, ctx, result) else {
+            return;
         };
         let accepted = v.verdict == Verdict::Valid;
         if accepted == valid {
