@@ -6,8 +6,6 @@
 //! the header does not allow is an error the host reports as a `crash`
 //! finding, because a validator that answers garbage is broken.
 
-use std::collections::BTreeSet;
-
 use keycompat_plugin_sdk::Fields;
 use keycompat_plugin_sdk::wire::{self, RecordWriter};
 
@@ -18,21 +16,24 @@ use crate::verdict::{Context, Decoded, Validation, Verdict, Version};
 /// The entitlement as `kc_field`s: absent fields are null.
 pub fn entitlement_to_fields(e: &Entitlement) -> Fields {
     let mut f = Fields::new();
-    f.push("product", e.product.as_str());
-    f.push("edition", e.edition.as_str());
-    f.push("max_major", e.max_major.to_string());
-    f.push("features", wire::join_list(&e.features));
-    f.push_opt("seats", e.seats.map(|s| s.to_string()));
-    f.push("issued", e.issued.to_string());
-    f.push_opt("expires", e.expires.map(|d| d.to_string()));
-    f.push_opt(
-        "maintenance_until",
-        e.maintenance_until.map(|d| d.to_string()),
-    );
-    f.push("serial", e.serial.to_string());
+    f.push("product", &e.product);
+    f.push("edition", &e.edition);
+    f.push_display("max_major", e.max_major);
+    f.push_list("features", &e.features);
+    if let Some(s) = e.seats {
+        f.push_display("seats", s);
+    }
+    f.push_display("issued", e.issued);
+    if let Some(d) = e.expires {
+        f.push_display("expires", d);
+    }
+    if let Some(d) = e.maintenance_until {
+        f.push_display("maintenance_until", d);
+    }
+    f.push_display("serial", e.serial);
     if let Some(c) = &e.customer {
-        f.push("customer_id", c.id.as_str());
-        f.push("customer_name", c.name.as_str());
+        f.push("customer_id", &c.id);
+        f.push("customer_name", &c.name);
     }
     f.push_opt("order_id", e.order_id.as_deref());
     f.push_opt("host_id", e.host_id.as_deref());
@@ -42,9 +43,9 @@ pub fn entitlement_to_fields(e: &Entitlement) -> Fields {
 /// The context as `kc_field`s.
 pub fn context_to_fields(c: &Context) -> Fields {
     let mut f = Fields::new();
-    f.push("product", c.product.as_str());
-    f.push("version", c.version.to_string());
-    f.push("today", c.today.to_string());
+    f.push("product", &c.product);
+    f.push_display("version", c.version);
+    f.push_display("today", c.today);
     f.push_opt("host_id", c.host_id.as_deref());
     f
 }
@@ -190,13 +191,14 @@ pub fn validation_from_text(text: &str) -> Result<Validation, String> {
     };
     let mut d = Decoded::default();
     let mut any_field = false;
-    let mut seen = BTreeSet::new();
+    let mut seen: Vec<&str> = Vec::with_capacity(records.len());
     let mut customer: (Option<Option<String>>, Option<Option<String>>) = (None, None);
     for (i, r) in records.iter().enumerate().skip(1) {
         let line = i + 1;
-        if !seen.insert(r.key) {
+        if seen.contains(&r.key) {
             return Err(format!("decode line {line}: {:?} appears twice", r.key));
         }
+        seen.push(r.key);
         let value = r
             .value
             .map(wire::unescape)
@@ -205,6 +207,11 @@ pub fn validation_from_text(text: &str) -> Result<Validation, String> {
         let need = |what: &str| -> Result<String, String> {
             value
                 .clone()
+                .ok_or_else(|| format!("decode line {line}: {what} cannot be null"))
+        };
+        // Numbers and dates need no unescaped copy.
+        let raw = |what: &str| -> Result<&str, String> {
+            r.value
                 .ok_or_else(|| format!("decode line {line}: {what} cannot be null"))
         };
         let ctx = |e: String| format!("decode line {line}: {e}");
@@ -216,7 +223,7 @@ pub fn validation_from_text(text: &str) -> Result<Validation, String> {
                 match key {
                     "product" => d.product = Some(need(key)?),
                     "edition" => d.edition = Some(need(key)?),
-                    "max_major" => d.max_major = Some(parse_num(key, &need(key)?).map_err(ctx)?),
+                    "max_major" => d.max_major = Some(parse_num(key, raw(key)?).map_err(ctx)?),
                     "features" => {
                         let raw = r.value.ok_or_else(|| {
                             format!("decode line {line}: features cannot be null")
@@ -231,7 +238,7 @@ pub fn validation_from_text(text: &str) -> Result<Validation, String> {
                     "seats" => {
                         d.seats = Some(value.map(|s| parse_num(key, &s)).transpose().map_err(ctx)?)
                     }
-                    "issued" => d.issued = Some(parse_day(key, &need(key)?).map_err(ctx)?),
+                    "issued" => d.issued = Some(parse_day(key, raw(key)?).map_err(ctx)?),
                     "expires" => {
                         d.expires =
                             Some(value.map(|s| parse_day(key, &s)).transpose().map_err(ctx)?)
@@ -240,7 +247,7 @@ pub fn validation_from_text(text: &str) -> Result<Validation, String> {
                         d.maintenance_until =
                             Some(value.map(|s| parse_day(key, &s)).transpose().map_err(ctx)?)
                     }
-                    "serial" => d.serial = Some(parse_num(key, &need(key)?).map_err(ctx)?),
+                    "serial" => d.serial = Some(parse_num(key, raw(key)?).map_err(ctx)?),
                     "customer_id" => customer.0 = Some(value),
                     "customer_name" => customer.1 = Some(value),
                     "order_id" => d.order_id = Some(value),

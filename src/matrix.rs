@@ -167,6 +167,46 @@ fn time_grid(e: &Entitlement) -> Vec<(Day, bool, &'static str)> {
 }
 
 impl Matrix {
+    /// The matrix of a config: opens old, new, every release validator and
+    /// every generator of a format.
+    pub fn open(
+        config: &crate::config::Config,
+        checks: BTreeSet<Check>,
+        hosting: &crate::system::Hosting,
+    ) -> Result<Self, crate::system::OpenError> {
+        let mut names: BTreeSet<String> = [config.run.old.clone(), config.run.new.clone()].into();
+        names.extend(config.releases.iter().map(|r| r.validator.clone()));
+        let parity: Vec<(String, Vec<String>)> = config
+            .formats
+            .iter()
+            .filter(|(_, f)| f.generators.len() >= 2)
+            .map(|(name, f)| (name.clone(), f.generators.clone()))
+            .collect();
+        for f in config.formats.values() {
+            names.extend(f.generators.iter().cloned());
+        }
+        let systems = crate::system::open_all(config, &names, hosting)?;
+        let releases = config
+            .releases
+            .iter()
+            .map(|r| Release {
+                name: r.name.clone(),
+                product: r.product.clone(),
+                version: r.version,
+                validator: r.validator.clone(),
+                features: r.features.as_ref().map(|f| f.iter().cloned().collect()),
+            })
+            .collect();
+        Ok(Matrix {
+            systems,
+            old: config.run.old.clone(),
+            new: config.run.new.clone(),
+            releases,
+            parity,
+            checks,
+        })
+    }
+
     fn enabled(&self, c: Check) -> bool {
         self.checks.contains(&c)
     }
@@ -219,6 +259,32 @@ impl Matrix {
                 judge.finish()
             })
             .collect()
+    }
+
+    /// The implementation calls [`Self::run_batch`] makes for `cases`, without
+    /// judging: what a bare loop repeats to measure the matrix's own cost.
+    pub fn calls(&self, cases: &[Case]) -> Calls {
+        let entitlements: Vec<Entitlement> = cases.iter().map(|c| c.entitlement.clone()).collect();
+        let refs: Vec<&Entitlement> = entitlements.iter().collect();
+        let old = self.systems[&self.old].generate_batch(&refs);
+        let new = self.systems[&self.new].generate_batch(&refs);
+        let plans: Vec<Plan> = entitlements
+            .iter()
+            .enumerate()
+            .map(|(i, e)| self.plan(e, ok_key(&old[i]), ok_key(&new[i])))
+            .collect();
+        let validations = batches(&plans)
+            .into_iter()
+            .map(|(v, b)| {
+                let calls = b.calls.iter().map(|(k, c)| (k.to_vec(), (*c).clone()));
+                (v.to_string(), calls.collect())
+            })
+            .collect();
+        Calls {
+            generators: self.generators(),
+            entitlements,
+            validations,
+        }
     }
 
     fn plan(&self, e: &Entitlement, old_key: Option<String>, new_key: Option<String>) -> Plan {
@@ -344,31 +410,75 @@ impl Matrix {
     fn validate_all(&self, plans: &[Plan]) -> Vec<Vec<Option<Result<Validation, CallFailure>>>> {
         let mut answers: Vec<Vec<Option<Result<Validation, CallFailure>>>> =
             plans.iter().map(|p| vec![None; p.requests.len()]).collect();
-        let mut by_validator: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
-        for (p, plan) in plans.iter().enumerate() {
-            for (r, req) in plan.requests.iter().enumerate() {
-                by_validator
-                    .entry(req.validator.as_str())
-                    .or_default()
-                    .push((p, r));
-            }
-        }
-        for (validator, slots) in by_validator {
-            let batch: Vec<(&[u8], &Context)> = slots
-                .iter()
-                .map(|&(p, r)| {
-                    (
-                        plans[p].requests[r].key.as_slice(),
-                        &plans[p].requests[r].context,
-                    )
-                })
-                .collect();
-            let results = self.systems[validator].validate_batch(&batch);
-            for (&(p, r), result) in slots.iter().zip(results) {
-                answers[p][r] = Some(result);
+        for (validator, batch) in batches(plans) {
+            let results = self.systems[validator].validate_batch(&batch.calls);
+            for &(p, r, call) in &batch.slots {
+                answers[p][r] = Some(results[call].clone());
             }
         }
         answers
+    }
+}
+
+/// One validator's share of a batch: distinct calls, and which call answers
+/// each request.
+struct ValidatorBatch<'a> {
+    calls: Vec<(&'a [u8], &'a Context)>,
+    /// (plan, request, index into `calls`).
+    slots: Vec<(usize, usize, usize)>,
+}
+
+/// Groups the plans' requests by validator. A validator answers the same
+/// (key, context) the same way (the ABI makes validation a pure function of
+/// its inputs), so a request repeated within a batch is sent once: when the
+/// new system issues the legacy format its key equals the old one, and
+/// ROUNDTRIP, BACKWARD and ROLLBACK would otherwise validate it twice.
+fn batches(plans: &[Plan]) -> BTreeMap<&str, ValidatorBatch<'_>> {
+    let mut out: BTreeMap<&str, ValidatorBatch<'_>> = BTreeMap::new();
+    let mut seen: std::collections::HashMap<(&str, &[u8], &Context), usize> =
+        std::collections::HashMap::new();
+    for (p, plan) in plans.iter().enumerate() {
+        for (r, req) in plan.requests.iter().enumerate() {
+            let batch = out
+                .entry(req.validator.as_str())
+                .or_insert_with(|| ValidatorBatch {
+                    calls: Vec::new(),
+                    slots: Vec::new(),
+                });
+            let call = *seen
+                .entry((req.validator.as_str(), req.key.as_slice(), &req.context))
+                .or_insert_with(|| {
+                    batch.calls.push((req.key.as_slice(), &req.context));
+                    batch.calls.len() - 1
+                });
+            batch.slots.push((p, r, call));
+        }
+    }
+    out
+}
+
+/// A batch's generate and validate calls, replayable with no bookkeeping.
+pub struct Calls {
+    entitlements: Vec<Entitlement>,
+    generators: Vec<String>,
+    validations: BTreeMap<String, Vec<(Vec<u8>, Context)>>,
+}
+
+impl Calls {
+    /// Makes every call again, batched per system as `run_batch` does, and
+    /// returns how many calls were made.
+    pub fn replay(&self, matrix: &Matrix) -> usize {
+        let refs: Vec<&Entitlement> = self.entitlements.iter().collect();
+        let mut calls = 0;
+        for g in &self.generators {
+            calls += matrix.systems[g].generate_batch(&refs).len();
+        }
+        for (validator, requests) in &self.validations {
+            let batch: Vec<(&[u8], &Context)> =
+                requests.iter().map(|(k, c)| (k.as_slice(), c)).collect();
+            calls += matrix.systems[validator].validate_batch(&batch).len();
+        }
+        calls
     }
 }
 

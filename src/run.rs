@@ -455,7 +455,7 @@ pub struct RunMeta {
 }
 
 /// A finished run: what the report formats render.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
     /// Metadata.
     pub meta: RunMeta,
@@ -468,6 +468,10 @@ pub struct RunResult {
     pub gates: Vec<Gate>,
     /// The go-live verdict: the worst gate.
     pub verdict: Status,
+    /// Key throughput from `keycompat bench`, when the run was given one
+    /// (`--throughput bench.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<crate::bench::BenchResult>,
 }
 
 /// Why shard results cannot be merged.
@@ -487,7 +491,9 @@ impl RunResult {
         let mut meta = first.meta.clone();
         let waivers: Vec<Waiver> = first.waivers.iter().map(|w| w.waiver.clone()).collect();
         let mut aggregate = first.aggregate;
+        let mut throughput = first.throughput;
         for shard in iter {
+            throughput = throughput.or(shard.throughput);
             let m = &shard.meta;
             let same = m.config_sha256 == meta.config_sha256
                 && m.seed == meta.seed
@@ -532,7 +538,9 @@ impl RunResult {
             meta.partitions.clear();
         }
         let gates = meta.gates_config.clone();
-        Ok(RunResult::judge(meta, aggregate, &waivers, &gates))
+        let mut merged = RunResult::judge(meta, aggregate, &waivers, &gates);
+        merged.throughput = throughput;
+        Ok(merged)
     }
 
     /// Judges an aggregate: waiver summaries, gates, verdict.
@@ -585,6 +593,7 @@ impl RunResult {
             waivers: waiver_uses,
             gates,
             verdict,
+            throughput: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! Every failure maps to one [`CliError`] and from there to the documented
 //! exit code (see [`crate::exit`]), in one place.
 
+mod bench;
 mod keys;
 mod run;
 
@@ -63,6 +64,44 @@ pub enum Command {
     /// Work with test vector files.
     #[command(subcommand)]
     Vectors(VectorsCommand),
+    /// Measure keys per second each system generates and validates (old vs
+    /// new, per format, in-process and isolated, 1 thread and all cores) and
+    /// the check matrix against a bare loop of its calls; writes bench.json.
+    Bench(BenchArgs),
+}
+
+/// `keycompat bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Seed of the entitlement corpus [default: `[run] seed`, else 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Entitlements in the corpus.
+    #[arg(long, default_value_t = 1000)]
+    pub corpus: usize,
+    /// How long each rate is measured, e.g. `500ms`, `2s`.
+    #[arg(long, default_value = "1s", value_parser = config::parse_duration)]
+    pub time: std::time::Duration,
+    /// Thread counts, comma-separated [default: 1 and all cores].
+    #[arg(long, short = 'j', value_delimiter = ',')]
+    pub threads: Option<Vec<usize>>,
+    /// Systems to measure, comma-separated: names in the config,
+    /// `builtin:NAME` or plugin paths [default: every system a run opens].
+    #[arg(long, value_delimiter = ',')]
+    pub systems: Option<Vec<String>>,
+    /// Cases through the check matrix (without TAMPER and TIME) and its bare
+    /// loop, per hosting and thread count; 0 skips the matrix.
+    #[arg(long, default_value_t = 2000)]
+    pub matrix_cases: u64,
+    /// Measure plugins in-process only (no worker processes).
+    #[arg(long)]
+    pub in_process_only: bool,
+    /// Directory for bench.json [default: keycompat-report].
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// `keycompat vectors ...`.
@@ -110,6 +149,10 @@ pub struct RunArgs {
     /// or `none` (in-process; fastest) [default: `[run] isolation`].
     #[arg(long, value_parser = parse_isolation)]
     pub isolation: Option<config::Isolation>,
+    /// Include the throughput table of a `keycompat bench` result (its
+    /// bench.json) in the reports.
+    #[arg(long, value_name = "BENCH_JSON")]
+    pub throughput: Option<PathBuf>,
 }
 
 fn parse_isolation(s: &str) -> Result<config::Isolation, String> {
@@ -308,6 +351,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Vectors(VectorsCommand::Check { dir }) => {
             run::lint_vectors(cli.config.as_deref(), dir.as_deref())
         }
+        Command::Bench(args) => bench::bench(cli.config.as_deref(), args),
     }
 }
 

@@ -11,14 +11,14 @@ use crate::entitlement::Entitlement;
 use crate::exit;
 use crate::finding::{Check, Source};
 use crate::gate::Status;
-use crate::matrix::{Case, Matrix, Release};
+use crate::matrix::{Case, Matrix};
 use crate::progress::Progress;
 use crate::random::Generator;
 use crate::run::{Aggregate, RunMeta, RunOptions, RunResult, Runner, case_id, system_infos};
 use crate::system;
 use crate::vectors::{self, VectorSet};
 
-fn require_config(explicit: Option<&Path>) -> Result<Config, CliError> {
+pub(super) fn require_config(explicit: Option<&Path>) -> Result<Config, CliError> {
     load_config(explicit)?.ok_or_else(|| {
         CliError::Usage(format!(
             "no {} in this directory; hint: run from the repository root or pass --config PATH",
@@ -57,47 +57,16 @@ fn fresh_seed() -> u64 {
     nanos ^ u64::from(std::process::id()).rotate_left(32)
 }
 
-/// Builds the matrix of a config: opens old, new, every release validator and
-/// every parity generator.
+/// Builds the matrix of a config (see [`Matrix::open`]).
 pub(crate) fn build_matrix(
     config: &Config,
     checks: BTreeSet<Check>,
     hosting: &system::Hosting,
 ) -> Result<Matrix, CliError> {
-    let mut names: BTreeSet<String> = [config.run.old.clone(), config.run.new.clone()].into();
-    names.extend(config.releases.iter().map(|r| r.validator.clone()));
-    let parity: Vec<(String, Vec<String>)> = config
-        .formats
-        .iter()
-        .filter(|(_, f)| f.generators.len() >= 2)
-        .map(|(name, f)| (name.clone(), f.generators.clone()))
-        .collect();
-    for f in config.formats.values() {
-        names.extend(f.generators.iter().cloned());
-    }
-    let systems = system::open_all(config, &names, hosting)?;
-    let releases = config
-        .releases
-        .iter()
-        .map(|r| Release {
-            name: r.name.clone(),
-            product: r.product.clone(),
-            version: r.version,
-            validator: r.validator.clone(),
-            features: r.features.as_ref().map(|f| f.iter().cloned().collect()),
-        })
-        .collect();
-    Ok(Matrix {
-        systems,
-        old: config.run.old.clone(),
-        new: config.run.new.clone(),
-        releases,
-        parity,
-        checks,
-    })
+    Ok(Matrix::open(config, checks, hosting)?)
 }
 
-fn release_majors(config: &Config) -> Vec<u8> {
+pub(super) fn release_majors(config: &Config) -> Vec<u8> {
     let mut m: Vec<u8> = config
         .releases
         .iter()
@@ -110,6 +79,12 @@ fn release_majors(config: &Config) -> Vec<u8> {
 
 pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliError> {
     let config = require_config(config_path)?;
+    // Read before the run: a bad file should not cost a whole run.
+    let throughput = args
+        .throughput
+        .as_deref()
+        .map(super::bench::read)
+        .transpose()?;
     let seed = args.seed.or(config.run.seed).unwrap_or_else(fresh_seed);
     let checks: BTreeSet<Check> = args
         .checks
@@ -198,7 +173,8 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         interrupted,
         gates_config: config.gates.clone(),
     };
-    let result = RunResult::judge(meta, aggregate, &config.waivers, &config.gates);
+    let mut result = RunResult::judge(meta, aggregate, &config.waivers, &config.gates);
+    result.throughput = throughput;
     if args.quiet {
         println!("verdict: {}", result.verdict);
     } else {

@@ -36,7 +36,7 @@ fn temp_path(path: &Path) -> PathBuf {
 }
 
 /// Replaces `path` with `bytes` atomically.
-pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+pub fn write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let tmp = temp_path(path);
     let result = write_synced(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path).map_err(io_error(path)));

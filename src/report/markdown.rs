@@ -25,6 +25,7 @@ pub fn render(r: &RunResult) -> String {
     matrix(&mut s, r);
     findings(&mut s, r);
     waivers(&mut s, r);
+    throughput(&mut s, r);
     metadata(&mut s, r);
     s
 }
@@ -214,6 +215,54 @@ fn waivers(s: &mut String, r: &RunResult) {
             text(&w.waiver.ticket),
             w.waiver.expires,
         );
+    }
+    s.push('\n');
+}
+
+fn throughput(s: &mut String, r: &RunResult) {
+    let Some(t) = &r.throughput else { return };
+    let _ = writeln!(s, "## Throughput\n");
+    let _ = writeln!(
+        s,
+        "From `keycompat bench` (seed {}, {} cores): old `{}` vs new `{}`, keys per second.\n",
+        t.seed, t.cores, t.old, t.new
+    );
+    let _ = writeln!(
+        s,
+        "| operation | format | hosting | threads | old | new | new/old |"
+    );
+    let _ = writeln!(s, "|---|---|---|--:|--:|--:|--:|");
+    let rate = |x: Option<f64>| x.map_or("-".to_string(), crate::bench::human_rate);
+    for c in &t.comparisons {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            c.op.as_str(),
+            c.format,
+            c.hosting.as_str(),
+            c.threads,
+            rate(c.old),
+            rate(c.new),
+            c.ratio.map_or("-".to_string(), |r| format!("{r:.2}x"))
+        );
+    }
+    if !t.matrix.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n| check matrix | threads | cases/s | bare loop cases/s | overhead |"
+        );
+        let _ = writeln!(s, "|---|--:|--:|--:|--:|");
+        for m in &t.matrix {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {:.2}x |",
+                m.hosting.as_str(),
+                m.threads,
+                crate::bench::human_rate(m.matrix_per_second),
+                crate::bench::human_rate(m.bare_per_second),
+                m.overhead
+            );
+        }
     }
     s.push('\n');
 }

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use crate::run::RunResult;
 
+pub use atomic::write as write_atomic;
 pub use html::{Throughput, ThroughputRow, render as render_html};
 pub use json::{parse as parse_json, render as render_json};
 pub use junit::render as render_junit;
@@ -105,7 +106,11 @@ pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportE
         render_json(result),
         render_junit(result).map_err(|m| render_error(1, "junit", m))?,
         render_markdown(result),
-        render_html(result, None).map_err(|m| render_error(3, "html", m))?,
+        render_html(
+            result,
+            result.throughput.as_ref().map(|t| t.chart()).as_ref(),
+        )
+        .map_err(|m| render_error(3, "html", m))?,
     ];
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         path: dir.to_path_buf(),

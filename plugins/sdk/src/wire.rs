@@ -9,9 +9,25 @@
 use crate::abi::KcField;
 
 /// An owned, ordered set of fields: what a `kc_field` array carries.
+///
+/// Keys and values live in one buffer, so building or copying a set costs two
+/// allocations however many fields it has: fields cross the boundary on every
+/// call, and for a scheme as cheap as an HMAC their marshalling is the cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fields {
-    entries: Vec<(String, Vec<u8>)>,
+    buf: Vec<u8>,
+    /// (key start, key end, value end) in `buf`; the value starts at key end.
+    entries: Vec<(u32, u32, u32)>,
+}
+
+/// Appends formatted text to a byte buffer.
+struct ByteWriter<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for ByteWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }
 
 impl Fields {
@@ -20,24 +36,66 @@ impl Fields {
         Self::default()
     }
 
+    fn pos(&self) -> u32 {
+        u32::try_from(self.buf.len()).expect("fields stay under 4 GiB")
+    }
+
+    /// Adds a field whose value `write` appends to the buffer.
+    fn push_with(&mut self, key: &str, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.pos();
+        self.buf.extend_from_slice(key.as_bytes());
+        let key_end = self.pos();
+        write(&mut self.buf);
+        let end = self.pos();
+        self.entries.push((start, key_end, end));
+    }
+
     /// Adds a field; a later field with the same key is shadowed by the first.
-    pub fn push(&mut self, key: impl Into<String>, value: impl Into<Vec<u8>>) {
-        self.entries.push((key.into(), value.into()));
+    pub fn push(&mut self, key: impl AsRef<str>, value: impl AsRef<[u8]>) {
+        self.push_with(key.as_ref(), |b| b.extend_from_slice(value.as_ref()));
     }
 
     /// Adds a field when `value` is `Some`: absent means null.
-    pub fn push_opt(&mut self, key: &str, value: Option<impl Into<Vec<u8>>>) {
+    pub fn push_opt(&mut self, key: &str, value: Option<impl AsRef<[u8]>>) {
         if let Some(v) = value {
             self.push(key, v);
         }
     }
 
+    /// Adds a field whose value is `value` formatted with `Display`, without
+    /// an intermediate string.
+    pub fn push_display(&mut self, key: &str, value: impl std::fmt::Display) {
+        self.push_with(key, |b| {
+            use std::fmt::Write;
+            let _ = write!(ByteWriter(b), "{value}");
+        });
+    }
+
+    /// Adds a list field: items escaped and comma-joined as [`join_list`] does.
+    pub fn push_list<S: AsRef<str>>(&mut self, key: &str, items: impl IntoIterator<Item = S>) {
+        let mut s = String::new();
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            escape_into(&mut s, item.as_ref(), true);
+        }
+        self.push(key, s);
+    }
+
+    fn entry(&self, e: &(u32, u32, u32)) -> (&str, &[u8]) {
+        let (start, key_end, end) = (e.0 as usize, e.1 as usize, e.2 as usize);
+        // Keys are only ever pushed as `&str` or checked UTF-8.
+        let key = std::str::from_utf8(&self.buf[start..key_end]).unwrap_or_default();
+        (key, &self.buf[key_end..end])
+    }
+
     /// The raw value of `key`, `None` when absent.
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_slice())
+        self.entries.iter().find_map(|e| {
+            let (start, key_end) = (e.0 as usize, e.1 as usize);
+            (&self.buf[start..key_end] == key.as_bytes()).then(|| &self.buf[key_end..e.2 as usize])
+        })
     }
 
     /// The value of `key` as UTF-8, `Ok(None)` when absent.
@@ -52,7 +110,7 @@ impl Fields {
 
     /// The fields in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.entries.iter().map(|e| self.entry(e))
     }
 
     /// Number of fields.
@@ -68,8 +126,7 @@ impl Fields {
     /// Borrowed `kc_field`s pointing into `self`, valid while `self` is
     /// neither moved nor modified.
     pub fn to_raw(&self) -> Vec<KcField> {
-        self.entries
-            .iter()
+        self.iter()
             .map(|(k, v)| KcField {
                 key: k.as_ptr().cast(),
                 key_len: k.len(),
@@ -94,7 +151,10 @@ impl Fields {
         }
         // SAFETY: the caller guarantees `n` readable fields at `ptr`.
         let raw = unsafe { std::slice::from_raw_parts(ptr, n) };
-        let mut fields = Self::new();
+        let mut fields = Self {
+            buf: Vec::with_capacity(raw.iter().map(|f| f.key_len + f.val_len).sum()),
+            entries: Vec::with_capacity(n),
+        };
         for f in raw {
             // SAFETY: the caller guarantees each field's bytes are readable.
             let key = unsafe { bytes(f.key.cast(), f.key_len) }?;
@@ -125,6 +185,11 @@ pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], String> 
 }
 
 fn escape_into(out: &mut String, value: &str, in_list: bool) {
+    let special = |b: u8| matches!(b, b'\\' | b'\n' | b'\r' | 0) || (in_list && b == b',');
+    if !value.bytes().any(special) {
+        out.push_str(value);
+        return;
+    }
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -158,6 +223,9 @@ pub fn join_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
 
 /// Undoes [`escape`]; an unknown or dangling escape is an error.
 pub fn unescape(value: &str) -> Result<String, String> {
+    if !value.contains('\\') {
+        return Ok(value.to_string());
+    }
     let mut items = split_escaped(value, false)?;
     Ok(items.pop().unwrap_or_default())
 }
@@ -166,6 +234,9 @@ pub fn unescape(value: &str) -> Result<String, String> {
 pub fn split_list(value: &str) -> Result<Vec<String>, String> {
     if value.is_empty() {
         return Ok(Vec::new());
+    }
+    if !value.contains('\\') {
+        return Ok(value.split(',').map(String::from).collect());
     }
     split_escaped(value, true)
 }
@@ -225,7 +296,12 @@ impl RecordWriter {
     ) -> &mut Self {
         self.text.push_str(key);
         self.text.push('=');
-        self.text.push_str(&join_list(items));
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push(',');
+            }
+            escape_into(&mut self.text, item.as_ref(), true);
+        }
         self.text.push('\n');
         self
     }

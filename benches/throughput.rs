@@ -1,0 +1,187 @@
+//! Criterion benches: each Acme scheme's generate and validate as a builtin
+//! and through the plugin ABI (in-process), and the per-case cost of the check
+//! matrix (without TAMPER and TIME) against a bare loop of the same calls.
+//!
+//! Run with `cargo bench --bench throughput`; BENCHMARKS.md records the
+//! figures. Builtins and plugins share one corpus of 64 random entitlements
+//! (seed 1), so every pair in a group does the same work.
+
+use std::collections::BTreeSet;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use keycompat::catalog::Catalog;
+use keycompat::config::Config;
+use keycompat::entitlement::Entitlement;
+use keycompat::finding::{Check, Source};
+use keycompat::implementation::Implementation;
+use keycompat::matrix::{Case, Matrix, own_context};
+use keycompat::random::Generator;
+use keycompat::run::{RunOptions, Runner, case_id};
+use keycompat::settings::Settings;
+use keycompat::system::{self, Hosting, SystemRef};
+use keycompat::verdict::{Context, Verdict};
+
+const BATCH: usize = 64;
+
+/// Where `cargo bench` puts the workspace's plugin libraries.
+fn profile_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("release")
+}
+
+/// Builds the plugin libraries (cargo bench builds only this crate).
+fn build_plugins() {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "--workspace", "--quiet"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build --release --workspace failed");
+}
+
+/// The demo config, its `${exe_dir}` pointing at the plugins just built.
+fn demo_config() -> Config {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("keycompat.toml");
+    let text = std::fs::read_to_string(&path)
+        .expect("read keycompat.toml")
+        .replace("${exe_dir}", &profile_dir().to_string_lossy());
+    Config::parse(&text, &path).expect("keycompat.toml parses")
+}
+
+fn open(config: &Config, reference: &str) -> Box<dyn Implementation> {
+    system::open(
+        &SystemRef::parse(reference),
+        Some(config),
+        &Settings::new(),
+        &Hosting::InProcess,
+    )
+    .unwrap_or_else(|e| panic!("open {reference}: {e}"))
+}
+
+/// Corpus entitlements `issuer` issues `format` keys for, with those keys.
+fn corpus(
+    issuer: &dyn Implementation,
+    format: &str,
+) -> (Vec<Entitlement>, Vec<(Vec<u8>, Context)>) {
+    let generator = Generator::new(1, Catalog::acme(), vec![1, 2, 3, 5, 6, 7]);
+    let mut ents = Vec::new();
+    let mut keys = Vec::new();
+    for i in 0.. {
+        if ents.len() == BATCH {
+            break;
+        }
+        let e = generator.entitlement(i);
+        let Ok(key) = issuer.generate(&e) else {
+            continue;
+        };
+        let ctx = own_context(&e);
+        let v = issuer.validate(key.as_bytes(), &ctx).expect("validates");
+        if v.verdict == Verdict::Valid && v.format.as_deref() == Some(format) {
+            keys.push((key.into_bytes(), ctx));
+            ents.push(e);
+        }
+    }
+    (ents, keys)
+}
+
+fn schemes(c: &mut Criterion) {
+    build_plugins();
+    let config = demo_config();
+    // (format, [(label, system reference)]): the builtin first, then plugins.
+    let pairs = [
+        (
+            "acme-lk1",
+            vec![
+                ("builtin", "builtin:acme-lk1"),
+                ("plugin-rust", "legacy-emitter"),
+                ("plugin-c", "old"),
+            ],
+        ),
+        (
+            "acme-ed1",
+            vec![("builtin", "builtin:acme-ed1"), ("plugin-rust", "new")],
+        ),
+    ];
+    for (format, systems) in pairs {
+        let opened: Vec<(&str, Box<dyn Implementation>)> = systems
+            .iter()
+            .map(|(l, r)| (*l, open(&config, r)))
+            .collect();
+        let (ents, keys) = corpus(opened[0].1.as_ref(), format);
+        let refs: Vec<&Entitlement> = ents.iter().collect();
+        let requests: Vec<(&[u8], &Context)> =
+            keys.iter().map(|(k, c)| (k.as_slice(), c)).collect();
+        let mut g = c.benchmark_group(format!("{format}/generate"));
+        g.throughput(Throughput::Elements(BATCH as u64));
+        for (label, imp) in &opened {
+            g.bench_function(BenchmarkId::from_parameter(label), |b| {
+                b.iter(|| black_box(imp.generate_batch(black_box(&refs))))
+            });
+        }
+        g.finish();
+        let mut g = c.benchmark_group(format!("{format}/validate"));
+        g.throughput(Throughput::Elements(BATCH as u64));
+        for (label, imp) in &opened {
+            g.bench_function(BenchmarkId::from_parameter(label), |b| {
+                b.iter(|| black_box(imp.validate_batch(black_box(&requests))))
+            });
+        }
+        g.finish();
+    }
+}
+
+fn matrix(c: &mut Criterion) {
+    build_plugins();
+    let config = demo_config();
+    let checks: BTreeSet<Check> = [
+        Check::Roundtrip,
+        Check::Backward,
+        Check::Forward,
+        Check::Rollback,
+        Check::Parity,
+    ]
+    .into();
+    let m = Matrix::open(&config, checks, &Hosting::InProcess).expect("open the demo systems");
+    let generator = Generator::new(1, config.catalog.clone(), vec![1, 2, 3, 5, 6, 7]);
+    let cases: Vec<Case> = (0..BATCH as u64)
+        .map(|index| {
+            let e = generator.entitlement(index);
+            Case {
+                id: case_id(&e),
+                source: Source::Random { seed: 1, index },
+                entitlement: e,
+            }
+        })
+        .collect();
+    let calls = m.calls(&cases);
+    let options = RunOptions {
+        seed: 1,
+        cases: 0,
+        threads: 1,
+        batch: BATCH,
+        partition: None,
+        today: cases[0].entitlement.issued,
+    };
+    let stop = AtomicBool::new(false);
+    let runner = Runner {
+        matrix: &m,
+        waivers: &[],
+        options: &options,
+        stop: &stop,
+    };
+    let mut g = c.benchmark_group("matrix/per-case");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("bare-loop", |b| b.iter(|| black_box(calls.replay(&m))));
+    g.bench_function("check-matrix", |b| {
+        b.iter(|| black_box(runner.run_cases(black_box(&cases), &|_| {})))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, schemes, matrix);
+criterion_main!(benches);

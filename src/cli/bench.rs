@@ -1,0 +1,145 @@
+//! `keycompat bench`: keys per second, old vs new, and the matrix's own cost.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::run::{DEFAULT_REPORT_DIR, build_matrix, release_majors, require_config};
+use super::{BenchArgs, CliError, hosting};
+use crate::bench::{self, BenchOptions, Matrices, Systems};
+use crate::config::{Config, Isolation};
+use crate::exit;
+use crate::finding::Check;
+use crate::implementation::Implementation;
+use crate::random::Generator;
+use crate::settings::Settings;
+use crate::system::SystemRef;
+
+/// Every system a run would open: old, new, release validators, generators.
+fn run_systems(config: &Config) -> std::collections::BTreeSet<String> {
+    let mut names: std::collections::BTreeSet<String> =
+        [config.run.old.clone(), config.run.new.clone()].into();
+    names.extend(config.releases.iter().map(|r| r.validator.clone()));
+    for f in config.formats.values() {
+        names.extend(f.generators.iter().cloned());
+    }
+    names
+}
+
+pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, CliError> {
+    let config = require_config(config_path)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut threads = args.threads.clone().unwrap_or_else(|| vec![1, cores]);
+    threads.sort_unstable();
+    threads.dedup();
+    if threads.contains(&0) {
+        return Err(CliError::Usage(
+            "--threads: thread counts start at 1".into(),
+        ));
+    }
+    let names = match &args.systems {
+        Some(s) => s.iter().cloned().collect(),
+        None => run_systems(&config),
+    };
+    let max_threads = threads.iter().copied().max().unwrap_or(1);
+    let isolated_hosting = hosting(Isolation::Worker, Some(config.run.timeout), max_threads);
+    let open = |names: &mut dyn Iterator<Item = &String>, hosting: &crate::system::Hosting| {
+        names
+            .map(|name| {
+                let reference = SystemRef::parse(name);
+                let imp =
+                    crate::system::open(&reference, Some(&config), &Settings::new(), hosting)?;
+                Ok((name.clone(), Arc::from(imp)))
+            })
+            .collect::<Result<BTreeMap<String, Arc<dyn Implementation>>, CliError>>()
+    };
+    let in_process = open(&mut names.iter(), &crate::system::Hosting::InProcess)?;
+    let isolated = if args.in_process_only {
+        BTreeMap::new()
+    } else {
+        // Builtins have no worker form: only plugins are measured isolated.
+        let is_plugin = |n: &&String| match SystemRef::parse(n) {
+            SystemRef::Named(n) => config.systems.get(&n).is_some_and(|s| s.plugin.is_some()),
+            SystemRef::Path(_) => true,
+            SystemRef::Builtin(_) => false,
+        };
+        open(&mut names.iter().filter(is_plugin), &isolated_hosting)?
+    };
+    let checks: std::collections::BTreeSet<Check> = Check::ALL
+        .into_iter()
+        .filter(|c| !matches!(c, Check::Tamper | Check::Time | Check::Vector))
+        .collect();
+    let matrices = if args.matrix_cases == 0 {
+        Matrices {
+            in_process: None,
+            isolated: None,
+        }
+    } else {
+        Matrices {
+            in_process: Some(build_matrix(
+                &config,
+                checks.clone(),
+                &crate::system::Hosting::InProcess,
+            )?),
+            isolated: (!args.in_process_only)
+                .then(|| build_matrix(&config, checks, &isolated_hosting))
+                .transpose()?,
+        }
+    };
+    let seed = args.seed.or(config.run.seed).unwrap_or(1);
+    let generator = Generator::new(seed, config.catalog.clone(), release_majors(&config));
+    let options = BenchOptions {
+        seed,
+        corpus: args.corpus,
+        time: args.time,
+        threads,
+        matrix_cases: args.matrix_cases,
+    };
+    let quiet = args.quiet;
+    let say = |what: &str| {
+        if !quiet {
+            eprintln!("measuring: {what}");
+        }
+    };
+    let result = bench::run(
+        &Systems {
+            in_process,
+            isolated,
+        },
+        &matrices,
+        &generator,
+        &config.run.old,
+        &config.run.new,
+        &options,
+        &say,
+    );
+    print!("{}", result.to_text());
+    let dir = args
+        .report_dir
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
+    std::fs::create_dir_all(&dir).map_err(super::io(format!("creating {}", dir.display())))?;
+    let path = dir.join("bench.json");
+    let json = serde_json::to_string_pretty(&result).expect("bench results serialize");
+    crate::report::write_atomic(&path, json.as_bytes())
+        .map_err(|e| CliError::Usage(format!("writing {}: {e}", path.display())))?;
+    if !quiet {
+        eprintln!("written: {}", path.display());
+    }
+    Ok(exit::GO)
+}
+
+/// Reads a `bench.json` written by `keycompat bench`.
+pub(super) fn read(path: &Path) -> Result<bench::BenchResult, CliError> {
+    let text =
+        std::fs::read_to_string(path).map_err(super::io(format!("reading {}", path.display())))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))?;
+    if value.get("schema").and_then(|s| s.as_str()) != Some(bench::SCHEMA_VERSION) {
+        return Err(CliError::Usage(format!(
+            "{}: not a keycompat bench result (expected \"schema\": \"{}\")",
+            path.display(),
+            bench::SCHEMA_VERSION
+        )));
+    }
+    serde_json::from_value(value).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
