@@ -218,6 +218,21 @@ struct RawConfig {
     gates: GatesConfig,
     #[serde(default)]
     waivers: Vec<Waiver>,
+    #[serde(default)]
+    sources: Sources,
+}
+
+/// `[sources]`: the vendor's exports a run reads besides vectors and random
+/// cases.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sources {
+    /// Keys already in customers' hands.
+    #[serde(default)]
+    pub field_keys: Option<crate::export::FieldKeysSource>,
+    /// Real orders, dual-run through both systems.
+    #[serde(default)]
+    pub orders: Option<crate::export::OrdersSource>,
 }
 
 /// A loaded and cross-checked config.
@@ -241,6 +256,8 @@ pub struct Config {
     pub gates: GatesConfig,
     /// Accepted incompatibilities.
     pub waivers: Vec<Waiver>,
+    /// Field-key and order exports.
+    pub sources: Sources,
 }
 
 impl Config {
@@ -271,6 +288,7 @@ impl Config {
             run: raw.run,
             gates: raw.gates,
             waivers: raw.waivers,
+            sources: raw.sources,
         };
         config.check()?;
         Ok(config)
@@ -288,6 +306,14 @@ impl Config {
         self.catalog
             .check()
             .map_err(|m| self.invalid("catalog", m))?;
+        if let Some(s) = &self.sources.field_keys {
+            s.check(&self.catalog)
+                .map_err(|e| self.invalid(format!("sources.field_keys.{}", e.field), e.message))?;
+        }
+        if let Some(s) = &self.sources.orders {
+            s.check(&self.catalog)
+                .map_err(|e| self.invalid(format!("sources.orders.{}", e.field), e.message))?;
+        }
         for (name, s) in &self.systems {
             let field = format!("systems.{name}");
             match (&s.plugin, &s.builtin) {

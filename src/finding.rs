@@ -137,6 +137,31 @@ pub enum Source {
         /// The file it came from, relative to the vectors directory.
         file: String,
     },
+    /// A random case steered into a combination coverage had not reached.
+    Steered {
+        /// The run's seed.
+        seed: u64,
+        /// The index of the random case it started from.
+        index: u64,
+        /// The combination it was steered into.
+        target: String,
+    },
+    /// A row of an order export, dual-run through both systems.
+    Order {
+        /// The export file.
+        file: String,
+        /// The row's first line.
+        line: u64,
+        /// The order id.
+        order_id: String,
+    },
+    /// A row of a field-key export: a key already in a customer's hands.
+    FieldKey {
+        /// The export file.
+        file: String,
+        /// The row's first line.
+        line: u64,
+    },
 }
 
 /// The identity of a root cause: findings with equal keys are one group.

@@ -45,15 +45,30 @@ pub struct GatesConfig {
     /// Random cases a run needs, without a finding, to be green.
     #[serde(default = "default_min_cases")]
     pub min_random_cases: u64,
+    /// Share of the field-key export that must be validated by both
+    /// systems, in percent (when `[sources.field_keys]` is configured).
+    #[serde(default = "default_min_share")]
+    pub min_field_keys_percent: u32,
+    /// Share of the order export that must run through both systems with no
+    /// unwaived finding, in percent (when `[sources.orders]` is configured).
+    #[serde(default = "default_min_share")]
+    pub min_orders_percent: u32,
     /// User-defined thresholds.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
+}
+
+/// The go-live criteria this project is built around: 10 % of real data.
+fn default_min_share() -> u32 {
+    10
 }
 
 impl Default for GatesConfig {
     fn default() -> Self {
         GatesConfig {
             min_random_cases: default_min_cases(),
+            min_field_keys_percent: default_min_share(),
+            min_orders_percent: default_min_share(),
             thresholds: Vec::new(),
         }
     }
@@ -62,6 +77,14 @@ impl Default for GatesConfig {
 impl GatesConfig {
     /// Checks thresholds; the error names the field.
     pub fn check(&self) -> Result<(), (String, String)> {
+        for (field, v) in [
+            ("min_field_keys_percent", self.min_field_keys_percent),
+            ("min_orders_percent", self.min_orders_percent),
+        ] {
+            if v > 100 {
+                return Err((field.into(), format!("{v} is not a percentage (0 to 100)")));
+            }
+        }
         for (i, t) in self.thresholds.iter().enumerate() {
             if t.name.trim().is_empty() {
                 return Err((format!("thresholds[{i}].name"), "must not be empty".into()));
@@ -134,6 +157,10 @@ pub struct GateInputs {
     pub unused_waivers: u64,
     /// Expired waivers that would have matched findings.
     pub expired_waivers_hit: u64,
+    /// The field-key export: (rows, keys validated by both, with a finding).
+    pub field_keys: Option<(u64, u64, u64)>,
+    /// The order export: (rows, orders run, with a finding).
+    pub orders: Option<(u64, u64, u64)>,
 }
 
 impl GateInputs {
@@ -157,6 +184,45 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             measured,
         })
     };
+    let percent = |n: u64, of: u64| {
+        if of == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / of as f64
+        }
+    };
+    if let Some((rows, run, failing)) = i.field_keys {
+        let share = percent(run, rows);
+        gate(
+            "field keys validated",
+            if share >= f64::from(config.min_field_keys_percent) && failing == 0 {
+                Status::Green
+            } else {
+                Status::Red
+            },
+            format!(
+                "at least {} % of the field-key export validated by old and new, identically",
+                config.min_field_keys_percent
+            ),
+            format!("{run} of {rows} keys ({share:.1} %), {failing} behave differently"),
+        );
+    }
+    if let Some((rows, run, failing)) = i.orders {
+        let clean = percent(run - failing.min(run), rows);
+        gate(
+            "orders dual-run",
+            if clean >= f64::from(config.min_orders_percent) {
+                Status::Green
+            } else {
+                Status::Red
+            },
+            format!(
+                "at least {} % of the order export through both systems with no unwaived finding",
+                config.min_orders_percent
+            ),
+            format!("{run} of {rows} orders run, {failing} with findings: {clean:.1} % clean"),
+        );
+    }
     let (vectors_run, vectors_failed) = i.vectors;
     gate(
         "vectors",

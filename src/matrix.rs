@@ -290,18 +290,26 @@ impl Matrix {
     fn plan(&self, e: &Entitlement, old_key: Option<String>, new_key: Option<String>) -> Plan {
         let ctx = own_context(e);
         let mut plan = Plan {
-            mutations: [
-                old_key
-                    .as_deref()
-                    .map(mutate::mutations)
-                    .unwrap_or_default(),
-                new_key
-                    .as_deref()
-                    .filter(|k| Some(*k) != old_key.as_deref())
-                    .map(mutate::mutations)
-                    .unwrap_or_default(),
-            ],
-            days: time_grid(e),
+            mutations: if self.enabled(Check::Tamper) {
+                [
+                    old_key
+                        .as_deref()
+                        .map(mutate::mutations)
+                        .unwrap_or_default(),
+                    new_key
+                        .as_deref()
+                        .filter(|k| Some(*k) != old_key.as_deref())
+                        .map(mutate::mutations)
+                        .unwrap_or_default(),
+                ]
+            } else {
+                Default::default()
+            },
+            days: if self.enabled(Check::Time) {
+                time_grid(e)
+            } else {
+                Vec::new()
+            },
             old_key,
             new_key,
             requests: Vec::new(),

@@ -95,6 +95,12 @@ pub struct Counts {
     pub random_cases: u64,
     /// Random cases with an unwaived finding.
     pub random_cases_failing: u64,
+    /// Orders (from an order export) run through the matrix.
+    #[serde(default)]
+    pub order_cases: u64,
+    /// Of those, orders with an unwaived finding.
+    #[serde(default)]
+    pub order_cases_failing: u64,
     /// Findings covered by an active waiver.
     pub waived_findings: u64,
 }
@@ -107,6 +113,8 @@ impl Counts {
         self.vector_cases_failing += o.vector_cases_failing;
         self.random_cases += o.random_cases;
         self.random_cases_failing += o.random_cases_failing;
+        self.order_cases += o.order_cases;
+        self.order_cases_failing += o.order_cases_failing;
         self.waived_findings += o.waived_findings;
     }
 }
@@ -289,7 +297,52 @@ pub fn replay_command(f: &Finding) -> String {
             "keycompat replay --vector {id} --check {}",
             f.key.check.as_str()
         ),
+        Source::Steered { .. } | Source::Order { .. } => match &f.entitlement {
+            Some(e) => format!(
+                "keycompat replay --entitlement {} --check {}",
+                shell_quote(&e.to_json()),
+                f.key.check.as_str()
+            ),
+            None => String::new(),
+        },
+        Source::FieldKey { .. } => match (&f.license_key, &f.context, &f.key.validator) {
+            (Some(key), Some(c), Some(validator)) => {
+                let mut cmd = format!(
+                    "keycompat validate --system {} --key {} --product {} --version {} --today {}",
+                    shell_quote(validator),
+                    shell_quote(key),
+                    shell_quote(&c.product),
+                    c.version,
+                    c.today
+                );
+                if let Some(h) = &c.host_id {
+                    cmd.push_str(&format!(" --host-id {}", shell_quote(h)));
+                }
+                cmd
+            }
+            _ => String::new(),
+        },
     }
+}
+
+/// Quotes `s` for a POSIX shell when it needs it.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/=+,@".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Where the cases of a batch come from, for the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Vector,
+    Random,
+    Order,
 }
 
 /// Feeds cases to threads in batches and aggregates their outcomes.
@@ -328,7 +381,29 @@ impl Runner<'_> {
             progress,
             |b| batches[b as usize].clone(),
             |b| batches[b as usize].len() as u64,
-            true,
+            Kind::Vector,
+        )
+        .0
+    }
+
+    /// Runs cases from a data source (orders) through the matrix; returns
+    /// the aggregate and, per case with an unwaived finding, its source and
+    /// the checks that found something.
+    pub fn run_sourced(&self, cases: &[Case]) -> (Aggregate, Vec<(Source, Vec<Check>)>) {
+        let cases: Vec<&Case> = cases
+            .iter()
+            .filter(|c| self.options.partition.is_none_or(|p| p.contains(&c.id)))
+            .collect();
+        let batches: Vec<Vec<Case>> = cases
+            .chunks(self.options.batch.max(1))
+            .map(|c| c.iter().map(|&x| x.clone()).collect())
+            .collect();
+        self.parallel(
+            batches.len() as u64,
+            &|_| {},
+            |b| batches[b as usize].clone(),
+            |b| batches[b as usize].len() as u64,
+            Kind::Order,
         )
     }
 
@@ -357,8 +432,9 @@ impl Runner<'_> {
                     .collect()
             },
             |b| ((b + 1) * batch).min(self.options.cases) - b * batch,
-            false,
+            Kind::Random,
         )
+        .0
     }
 
     /// Runs batches `0..n_batches` on the threads; `span(b)` is how many
@@ -369,16 +445,18 @@ impl Runner<'_> {
         progress: &(dyn Fn(u64) + Sync),
         make: impl Fn(u64) -> Vec<Case> + Sync,
         span: impl Fn(u64) -> u64 + Sync,
-        vectors: bool,
-    ) -> Aggregate {
+        kind: Kind,
+    ) -> (Aggregate, Vec<(Source, Vec<Check>)>) {
         let next = AtomicU64::new(0);
         let threads = self.options.threads.max(1);
         let mut total = Aggregate::new(self.waivers.len());
+        let mut failing_sources = Vec::new();
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
                     s.spawn(|| {
                         let mut agg = Aggregate::new(self.waivers.len());
+                        let mut failing_sources = Vec::new();
                         loop {
                             if self.stop.load(Ordering::Relaxed) || self.fatal().is_some() {
                                 break;
@@ -389,34 +467,57 @@ impl Runner<'_> {
                             }
                             let cases = make(b);
                             let outcomes = self.matrix.run_batch(&cases);
-                            for outcome in outcomes {
+                            for (case, outcome) in cases.iter().zip(outcomes) {
                                 for (cell, t) in outcome.tallies {
                                     agg.tallies.entry(cell).or_default().add(&t);
                                 }
+                                let checks: Vec<Check> = if kind == Kind::Order {
+                                    let mut c: Vec<Check> =
+                                        outcome.findings.iter().map(|f| f.key.check).collect();
+                                    c.sort();
+                                    c.dedup();
+                                    c
+                                } else {
+                                    Vec::new()
+                                };
                                 let failing =
                                     agg.record(outcome.findings, self.waivers, self.options.today);
-                                if vectors {
-                                    agg.counts.vector_cases += 1;
-                                    agg.counts.vector_cases_failing += u64::from(failing);
-                                } else {
-                                    agg.counts.random_cases += 1;
-                                    agg.counts.random_cases_failing += u64::from(failing);
+                                let c = &mut agg.counts;
+                                match kind {
+                                    Kind::Vector => {
+                                        c.vector_cases += 1;
+                                        c.vector_cases_failing += u64::from(failing);
+                                    }
+                                    Kind::Random => {
+                                        c.random_cases += 1;
+                                        c.random_cases_failing += u64::from(failing);
+                                    }
+                                    Kind::Order => {
+                                        c.order_cases += 1;
+                                        c.order_cases_failing += u64::from(failing);
+                                        if failing {
+                                            failing_sources.push((case.source.clone(), checks));
+                                        }
+                                    }
                                 }
                             }
                             progress(span(b));
                         }
-                        agg
+                        (agg, failing_sources)
                     })
                 })
                 .collect();
             for h in handles {
                 match h.join() {
-                    Ok(agg) => total.merge(agg),
+                    Ok((agg, failing)) => {
+                        total.merge(agg);
+                        failing_sources.extend(failing);
+                    }
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
         });
-        total
+        (total, failing_sources)
     }
 }
 
@@ -472,6 +573,9 @@ pub struct RunResult {
     /// (`--throughput bench.json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput: Option<crate::bench::BenchResult>,
+    /// Field keys and orders from the vendor's exports, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<crate::sources::DataSummary>,
 }
 
 /// Why shard results cannot be merged.
@@ -492,8 +596,14 @@ impl RunResult {
         let waivers: Vec<Waiver> = first.waivers.iter().map(|w| w.waiver.clone()).collect();
         let mut aggregate = first.aggregate;
         let mut throughput = first.throughput;
+        let mut data = first.data;
         for shard in iter {
             throughput = throughput.or(shard.throughput);
+            match (data.as_mut(), shard.data) {
+                (Some(d), Some(o)) => d.merge(o),
+                (None, o) => data = o,
+                (Some(_), None) => {}
+            }
             let m = &shard.meta;
             let same = m.config_sha256 == meta.config_sha256
                 && m.seed == meta.seed
@@ -538,7 +648,7 @@ impl RunResult {
             meta.partitions.clear();
         }
         let gates = meta.gates_config.clone();
-        let mut merged = RunResult::judge(meta, aggregate, &waivers, &gates);
+        let mut merged = RunResult::judge(meta, aggregate, data, &waivers, &gates);
         merged.throughput = throughput;
         Ok(merged)
     }
@@ -547,6 +657,7 @@ impl RunResult {
     pub fn judge(
         meta: RunMeta,
         aggregate: Aggregate,
+        data: Option<crate::sources::DataSummary>,
         waivers: &[Waiver],
         gates_config: &GatesConfig,
     ) -> Self {
@@ -584,6 +695,14 @@ impl RunResult {
             rollback_validations: rollback,
             unused_waivers: waiver_uses.iter().filter(|w| w.status == "unused").count() as u64,
             expired_waivers_hit: waiver_uses.iter().map(|w| w.expired_matches).sum(),
+            field_keys: data
+                .as_ref()
+                .and_then(|d| d.field_keys.as_ref())
+                .map(|s| (s.rows, s.run, s.with_findings)),
+            orders: data
+                .as_ref()
+                .and_then(|d| d.orders.as_ref())
+                .map(|s| (s.rows, s.run, s.with_findings)),
         };
         let gates = gate::evaluate(gates_config, &inputs);
         let verdict = gate::overall(&gates);
@@ -594,6 +713,7 @@ impl RunResult {
             gates,
             verdict,
             throughput: None,
+            data,
         }
     }
 

@@ -168,3 +168,40 @@ pub(super) fn inspect(path: &Path, json: bool) -> Result<i32, CliError> {
     }
     Ok(exit::GO)
 }
+
+/// `keycompat sample-data`: demo exports, keys issued by the config's old system.
+pub(super) fn sample_data(
+    config_path: Option<&Path>,
+    dir: &Path,
+    keys: usize,
+    orders: usize,
+    seed: u64,
+) -> Result<i32, CliError> {
+    let config = super::load_config(config_path)?.ok_or_else(|| {
+        CliError::Usage(
+            "sample-data needs a keycompat.toml (its old system issues the keys)".into(),
+        )
+    })?;
+    let old = crate::system::open(
+        &crate::system::SystemRef::Named(config.run.old.clone()),
+        Some(&config),
+        &Default::default(),
+        &crate::system::Hosting::InProcess,
+    )?;
+    let written =
+        crate::export::write_sample_data(dir, old.as_ref(), &config.catalog, seed, keys, orders)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+    eprintln!(
+        "wrote {} and {} ({} entitlements the old system refused were skipped)",
+        written.field_keys.display(),
+        written.orders.display(),
+        written.refused
+    );
+    let base = config.path.parent().unwrap_or(Path::new("."));
+    let rel = dir.strip_prefix(base).unwrap_or(dir);
+    print!(
+        "{}",
+        crate::export::sample_config(&rel.to_string_lossy(), &config.catalog)
+    );
+    Ok(exit::GO)
+}

@@ -68,6 +68,23 @@ pub enum Command {
     /// new, per format, in-process and isolated, 1 thread and all cores) and
     /// the check matrix against a bare loop of its calls; writes bench.json.
     Bench(BenchArgs),
+    /// Write demo exports (a field-key export issued by the old system and an
+    /// order export, in a vendor's vocabulary, each with three malformed rows)
+    /// and print the `[sources]` mapping that reads them.
+    SampleData {
+        /// Directory to write field-keys.csv and orders.csv into.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Field keys to write.
+        #[arg(long, default_value_t = 3000)]
+        keys: usize,
+        /// Orders to write.
+        #[arg(long, default_value_t = 3000)]
+        orders: usize,
+        /// Seed of the entitlements.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// `keycompat bench`.
@@ -352,6 +369,12 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
             run::lint_vectors(cli.config.as_deref(), dir.as_deref())
         }
         Command::Bench(args) => bench::bench(cli.config.as_deref(), args),
+        Command::SampleData {
+            dir,
+            keys,
+            orders,
+            seed,
+        } => keys::sample_data(cli.config.as_deref(), &dir, keys, orders, seed),
     }
 }
 

@@ -142,6 +142,29 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let progress = Progress::new(options.cases, "random", !args.quiet);
     aggregate.merge(runner.run_random(&generator, &|n| progress.inc(n)));
     progress.finish();
+    let data = if config.sources.field_keys.is_some() || config.sources.orders.is_some() {
+        let (agg, data) = crate::sources::run_all(&runner, &config, seed, args.quiet)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        aggregate.merge(agg);
+        if !args.quiet {
+            for (what, s) in [("field keys", &data.field_keys), ("orders", &data.orders)] {
+                if let Some(s) = s {
+                    eprintln!(
+                        "{what}: {} of {} rows run ({:.1} %), {} rows did not fit, {} with findings ({})",
+                        s.run,
+                        s.rows,
+                        s.run_percent(),
+                        s.row_errors,
+                        s.with_findings,
+                        s.file
+                    );
+                }
+            }
+        }
+        Some(data)
+    } else {
+        None
+    };
     if let Some((system, message)) = runner.fatal() {
         return Err(CliError::PluginGaveUp { system, message });
     }
@@ -173,7 +196,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         interrupted,
         gates_config: config.gates.clone(),
     };
-    let mut result = RunResult::judge(meta, aggregate, &config.waivers, &config.gates);
+    let mut result = RunResult::judge(meta, aggregate, data, &config.waivers, &config.gates);
     result.throughput = throughput;
     if args.quiet {
         println!("verdict: {}", result.verdict);

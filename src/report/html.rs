@@ -632,6 +632,15 @@ fn finding_view(i: usize, g: &Group) -> FindingView {
         source: match &ex.source {
             Source::Random { seed, index } => format!("random case {index} of seed {seed}"),
             Source::Vector { id, file } => format!("vector {id} ({file})"),
+            Source::Steered { index, target, .. } => {
+                format!("random case {index} steered into {target}")
+            }
+            Source::Order {
+                file,
+                line,
+                order_id,
+            } => format!("order {order_id} ({file}:{line})"),
+            Source::FieldKey { file, line } => format!("field key ({file}:{line})"),
         },
         case_id: ex.case_id.clone(),
         replay: g.replay.clone(),

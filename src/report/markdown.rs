@@ -24,6 +24,7 @@ pub fn render(r: &RunResult) -> String {
     gates(&mut s, r);
     matrix(&mut s, r);
     findings(&mut s, r);
+    data(&mut s, r);
     waivers(&mut s, r);
     throughput(&mut s, r);
     metadata(&mut s, r);
@@ -215,6 +216,74 @@ fn waivers(s: &mut String, r: &RunResult) {
             text(&w.waiver.ticket),
             w.waiver.expires,
         );
+    }
+    s.push('\n');
+}
+
+fn data(s: &mut String, r: &RunResult) {
+    let Some(d) = &r.data else { return };
+    let _ = writeln!(s, "## Migration data\n");
+    let _ = writeln!(
+        s,
+        "| export | rows | sampled | did not fit | run through both | with findings | share run | share clean |"
+    );
+    let _ = writeln!(s, "|---|--:|--:|--:|--:|--:|--:|--:|");
+    let sources = [("field keys", &d.field_keys), ("orders", &d.orders)];
+    for (what, src) in sources {
+        if let Some(x) = src {
+            let _ = writeln!(
+                s,
+                "| {what} ({}) | {} | {} | {} | {} | {} | {:.1} % | {:.1} % |",
+                cell_code(&x.file),
+                x.rows,
+                x.sampled,
+                x.row_errors,
+                x.run,
+                x.with_findings,
+                x.run_percent(),
+                x.clean_percent()
+            );
+        }
+    }
+    for (what, src) in sources {
+        let Some(x) = src.as_ref().filter(|x| !x.problems.is_empty()) else {
+            continue;
+        };
+        let _ = writeln!(s, "\nRows of the {what} export that did not fit:\n");
+        let _ = writeln!(s, "| line | column | value | problem |");
+        let _ = writeln!(s, "|--:|---|---|---|");
+        for p in &x.problems {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} |",
+                p.line,
+                p.column.as_deref().map(text).unwrap_or_default(),
+                p.value.as_deref().map(cell_code).unwrap_or_default(),
+                text(&p.message)
+            );
+        }
+        if x.row_errors > x.problems.len() as u64 {
+            let _ = writeln!(
+                s,
+                "\n... and {} more.",
+                x.row_errors - x.problems.len() as u64
+            );
+        }
+    }
+    if !d.failing_orders.is_empty() {
+        let _ = writeln!(s, "\nOrders with unwaived findings:\n");
+        let _ = writeln!(s, "| order | line | checks |");
+        let _ = writeln!(s, "|---|--:|---|");
+        for o in &d.failing_orders {
+            let checks: Vec<&str> = o.checks.iter().map(|c| c.as_str()).collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                cell_code(&o.order_id),
+                o.line,
+                checks.join(", ")
+            );
+        }
     }
     s.push('\n');
 }

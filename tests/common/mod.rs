@@ -215,6 +215,22 @@ impl Scenario {
         self
     }
 
+    /// Sets a nested value, e.g. `(&["sources", "orders", "share"], 0.1)`.
+    pub fn set_path(mut self, path: &[&str], value: toml::Value) -> Self {
+        let (last, parents) = path.split_last().expect("a non-empty path");
+        let mut table = &mut self.config;
+        for p in parents {
+            table = table
+                .entry(*p)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .expect("a table");
+        }
+        table.insert((*last).into(), value);
+        self.save();
+        self
+    }
+
     fn save(&self) {
         std::fs::write(
             self.path(),

@@ -1,0 +1,382 @@
+//! Rows of an export, one at a time, whatever the file format: CSV records or
+//! JSON Lines objects, each with the line it starts on, sampled and counted.
+//!
+//! Nothing here knows what a field means: [`Row`] hands out a field's text
+//! (after the vocabulary), and the readers of field keys and orders turn it
+//! into values. The file is read through a buffer, one row at a time, so an
+//! export of millions of lines never sits in memory.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use csv::{ByteRecord, StringRecord};
+use serde_json::{Map, Value};
+
+use super::config::{Format, Shape};
+use super::error::{RowError, SourceError};
+use super::fields::{FieldSet, Presence};
+use super::line_tracking::LineTracking;
+use super::row::{Cells, Layout, Row, kind};
+use super::sampling::{Sampler, Stats};
+
+/// One data row as read, before its fields are interpreted.
+#[derive(Debug)]
+pub(crate) struct RawRow {
+    /// 1-based line the row starts on.
+    pub line: u64,
+    /// The cells, or why the row cannot even be split into cells.
+    pub cells: Result<Cells, RowError>,
+}
+
+enum Input {
+    Csv {
+        reader: csv::Reader<LineTracking<File>>,
+        record: ByteRecord,
+        header: Vec<String>,
+    },
+    Jsonl {
+        reader: BufReader<File>,
+        buf: Vec<u8>,
+        line: u64,
+    },
+}
+
+/// Reads the rows of one export.
+pub(crate) struct RowReader {
+    path: PathBuf,
+    input: Input,
+    layout: Layout,
+    sampler: Sampler,
+    pub stats: Stats,
+    done: bool,
+}
+
+impl RowReader {
+    /// Opens the file of a checked mapping and, for CSV, reads and checks the
+    /// header before any row.
+    pub fn open<F: FieldSet>(
+        shape: &Shape<'_, F>,
+        base_dir: &Path,
+        seed: u64,
+    ) -> Result<Self, SourceError> {
+        let path = shape.resolve(base_dir);
+        let mapping = |source| SourceError::Mapping {
+            path: path.clone(),
+            source,
+        };
+        let format = shape.format().map_err(mapping)?;
+        let file = File::open(&path).map_err(|source| SourceError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let columns: Vec<Option<String>> = F::ALL.iter().map(|f| shape.column(*f)).collect();
+        let vocabularies = F::ALL
+            .iter()
+            .map(|f| shape.values.get(f).cloned())
+            .collect();
+        let (input, positions) = match format {
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .delimiter(shape.delimiter as u8)
+                    .flexible(true)
+                    .from_reader(LineTracking::new(file));
+                let header = read_header(&mut reader, &path)?;
+                let positions = locate::<F>(&columns, &header, &path)?;
+                let input = Input::Csv {
+                    reader,
+                    record: ByteRecord::new(),
+                    header,
+                };
+                (input, positions)
+            }
+            Format::Jsonl => {
+                let input = Input::Jsonl {
+                    reader: BufReader::new(file),
+                    buf: Vec::new(),
+                    line: 0,
+                };
+                (input, vec![None; F::ALL.len()])
+            }
+        };
+        Ok(RowReader {
+            path,
+            input,
+            layout: Layout {
+                columns,
+                positions,
+                vocabularies,
+            },
+            sampler: Sampler::new(seed, shape.share),
+            stats: Stats::default(),
+            done: false,
+        })
+    }
+
+    /// The export (resolved path).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A view of `raw` for reading fields.
+    pub fn row<'a>(&'a self, line: u64, cells: &'a Cells) -> Row<'a> {
+        Row {
+            line,
+            file: &self.path,
+            cells,
+            layout: &self.layout,
+        }
+    }
+
+    /// The next sampled row; `None` at the end, and forever after a fatal error.
+    pub fn next_raw(&mut self) -> Option<Result<RawRow, SourceError>> {
+        if self.done {
+            return None;
+        }
+        let next = match &mut self.input {
+            Input::Csv {
+                reader,
+                record,
+                header,
+            } => next_csv(
+                reader,
+                record,
+                header,
+                &self.path,
+                &self.sampler,
+                &mut self.stats,
+            ),
+            Input::Jsonl { reader, buf, line } => next_jsonl(
+                reader,
+                buf,
+                line,
+                &self.layout.columns,
+                &self.path,
+                &self.sampler,
+                &mut self.stats,
+            ),
+        };
+        if !matches!(next, Some(Ok(_))) {
+            self.done = true;
+        }
+        next
+    }
+}
+
+/// Reads the header row: it must exist and be UTF-8 (a leading BOM is dropped
+/// by the csv crate).
+fn read_header(
+    reader: &mut csv::Reader<LineTracking<File>>,
+    path: &Path,
+) -> Result<Vec<String>, SourceError> {
+    let header = reader.byte_headers().map_err(|e| SourceError::Read {
+        path: path.to_path_buf(),
+        line: 0,
+        source: e.into(),
+    })?;
+    if header.is_empty() {
+        return Err(SourceError::Header {
+            path: path.to_path_buf(),
+            message: "the file is empty: a CSV export needs a header row naming its columns".into(),
+        });
+    }
+    header
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            std::str::from_utf8(name)
+                .map(String::from)
+                .map_err(|_| SourceError::Header {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "the header's column {} is not UTF-8; hint: export the file as UTF-8",
+                        i + 1
+                    ),
+                })
+        })
+        .collect()
+}
+
+/// The position of each mapped column in the header.
+fn locate<F: FieldSet>(
+    columns: &[Option<String>],
+    header: &[String],
+    path: &Path,
+) -> Result<Vec<Option<usize>>, SourceError> {
+    F::ALL
+        .iter()
+        .zip(columns)
+        .map(|(field, column)| {
+            let Some(column) = column else {
+                return Ok(None);
+            };
+            let mut found = header.iter().enumerate().filter(|(_, h)| *h == column);
+            match (found.next(), found.next()) {
+                (Some((i, _)), None) => Ok(Some(i)),
+                (Some((i, _)), Some((j, _))) => Err(SourceError::Header {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "column {column:?} (for `{}`) appears twice in the header, as columns {} and {}",
+                        field.name(),
+                        i + 1,
+                        j + 1
+                    ),
+                }),
+                (None, _) => Err(SourceError::MissingColumn {
+                    path: path.to_path_buf(),
+                    field: field.name(),
+                    column: column.clone(),
+                    optional: field.presence() == Presence::Optional,
+                    header: header.to_vec(),
+                }),
+            }
+        })
+        .collect()
+}
+
+fn next_csv(
+    reader: &mut csv::Reader<LineTracking<File>>,
+    record: &mut ByteRecord,
+    header: &[String],
+    path: &Path,
+    sampler: &Sampler,
+    stats: &mut Stats,
+) -> Option<Result<RawRow, SourceError>> {
+    loop {
+        match reader.read_byte_record(record) {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                return Some(Err(SourceError::Read {
+                    path: path.to_path_buf(),
+                    line: reader.position().line(),
+                    source: e.into(),
+                }));
+            }
+        }
+        stats.rows += 1;
+        // The line the record starts on, even when a quoted field spans lines.
+        let reported = record.position().map_or(0, |p| p.byte());
+        let line = reader.get_mut().line_of(reported);
+        if !sampler.takes(line) {
+            continue;
+        }
+        stats.sampled += 1;
+        let error = |column: Option<String>, message: String| RowError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            value: None,
+            message,
+        };
+        let cells = if record.len() != header.len() {
+            Err(error(
+                None,
+                format!(
+                    "has {} fields, the header has {}; hint: quote values that contain the delimiter",
+                    record.len(),
+                    header.len()
+                ),
+            ))
+        } else {
+            StringRecord::from_byte_record(record.clone())
+                .map(Cells::Csv)
+                .map_err(|e| {
+                    let column = header.get(e.utf8_error().field()).cloned();
+                    error(
+                        column,
+                        "is not UTF-8; hint: export the file as UTF-8".into(),
+                    )
+                })
+        };
+        return Some(Ok(RawRow { line, cells }));
+    }
+}
+
+fn next_jsonl(
+    reader: &mut BufReader<File>,
+    buf: &mut Vec<u8>,
+    line: &mut u64,
+    columns: &[Option<String>],
+    path: &Path,
+    sampler: &Sampler,
+    stats: &mut Stats,
+) -> Option<Result<RawRow, SourceError>> {
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(source) => {
+                return Some(Err(SourceError::Read {
+                    path: path.to_path_buf(),
+                    line: *line,
+                    source,
+                }));
+            }
+        }
+        *line += 1;
+        let mut text = buf.as_slice();
+        if *line == 1 {
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
+        // Blank lines (a trailing newline, spacing) are not rows.
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        stats.rows += 1;
+        if !sampler.takes(*line) {
+            continue;
+        }
+        stats.sampled += 1;
+        let error = |message: String| RowError {
+            file: path.to_path_buf(),
+            line: *line,
+            column: None,
+            value: Some(String::from_utf8_lossy(text).trim_end().to_string()),
+            message,
+        };
+        let cells = match serde_json::from_slice::<Value>(text) {
+            Ok(Value::Object(map)) => match missing_keys(&map, columns) {
+                None => Ok(Cells::Json(map)),
+                Some((first, message)) => Err(RowError {
+                    column: Some(first),
+                    value: None,
+                    message,
+                    ..error(String::new())
+                }),
+            },
+            Ok(other) => Err(error(format!(
+                "is not a JSON object (found {}); each line must be one object",
+                kind(&other)
+            ))),
+            Err(e) => Err(error(format!("is not valid JSON: {e}"))),
+        };
+        return Some(Ok(RawRow { line: *line, cells }));
+    }
+}
+
+/// The first mapped key an object lacks, and a message listing all it lacks.
+fn missing_keys(map: &Map<String, Value>, columns: &[Option<String>]) -> Option<(String, String)> {
+    let missing: Vec<&String> = columns
+        .iter()
+        .flatten()
+        .filter(|c| !map.contains_key(c.as_str()))
+        .collect();
+    let first = (*missing.first()?).clone();
+    let quoted = |keys: Vec<&String>| {
+        keys.iter()
+            .map(|k| format!("{k:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some((
+        first,
+        format!(
+            "missing key{} {}; this line has {}",
+            if missing.len() > 1 { "s" } else { "" },
+            quoted(missing),
+            quoted(map.keys().collect())
+        ),
+    ))
+}

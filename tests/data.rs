@@ -1,0 +1,164 @@
+//! Real migration data: the demo's field-key and order exports streamed
+//! through both systems, with row errors reported and the 10 % gates.
+
+mod common;
+
+use common::{Scenario, code, stderr};
+use rstest::rstest;
+
+fn source<'a>(report: &'a serde_json::Value, which: &str) -> &'a serde_json::Value {
+    &report["data"][which]
+}
+
+fn gate<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .find(|g| g["name"] == name)
+        .unwrap_or_else(|| panic!("no gate {name}"))
+}
+
+#[test]
+fn the_demo_runs_both_exports_and_reports_each_malformed_row_by_line_and_column() {
+    let s = Scenario::demo();
+    let (out, r) = s.run_report(&["--cases", "200", "--no-shrink"], "rep");
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    for (which, columns) in [
+        (
+            "field_keys",
+            ["Last Check-in", "Product Name", "Product Version"],
+        ),
+        ("orders", ["Order Date", "Product", "Seats"]),
+    ] {
+        let src = source(&r, which);
+        assert_eq!(src["rows"], 3003, "{which}");
+        assert_eq!(src["row_errors"], 3, "{which}");
+        assert_eq!(
+            src["run"], 3000,
+            "{which}: the bad rows did not stop the run"
+        );
+        let problems = src["problems"].as_array().expect("problems");
+        let got: Vec<(u64, &str)> = problems
+            .iter()
+            .map(|p| {
+                (
+                    p["line"].as_u64().expect("line"),
+                    p["column"].as_str().expect("column"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![(3, columns[0]), (6, columns[1]), (10, columns[2])],
+            "{which}"
+        );
+        assert!(problems.iter().all(|p| p["value"].is_string()));
+    }
+    assert_eq!(r["counts"]["order_cases"], 3000);
+    assert_eq!(gate(&r, "field keys validated")["status"], "green");
+    assert_eq!(gate(&r, "orders dual-run")["status"], "green");
+    // The warnings name file, line, column and value.
+    assert!(
+        stderr(&out).contains("orders.csv:10: column \"Seats\": value \"many\""),
+        "{}",
+        stderr(&out)
+    );
+    let md = std::fs::read_to_string(s.dir.path().join("rep/report.md")).expect("md");
+    assert!(
+        md.contains("## Migration data") && md.contains("| 10 | Seats | `many` |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_new_system_that_rejects_old_keys_fails_the_field_key_gate_with_a_replayable_finding() {
+    let s = Scenario::demo()
+        .faulty_system("new", "acme-ed1", &[("defect", "mac-wrong-bytes")])
+        .set("run", "isolation", "none".into());
+    let (out, r) = s.run_report(
+        &[
+            "--cases",
+            "20",
+            "--no-shrink",
+            "--checks",
+            "roundtrip,backward",
+        ],
+        "rep",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(gate(&r, "field keys validated")["status"], "red");
+    let fk = source(&r, "field_keys");
+    assert!(fk["with_findings"].as_u64().expect("count") > 2000, "{fk}");
+    let group = r["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["example"]["source"]["kind"] == "field_key")
+        .expect("a field-key finding");
+    assert_eq!(group["check"], "backward");
+    assert_eq!(group["severity"], "outage");
+    let replay = group["replay"].as_str().expect("replay");
+    assert!(
+        replay.starts_with("keycompat validate --system new --key "),
+        "{replay}"
+    );
+    // Orders through the broken system: listed by order id.
+    let failing = r["data"]["failing_orders"]
+        .as_array()
+        .expect("failing orders");
+    assert!(!failing.is_empty());
+    assert!(
+        failing[0]["order_id"]
+            .as_str()
+            .expect("id")
+            .starts_with("SO-")
+    );
+}
+
+#[test]
+fn a_share_samples_the_same_rows_every_time_and_the_gate_judges_the_share() {
+    let s = Scenario::demo()
+        .set_path(&["sources", "orders", "share"], 0.05.into())
+        .set_path(&["sources", "field_keys", "share"], 0.2.into());
+    let run = |dir: &str| {
+        s.run_report(&["--cases", "10", "--no-shrink", "--seed", "7"], dir)
+            .1
+    };
+    let (a, b) = (run("a"), run("b"));
+    let orders = source(&a, "orders");
+    let sampled = orders["sampled"].as_u64().expect("sampled");
+    assert!((100..200).contains(&sampled), "5 % of 3003 rows: {sampled}");
+    assert_eq!(orders, source(&b, "orders"), "same seed, same sample");
+    assert_eq!(
+        gate(&a, "orders dual-run")["status"],
+        "red",
+        "5 % is under the 10 % criterion"
+    );
+    assert_eq!(gate(&a, "field keys validated")["status"], "green");
+    let fk = source(&a, "field_keys")["sampled"]
+        .as_u64()
+        .expect("sampled");
+    assert!((450..750).contains(&fk), "20 % of 3003 rows: {fk}");
+}
+
+#[rstest]
+#[case(&["sources", "orders", "columns", "colour"], "nope", "colour")]
+#[case(&["sources", "orders", "path"], "missing.csv", "missing.csv")]
+#[case(&["sources", "field_keys", "share"], "lots", "share")]
+#[case(&["gates", "min_orders_percent"], "150", "min_orders_percent")]
+fn bad_source_config_is_a_usage_error_naming_the_key(
+    #[case] path: &[&str],
+    #[case] value: &str,
+    #[case] names: &str,
+) {
+    let value: toml::Value = value
+        .parse::<i64>()
+        .map(toml::Value::from)
+        .unwrap_or_else(|_| value.into());
+    let s = Scenario::demo().set_path(path, value);
+    let out = s.run(&["run", "--cases", "5", "--report-dir", "rep"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains(names), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"));
+}
