@@ -419,9 +419,23 @@ impl Matrix {
         let mut answers: Vec<Vec<Option<Result<Validation, CallFailure>>>> =
             plans.iter().map(|p| vec![None; p.requests.len()]).collect();
         for (validator, batch) in batches(plans) {
-            let results = self.systems[validator].validate_batch(&batch.calls);
+            let mut results: Vec<Option<Result<Validation, CallFailure>>> = self.systems[validator]
+                .validate_batch(&batch.calls)
+                .into_iter()
+                .map(Some)
+                .collect();
+            let mut uses = vec![0usize; results.len()];
+            for &(_, _, call) in &batch.slots {
+                uses[call] += 1;
+            }
             for &(p, r, call) in &batch.slots {
-                answers[p][r] = Some(results[call].clone());
+                uses[call] -= 1;
+                // The last request of a call takes its answer; repeats get copies.
+                answers[p][r] = if uses[call] == 0 {
+                    results[call].take()
+                } else {
+                    results[call].clone()
+                };
             }
         }
         answers

@@ -135,7 +135,23 @@ pub struct Aggregate {
     pub waiver_uses: Vec<(u64, u64)>,
     /// Counts.
     pub counts: Counts,
+    /// Sizes of the group examples, so a new finding is compared without
+    /// re-measuring the example it competes with.
+    #[serde(skip)]
+    example_sizes: SizeCache,
 }
+
+/// A cache that never makes two aggregates differ.
+#[derive(Debug, Clone, Default)]
+struct SizeCache(std::collections::HashMap<(GroupKey, Option<usize>), usize>);
+
+impl PartialEq for SizeCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SizeCache {}
 
 /// Serde for the tally map as a list (JSON maps need string keys).
 mod cells {
@@ -245,6 +261,7 @@ impl Aggregate {
                     existing.example = g.example;
                     existing.replay = g.replay;
                     existing.shrunk = g.shrunk;
+                    self.example_sizes.0.remove(&key);
                 }
             }
         }
@@ -260,6 +277,27 @@ impl Aggregate {
                 Some(_) => self.counts.waived_findings += 1,
                 None => unwaived = true,
             }
+            let key = (f.key.clone(), w);
+            // Most findings join an existing group and only compete for its
+            // example: build the group (its replay command) only when needed.
+            if let Some(existing) = self.groups.get_mut(&key) {
+                existing.count += 1;
+                let size = f.size();
+                let current = *self
+                    .example_sizes
+                    .0
+                    .entry(key)
+                    .or_insert_with(|| existing.example.size());
+                if (size, &f.source, &f.case_id)
+                    < (current, &existing.example.source, &existing.example.case_id)
+                {
+                    existing.replay = replay_command(&f);
+                    existing.example = f;
+                    existing.shrunk = None;
+                    self.example_sizes.0.insert((existing.key.clone(), w), size);
+                }
+                continue;
+            }
             let replay = replay_command(&f);
             let group = Group {
                 key: f.key.clone(),
@@ -269,7 +307,7 @@ impl Aggregate {
                 example: f,
                 shrunk: None,
             };
-            self.add_group((group.key.clone(), w), group);
+            self.groups.insert(key, group);
         }
         unwaived
     }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::export::{FieldKey, FieldKeyReader, OrderReader, RowError, SourceError, Stats};
 use crate::finding::{Check, Finding, GroupKey, Severity, Source};
-use crate::matrix::{Case, Matrix, Tally};
+use crate::matrix::{Case, Matrix};
 use crate::run::{Aggregate, Runner, case_id};
 use crate::verdict::{Validation, Verdict};
 
@@ -226,7 +226,7 @@ pub fn run_field_keys(
                                     "field-keys".to_string(),
                                     Some(m.new.clone()),
                                 );
-                                let t = agg.tallies.entry(cell).or_insert_with(Tally::default);
+                                let t = agg.tallies.entry(cell).or_default();
                                 if findings.is_empty() {
                                     t.pass += 1;
                                 } else {
@@ -416,9 +416,7 @@ pub fn run_orders(
         summary.with_findings += agg.counts.order_cases_failing;
         total.merge(agg);
         for (source, checks) in failing {
-            if let Source::Order { line, order_id, .. } = source
-                && failing_orders.len() < MAX_FAILING_ORDERS
-            {
+            if let Source::Order { line, order_id, .. } = source {
                 failing_orders.push(FailingOrder {
                     order_id,
                     line,
@@ -426,6 +424,9 @@ pub fn run_orders(
                 });
             }
         }
+        // The first by order id, whatever the order of threads and shards.
+        failing_orders.sort();
+        failing_orders.truncate(MAX_FAILING_ORDERS);
     }
     summary.add_stats(reader.stats());
     failing_orders.sort();

@@ -19,7 +19,8 @@ fn run_with_defect(defect: &str, cases: &str, checks: &str) -> serde_json::Value
             "acme-ed1",
             &[("defect", defect), ("emit", "acme-lk1")],
         )
-        .set("run", "vectors", "no-vectors-here".into());
+        .set("run", "vectors", "no-vectors-here".into())
+        .without_sources();
     let (out, report) = s.run_report(&["--cases", cases, "--seed", "1", "--checks", checks], "r");
     assert_eq!(
         code(&out),

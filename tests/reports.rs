@@ -60,6 +60,10 @@ fn defect_config(defect: &str) -> PathBuf {
         "vectors = \"vectors\"",
         &format!("vectors = {:?}", vectors.display().to_string()),
     );
+    text = text.replace(
+        "path = \"vectors/",
+        &format!("path = \"{}/", vectors.display()),
+    );
     let dir = scratch(&format!("config-{defect}"));
     let path = dir.join("keycompat.toml");
     std::fs::write(&path, text).expect("write defect config");

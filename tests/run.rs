@@ -85,7 +85,12 @@ fn a_missing_config_is_a_usage_error() {
 
 #[test]
 fn a_shrunk_failure_is_saved_as_a_regression_vector_and_runs_first_next_time() {
-    let s = Scenario::demo().faulty_system("new", "acme-ed1", &[("defect", "seats-wrapped")]);
+    // Random cases only: an order export's example would win the group.
+    let s = Scenario::demo().without_sources().faulty_system(
+        "new",
+        "acme-ed1",
+        &[("defect", "seats-wrapped")],
+    );
     let (out, first) = s.run_report(
         &["--cases", "300", "--seed", "4", "--checks", "roundtrip"],
         "first",
@@ -193,12 +198,15 @@ fn an_expired_waiver_stops_counting_and_an_unused_one_is_reported() {
 /// naming the entitlement, and every other case keeps its result.
 #[test]
 fn a_segfaulting_plugin_becomes_crash_findings_and_the_run_goes_on() {
-    let faulty = Scenario::demo().faulty_system(
+    let faulty = Scenario::demo().without_sources().faulty_system(
         "new",
         "acme-ed1",
         &[("fault", "segv-on-serial"), ("every", "1000")],
     );
-    let healthy = Scenario::demo().faulty_system("new", "acme-ed1", &[("fault", "none")]);
+    let healthy =
+        Scenario::demo()
+            .without_sources()
+            .faulty_system("new", "acme-ed1", &[("fault", "none")]);
     let args = [
         "--cases",
         "300",

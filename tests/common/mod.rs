@@ -215,6 +215,13 @@ impl Scenario {
         self
     }
 
+    /// Without `[sources]`: random cases and vectors only.
+    pub fn without_sources(mut self) -> Self {
+        self.config.remove("sources");
+        self.save();
+        self
+    }
+
     /// Sets a nested value, e.g. `(&["sources", "orders", "share"], 0.1)`.
     pub fn set_path(mut self, path: &[&str], value: toml::Value) -> Self {
         let (last, parents) = path.split_last().expect("a non-empty path");
