@@ -66,6 +66,7 @@ pub fn render(r: &RunResult, throughput: Option<&Throughput>) -> Result<String, 
         charts: charts(r, throughput),
         findings: findings(r),
         waivers: waivers(r),
+        data: data(r),
         meta: meta(r),
         systems: systems(r),
     };
@@ -84,8 +85,44 @@ struct Page {
     charts: Vec<ChartView>,
     findings: Vec<FindingView>,
     waivers: Vec<WaiverView>,
+    data: Option<DataView>,
     meta: MetaView,
     systems: Vec<SystemView>,
+}
+
+/// The vendor's exports: shares against the go-live criteria, rows that did
+/// not fit, orders with findings.
+#[derive(Serialize)]
+struct DataView {
+    sources: Vec<SourceView>,
+    failing_orders: Vec<crate::sources::FailingOrder>,
+}
+
+#[derive(Serialize)]
+struct SourceView {
+    what: &'static str,
+    summary: crate::sources::SourceSummary,
+    run_percent: String,
+    clean_percent: String,
+}
+
+fn data(r: &RunResult) -> Option<DataView> {
+    let d = r.data.as_ref()?;
+    let sources = [("Field keys", &d.field_keys), ("Orders", &d.orders)]
+        .into_iter()
+        .filter_map(|(what, s)| {
+            s.as_ref().map(|s| SourceView {
+                what,
+                run_percent: format!("{:.1} %", s.run_percent()),
+                clean_percent: format!("{:.1} %", s.clean_percent()),
+                summary: s.clone(),
+            })
+        })
+        .collect();
+    Some(DataView {
+        sources,
+        failing_orders: d.failing_orders.clone(),
+    })
 }
 
 /// `a -> b` as the page shows it: `a → b`.
