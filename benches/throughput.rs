@@ -173,6 +173,7 @@ fn matrix(c: &mut Criterion) {
         waivers: &[],
         options: &options,
         stop: &stop,
+        coverage: None,
     };
     let mut g = c.benchmark_group("matrix/per-case");
     g.throughput(Throughput::Elements(BATCH as u64));

@@ -448,6 +448,7 @@ pub fn matrix_rate(m: &Matrix, hosting: Hosting, threads: usize, cases: &[Case])
         waivers: &[],
         options: &options,
         stop: &stop,
+        coverage: None,
     };
     let bare = || {
         let next = std::sync::atomic::AtomicUsize::new(0);

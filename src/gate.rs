@@ -53,6 +53,9 @@ pub struct GatesConfig {
     /// unwaived finding, in percent (when `[sources.orders]` is configured).
     #[serde(default = "default_min_share")]
     pub min_orders_percent: u32,
+    /// Scenario coverage the run must reach over all dimensions, in percent.
+    #[serde(default)]
+    pub min_coverage_percent: u32,
     /// User-defined thresholds.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
@@ -69,6 +72,7 @@ impl Default for GatesConfig {
             min_random_cases: default_min_cases(),
             min_field_keys_percent: default_min_share(),
             min_orders_percent: default_min_share(),
+            min_coverage_percent: 0,
             thresholds: Vec::new(),
         }
     }
@@ -80,6 +84,7 @@ impl GatesConfig {
         for (field, v) in [
             ("min_field_keys_percent", self.min_field_keys_percent),
             ("min_orders_percent", self.min_orders_percent),
+            ("min_coverage_percent", self.min_coverage_percent),
         ] {
             if v > 100 {
                 return Err((field.into(), format!("{v} is not a percentage (0 to 100)")));
@@ -161,6 +166,8 @@ pub struct GateInputs {
     pub field_keys: Option<(u64, u64, u64)>,
     /// The order export: (rows, orders run, with a finding).
     pub orders: Option<(u64, u64, u64)>,
+    /// Scenario coverage over all dimensions, in percent.
+    pub coverage_percent: Option<f64>,
 }
 
 impl GateInputs {
@@ -221,6 +228,21 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 config.min_orders_percent
             ),
             format!("{run} of {rows} orders run, {failing} with findings: {clean:.1} % clean"),
+        );
+    }
+    if let Some(c) = i.coverage_percent {
+        gate(
+            "scenario coverage",
+            if c >= f64::from(config.min_coverage_percent) {
+                Status::Green
+            } else {
+                Status::Red
+            },
+            format!(
+                "at least {} % of the entitlement space's values and pairs covered",
+                config.min_coverage_percent
+            ),
+            format!("{c:.2} % covered"),
         );
     }
     let (vectors_run, vectors_failed) = i.vectors;

@@ -75,6 +75,9 @@ pub struct CaseOutcome {
     pub findings: Vec<Finding>,
     /// Observations per cell.
     pub tallies: BTreeMap<Cell, Tally>,
+    /// The verdicts validators answered, by index into the matrix's systems
+    /// (for scenario coverage).
+    pub verdicts: Vec<(usize, Verdict)>,
 }
 
 /// The systems and releases a run compares.
@@ -253,10 +256,27 @@ impl Matrix {
             .zip(answers)
             .enumerate()
             .map(|(i, ((case, plan), answers))| {
+                let mut verdicts: Vec<(usize, Verdict)> = plan
+                    .requests
+                    .iter()
+                    .zip(&answers)
+                    .filter_map(|(req, a)| match a {
+                        Some(Ok(v)) => self
+                            .systems
+                            .keys()
+                            .position(|n| *n == req.validator)
+                            .map(|i| (i, v.verdict)),
+                        _ => None,
+                    })
+                    .collect();
+                verdicts.sort_unstable();
+                verdicts.dedup();
                 let mut judge = Judge::new(self, case);
                 judge.generation(&generated, i);
                 judge.validations(plan, &answers);
-                judge.finish()
+                let mut outcome = judge.finish();
+                outcome.verdicts = verdicts;
+                outcome
             })
             .collect()
     }

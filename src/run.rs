@@ -135,6 +135,9 @@ pub struct Aggregate {
     pub waiver_uses: Vec<(u64, u64)>,
     /// Counts.
     pub counts: Counts,
+    /// Scenario coverage: what parts of the entitlement space were observed.
+    #[serde(default, rename = "coverage_counts")]
+    pub coverage: crate::coverage::Coverage,
     /// Sizes of the group examples, so a new finding is compared without
     /// re-measuring the example it competes with.
     #[serde(skip)]
@@ -248,6 +251,7 @@ impl Aggregate {
             a.1 += b.1;
         }
         self.counts.add(&other.counts);
+        self.coverage.merge(other.coverage);
     }
 
     fn add_group(&mut self, key: (GroupKey, Option<usize>), g: Group) {
@@ -393,6 +397,8 @@ pub struct Runner<'a> {
     pub options: &'a RunOptions,
     /// Set to stop taking new batches (Ctrl-C).
     pub stop: &'a AtomicBool,
+    /// The entitlement space whose coverage the run tracks, if any.
+    pub coverage: Option<&'a crate::coverage::CoverageSpace>,
 }
 
 impl Runner<'_> {
@@ -420,6 +426,26 @@ impl Runner<'_> {
             |b| batches[b as usize].clone(),
             |b| batches[b as usize].len() as u64,
             Kind::Vector,
+        )
+        .0
+    }
+
+    /// Runs random cases steered into uncovered combinations.
+    pub fn run_steered(&self, cases: &[Case]) -> Aggregate {
+        let batches: Vec<Vec<Case>> = cases
+            .iter()
+            .filter(|c| self.options.partition.is_none_or(|p| p.contains(&c.id)))
+            .cloned()
+            .collect::<Vec<_>>()
+            .chunks(self.options.batch.max(1))
+            .map(<[Case]>::to_vec)
+            .collect();
+        self.parallel(
+            batches.len() as u64,
+            &|_| {},
+            |b| batches[b as usize].clone(),
+            |b| batches[b as usize].len() as u64,
+            Kind::Random,
         )
         .0
     }
@@ -489,6 +515,8 @@ impl Runner<'_> {
         let threads = self.options.threads.max(1);
         let mut total = Aggregate::new(self.waivers.len());
         let mut failing_sources = Vec::new();
+        let validators: Vec<&str> = self.matrix.systems.keys().map(String::as_str).collect();
+        let validators = &validators;
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|_| {
@@ -506,6 +534,14 @@ impl Runner<'_> {
                             let cases = make(b);
                             let outcomes = self.matrix.run_batch(&cases);
                             for (case, outcome) in cases.iter().zip(outcomes) {
+                                if let Some(space) = self.coverage {
+                                    agg.coverage.observe_entitlement(space, &case.entitlement);
+                                    for &(v, verdict) in &outcome.verdicts {
+                                        if let Some(name) = validators.get(v) {
+                                            agg.coverage.observe_verdict(name, verdict);
+                                        }
+                                    }
+                                }
                                 for (cell, t) in outcome.tallies {
                                     agg.tallies.entry(cell).or_default().add(&t);
                                 }
@@ -557,6 +593,43 @@ impl Runner<'_> {
         });
         (total, failing_sources)
     }
+}
+
+/// The entitlement space of a config whose coverage runs track: its catalog,
+/// shipped releases, and the validating systems.
+pub fn coverage_space(config: &crate::config::Config) -> crate::coverage::CoverageSpace {
+    let releases: Vec<crate::matrix::Release> = config
+        .releases
+        .iter()
+        .map(|r| crate::matrix::Release {
+            name: r.name.clone(),
+            product: r.product.clone(),
+            version: r.version,
+            validator: r.validator.clone(),
+            features: None,
+        })
+        .collect();
+    let mut validators = vec![config.run.old.clone(), config.run.new.clone()];
+    validators.extend(config.releases.iter().map(|r| r.validator.clone()));
+    crate::coverage::CoverageSpace::new(&config.catalog, &releases, &validators)
+}
+
+/// The coverage report of a run: its observed cases, plus every shipped
+/// release that validated a new-issued key (FORWARD), read from the tallies
+/// so that merged shards count each release once.
+pub fn coverage_report(
+    space: &crate::coverage::CoverageSpace,
+    aggregate: &Aggregate,
+) -> crate::coverage::CoverageReport {
+    let mut coverage = aggregate.coverage.clone();
+    for ((check, _, validator), t) in &aggregate.tallies {
+        if let (Check::Forward, Some(release)) = (check, validator)
+            && t.pass + t.fail > 0
+        {
+            coverage.observe_release(release);
+        }
+    }
+    space.report(&coverage)
 }
 
 /// Metadata every report carries.
@@ -614,6 +687,9 @@ pub struct RunResult {
     /// Field keys and orders from the vendor's exports, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<crate::sources::DataSummary>,
+    /// Scenario coverage per dimension, with the uncovered combinations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<crate::coverage::CoverageReport>,
 }
 
 /// Why shard results cannot be merged.
@@ -686,7 +762,11 @@ impl RunResult {
             meta.partitions.clear();
         }
         let gates = meta.gates_config.clone();
-        let mut merged = RunResult::judge(meta, aggregate, data, &waivers, &gates);
+        // Coverage needs the config's entitlement space: re-read it.
+        let coverage = crate::config::Config::load(std::path::Path::new(&meta.config))
+            .ok()
+            .map(|c| coverage_report(&coverage_space(&c), &aggregate));
+        let mut merged = RunResult::judge(meta, aggregate, data, coverage, &waivers, &gates);
         merged.throughput = throughput;
         Ok(merged)
     }
@@ -696,6 +776,7 @@ impl RunResult {
         meta: RunMeta,
         aggregate: Aggregate,
         data: Option<crate::sources::DataSummary>,
+        coverage: Option<crate::coverage::CoverageReport>,
         waivers: &[Waiver],
         gates_config: &GatesConfig,
     ) -> Self {
@@ -741,6 +822,7 @@ impl RunResult {
                 .as_ref()
                 .and_then(|d| d.orders.as_ref())
                 .map(|s| (s.rows, s.run, s.with_findings)),
+            coverage_percent: coverage.as_ref().map(|c| c.percent),
         };
         let gates = gate::evaluate(gates_config, &inputs);
         let verdict = gate::overall(&gates);
@@ -752,6 +834,7 @@ impl RunResult {
             verdict,
             throughput: None,
             data,
+            coverage,
         }
     }
 

@@ -162,3 +162,46 @@ fn bad_source_config_is_a_usage_error_naming_the_key(
     assert!(stderr(&out).contains(names), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"));
 }
+
+#[test]
+fn coverage_is_reported_per_dimension_steered_and_gated() {
+    let s = Scenario::demo().without_sources();
+    let (out, r) = s.run_report(&["--cases", "300", "--no-shrink", "--seed", "3"], "rep");
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    let c = &r["coverage"];
+    let dims = c["dimensions"].as_array().expect("dimensions");
+    let names: Vec<&str> = dims.iter().filter_map(|d| d["name"].as_str()).collect();
+    for want in [
+        "product × edition",
+        "feature",
+        "release",
+        "seats class",
+        "validator × verdict",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    // Steering reaches every combination an entitlement can be steered into.
+    for d in dims.iter().filter(|d| d["name"] != "validator × verdict") {
+        assert_eq!(d["covered"], d["total"], "{d}");
+    }
+    assert!(
+        stderr(&out).contains("steered into combinations"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(gate(&r, "scenario coverage")["status"], "green");
+    // Without steering, 300 cases leave gaps; a 100 % gate turns red.
+    let strict = s.set("gates", "min_coverage_percent", toml::Value::Integer(100));
+    let (out, r) = strict.run_report(
+        &["--cases", "300", "--no-shrink", "--seed", "3", "--no-steer"],
+        "strict",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(gate(&r, "scenario coverage")["status"], "red");
+    assert!(
+        c["percent"].as_f64().expect("percent")
+            > r["coverage"]["percent"].as_f64().expect("percent")
+    );
+    let md = std::fs::read_to_string(strict.dir.path().join("strict/report.md")).expect("md");
+    assert!(md.contains("## Scenario coverage"), "{md}");
+}

@@ -156,6 +156,10 @@ pub struct RunArgs {
     /// Do not shrink failing random cases or save them as regression vectors.
     #[arg(long)]
     pub no_shrink: bool,
+    /// Do not add random cases steered into combinations the run has not
+    /// covered (sharded runs never steer: each shard would steer differently).
+    #[arg(long)]
+    pub no_steer: bool,
     /// Directory for the reports (JSON, JUnit, Markdown, HTML) [default: keycompat-report].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,

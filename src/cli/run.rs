@@ -119,11 +119,13 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let hosting = super::hosting(isolation, Some(config.run.timeout), options.threads);
     let matrix = build_matrix(&config, checks.clone(), &hosting)?;
     let stop = stop_flag();
+    let space = crate::run::coverage_space(&config);
     let runner = Runner {
         matrix: &matrix,
         waivers: &config.waivers,
         options: &options,
         stop,
+        coverage: Some(&space),
     };
     let generator = Generator::new(seed, config.catalog.clone(), release_majors(&config));
     let mut aggregate = Aggregate::new(config.waivers.len());
@@ -142,6 +144,19 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let progress = Progress::new(options.cases, "random", !args.quiet);
     aggregate.merge(runner.run_random(&generator, &|n| progress.inc(n)));
     progress.finish();
+    // Steer one more case into each combination the random cases missed.
+    // Targets come from this shard's own coverage, so a sharded run does
+    // not steer (its shards would steer differently from an unsharded run).
+    if !args.no_steer && options.partition.is_none() && !stop.load(Ordering::Relaxed) {
+        let steered = steered_cases(&space, &aggregate, &generator, &config, &options);
+        if !args.quiet && !steered.is_empty() {
+            eprintln!(
+                "coverage: {} random cases steered into combinations not yet covered",
+                steered.len()
+            );
+        }
+        aggregate.merge(runner.run_steered(&steered));
+    }
     let data = if config.sources.field_keys.is_some() || config.sources.orders.is_some() {
         let (agg, data) = crate::sources::run_all(&runner, &config, seed, args.quiet)
             .map_err(|e| CliError::Usage(e.to_string()))?;
@@ -196,7 +211,15 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         interrupted,
         gates_config: config.gates.clone(),
     };
-    let mut result = RunResult::judge(meta, aggregate, data, &config.waivers, &config.gates);
+    let coverage = Some(crate::run::coverage_report(&space, &aggregate));
+    let mut result = RunResult::judge(
+        meta,
+        aggregate,
+        data,
+        coverage,
+        &config.waivers,
+        &config.gates,
+    );
     result.throughput = throughput;
     if args.quiet {
         println!("verdict: {}", result.verdict);
@@ -212,6 +235,36 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         Status::Red => exit::INCOMPATIBLE,
         _ => exit::GO,
     })
+}
+
+/// One case per uncovered combination: random case `cases + i`, steered.
+fn steered_cases(
+    space: &crate::coverage::CoverageSpace,
+    aggregate: &Aggregate,
+    generator: &Generator,
+    config: &Config,
+    options: &RunOptions,
+) -> Vec<Case> {
+    space
+        .targets(&aggregate.coverage)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, target)| {
+            let index = options.cases + i as u64;
+            let mut e = generator.entitlement(index);
+            target.steer(&mut e, index ^ generator.seed());
+            e.check(&config.catalog).ok()?;
+            Some(Case {
+                id: case_id(&e),
+                source: Source::Steered {
+                    seed: generator.seed(),
+                    index,
+                    target: target.label,
+                },
+                entitlement: e,
+            })
+        })
+        .collect()
 }
 
 /// The most groups shrunk per run: each costs up to a few hundred cases.

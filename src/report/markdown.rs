@@ -25,6 +25,11 @@ pub fn render(r: &RunResult) -> String {
     matrix(&mut s, r);
     findings(&mut s, r);
     data(&mut s, r);
+    if let Some(c) = &r.coverage {
+        let _ = writeln!(s, "## Scenario coverage\n");
+        s.push_str(&crate::coverage::render_markdown(c));
+        s.push('\n');
+    }
     waivers(&mut s, r);
     throughput(&mut s, r);
     metadata(&mut s, r);
