@@ -21,7 +21,18 @@ fn run_with_defect(defect: &str, cases: &str, checks: &str) -> serde_json::Value
         )
         .set("run", "vectors", "no-vectors-here".into())
         .without_sources();
-    let (out, report) = s.run_report(&["--cases", cases, "--seed", "1", "--checks", checks], "r");
+    let (out, report) = s.run_report(
+        &[
+            "--cases",
+            cases,
+            "--seed",
+            "1",
+            "--checks",
+            checks,
+            "--no-steer",
+        ],
+        "r",
+    );
     assert_eq!(
         code(&out),
         1,
