@@ -412,6 +412,28 @@ impl Runner<'_> {
 
     /// Runs fixed cases (vectors, regressions) through the matrix.
     pub fn run_cases(&self, cases: &[Case], progress: &(dyn Fn(u64) + Sync)) -> Aggregate {
+        self.run_fixed(cases, progress, Kind::Vector).0
+    }
+
+    /// Runs random cases steered into uncovered combinations.
+    pub fn run_steered(&self, cases: &[Case]) -> Aggregate {
+        self.run_fixed(cases, &|_| {}, Kind::Random).0
+    }
+
+    /// Runs cases from a data source (orders) through the matrix; returns
+    /// the aggregate and, per case with an unwaived finding, its source and
+    /// the checks that found something.
+    pub fn run_sourced(&self, cases: &[Case]) -> (Aggregate, Vec<(Source, Vec<Check>)>) {
+        self.run_fixed(cases, &|_| {}, Kind::Order)
+    }
+
+    /// Runs the cases of this partition, in batches, counted as `kind`.
+    fn run_fixed(
+        &self,
+        cases: &[Case],
+        progress: &(dyn Fn(u64) + Sync),
+        kind: Kind,
+    ) -> (Aggregate, Vec<(Source, Vec<Check>)>) {
         let cases: Vec<&Case> = cases
             .iter()
             .filter(|c| self.options.partition.is_none_or(|p| p.contains(&c.id)))
@@ -425,49 +447,7 @@ impl Runner<'_> {
             progress,
             |b| batches[b as usize].clone(),
             |b| batches[b as usize].len() as u64,
-            Kind::Vector,
-        )
-        .0
-    }
-
-    /// Runs random cases steered into uncovered combinations.
-    pub fn run_steered(&self, cases: &[Case]) -> Aggregate {
-        let batches: Vec<Vec<Case>> = cases
-            .iter()
-            .filter(|c| self.options.partition.is_none_or(|p| p.contains(&c.id)))
-            .cloned()
-            .collect::<Vec<_>>()
-            .chunks(self.options.batch.max(1))
-            .map(<[Case]>::to_vec)
-            .collect();
-        self.parallel(
-            batches.len() as u64,
-            &|_| {},
-            |b| batches[b as usize].clone(),
-            |b| batches[b as usize].len() as u64,
-            Kind::Random,
-        )
-        .0
-    }
-
-    /// Runs cases from a data source (orders) through the matrix; returns
-    /// the aggregate and, per case with an unwaived finding, its source and
-    /// the checks that found something.
-    pub fn run_sourced(&self, cases: &[Case]) -> (Aggregate, Vec<(Source, Vec<Check>)>) {
-        let cases: Vec<&Case> = cases
-            .iter()
-            .filter(|c| self.options.partition.is_none_or(|p| p.contains(&c.id)))
-            .collect();
-        let batches: Vec<Vec<Case>> = cases
-            .chunks(self.options.batch.max(1))
-            .map(|c| c.iter().map(|&x| x.clone()).collect())
-            .collect();
-        self.parallel(
-            batches.len() as u64,
-            &|_| {},
-            |b| batches[b as usize].clone(),
-            |b| batches[b as usize].len() as u64,
-            Kind::Order,
+            kind,
         )
     }
 
