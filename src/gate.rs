@@ -5,12 +5,37 @@
 //! finding, every shipped release exercised, rollback tested. Users add
 //! thresholds of their own in `[gates]`. A red gate makes `keycompat run`
 //! exit 1; yellow (waivers in use, drift, an unused waiver) does not.
+//!
+//! A run's [`Scope`] decides which gates apply: `keycompat data` runs the
+//! vendor's exports alone, so the gates on vectors, random cases, releases,
+//! rollback and coverage would only say it did not do what it never set out
+//! to do.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Check, Severity};
+
+/// What a run set out to prove, and so which gates judge it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// `keycompat run`: vectors, random and steered cases, and the exports.
+    #[default]
+    Full,
+    /// `keycompat data`: the field-key and order exports only.
+    Data,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scope::Full => "full",
+            Scope::Data => "data",
+        })
+    }
+}
 
 /// A gate's colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -144,6 +169,8 @@ pub struct Gate {
 /// What the gates look at, gathered by the run.
 #[derive(Debug, Clone, Default)]
 pub struct GateInputs {
+    /// What the run set out to prove.
+    pub scope: Scope,
     /// Vector checks run, and failed (unwaived).
     pub vectors: (u64, u64),
     /// Random cases run.
@@ -179,6 +206,9 @@ impl GateInputs {
             .sum()
     }
 }
+
+/// The name of the gate on [`GatesConfig::min_coverage_percent`].
+pub const COVERAGE_GATE: &str = "scenario coverage";
 
 /// Evaluates the built-in gates and the user's thresholds.
 pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
@@ -230,9 +260,9 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             format!("{run} of {rows} orders run, {failing} with findings: {clean:.1} % clean"),
         );
     }
-    if let Some(c) = i.coverage_percent {
+    if let (Some(c), Scope::Full) = (i.coverage_percent, i.scope) {
         gate(
-            "scenario coverage",
+            COVERAGE_GATE,
             if c >= f64::from(config.min_coverage_percent) {
                 Status::Green
             } else {
@@ -245,17 +275,20 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             format!("{c:.2} % covered"),
         );
     }
+    let full = i.scope == Scope::Full;
     let (vectors_run, vectors_failed) = i.vectors;
-    gate(
-        "vectors",
-        if vectors_failed == 0 && vectors_run > 0 {
-            Status::Green
-        } else {
-            Status::Red
-        },
-        "all test vectors pass (and at least one ran)".into(),
-        format!("{vectors_failed} of {vectors_run} vector checks failed"),
-    );
+    if full {
+        gate(
+            "vectors",
+            if vectors_failed == 0 && vectors_run > 0 {
+                Status::Green
+            } else {
+                Status::Red
+            },
+            "all test vectors pass (and at least one ran)".into(),
+            format!("{vectors_failed} of {vectors_run} vector checks failed"),
+        );
+    }
     let outage = i.unwaived_count(Some(Severity::Outage), None);
     let leak = i.unwaived_count(Some(Severity::Leak), None);
     let waived_note = if i.expired_waivers_hit > 0 {
@@ -301,65 +334,76 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
         "accepted keys decode to the same fields everywhere (warning only)".into(),
         format!("{drift} drift findings"),
     );
-    let clean = i.random_cases - i.random_cases_failing;
-    gate(
-        "random cases",
-        if i.random_cases_failing > 0 || i.random_cases < config.min_random_cases {
-            Status::Red
-        } else {
-            Status::Green
-        },
-        format!(
-            "at least {} random cases, none with an unwaived finding",
-            config.min_random_cases
-        ),
-        format!(
-            "{} random cases, {clean} clean, {} with findings",
-            i.random_cases, i.random_cases_failing
-        ),
-    );
-    let unexercised: Vec<&str> = i
-        .releases
-        .iter()
-        .filter(|(_, n)| *n == 0)
-        .map(|(r, _)| r.as_str())
-        .collect();
-    gate(
-        "shipped releases exercised",
-        if unexercised.is_empty() {
-            Status::Green
-        } else {
-            Status::Red
-        },
-        "every shipped release validated new-issued keys (FORWARD)".into(),
-        if unexercised.is_empty() {
-            format!("{} releases, each exercised", i.releases.len())
-        } else {
-            format!("not exercised: {}", unexercised.join(", "))
-        },
-    );
-    gate(
-        "rollback tested",
-        if i.rollback_validations > 0 {
-            Status::Green
-        } else {
-            Status::Red
-        },
-        "new-issued keys were validated by the old system (ROLLBACK)".into(),
-        format!("{} rollback validations", i.rollback_validations),
-    );
+    if full {
+        let clean = i.random_cases - i.random_cases_failing;
+        gate(
+            "random cases",
+            if i.random_cases_failing > 0 || i.random_cases < config.min_random_cases {
+                Status::Red
+            } else {
+                Status::Green
+            },
+            format!(
+                "at least {} random cases, none with an unwaived finding",
+                config.min_random_cases
+            ),
+            format!(
+                "{} random cases, {clean} clean, {} with findings",
+                i.random_cases, i.random_cases_failing
+            ),
+        );
+        let unexercised: Vec<&str> = i
+            .releases
+            .iter()
+            .filter(|(_, n)| *n == 0)
+            .map(|(r, _)| r.as_str())
+            .collect();
+        gate(
+            "shipped releases exercised",
+            if unexercised.is_empty() {
+                Status::Green
+            } else {
+                Status::Red
+            },
+            "every shipped release validated new-issued keys (FORWARD)".into(),
+            if unexercised.is_empty() {
+                format!("{} releases, each exercised", i.releases.len())
+            } else {
+                format!("not exercised: {}", unexercised.join(", "))
+            },
+        );
+        gate(
+            "rollback tested",
+            if i.rollback_validations > 0 {
+                Status::Green
+            } else {
+                Status::Red
+            },
+            "new-issued keys were validated by the old system (ROLLBACK)".into(),
+            format!("{} rollback validations", i.rollback_validations),
+        );
+    }
+    // A data-only run touches few cells: unused waivers say nothing there.
+    let unused_waivers = if full { i.unused_waivers } else { 0 };
     gate(
         "waivers current",
-        if i.unused_waivers > 0 || i.expired_waivers_hit > 0 {
+        if unused_waivers > 0 || i.expired_waivers_hit > 0 {
             Status::Yellow
         } else {
             Status::Green
         },
         "every waiver still matches a finding and none has expired".into(),
-        format!(
-            "{} unused, {} expired waivers hit",
-            i.unused_waivers, i.expired_waivers_hit
-        ),
+        if full {
+            format!(
+                "{} unused, {} expired waivers hit",
+                i.unused_waivers, i.expired_waivers_hit
+            )
+        } else {
+            format!(
+                "{} expired waivers hit (unused waivers are judged by a full run)",
+                i.expired_waivers_hit
+            )
+        },
     );
     for t in &config.thresholds {
         let n = i.unwaived_count(t.severity, t.check);
@@ -386,4 +430,67 @@ pub fn overall(gates: &[Gate]) -> Status {
         .map(|g| g.status)
         .max()
         .unwrap_or(Status::Green)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(gates: &[Gate]) -> Vec<&str> {
+        gates.iter().map(|g| g.name.as_str()).collect()
+    }
+
+    fn inputs(scope: Scope) -> GateInputs {
+        GateInputs {
+            scope,
+            field_keys: Some((100, 100, 0)),
+            orders: Some((100, 100, 0)),
+            coverage_percent: Some(10.0),
+            unused_waivers: 2,
+            ..GateInputs::default()
+        }
+    }
+
+    #[test]
+    fn a_full_run_is_judged_on_everything_it_set_out_to_do() {
+        let gates = evaluate(&GatesConfig::default(), &inputs(Scope::Full));
+        let names = names(&gates);
+        for want in [
+            "vectors",
+            "random cases",
+            "rollback tested",
+            "shipped releases exercised",
+            COVERAGE_GATE,
+        ] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+        // Nothing ran: the full-run gates say so.
+        assert_eq!(overall(&gates), Status::Red);
+        let waivers = gates.iter().find(|g| g.name == "waivers current");
+        assert_eq!(waivers.map(|g| g.status), Some(Status::Yellow));
+    }
+
+    #[test]
+    fn a_data_run_is_judged_by_the_data_and_finding_gates_only() {
+        let gates = evaluate(&GatesConfig::default(), &inputs(Scope::Data));
+        assert_eq!(
+            names(&gates),
+            [
+                "field keys validated",
+                "orders dual-run",
+                "no outage or leak",
+                "no crash or error",
+                "no drift",
+                "waivers current",
+            ]
+        );
+        assert_eq!(overall(&gates), Status::Green, "{gates:#?}");
+        let mut failing = inputs(Scope::Data);
+        failing.unwaived = vec![(Check::Backward, Severity::Outage, 1)];
+        failing.field_keys = Some((100, 100, 1));
+        assert_eq!(
+            overall(&evaluate(&GatesConfig::default(), &failing)),
+            Status::Red
+        );
+    }
 }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::date::Day;
 use crate::entitlement::Entitlement;
 use crate::finding::{Check, Finding, Group, GroupKey, Severity, Source};
-use crate::gate::{self, Gate, GateInputs, GatesConfig, Status};
+use crate::gate::{self, Gate, GateInputs, GatesConfig, Scope, Status};
 use crate::implementation::ImplInfo;
 use crate::matrix::{Case, Cell, Matrix, Tally};
 use crate::random::Generator;
@@ -644,6 +644,10 @@ pub struct RunMeta {
     pub interrupted: bool,
     /// The gate thresholds the run was judged by (merge re-judges with them).
     pub gates_config: GatesConfig,
+    /// What the run set out to prove: `full` (`keycompat run`) or `data`
+    /// (`keycompat data`, the exports alone).
+    #[serde(default)]
+    pub scope: Scope,
 }
 
 /// A finished run: what the report formats render.
@@ -703,10 +707,11 @@ impl RunResult {
                 && m.seed == meta.seed
                 && m.cases == meta.cases
                 && m.checks == meta.checks
-                && m.today == meta.today;
+                && m.today == meta.today
+                && m.scope == meta.scope;
             if !same {
                 return Err(MergeError(format!(
-                    "shard {:?} is from another run (config, seed, cases, checks or --today differ): \
+                    "shard {:?} is from another run (config, seed, cases, checks, scope or --today differ): \
                      merge only the shards of one `keycompat run --partition k/n` invocation",
                     m.partitions
                 )));
@@ -778,6 +783,7 @@ impl RunResult {
             .sum();
         let c = &aggregate.counts;
         let inputs = GateInputs {
+            scope: meta.scope,
             vectors: (
                 c.vector_checks + c.vector_cases,
                 c.vector_failures + c.vector_cases_failing,

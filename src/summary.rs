@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::gate::Status;
+use crate::gate::{Scope, Status};
 use crate::run::RunResult;
 
 /// How many finding groups the summary lists.
@@ -20,19 +20,26 @@ pub fn render(r: &RunResult) -> String {
         "keycompat {} | config {} | seed {}",
         m.keycompat_version, m.config, m.seed
     );
-    let _ = writeln!(
-        s,
-        "cases: {} random ({} with findings), {} from vectors and regressions, {} vector checks{}",
-        c.random_cases,
-        c.random_cases_failing,
-        c.vector_cases,
-        c.vector_checks,
-        if m.interrupted {
-            " | INTERRUPTED: partial results"
-        } else {
-            ""
+    let interrupted = if m.interrupted {
+        " | INTERRUPTED: partial results"
+    } else {
+        ""
+    };
+    match m.scope {
+        Scope::Full => {
+            let _ = writeln!(
+                s,
+                "cases: {} random ({} with findings), {} from vectors and regressions, {} vector checks{interrupted}",
+                c.random_cases, c.random_cases_failing, c.vector_cases, c.vector_checks,
+            );
         }
-    );
+        Scope::Data => {
+            let _ = writeln!(
+                s,
+                "data only: the exports of [sources]; vectors and random cases are `keycompat run`'s{interrupted}"
+            );
+        }
+    }
     let _ = writeln!(s, "\nmatrix (pass / fail / skipped):");
     let mut last = None;
     for ((check, g, v), t) in &r.aggregate.tallies {

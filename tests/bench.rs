@@ -180,17 +180,7 @@ fn a_run_given_the_bench_shows_it_in_every_report_and_satisfies_the_schema() {
     );
     let html = std::fs::read_to_string(s.dir.path().join("rep/report.html")).expect("html");
     assert!(html.contains("Throughput (keys"), "no throughput chart");
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(common::repo().join("schema/keycompat-report-1.schema.json"))
-            .expect("schema"),
-    )
-    .expect("schema JSON");
-    let validator = jsonschema::draft202012::new(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    common::assert_schema(&report);
     // A run without --throughput has no such section.
     let (_, plain) = s.run_report(&["--cases", "20", "-q"], "plain");
     assert!(plain.get("throughput").is_none());

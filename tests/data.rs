@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Scenario, code, stderr};
+use common::{Scenario, assert_schema, code, stderr};
 use rstest::rstest;
 
 fn source<'a>(report: &'a serde_json::Value, which: &str) -> &'a serde_json::Value {
@@ -204,4 +204,183 @@ fn coverage_is_reported_per_dimension_steered_and_gated() {
     );
     let md = std::fs::read_to_string(strict.dir.path().join("strict/report.md")).expect("md");
     assert!(md.contains("## Scenario coverage"), "{md}");
+    let html = std::fs::read_to_string(strict.dir.path().join("strict/report.html")).expect("html");
+    let table = &html[html.find("id=\"scenarios\"").expect("a coverage section")..];
+    assert!(table.contains("validator × verdict"), "no dimension rows");
+    assert!(
+        table.contains(" not covered</summary>"),
+        "no uncovered list"
+    );
+    assert!(
+        table.contains("<span class=\"pill red\">"),
+        "the overall share carries the red gate's colour"
+    );
+}
+
+/// The gates a report was judged by, by name.
+fn gate_names(report: &serde_json::Value) -> Vec<&str> {
+    report["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect()
+}
+
+#[test]
+fn the_data_command_runs_the_exports_alone_judged_by_the_data_and_finding_gates() {
+    let s = Scenario::demo();
+    let (out, r) = s.report("data", &["--seed", "5"], "rep");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_schema(&r);
+    assert_eq!(r["meta"]["scope"], "data");
+    assert_eq!(r["counts"]["random_cases"], 0);
+    assert_eq!(r["counts"]["vector_checks"], 0);
+    assert_eq!(r["counts"]["order_cases"], 3000);
+    assert_eq!(source(&r, "field_keys")["run"], 3000);
+    assert_eq!(source(&r, "orders")["row_errors"], 3);
+    let names = gate_names(&r);
+    for want in [
+        "field keys validated",
+        "orders dual-run",
+        "no outage or leak",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    // Gates on what only `keycompat run` does would be red for nothing.
+    for absent in [
+        "vectors",
+        "random cases",
+        "scenario coverage",
+        "shipped releases exercised",
+        "rollback tested",
+    ] {
+        assert!(!names.contains(&absent), "{absent} judged a data run");
+    }
+    // Orders go through the whole matrix: FORWARD into shipped releases.
+    let forward = r["tallies"]
+        .as_array()
+        .expect("tallies")
+        .iter()
+        .filter(|t| t["check"] == "forward")
+        .count();
+    assert!(forward > 0, "orders were not cross-validated");
+    let md = std::fs::read_to_string(s.dir.path().join("rep/report.md")).expect("md");
+    assert!(md.contains("data only (`keycompat data`)"), "{md}");
+    let html = std::fs::read_to_string(s.dir.path().join("rep/report.html")).expect("html");
+    assert!(html.contains("data only (<code>keycompat data</code>)"));
+    assert!(
+        html.contains("of 3003 orders run through both"),
+        "no data stats"
+    );
+}
+
+#[test]
+fn the_data_command_reads_another_export_with_the_configured_mapping_and_share() {
+    let s = Scenario::demo();
+    // A fresh export in the same vendor vocabulary, outside the config's directory.
+    let other = tempfile::tempdir().expect("temp dir");
+    let out = common::run(
+        &[
+            "sample-data",
+            "--dir",
+            other.path().to_str().expect("utf-8 path"),
+            "--keys",
+            "400",
+            "--orders",
+            "10",
+            "--seed",
+            "9",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let export = other.path().join("field-keys.csv");
+    let (out, r) = s.report(
+        "data",
+        &[
+            "--only",
+            "field-keys",
+            "--field-keys",
+            export.to_str().expect("utf-8 path"),
+            "--share",
+            "0.5",
+            "--seed",
+            "2",
+        ],
+        "rep",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        r["data"].get("orders").is_none_or(|o| o.is_null()),
+        "{}",
+        r["data"]
+    );
+    assert_eq!(r["counts"]["order_cases"], 0);
+    let fk = source(&r, "field_keys");
+    assert_eq!(fk["rows"], 403, "400 keys and 3 malformed rows");
+    assert!(
+        fk["file"]
+            .as_str()
+            .expect("file")
+            .ends_with("field-keys.csv")
+            && fk["file"]
+                .as_str()
+                .expect("file")
+                .contains(other.path().to_str().expect("utf-8")),
+        "{fk}"
+    );
+    let sampled = fk["sampled"].as_u64().expect("sampled");
+    assert!((150..250).contains(&sampled), "half of 403 rows: {sampled}");
+    assert_eq!(gate(&r, "field keys validated")["status"], "green");
+}
+
+#[test]
+fn the_data_command_fails_when_the_new_system_rejects_keys_in_the_field() {
+    let s = Scenario::demo()
+        .faulty_system("new", "acme-ed1", &[("defect", "mac-wrong-bytes")])
+        .set("run", "isolation", "none".into());
+    let (out, r) = s.report("data", &["--only", "field-keys", "-q"], "rep");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(common::stdout(&out).trim(), "verdict: red");
+    assert_eq!(gate(&r, "field keys validated")["status"], "red");
+    assert_eq!(gate(&r, "no outage or leak")["status"], "red");
+}
+
+#[rstest]
+#[case::share_out_of_range(&["--share", "2"], "(0, 1]")]
+#[case::missing_export(&["--field-keys", "nowhere.csv"], "nowhere.csv")]
+#[case::unknown_source(&["--only", "invoices"], "invoices")]
+fn bad_data_arguments_are_usage_errors(#[case] args: &[&str], #[case] names: &str) {
+    let s = Scenario::demo();
+    let mut all = vec!["data", "--report-dir", "rep"];
+    all.extend_from_slice(args);
+    let out = s.run(&all);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains(names), "{}", stderr(&out));
+    assert!(
+        !s.dir.path().join("rep").exists(),
+        "no report for a usage error"
+    );
+}
+
+#[rstest]
+#[case::no_orders_mapping(&["--only", "orders"], "orders", "[sources.orders]")]
+#[case::no_mapping_for_the_override(&["--orders", "x.csv"], "orders", "[sources.orders]")]
+#[case::no_sources_at_all(&[], "", "nothing to run")]
+fn the_data_command_needs_a_mapping_for_what_it_runs(
+    #[case] args: &[&str],
+    #[case] remove: &str,
+    #[case] names: &str,
+) {
+    let s = if remove.is_empty() {
+        Scenario::demo().without_sources()
+    } else {
+        Scenario::demo().without_source(remove)
+    };
+    let mut all = vec!["data", "--report-dir", "rep"];
+    all.extend_from_slice(args);
+    let out = s.run(&all);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains(names), "{}", stderr(&out));
 }

@@ -47,6 +47,10 @@ pub enum Command {
     /// Run the compatibility proof: vectors, regressions and random cases
     /// through the check matrix; exit 0 on go, 1 on a red gate.
     Run(RunArgs),
+    /// Run the vendor's exports only (`[sources]`): field keys through old
+    /// and new, orders through both generators and the check matrix. Judged
+    /// by the data and finding gates; exit 0 on go, 1 on a red gate.
+    Data(DataArgs),
     /// Re-run one case (from a finding's replay command) and print what it finds.
     Replay(ReplayArgs),
     /// Join the JSON reports of `run --partition k/n` shards into one report
@@ -132,27 +136,47 @@ pub enum VectorsCommand {
     },
 }
 
-/// `keycompat run`.
+/// What `run` and `data` share: the seed, the threads, the checks, where
+/// plugins run, and where the reports go.
 #[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Seed of the random cases [default: `[run] seed`, else a fresh one, printed].
+pub struct JudgeArgs {
+    /// Seed of the random cases and of export sampling [default: `[run] seed`,
+    /// else a fresh one, printed].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Number of random cases [default: `[run] cases`].
-    #[arg(long)]
-    pub cases: Option<u64>,
     /// Worker threads [default: all cores].
     #[arg(long, short = 'j')]
     pub threads: Option<usize>,
-    /// Run only shard k of n (by stable case id), e.g. `2/3`.
-    #[arg(long, value_name = "K/N", value_parser = crate::run::Partition::parse)]
-    pub partition: Option<crate::run::Partition>,
     /// Checks to run, comma-separated [default: `[run] checks`, else all].
     #[arg(long, value_delimiter = ',', value_parser = parse_check)]
     pub checks: Option<Vec<crate::finding::Check>>,
     /// The day waivers are judged on [default: today, UTC].
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = Day::parse)]
     pub today: Option<Day>,
+    /// Where plugins run: `worker` (own processes; crashes become findings)
+    /// or `none` (in-process; fastest) [default: `[run] isolation`].
+    #[arg(long, value_parser = parse_isolation)]
+    pub isolation: Option<config::Isolation>,
+    /// Directory for the reports (JSON, JUnit, Markdown, HTML) [default: keycompat-report].
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Print only the verdict line.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `keycompat run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The flags `run` and `data` share.
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// Number of random cases [default: `[run] cases`].
+    #[arg(long)]
+    pub cases: Option<u64>,
+    /// Run only shard k of n (by stable case id), e.g. `2/3`.
+    #[arg(long, value_name = "K/N", value_parser = crate::run::Partition::parse)]
+    pub partition: Option<crate::run::Partition>,
     /// Do not shrink failing random cases or save them as regression vectors.
     #[arg(long)]
     pub no_shrink: bool,
@@ -160,20 +184,49 @@ pub struct RunArgs {
     /// covered (sharded runs never steer: each shard would steer differently).
     #[arg(long)]
     pub no_steer: bool,
-    /// Directory for the reports (JSON, JUnit, Markdown, HTML) [default: keycompat-report].
-    #[arg(long, value_name = "DIR")]
-    pub report_dir: Option<PathBuf>,
-    /// Print only the verdict line.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// Where plugins run: `worker` (own processes; crashes become findings)
-    /// or `none` (in-process; fastest) [default: `[run] isolation`].
-    #[arg(long, value_parser = parse_isolation)]
-    pub isolation: Option<config::Isolation>,
     /// Include the throughput table of a `keycompat bench` result (its
     /// bench.json) in the reports.
     #[arg(long, value_name = "BENCH_JSON")]
     pub throughput: Option<PathBuf>,
+}
+
+/// `keycompat data`.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// The flags `run` and `data` share.
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// Read this field-key export instead of `[sources.field_keys] path`
+    /// (same mapping; relative to the current directory).
+    #[arg(long, value_name = "PATH")]
+    pub field_keys: Option<PathBuf>,
+    /// Read this order export instead of `[sources.orders] path` (same
+    /// mapping; relative to the current directory).
+    #[arg(long, value_name = "PATH")]
+    pub orders: Option<PathBuf>,
+    /// Run one export only.
+    #[arg(long, value_enum)]
+    pub only: Option<DataSource>,
+    /// Fraction of each export's rows to run, in (0, 1], sampled with the
+    /// seed [default: each source's `share`].
+    #[arg(long, value_parser = parse_share)]
+    pub share: Option<f64>,
+}
+
+/// One of the vendor's exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataSource {
+    /// `[sources.field_keys]`: keys in customers' hands.
+    FieldKeys,
+    /// `[sources.orders]`: orders pushed through both systems.
+    Orders,
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("{s:?}: expected a fraction in (0, 1], e.g. 0.1")),
+    }
 }
 
 fn parse_isolation(s: &str) -> Result<config::Isolation, String> {
@@ -363,6 +416,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Validate(args) => keys::validate(cli.config.as_deref(), args),
         Command::Plugin(PluginCommand::Inspect { path, json }) => keys::inspect(&path, json),
         Command::Run(args) => run::run(cli.config.as_deref(), args),
+        Command::Data(args) => run::data(cli.config.as_deref(), args),
         Command::Replay(args) => run::replay(cli.config.as_deref(), args),
         Command::Merge {
             shards,

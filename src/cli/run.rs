@@ -4,17 +4,18 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{CliError, ReplayArgs, RunArgs, load_config};
+use super::{CliError, DataArgs, DataSource, JudgeArgs, ReplayArgs, RunArgs, load_config};
 use crate::config::Config;
 use crate::date::Day;
 use crate::entitlement::Entitlement;
 use crate::exit;
 use crate::finding::{Check, Source};
-use crate::gate::Status;
+use crate::gate::{Scope, Status};
 use crate::matrix::{Case, Matrix};
 use crate::progress::Progress;
 use crate::random::Generator;
 use crate::run::{Aggregate, RunMeta, RunOptions, RunResult, Runner, case_id, system_infos};
+use crate::sources::DataSummary;
 use crate::system;
 use crate::vectors::{self, VectorSet};
 
@@ -77,34 +78,147 @@ pub(super) fn release_majors(config: &Config) -> Vec<u8> {
     m
 }
 
+/// What `run` and `data` set up alike: options, checks and the open matrix.
+struct Setup {
+    options: RunOptions,
+    checks: BTreeSet<Check>,
+    matrix: Matrix,
+    space: crate::coverage::CoverageSpace,
+}
+
+impl Setup {
+    fn open(
+        config: &Config,
+        args: &JudgeArgs,
+        cases: u64,
+        partition: Option<crate::run::Partition>,
+    ) -> Result<Self, CliError> {
+        let seed = args.seed.or(config.run.seed).unwrap_or_else(fresh_seed);
+        let checks: BTreeSet<Check> = args
+            .checks
+            .clone()
+            .or_else(|| config.run.checks.clone())
+            .map(|c| c.into_iter().collect())
+            .unwrap_or_else(|| Check::ALL.into_iter().collect());
+        let options = RunOptions {
+            seed,
+            cases,
+            threads: args.threads.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            }),
+            batch: 64,
+            partition,
+            today: args.today.unwrap_or_else(today_utc),
+        };
+        let isolation = args.isolation.unwrap_or(config.run.isolation);
+        let hosting = super::hosting(isolation, Some(config.run.timeout), options.threads);
+        let matrix = build_matrix(config, checks.clone(), &hosting)?;
+        Ok(Setup {
+            options,
+            checks,
+            matrix,
+            space: crate::run::coverage_space(config),
+        })
+    }
+
+    fn runner<'a>(&'a self, config: &'a Config) -> Runner<'a> {
+        Runner {
+            matrix: &self.matrix,
+            waivers: &config.waivers,
+            options: &self.options,
+            stop: stop_flag(),
+            coverage: Some(&self.space),
+        }
+    }
+
+    /// Judges what the run measured, prints the summary, writes every
+    /// report; the exit code is the verdict's.
+    fn finish(
+        self,
+        config: &Config,
+        scope: Scope,
+        aggregate: Aggregate,
+        data: Option<DataSummary>,
+        throughput: Option<crate::bench::BenchResult>,
+        args: &JudgeArgs,
+    ) -> Result<i32, CliError> {
+        let Setup {
+            options,
+            checks,
+            matrix,
+            space,
+        } = self;
+        let meta = RunMeta {
+            keycompat_version: env!("CARGO_PKG_VERSION").to_string(),
+            config: config.path.display().to_string(),
+            config_sha256: config.sha256.clone(),
+            seed: options.seed,
+            cases: options.cases,
+            partitions: options.partition.into_iter().collect(),
+            checks: checks.into_iter().collect(),
+            today: options.today,
+            systems: system_infos(&matrix),
+            old: matrix.old.clone(),
+            new: matrix.new.clone(),
+            releases: config
+                .releases
+                .iter()
+                .map(|r| (r.name.clone(), r.validator.clone()))
+                .collect(),
+            interrupted: stop_flag().load(Ordering::Relaxed),
+            gates_config: config.gates.clone(),
+            scope,
+        };
+        if meta.interrupted {
+            eprintln!("interrupted: writing a partial report (marked interrupted)");
+        }
+        let coverage = Some(crate::run::coverage_report(&space, &aggregate));
+        let mut result = RunResult::judge(
+            meta,
+            aggregate,
+            data,
+            coverage,
+            &config.waivers,
+            &config.gates,
+        );
+        result.throughput = throughput;
+        if args.quiet {
+            println!("verdict: {}", result.verdict);
+        } else {
+            print!("{}", crate::summary::render(&result));
+        }
+        let dir = args
+            .report_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
+        write_reports(&result, &dir, args.quiet)?;
+        Ok(match result.verdict {
+            Status::Red => exit::INCOMPATIBLE,
+            _ => exit::GO,
+        })
+    }
+}
+
 pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliError> {
     let config = require_config(config_path)?;
+    let quiet = args.judge.quiet;
     // Read before the run: a bad file should not cost a whole run.
     let throughput = args
         .throughput
         .as_deref()
         .map(super::bench::read)
         .transpose()?;
-    let seed = args.seed.or(config.run.seed).unwrap_or_else(fresh_seed);
-    let checks: BTreeSet<Check> = args
-        .checks
-        .clone()
-        .or_else(|| config.run.checks.clone())
-        .map(|c| c.into_iter().collect())
-        .unwrap_or_else(|| Check::ALL.into_iter().collect());
-    let options = RunOptions {
-        seed,
-        cases: args.cases.unwrap_or(config.run.cases),
-        threads: args.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        }),
-        batch: 64,
-        partition: args.partition,
-        today: args.today.unwrap_or_else(today_utc),
-    };
-    if !args.quiet {
+    let setup = Setup::open(
+        &config,
+        &args.judge,
+        args.cases.unwrap_or(config.run.cases),
+        args.partition,
+    )?;
+    let options = &setup.options;
+    let seed = options.seed;
+    if !quiet {
         eprintln!(
             "keycompat run: seed {seed}, {} random cases, {} threads{}",
             options.cases,
@@ -115,22 +229,12 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
                 .unwrap_or_default()
         );
     }
-    let isolation = args.isolation.unwrap_or(config.run.isolation);
-    let hosting = super::hosting(isolation, Some(config.run.timeout), options.threads);
-    let matrix = build_matrix(&config, checks.clone(), &hosting)?;
-    let stop = stop_flag();
-    let space = crate::run::coverage_space(&config);
-    let runner = Runner {
-        matrix: &matrix,
-        waivers: &config.waivers,
-        options: &options,
-        stop,
-        coverage: Some(&space),
-    };
+    let runner = setup.runner(&config);
+    let stop = runner.stop;
     let generator = Generator::new(seed, config.catalog.clone(), release_majors(&config));
     let mut aggregate = Aggregate::new(config.waivers.len());
     let vectors = load_vectors(&config)?;
-    if !args.quiet {
+    if !quiet {
         eprintln!(
             "vectors: {} entitlement, {} key, {} regression vectors from {}",
             vectors.entitlements.len(),
@@ -139,17 +243,17 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
             config.vectors_dir().display()
         );
     }
-    check_vectors(&matrix, &config, &vectors, &options, &mut aggregate);
+    check_vectors(&setup.matrix, &config, &vectors, options, &mut aggregate);
     aggregate.merge(runner.run_cases(&vector_cases(&vectors), &|_| {}));
-    let progress = Progress::new(options.cases, "random", !args.quiet);
+    let progress = Progress::new(options.cases, "random", !quiet);
     aggregate.merge(runner.run_random(&generator, &|n| progress.inc(n)));
     progress.finish();
     // Steer one more case into each combination the random cases missed.
     // Targets come from this shard's own coverage, so a sharded run does
     // not steer (its shards would steer differently from an unsharded run).
     if !args.no_steer && options.partition.is_none() && !stop.load(Ordering::Relaxed) {
-        let steered = steered_cases(&space, &aggregate, &generator, &config, &options);
-        if !args.quiet && !steered.is_empty() {
+        let steered = steered_cases(&setup.space, &aggregate, &generator, &config, options);
+        if !quiet && !steered.is_empty() {
             eprintln!(
                 "coverage: {} random cases steered into combinations not yet covered",
                 steered.len()
@@ -158,83 +262,129 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         aggregate.merge(runner.run_steered(&steered));
     }
     let data = if config.sources.field_keys.is_some() || config.sources.orders.is_some() {
-        let (agg, data) = crate::sources::run_all(&runner, &config, seed, args.quiet)
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        aggregate.merge(agg);
-        if !args.quiet {
-            for (what, s) in [("field keys", &data.field_keys), ("orders", &data.orders)] {
-                if let Some(s) = s {
-                    eprintln!(
-                        "{what}: {} of {} rows run ({:.1} %), {} rows did not fit, {} with findings ({})",
-                        s.run,
-                        s.rows,
-                        s.run_percent(),
-                        s.row_errors,
-                        s.with_findings,
-                        s.file
-                    );
-                }
-            }
-        }
-        Some(data)
+        Some(run_sources(&runner, &config, &mut aggregate, quiet)?)
     } else {
         None
     };
     if let Some((system, message)) = runner.fatal() {
         return Err(CliError::PluginGaveUp { system, message });
     }
-    let interrupted = stop.load(Ordering::Relaxed);
-    if interrupted {
-        eprintln!("interrupted: writing a partial report (marked interrupted)");
-    }
     if !args.no_shrink && !stop.load(Ordering::Relaxed) {
-        shrink_groups(&matrix, &config, &mut aggregate, args.quiet);
-        save_regressions(&config, &aggregate, &options, args.quiet)?;
+        shrink_groups(&setup.matrix, &config, &mut aggregate, quiet);
+        save_regressions(&config, &aggregate, options, quiet)?;
     }
-    let meta = RunMeta {
-        keycompat_version: env!("CARGO_PKG_VERSION").to_string(),
-        config: config.path.display().to_string(),
-        config_sha256: config.sha256.clone(),
-        seed,
-        cases: options.cases,
-        partitions: options.partition.into_iter().collect(),
-        checks: checks.into_iter().collect(),
-        today: options.today,
-        systems: system_infos(&matrix),
-        old: matrix.old.clone(),
-        new: matrix.new.clone(),
-        releases: config
-            .releases
-            .iter()
-            .map(|r| (r.name.clone(), r.validator.clone()))
-            .collect(),
-        interrupted,
-        gates_config: config.gates.clone(),
-    };
-    let coverage = Some(crate::run::coverage_report(&space, &aggregate));
-    let mut result = RunResult::judge(
-        meta,
+    setup.finish(
+        &config,
+        Scope::Full,
         aggregate,
         data,
-        coverage,
-        &config.waivers,
-        &config.gates,
-    );
-    result.throughput = throughput;
-    if args.quiet {
-        println!("verdict: {}", result.verdict);
-    } else {
-        print!("{}", crate::summary::render(&result));
+        throughput,
+        &args.judge,
+    )
+}
+
+/// `keycompat data`: the exports of `[sources]` alone, with the paths,
+/// selection and share the command line overrides.
+pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, CliError> {
+    let mut config = require_config(config_path)?;
+    let quiet = args.judge.quiet;
+    let sources = &mut config.sources;
+    let file = config.path.display().to_string();
+    let missing = |table: &str| {
+        CliError::Usage(format!(
+            "{file} has no [sources.{table}]: the mapping of the export's columns is needed; \
+             hint: `keycompat sample-data --dir DIR` prints an example"
+        ))
+    };
+    if let Some(path) = &args.field_keys {
+        let src = sources
+            .field_keys
+            .as_mut()
+            .ok_or_else(|| missing("field_keys"))?;
+        src.path = std::path::absolute(path).map_err(super::io(path.display().to_string()))?;
     }
-    let dir = args
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
-    write_reports(&result, &dir, args.quiet)?;
-    Ok(match result.verdict {
-        Status::Red => exit::INCOMPATIBLE,
-        _ => exit::GO,
-    })
+    if let Some(path) = &args.orders {
+        let src = sources.orders.as_mut().ok_or_else(|| missing("orders"))?;
+        src.path = std::path::absolute(path).map_err(super::io(path.display().to_string()))?;
+    }
+    match args.only {
+        Some(DataSource::FieldKeys) => {
+            if sources.field_keys.is_none() {
+                return Err(missing("field_keys"));
+            }
+            sources.orders = None;
+        }
+        Some(DataSource::Orders) => {
+            if sources.orders.is_none() {
+                return Err(missing("orders"));
+            }
+            sources.field_keys = None;
+        }
+        None => {}
+    }
+    if sources.field_keys.is_none() && sources.orders.is_none() {
+        return Err(CliError::Usage(format!(
+            "{file} has no [sources.field_keys] or [sources.orders]: nothing to run; \
+             hint: README, section \"Real migration data\""
+        )));
+    }
+    if let Some(share) = args.share {
+        if let Some(s) = sources.field_keys.as_mut() {
+            s.share = share;
+        }
+        if let Some(s) = sources.orders.as_mut() {
+            s.share = share;
+        }
+    }
+    let setup = Setup::open(&config, &args.judge, 0, None)?;
+    if !quiet {
+        eprintln!(
+            "keycompat data: seed {}, {} threads",
+            setup.options.seed, setup.options.threads
+        );
+    }
+    let runner = setup.runner(&config);
+    let mut aggregate = Aggregate::new(config.waivers.len());
+    let data = run_sources(&runner, &config, &mut aggregate, quiet)?;
+    if let Some((system, message)) = runner.fatal() {
+        return Err(CliError::PluginGaveUp { system, message });
+    }
+    setup.finish(
+        &config,
+        Scope::Data,
+        aggregate,
+        Some(data),
+        None,
+        &args.judge,
+    )
+}
+
+/// Runs the configured exports into `aggregate` and prints what each did.
+fn run_sources(
+    runner: &Runner<'_>,
+    config: &Config,
+    aggregate: &mut Aggregate,
+    quiet: bool,
+) -> Result<DataSummary, CliError> {
+    let (agg, data) = crate::sources::run_all(runner, config, runner.options.seed, quiet)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    aggregate.merge(agg);
+    if !quiet {
+        for (what, s) in [("field keys", &data.field_keys), ("orders", &data.orders)] {
+            if let Some(s) = s {
+                eprintln!(
+                    "{what}: {} of {} rows run ({:.1} %), {} rows did not fit, {} with findings ({})",
+                    s.run,
+                    s.rows,
+                    s.run_percent(),
+                    s.row_errors,
+                    s.with_findings,
+                    s.file
+                );
+            }
+        }
+    }
+    Ok(data)
 }
 
 /// One case per uncovered combination: random case `cases + i`, steered.

@@ -67,6 +67,7 @@ pub fn render(r: &RunResult, throughput: Option<&Throughput>) -> Result<String, 
         findings: findings(r),
         waivers: waivers(r),
         data: data(r),
+        scenarios: scenarios(r),
         meta: meta(r),
         systems: systems(r),
     };
@@ -86,6 +87,7 @@ struct Page {
     findings: Vec<FindingView>,
     waivers: Vec<WaiverView>,
     data: Option<DataView>,
+    scenarios: Option<ScenariosView>,
     meta: MetaView,
     systems: Vec<SystemView>,
 }
@@ -122,6 +124,60 @@ fn data(r: &RunResult) -> Option<DataView> {
     Some(DataView {
         sources,
         failing_orders: d.failing_orders.clone(),
+    })
+}
+
+/// Scenario coverage: one row per dimension with its uncovered values.
+#[derive(Serialize)]
+struct ScenariosView {
+    entitlements: u64,
+    covered: u64,
+    total: u64,
+    percent: String,
+    /// The coverage gate's colour, when the run was judged by one.
+    class: &'static str,
+    dimensions: Vec<DimensionView>,
+}
+
+#[derive(Serialize)]
+struct DimensionView {
+    name: String,
+    covered: u64,
+    total: u64,
+    percent: String,
+    /// Bar width in percent, for the meter.
+    width: f64,
+    uncovered: Vec<String>,
+    /// Uncovered values neither listed here nor in the JSON report.
+    more: u64,
+}
+
+fn scenarios(r: &RunResult) -> Option<ScenariosView> {
+    let c = r.coverage.as_ref()?;
+    let class = r
+        .gates
+        .iter()
+        .find(|g| g.name == crate::gate::COVERAGE_GATE)
+        .map_or("", |g| status_class(g.status));
+    Some(ScenariosView {
+        entitlements: c.entitlements,
+        covered: c.covered,
+        total: c.total,
+        percent: format!("{:.2} %", c.percent),
+        class,
+        dimensions: c
+            .dimensions
+            .iter()
+            .map(|d| DimensionView {
+                name: d.name.clone(),
+                covered: d.covered,
+                total: d.total,
+                percent: format!("{:.2} %", d.percent),
+                width: d.percent.clamp(0.0, 100.0),
+                uncovered: d.uncovered.clone(),
+                more: d.uncovered_more,
+            })
+            .collect(),
     })
 }
 
@@ -737,6 +793,8 @@ struct MetaView {
     checks: Vec<String>,
     today: String,
     releases: Vec<(String, String)>,
+    /// A `keycompat data` run: the exports alone.
+    data_only: bool,
 }
 
 fn meta(r: &RunResult) -> MetaView {
@@ -751,6 +809,7 @@ fn meta(r: &RunResult) -> MetaView {
         checks: m.checks.iter().map(|c| c.to_string()).collect(),
         today: m.today.to_string(),
         releases: m.releases.clone(),
+        data_only: m.scope == crate::gate::Scope::Data,
     }
 }
 

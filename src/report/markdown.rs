@@ -351,7 +351,18 @@ fn metadata(s: &mut String, r: &RunResult) {
         code(&m.config),
         code(&m.config_sha256)
     );
-    let _ = writeln!(s, "- seed {}, {} random cases asked for", m.seed, m.cases);
+    match m.scope {
+        crate::gate::Scope::Full => {
+            let _ = writeln!(s, "- seed {}, {} random cases asked for", m.seed, m.cases);
+        }
+        crate::gate::Scope::Data => {
+            let _ = writeln!(
+                s,
+                "- seed {}; data only (`keycompat data`): the exports, no vectors or random cases",
+                m.seed
+            );
+        }
+    }
     if !m.partitions.is_empty() {
         let parts: Vec<String> = m.partitions.iter().map(|p| p.to_string()).collect();
         let _ = writeln!(s, "- partitions {}", parts.join(", "));

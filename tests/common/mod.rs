@@ -222,6 +222,15 @@ impl Scenario {
         self
     }
 
+    /// Without one export of `[sources]` (`field_keys` or `orders`).
+    pub fn without_source(mut self, which: &str) -> Self {
+        if let Some(toml::Value::Table(sources)) = self.config.get_mut("sources") {
+            sources.remove(which);
+        }
+        self.save();
+        self
+    }
+
     /// Sets a nested value, e.g. `(&["sources", "orders", "share"], 0.1)`.
     pub fn set_path(mut self, path: &[&str], value: toml::Value) -> Self {
         let (last, parents) = path.split_last().expect("a non-empty path");
@@ -258,7 +267,18 @@ impl Scenario {
 
     /// `keycompat run` with a report directory; returns the output and report.json.
     pub fn run_report(&self, args: &[&str], report: &str) -> (Output, serde_json::Value) {
-        let mut all = vec!["run", "--report-dir", report, "--today", "2026-11-23"];
+        self.report("run", args, report)
+    }
+
+    /// `keycompat COMMAND` (`run` or `data`) with a report directory and a
+    /// fixed day; returns the output and report.json.
+    pub fn report(
+        &self,
+        command: &str,
+        args: &[&str],
+        report: &str,
+    ) -> (Output, serde_json::Value) {
+        let mut all = vec![command, "--report-dir", report, "--today", "2026-11-23"];
         all.extend_from_slice(args);
         let out = self.run(&all);
         let path = self.dir.path().join(report).join("report.json");
@@ -269,6 +289,26 @@ impl Scenario {
             serde_json::from_str(&text).expect("report.json parses"),
         )
     }
+}
+
+/// Validates a report.json against the published schema; panics listing
+/// every violation.
+pub fn assert_schema(report: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schema/keycompat-report-1.schema.json"))
+            .expect("schema"),
+    )
+    .expect("schema JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "schema violations:\n{}",
+        errors.join("\n")
+    );
 }
 
 /// The unwaived finding groups of a report as (check, severity, generator, validator, cause).
