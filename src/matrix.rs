@@ -94,6 +94,8 @@ pub struct Matrix {
     pub parity: Vec<(String, Vec<String>)>,
     /// Checks to run (ROUNDTRIP always runs: other checks need its answers).
     pub checks: BTreeSet<Check>,
+    /// The catalog's product slugs, for TAMPER's other-product context.
+    pub products: Vec<String>,
 }
 
 /// Why a validation was requested.
@@ -207,6 +209,12 @@ impl Matrix {
             releases,
             parity,
             checks,
+            products: config
+                .catalog
+                .products
+                .iter()
+                .map(|p| p.slug.clone())
+                .collect(),
         })
     }
 
@@ -307,6 +315,24 @@ impl Matrix {
         }
     }
 
+    /// TAMPER's presentations of `key`: damaged keys in its own context,
+    /// then the key itself in contexts outside (or, for the host, beside)
+    /// its licence.
+    fn tampered(&self, key: &str, e: &Entitlement, ctx: &Context) -> Vec<mutate::Mutation> {
+        let at = self.products.iter().position(|p| *p == e.product);
+        let other = at
+            .map(|i| &self.products[(i + 1) % self.products.len()])
+            .filter(|p| **p != e.product);
+        let mut out = mutate::mutations(key);
+        out.extend(mutate::context_mutations(
+            key,
+            ctx,
+            e.max_major,
+            other.map(String::as_str),
+        ));
+        out
+    }
+
     fn plan(&self, e: &Entitlement, old_key: Option<String>, new_key: Option<String>) -> Plan {
         let ctx = own_context(e);
         let mut plan = Plan {
@@ -314,12 +340,12 @@ impl Matrix {
                 [
                     old_key
                         .as_deref()
-                        .map(mutate::mutations)
+                        .map(|k| self.tampered(k, e, &ctx))
                         .unwrap_or_default(),
                     new_key
                         .as_deref()
                         .filter(|k| Some(*k) != old_key.as_deref())
-                        .map(mutate::mutations)
+                        .map(|k| self.tampered(k, e, &ctx))
                         .unwrap_or_default(),
                 ]
             } else {
@@ -373,6 +399,7 @@ impl Matrix {
         for (b, base) in [Base::Old, Base::New].into_iter().enumerate() {
             if self.enabled(Check::Tamper) {
                 for (m, mutation) in plan.mutations[b].iter().enumerate() {
+                    let mctx = mutation.context.as_ref().unwrap_or(&ctx);
                     req(
                         Purpose::Tamper {
                             base,
@@ -381,7 +408,7 @@ impl Matrix {
                         },
                         old,
                         &mutation.key,
-                        &ctx,
+                        mctx,
                     );
                     req(
                         Purpose::Tamper {
@@ -391,7 +418,7 @@ impl Matrix {
                         },
                         new,
                         &mutation.key,
-                        &ctx,
+                        mctx,
                     );
                 }
             }
@@ -965,7 +992,7 @@ impl<'a> Judge<'a> {
         base: usize,
     ) {
         let (m, e) = (self.matrix, &self.case.entitlement);
-        let ctx = own_context(e);
+        let ctx = mutation.context.clone().unwrap_or_else(|| own_context(e));
         let Some(new_v) = self.answer(
             Check::Tamper,
             generator,

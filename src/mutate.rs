@@ -7,6 +7,14 @@
 //! families follow real failures collected in the research notes: copy-paste
 //! whitespace, mail clients eating dashes, case drift between generator and
 //! validator, look-alike characters, truncation, and base64 re-encoding.
+//!
+//! [`context_mutations`] tamper with the other half of a validation: the
+//! unchanged key shown to another product, a version above its licence, or
+//! another machine. Old and new must refuse (or, for a key that is not
+//! node-locked, accept) these alike; a new system that accepts a key outside
+//! its licence is a leak no key mutation finds.
+
+use crate::verdict::{Context, Version};
 
 /// A mutated key and what it should do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +25,8 @@ pub struct Mutation {
     pub key: Vec<u8>,
     /// Whether a correct validator accepts it.
     pub benign: bool,
+    /// The context to present it in, when not the entitlement's own.
+    pub context: Option<Context>,
 }
 
 /// Whether `key` is in the Crockford-base32 human form (acme-lk1 style),
@@ -70,6 +80,7 @@ pub fn mutations(key: &str) -> Vec<Mutation> {
                 family,
                 key: k,
                 benign,
+                context: None,
             });
         }
     };
@@ -145,6 +156,66 @@ pub fn mutations(key: &str) -> Vec<Mutation> {
     out
 }
 
+/// The unchanged key in contexts around `own`, the context it was issued
+/// for: `other_product` running it (`wrong_product`), the major version after
+/// `max_major` (`version_not_covered`; none when `max_major` is 255), and
+/// another machine (`host_mismatch` for a node-locked key, valid for one
+/// that is not).
+pub fn context_mutations(
+    key: &str,
+    own: &Context,
+    max_major: u8,
+    other_product: Option<&str>,
+) -> Vec<Mutation> {
+    let mut out = Vec::new();
+    let mut push = |family, benign, context| {
+        out.push(Mutation {
+            family,
+            key: key.as_bytes().to_vec(),
+            benign,
+            context: Some(context),
+        })
+    };
+    if let Some(product) = other_product {
+        push(
+            "other-product",
+            false,
+            Context {
+                product: product.to_string(),
+                ..own.clone()
+            },
+        );
+    }
+    if let Some(next) = max_major.checked_add(1) {
+        push(
+            "version-above-licence",
+            false,
+            Context {
+                version: Version {
+                    major: u32::from(next),
+                    minor: 0,
+                },
+                ..own.clone()
+            },
+        );
+    }
+    let locked = own.host_id.is_some();
+    let other_host = match &own.host_id {
+        Some(h) if h != "HOST-OTHER" => "HOST-OTHER".to_string(),
+        Some(_) => "HOST-ELSEWHERE".to_string(),
+        None => "HOST-ANY".to_string(),
+    };
+    push(
+        if locked { "other-host" } else { "any-host" },
+        !locked,
+        Context {
+            host_id: Some(other_host),
+            ..own.clone()
+        },
+    );
+    out
+}
+
 fn insert_mid(key: &str, what: &str) -> String {
     let mut mid = key.len() / 2;
     while !key.is_char_boundary(mid) {
@@ -189,6 +260,47 @@ fn full_width_first_digit(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::date::Day;
+
+    fn own(host: Option<&str>) -> Context {
+        Context {
+            product: "acme-cad".into(),
+            version: Version { major: 7, minor: 0 },
+            today: Day::parse("2026-11-23").expect("day"),
+            host_id: host.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn context_mutations_leave_the_licence_and_keep_the_key() {
+        let m = context_mutations("K", &own(Some("H1")), 7, Some("acme-viewer"));
+        let families: Vec<_> = m.iter().map(|m| (m.family, m.benign)).collect();
+        assert_eq!(
+            families,
+            [
+                ("other-product", false),
+                ("version-above-licence", false),
+                ("other-host", false)
+            ]
+        );
+        assert!(m.iter().all(|m| m.key == b"K"));
+        let ctx = |i: usize| m[i].context.as_ref().expect("a context");
+        assert_eq!(ctx(0).product, "acme-viewer");
+        assert_eq!(ctx(1).version.major, 8);
+        assert_eq!(ctx(2).host_id.as_deref(), Some("HOST-OTHER"));
+    }
+
+    #[test]
+    fn an_unlocked_key_runs_on_any_host_and_255_has_no_version_above() {
+        let m = context_mutations("K", &own(None), 255, None);
+        let families: Vec<_> = m.iter().map(|m| (m.family, m.benign)).collect();
+        assert_eq!(families, [("any-host", true)]);
+        let m = context_mutations("K", &own(Some("HOST-OTHER")), 1, None);
+        assert_eq!(
+            m.last().and_then(|m| m.context.as_ref()?.host_id.clone()),
+            Some("HOST-ELSEWHERE".into())
+        );
+    }
 
     #[test]
     fn crockford_keys_fold_case_dashes_and_look_alikes() {

@@ -96,6 +96,13 @@ fn group<'a>(
     "300"
 )]
 #[case::wrong_date_epoch("date-epoch", "backward", "leak", "grants more: expires", "300")]
+#[case::product_never_compared(
+    "product-unchecked",
+    "tamper",
+    "leak",
+    "other-product: accepted by new",
+    "300"
+)]
 #[case::crash_on_long_name(
     "crash-long-name",
     "roundtrip",

@@ -304,7 +304,9 @@ fn check_blurb(c: Check) -> &'static str {
         }
         Check::Rollback => "keys the new system issues validate in the old system",
         Check::Parity => "implementations of one format issue byte-identical keys",
-        Check::Tamper => "mutated keys get the same accept or reject from old and new",
+        Check::Tamper => {
+            "mutated keys, and keys shown to another product, version or host, get the same accept or reject from old and new"
+        }
         Check::Time => "verdicts agree on days around every expiry boundary",
     }
 }

@@ -57,10 +57,15 @@ pub(crate) enum Defect {
     /// into a fixed 64-byte column without a length check, and panics on a
     /// longer name. Needs `scheme=acme-ed1`.
     CrashLongName,
+    /// `product-unchecked`: the validator (both formats) accepts a key for
+    /// any product of the catalog, as a suite-wide licence check shared by
+    /// every product would: it never compares the key's product with the
+    /// running one.
+    ProductUnchecked,
 }
 
 /// Every value of the `defect` setting.
-pub(crate) const NAMES: [&str; 10] = [
+pub(crate) const NAMES: [&str; 11] = [
     "none",
     "expiry-off-by-one",
     "feature-bit-moved",
@@ -71,6 +76,7 @@ pub(crate) const NAMES: [&str; 10] = [
     "host-lock-dropped",
     "date-epoch",
     "crash-long-name",
+    "product-unchecked",
 ];
 
 impl Defect {
@@ -103,6 +109,7 @@ impl Defect {
                 require_new_system(name, scheme)?;
                 Defect::CrashLongName
             }
+            "product-unchecked" => Defect::ProductUnchecked,
             other => {
                 return Err(format!(
                     "setting `defect`: unknown defect {other:?}; the defects are {}",
@@ -126,6 +133,7 @@ impl Defect {
             Defect::HostLockDropped => NAMES[7],
             Defect::DateEpoch => NAMES[8],
             Defect::CrashLongName => NAMES[9],
+            Defect::ProductUnchecked => NAMES[10],
         }
     }
 }

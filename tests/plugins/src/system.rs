@@ -16,7 +16,7 @@ use keycompat::schemes::lk1::Lk1;
 use keycompat::schemes::new_system::{Emit, NewSystem};
 use keycompat::schemes::{self, BuiltinError};
 use keycompat::settings::Settings;
-use keycompat::verdict::{Context, Validation};
+use keycompat::verdict::{Context, Validation, Verdict};
 
 use crate::defect::Defect;
 use crate::{expiry, legacy, signed};
@@ -117,6 +117,26 @@ impl Defective {
 
     /// Validates a key as the builtin does, through the defect.
     pub(crate) fn validate(&self, key: &[u8], ctx: &Context) -> Validation {
+        let v = self.validate_in(key, ctx);
+        match (&self.defect, v.verdict, v.decoded.as_ref()) {
+            (Defect::ProductUnchecked, Verdict::WrongProduct, Some(d)) => {
+                // Judged again as if the running product were the key's own.
+                let Some(product) = d.product.clone() else {
+                    return v;
+                };
+                self.validate_in(
+                    key,
+                    &Context {
+                        product,
+                        ..ctx.clone()
+                    },
+                )
+            }
+            _ => v,
+        }
+    }
+
+    fn validate_in(&self, key: &[u8], ctx: &Context) -> Validation {
         let v = match &self.target {
             Target::New(new) if is_acme_ed1(key) => self.ed1_decode(new.ed1(), key, ctx),
             Target::New(new) => self.lk1_decode(new.lk1(), key, ctx),

@@ -304,6 +304,10 @@ fn untriggered_defects_issue_and_validate_like_the_builtin() {
                 );
                 let Ok(key) = &x.issued else { continue };
                 for (ctx, v) in &x.validations {
+                    // Another product's context is that defect's trigger.
+                    if defect == "product-unchecked" && ctx.product != x.entitlement.product {
+                        continue;
+                    }
                     assert_eq!(&d.validate(key.as_bytes(), ctx), v, "{d}: {key} in {ctx:?}");
                 }
             }
@@ -392,6 +396,40 @@ fn settings_are_checked_and_named() {
     }
     let no_secret = Defective::new("acme-lk1", "mac-wrong-bytes", &catalog, &Settings::new());
     assert_eq!(no_secret.unwrap_err(), "setting `secret`: missing");
+}
+
+#[test]
+fn product_unchecked_accepts_a_key_in_any_product_but_checks_the_rest() {
+    for (scheme, overrides) in SYSTEMS {
+        let pair = Pair::new(scheme, "product-unchecked", overrides);
+        let e = with(cad(), |e| e.expires = None);
+        let key = pair.builtin_key(&e);
+        let own = at(&e, "2026-12-01");
+        let viewer = Context {
+            product: "acme-viewer".into(),
+            ..own.clone()
+        };
+        assert_eq!(
+            pair.builtin_says(&key, &viewer).verdict,
+            Verdict::WrongProduct
+        );
+        let v = pair.defective_says(&key, &viewer);
+        assert_eq!(
+            v,
+            pair.builtin_says(&key, &own),
+            "{scheme}: judged as acme-cad"
+        );
+        // The version check still runs, in the key's product.
+        let later = Context {
+            version: Version { major: 8, minor: 0 },
+            ..viewer
+        };
+        assert_eq!(
+            pair.defective_says(&key, &later).verdict,
+            Verdict::VersionNotCovered,
+            "{scheme}"
+        );
+    }
 }
 
 /// The refusal's field, if `issued` is one.
