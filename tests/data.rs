@@ -103,6 +103,9 @@ fn a_new_system_that_rejects_old_keys_fails_the_field_key_gate_with_a_replayable
         replay.starts_with("keycompat validate --system new --key "),
         "{replay}"
     );
+    // Pasted into a shell, it shows the new system rejecting the key.
+    let out = s.run_printed(replay, "");
+    assert_eq!(code(&out), 1, "{replay}\n{}", stderr(&out));
     // Orders through the broken system: listed by order id.
     let failing = r["data"]["failing_orders"]
         .as_array()

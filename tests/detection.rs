@@ -9,7 +9,7 @@ use rstest::rstest;
 
 /// Runs the demo with `defect` planted in the new system (and in its legacy
 /// emitter, so PARITY sees it too) and returns the report.
-fn run_with_defect(defect: &str, cases: &str, checks: &str) -> serde_json::Value {
+fn run_with_defect(defect: &str, cases: &str, checks: &str) -> (Scenario, serde_json::Value) {
     // Random cases only: the vectors catch most defects too, with examples
     // that are not random cases (and so not shrunk).
     let s = Scenario::demo()
@@ -39,7 +39,7 @@ fn run_with_defect(defect: &str, cases: &str, checks: &str) -> serde_json::Value
         "a planted defect must fail the run\n{}",
         stderr(&out)
     );
-    report
+    (s, report)
 }
 
 fn group<'a>(
@@ -117,7 +117,7 @@ fn planted_defects_are_caught_classified_and_shrunk(
     #[case] cause: &str,
     #[case] cases: &str,
 ) {
-    let report = run_with_defect(defect, cases, check);
+    let (s, report) = run_with_defect(defect, cases, check);
     let g = group(&report, check, severity, cause).unwrap_or_else(|| {
         panic!("{defect}: no unwaived {check} {severity} group with cause containing {cause:?}; groups: {:#?}", unwaived_groups(&report))
     });
@@ -126,6 +126,14 @@ fn planted_defects_are_caught_classified_and_shrunk(
     assert!(
         replay.starts_with("keycompat replay --seed 1 --case "),
         "{defect}: {g:#}"
+    );
+    // The replay command reproduces the finding, unwaived: exit 1.
+    let out = s.run_printed(replay, "--today 2026-11-23");
+    assert_eq!(code(&out), 1, "{defect}: {replay}\n{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(cause),
+        "{defect}: {replay} did not find {cause:?}:\n{}",
+        stdout(&out)
     );
     let shrunk = &g["shrunk"]["entitlement"];
     assert!(

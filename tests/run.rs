@@ -40,6 +40,41 @@ fn the_demo_finds_only_its_waived_incompatibilities() {
 }
 
 #[test]
+fn replay_reproduces_a_waived_finding_and_judges_its_waiver_as_the_run_did() {
+    let s = small(Scenario::demo(), 300).without_sources();
+    let (_, report) = s.run_report(&["--cases", "300", "--seed", "1", "--no-shrink"], "r");
+    let rollback = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["check"] == "rollback" && g["waived_by"] == "EMS-1043")
+        .expect("the demo's waived rollback group");
+    let replay = rollback["replay"].as_str().unwrap();
+    let out = s.run_printed(replay, "--today 2026-11-23");
+    assert_eq!(
+        code(&out),
+        0,
+        "waived: exit 0\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("waived:   EMS-1043"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains(", 0 not waived"), "{}", stdout(&out));
+    // The day after the waiver expires, the same finding blocks again.
+    let out = s.run_printed(replay, "--today 2027-07-01");
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("waiver EMS-1043 expired on 2027-06-30"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn too_few_cases_is_a_red_gate_and_exit_1() {
     let s = Scenario::demo();
     let (out, report) = s.run_report(&["--cases", "50", "--seed", "1", "--no-shrink"], "r");

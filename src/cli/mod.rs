@@ -51,7 +51,8 @@ pub enum Command {
     /// and new, orders through both generators and the check matrix. Judged
     /// by the data and finding gates; exit 0 on go, 1 on a red gate.
     Data(DataArgs),
-    /// Re-run one case (from a finding's replay command) and print what it finds.
+    /// Re-run one case (from a finding's replay command) and print what it
+    /// finds. Exit 1 if a finding is not waived.
     Replay(ReplayArgs),
     /// Join the JSON reports of `run --partition k/n` shards into one report
     /// (identical to an unsharded run over the same cases) and write every format.
@@ -255,6 +256,9 @@ pub struct ReplayArgs {
     /// Only this check.
     #[arg(long, value_parser = parse_check)]
     pub check: Option<crate::finding::Check>,
+    /// The day waivers are judged on [default: today, UTC].
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = Day::parse)]
+    pub today: Option<Day>,
 }
 
 fn parse_check(s: &str) -> Result<crate::finding::Check, String> {

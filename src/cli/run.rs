@@ -800,6 +800,10 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
         println!("no findings ({observed} observations)");
         return Ok(exit::GO);
     }
+    // Judged as a run judges: an active waiver keeps a finding from blocking.
+    let today = args.today.unwrap_or_else(today_utc);
+    let mut uses = vec![(0, 0); config.waivers.len()];
+    let mut unwaived = 0;
     for f in &outcome.findings {
         println!("{}", f.key);
         if let Some(k) = &f.license_key {
@@ -819,6 +823,37 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
         }
         println!("  expected: {}", f.expected);
         println!("  found:    {}", f.found);
+        match crate::waiver::waive(&config.waivers, &mut uses, f, today) {
+            Some(i) => {
+                let w = &config.waivers[i];
+                println!(
+                    "  waived:   {} (owner {}, until {})",
+                    w.ticket, w.owner, w.expires
+                );
+            }
+            None => {
+                unwaived += 1;
+                if let Some(w) = config
+                    .waivers
+                    .iter()
+                    .find(|w| w.matches(f) && !w.active_on(today))
+                {
+                    println!(
+                        "  waiver {} expired on {}: this finding blocks again",
+                        w.ticket, w.expires
+                    );
+                }
+            }
+        }
     }
-    Ok(exit::INCOMPATIBLE)
+    let total = outcome.findings.len();
+    println!(
+        "{total} finding{}, {unwaived} not waived (waivers judged on {today})",
+        if total == 1 { "" } else { "s" }
+    );
+    Ok(if unwaived == 0 {
+        exit::GO
+    } else {
+        exit::INCOMPATIBLE
+    })
 }

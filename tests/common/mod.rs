@@ -265,6 +265,24 @@ impl Scenario {
         run_in(self.dir.path(), args, b"")
     }
 
+    /// Runs a command line a report printed (`keycompat replay ...`) through
+    /// `sh`, as a user pasting it would, with `extra` arguments appended.
+    pub fn run_printed(&self, line: &str, extra: &str) -> Output {
+        ensure_built();
+        let rest = line
+            .strip_prefix("keycompat ")
+            .unwrap_or_else(|| panic!("not a keycompat command: {line}"));
+        let bin = bin().to_string_lossy().replace('\'', "'\\''");
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("'{bin}' {rest} {extra}"))
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sh")
+    }
+
     /// `keycompat run` with a report directory; returns the output and report.json.
     pub fn run_report(&self, args: &[&str], report: &str) -> (Output, serde_json::Value) {
         self.report("run", args, report)
