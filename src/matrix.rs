@@ -555,6 +555,46 @@ fn ok_key(r: &Result<String, GenerateFailure>) -> Option<String> {
     r.as_ref().ok().cloned()
 }
 
+/// Where an observation was made: its cell of the matrix and, for a
+/// validation, the key and the context the validator was shown.
+#[derive(Clone, Copy)]
+struct At<'k> {
+    check: Check,
+    generator: &'k str,
+    validator: Option<&'k str>,
+    key: Option<&'k [u8]>,
+    context: Option<&'k Context>,
+}
+
+impl<'k> At<'k> {
+    /// A validation of `key` in `context` by `validator`.
+    fn validation(
+        check: Check,
+        generator: &'k str,
+        validator: &'k str,
+        key: &'k [u8],
+        context: &'k Context,
+    ) -> Self {
+        At {
+            check,
+            generator,
+            validator: Some(validator),
+            key: Some(key),
+            context: Some(context),
+        }
+    }
+}
+
+/// What an observation expected and found instead.
+struct Mismatch {
+    severity: Severity,
+    cause: String,
+    expected: String,
+    found: String,
+    validation: Option<Validation>,
+    diffs: Vec<FieldDiff>,
+}
+
 /// Judges one case from its keys and answers.
 struct Judge<'a> {
     matrix: &'a Matrix,
@@ -593,56 +633,33 @@ impl<'a> Judge<'a> {
         self.tally(check, generator, validator, |t| t.pass += 1);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn find(
-        &mut self,
-        check: Check,
-        severity: Severity,
-        generator: &str,
-        validator: Option<&str>,
-        cause: String,
-        key: Option<&[u8]>,
-        context: Option<&Context>,
-        expected: String,
-        found: String,
-        validation: Option<Validation>,
-        diffs: Vec<FieldDiff>,
-    ) {
-        self.tally(check, generator, validator, |t| t.fail += 1);
-        if !self.matrix.enabled(check) {
+    fn find(&mut self, at: At<'_>, mismatch: Mismatch) {
+        self.tally(at.check, at.generator, at.validator, |t| t.fail += 1);
+        if !self.matrix.enabled(at.check) {
             return;
         }
         self.outcome.findings.push(Finding {
             key: GroupKey {
-                check,
-                severity,
-                generator: generator.to_string(),
-                validator: validator.map(String::from),
-                cause,
+                check: at.check,
+                severity: mismatch.severity,
+                generator: at.generator.to_string(),
+                validator: at.validator.map(String::from),
+                cause: mismatch.cause,
             },
             case_id: self.case.id.clone(),
             source: self.case.source.clone(),
             entitlement: Some(self.case.entitlement.clone()),
-            license_key: key.map(|k| String::from_utf8_lossy(k).into_owned()),
-            context: context.cloned(),
-            expected,
-            found,
-            validation,
-            diffs,
+            license_key: at.key.map(|k| String::from_utf8_lossy(k).into_owned()),
+            context: at.context.cloned(),
+            expected: mismatch.expected,
+            found: mismatch.found,
+            validation: mismatch.validation,
+            diffs: mismatch.diffs,
         });
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn failure(
-        &mut self,
-        check: Check,
-        generator: &str,
-        validator: Option<&str>,
-        key: Option<&[u8]>,
-        context: Option<&Context>,
-        what: &str,
-        f: &CallFailure,
-    ) {
+    /// A call that did not answer: a crash or an error finding.
+    fn failure(&mut self, at: At<'_>, what: &str, f: &CallFailure) {
         let severity = if f.kind.is_crash() {
             Severity::Crash
         } else {
@@ -653,17 +670,15 @@ impl<'a> Judge<'a> {
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
         self.find(
-            check,
-            severity,
-            generator,
-            validator,
-            format!("{what} failed: {kind}"),
-            key,
-            context,
-            format!("an answer from {what}"),
-            f.message.clone(),
-            None,
-            Vec::new(),
+            at,
+            Mismatch {
+                severity,
+                cause: format!("{what} failed: {kind}"),
+                expected: format!("an answer from {what}"),
+                found: f.message.clone(),
+                validation: None,
+                diffs: Vec::new(),
+            },
         );
     }
 
@@ -677,7 +692,14 @@ impl<'a> Judge<'a> {
         for (g, results) in generated {
             match &results[i] {
                 Err(GenerateFailure::Failed(f)) if seen.insert(g.clone()) => {
-                    self.failure(Check::Roundtrip, g, None, None, None, "generate", f);
+                    let at = At {
+                        check: Check::Roundtrip,
+                        generator: g,
+                        validator: None,
+                        key: None,
+                        context: None,
+                    };
+                    self.failure(at, "generate", f);
                 }
                 Err(GenerateFailure::Refused { .. }) if *g == m.old || *g == m.new => {
                     self.tally(Check::Roundtrip, g, None, |t| t.skipped += 1);
@@ -729,19 +751,23 @@ impl<'a> Judge<'a> {
         match cause {
             None => self.pass(Check::Parity, a, Some(b)),
             Some(cause) => {
-                let key = kb.as_ref().ok().map(|k| k.as_bytes().to_vec());
+                let at = At {
+                    check: Check::Parity,
+                    generator: a,
+                    validator: Some(b),
+                    key: kb.as_ref().ok().map(|k| k.as_bytes()),
+                    context: None,
+                };
                 self.find(
-                    Check::Parity,
-                    Severity::Drift,
-                    a,
-                    Some(b),
-                    cause,
-                    key.as_deref(),
-                    None,
-                    describe(ka),
-                    describe(kb),
-                    None,
-                    Vec::new(),
+                    at,
+                    Mismatch {
+                        severity: Severity::Drift,
+                        cause,
+                        expected: describe(ka),
+                        found: describe(kb),
+                        validation: None,
+                        diffs: Vec::new(),
+                    },
                 );
             }
         }
@@ -764,17 +790,9 @@ impl<'a> Judge<'a> {
             }
             let key = if b == 0 { &plan.old_key } else { &plan.new_key };
             if let (Some(key), Some(result)) = (key, answer(Purpose::Roundtrip(base))) {
-                self.expect_valid(
-                    Check::Roundtrip,
-                    system,
-                    system,
-                    key.as_bytes(),
-                    &own_context(e),
-                    result,
-                    &expected,
-                    None,
-                    b,
-                );
+                let ctx = own_context(e);
+                let at = At::validation(Check::Roundtrip, system, system, key.as_bytes(), &ctx);
+                self.expect_valid(at, result, &expected, None, b);
             }
         }
         let old_decode = match answer(Purpose::Roundtrip(Base::Old)) {
@@ -783,17 +801,9 @@ impl<'a> Judge<'a> {
         };
         if let (Some(key), Some(result)) = (&plan.old_key, answer(Purpose::Backward)) {
             let reference = old_decode.clone().unwrap_or_else(|| expected.clone());
-            self.expect_valid(
-                Check::Backward,
-                &m.old,
-                &m.new,
-                key.as_bytes(),
-                &own_context(e),
-                result,
-                &reference,
-                None,
-                0,
-            );
+            let ctx = own_context(e);
+            let at = At::validation(Check::Backward, &m.old, &m.new, key.as_bytes(), &ctx);
+            self.expect_valid(at, result, &reference, None, 0);
         }
         if let Some(key) = &plan.new_key {
             for (r, release) in m.releases.iter().enumerate() {
@@ -804,31 +814,15 @@ impl<'a> Judge<'a> {
                         .find(|q| q.purpose == Purpose::Forward(r))
                         .map(|q| q.context.clone())
                         .unwrap_or_else(|| own_context(e));
-                    self.expect_valid(
-                        Check::Forward,
-                        &m.new,
-                        &release.name,
-                        key.as_bytes(),
-                        &ctx,
-                        result,
-                        &expected,
-                        release.features.as_ref(),
-                        1,
-                    );
+                    let at =
+                        At::validation(Check::Forward, &m.new, &release.name, key.as_bytes(), &ctx);
+                    self.expect_valid(at, result, &expected, release.features.as_ref(), 1);
                 }
             }
             if let Some(result) = answer(Purpose::Rollback) {
-                self.expect_valid(
-                    Check::Rollback,
-                    &m.new,
-                    &m.old,
-                    key.as_bytes(),
-                    &own_context(e),
-                    result,
-                    &expected,
-                    None,
-                    1,
-                );
+                let ctx = own_context(e);
+                let at = At::validation(Check::Rollback, &m.new, &m.old, key.as_bytes(), &ctx);
+                self.expect_valid(at, result, &expected, None, 1);
             }
         }
         let old_accepts_new_key = plan.new_key.is_some()
@@ -865,12 +859,10 @@ impl<'a> Judge<'a> {
                                 by_old,
                             }
                     });
-                    if let Some(Some(result)) = req.map(|i| &answers[i]) {
-                        let key = plan.requests[req.unwrap_or_default()].key.clone();
-                        let ctx = plan.requests[req.unwrap_or_default()].context.clone();
-                        self.time(
-                            generator, validator, &key, &ctx, result, day, valid, label, b,
-                        );
+                    if let Some((q, Some(result))) = req.map(|i| (&plan.requests[i], &answers[i])) {
+                        let at =
+                            At::validation(Check::Time, generator, validator, &q.key, &q.context);
+                        self.time(at, result, (day, valid, label), b);
                     }
                 }
             }
@@ -880,25 +872,13 @@ impl<'a> Judge<'a> {
     /// The validator's answer, or `None` once its failure is recorded as a finding.
     fn answer<'r>(
         &mut self,
-        check: Check,
-        generator: &str,
-        validator: &str,
-        key: &[u8],
-        ctx: &Context,
+        at: At<'_>,
         result: &'r Result<Validation, CallFailure>,
     ) -> Option<&'r Validation> {
         match result {
             Ok(v) => Some(v),
             Err(f) => {
-                self.failure(
-                    check,
-                    generator,
-                    Some(validator),
-                    Some(key),
-                    Some(ctx),
-                    "validate",
-                    f,
-                );
+                self.failure(at, "validate", f);
                 None
             }
         }
@@ -910,37 +890,27 @@ impl<'a> Judge<'a> {
             .unwrap_or_else(|| "unrecognised".into())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn expect_valid(
         &mut self,
-        check: Check,
-        generator: &str,
-        validator: &str,
-        key: &[u8],
-        ctx: &Context,
+        at: At<'_>,
         result: &Result<Validation, CallFailure>,
         reference: &Decoded,
         known_features: Option<&BTreeSet<String>>,
         base: usize,
     ) {
-        let Some(v) = self.answer(check, generator, validator, key, ctx, result) else {
+        let Some(v) = self.answer(at, result) else {
             return;
         };
         if v.verdict != Verdict::Valid {
-            let cause = format!("{} key rejected: {}", self.format_label(base), v.verdict);
-            return self.find(
-                check,
-                Severity::Outage,
-                generator,
-                Some(validator),
-                cause,
-                Some(key),
-                Some(ctx),
-                "valid".into(),
-                verdict_text(v),
-                Some(v.clone()),
-                Vec::new(),
-            );
+            let mismatch = Mismatch {
+                severity: Severity::Outage,
+                cause: format!("{} key rejected: {}", self.format_label(base), v.verdict),
+                expected: "valid".into(),
+                found: verdict_text(v),
+                validation: Some(v.clone()),
+                diffs: Vec::new(),
+            };
+            return self.find(at, mismatch);
         }
         let diffs = v
             .decoded
@@ -948,7 +918,7 @@ impl<'a> Judge<'a> {
             .map(|d| reference.diff(d, known_features))
             .unwrap_or_default();
         if diffs.is_empty() {
-            self.pass(check, generator, Some(validator));
+            self.pass(at.check, at.generator, at.validator);
         } else {
             let fields: Vec<&str> = diffs.iter().map(|d| d.field.as_str()).collect();
             let grants_more = v
@@ -966,19 +936,15 @@ impl<'a> Judge<'a> {
                 .map(|d| format!("{} {} (expected {})", d.field, d.found, d.expected))
                 .collect::<Vec<_>>()
                 .join("; ");
-            self.find(
-                check,
+            let mismatch = Mismatch {
                 severity,
-                generator,
-                Some(validator),
                 cause,
-                Some(key),
-                Some(ctx),
-                "the same decode".into(),
+                expected: "the same decode".into(),
                 found,
-                Some(v.clone()),
+                validation: Some(v.clone()),
                 diffs,
-            );
+            };
+            self.find(at, mismatch);
         }
     }
 
@@ -993,26 +959,14 @@ impl<'a> Judge<'a> {
     ) {
         let (m, e) = (self.matrix, &self.case.entitlement);
         let ctx = mutation.context.clone().unwrap_or_else(|| own_context(e));
-        let Some(new_v) = self.answer(
-            Check::Tamper,
-            generator,
-            &m.new,
-            &mutation.key,
-            &ctx,
-            by_new,
-        ) else {
+        let at = At::validation(Check::Tamper, generator, &m.new, &mutation.key, &ctx);
+        let Some(new_v) = self.answer(at, by_new) else {
             return;
         };
         let new_ok = new_v.verdict == Verdict::Valid;
         let (reference_ok, reference) = if agreement {
-            let Some(v) = self.answer(
-                Check::Tamper,
-                generator,
-                &m.old,
-                &mutation.key,
-                &ctx,
-                by_old,
-            ) else {
+            let by = At::validation(Check::Tamper, generator, &m.old, &mutation.key, &ctx);
+            let Some(v) = self.answer(by, by_old) else {
                 return;
             };
             (
@@ -1044,40 +998,31 @@ impl<'a> Judge<'a> {
                 format!("{label} key, {}: rejected by {}", mutation.family, m.new),
             )
         };
-        self.find(
-            Check::Tamper,
+        let mismatch = Mismatch {
             severity,
-            generator,
-            Some(&m.new),
             cause,
-            Some(&mutation.key),
-            Some(&ctx),
-            reference,
-            verdict_text(new_v),
-            Some(new_v.clone()),
-            Vec::new(),
-        );
+            expected: reference,
+            found: verdict_text(new_v),
+            validation: Some(new_v.clone()),
+            diffs: Vec::new(),
+        };
+        self.find(at, mismatch);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// TIME: `result` on `day` of the grid, which should be `valid` or not.
     fn time(
         &mut self,
-        generator: &str,
-        validator: &str,
-        key: &[u8],
-        ctx: &Context,
+        at: At<'_>,
         result: &Result<Validation, CallFailure>,
-        day: Day,
-        valid: bool,
-        label: &str,
+        (day, valid, label): (Day, bool, &str),
         base: usize,
     ) {
-        let Some(v) = self.answer(Check::Time, generator, validator, key, ctx, result) else {
+        let Some(v) = self.answer(at, result) else {
             return;
         };
         let accepted = v.verdict == Verdict::Valid;
         if accepted == valid {
-            return self.pass(Check::Time, generator, Some(validator));
+            return self.pass(at.check, at.generator, at.validator);
         }
         let fmt = self.format_label(base);
         let (severity, cause, expected) = if valid {
@@ -1093,20 +1038,15 @@ impl<'a> Judge<'a> {
                 "expired".to_string(),
             )
         };
-        let found = format!("{} on {day}", verdict_text(v));
-        self.find(
-            Check::Time,
+        let mismatch = Mismatch {
             severity,
-            generator,
-            Some(validator),
             cause,
-            Some(key),
-            Some(ctx),
             expected,
-            found,
-            Some(v.clone()),
-            Vec::new(),
-        );
+            found: format!("{} on {day}", verdict_text(v)),
+            validation: Some(v.clone()),
+            diffs: Vec::new(),
+        };
+        self.find(at, mismatch);
     }
 }
 
