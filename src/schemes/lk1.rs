@@ -491,8 +491,16 @@ fn payload_bytes(payload: u128) -> [u8; PAYLOAD_BYTES] {
     out
 }
 
-/// The 125-bit value as `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`.
-fn format_symbols(value: u128) -> String {
+/// Whether a key byte is a symbol (after case and look-alike folding) or a
+/// separator normalisation deletes; any other byte makes a key malformed.
+pub fn is_key_byte(byte: u8) -> bool {
+    SYMBOL_VALUES[usize::from(byte)] != INVALID
+}
+
+/// The key text layer on its own, for tools that build keys below the codec
+/// (e.g. with another MAC): the 125-bit `value` as
+/// `XXXXX-XXXXX-XXXXX-XXXXX-XXXXX`.
+pub fn format_symbols(value: u128) -> String {
     let mut out = String::with_capacity(SYMBOLS + SYMBOLS / GROUP - 1);
     for i in 0..SYMBOLS {
         if i > 0 && i % GROUP == 0 {
@@ -505,8 +513,9 @@ fn format_symbols(value: u128) -> String {
     out
 }
 
-/// Normalises key text into the 125-bit value, or says why it is malformed.
-fn parse_symbols(key: &[u8]) -> Result<u128, String> {
+/// Normalises key text into the 125-bit value, or says why it is malformed
+/// (the reason a validator gives for `malformed`).
+pub fn parse_symbols(key: &[u8]) -> Result<u128, String> {
     let mut value = 0u128;
     let mut count = 0usize;
     for (offset, &byte) in key.iter().enumerate() {

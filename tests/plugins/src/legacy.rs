@@ -9,15 +9,16 @@
 
 use std::fmt;
 
+use hmac::{Hmac, Mac};
 use keycompat::catalog::Catalog;
 use keycompat::date::Day;
 use keycompat::entitlement::Entitlement;
 use keycompat::implementation::GenerateFailure;
-use keycompat::schemes::lk1::{Lk1, MAX_SEATS, Payload};
+use keycompat::schemes::lk1::{self, Lk1, MAX_SEATS, Payload};
 use keycompat::verdict::{Context, Validation, Verdict};
+use sha2::Sha256;
 
 use crate::expiry;
-use crate::primitives::{crockford, sha256};
 
 /// The two features whose bits `feature-bit-moved` swaps (bits 8 and 9).
 pub(crate) const SWAPPED_FEATURES: (&str, &str) = ("pdm", "simulation");
@@ -57,8 +58,7 @@ pub(crate) fn decode_case_sensitive(codec: &Lk1, key: &[u8], ctx: &Context) -> V
 
 /// The defective decode table: the spec's, minus every lower-case letter.
 fn in_upper_case_table(byte: u8) -> bool {
-    let known = crockford::is_separator(byte) || crockford::symbol_value(byte).is_some();
-    known && !byte.is_ascii_lowercase() // the bug: the spec folds case first
+    lk1::is_key_byte(byte) && !byte.is_ascii_lowercase() // the bug: the spec folds case first
 }
 
 /// `seats-wrapped`: packs seats into the 10-bit field with a mask instead of
@@ -157,8 +157,9 @@ impl UnprefixedMac {
 
     /// The first 5 bytes of the MAC over `message` (as a 40-bit number).
     fn tag(&self, message: &[u8]) -> u128 {
-        let mac = sha256::hmac_sha256(&self.secret, message);
-        mac[..5]
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key");
+        mac.update(message);
+        mac.finalize().into_bytes()[..5]
             .iter()
             .fold(0, |acc, &b| (acc << 8) | u128::from(b))
     }
@@ -171,7 +172,7 @@ impl UnprefixedMac {
     /// Issues the key the codec would, with the defective MAC.
     pub(crate) fn encode(&self, codec: &Lk1, e: &Entitlement) -> Result<String, GenerateFailure> {
         let payload = codec.payload_for(e)?.pack();
-        Ok(crockford::format(
+        Ok(lk1::format_symbols(
             (payload << MAC_BITS) | self.payload_tag(payload),
         ))
     }
@@ -179,7 +180,7 @@ impl UnprefixedMac {
     /// Checks the defective MAC; past it, the codec validates the same
     /// payload (re-sealed with the spec's MAC, which it then accepts).
     pub(crate) fn decode(&self, codec: &Lk1, key: &[u8], ctx: &Context) -> Validation {
-        let value = match crockford::parse(key) {
+        let value = match lk1::parse_symbols(key) {
             Ok(value) => value,
             Err(reason) => return Validation::reject(Verdict::Malformed, None, reason),
         };

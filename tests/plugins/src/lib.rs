@@ -17,7 +17,6 @@
 mod defect;
 mod expiry;
 mod legacy;
-mod primitives;
 mod signed;
 mod system;
 #[cfg(test)]

@@ -10,8 +10,6 @@ use keycompat::schemes::ed1::{Ed1, PREFIX};
 use keycompat::settings::Settings;
 use keycompat::verdict::{Context, Validation, Verdict};
 
-use crate::primitives::base64url;
-
 /// RFC 8032 section 7.1 TEST 3, a public test key pair: the throwaway key
 /// [`LaxVerifier`] re-signs payloads with. Never a key anyone trusts.
 const THROWAWAY_SECRET: &str = "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7";
@@ -98,7 +96,10 @@ fn unverified_payload(key: &[u8]) -> Option<Vec<u8>> {
     let end = key.iter().rposition(|b| !space(b))? + 1;
     let body = key[start..end].strip_prefix(PREFIX.as_bytes())?;
     let dot = body.iter().position(|&b| b == b'.')?;
-    base64url::decode(&body[..dot])
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE
+        .decode(&body[..dot])
+        .ok()
 }
 
 /// Bytes in the customer-name column of the issuing service's audit record.

@@ -2,11 +2,12 @@
 //! `mac-wrong-bytes`, `seats-wrapped`, `host-lock-dropped`, `date-epoch`.
 
 use keycompat::catalog::Catalog;
-use keycompat::schemes::lk1::Lk1;
+use keycompat::schemes::lk1::{Lk1, format_symbols};
 use keycompat::verdict::{Field, Verdict};
 
 use super::*;
-use crate::primitives::{crockford, sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 /// The old system, and the new one issuing acme-lk1 wherever it can.
 const LK1_ISSUERS: [(&str, &[(&str, &str)]); 2] = [("acme-lk1", &[]), ("acme-ed1", &[])];
@@ -118,11 +119,12 @@ fn mac_wrong_bytes_differs_from_the_spec_by_the_prefix_alone() {
     let codec = Lk1::new(&Catalog::acme(), secret.as_bytes()).unwrap();
     let payload = codec.payload_for(&cad()).unwrap().pack();
     let message = [b"ACME-LK1".as_slice(), &payload.to_be_bytes()[5..]].concat();
-    let mac = sha256::hmac_sha256(secret.as_bytes(), &message);
-    let tag = mac[..5]
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(&message);
+    let tag = mac.finalize().into_bytes()[..5]
         .iter()
         .fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
-    let spec_key = crockford::format((payload << 40) | tag);
+    let spec_key = format_symbols((payload << 40) | tag);
     assert_eq!(spec_key, codec.encode(&cad()).unwrap());
 }
 
