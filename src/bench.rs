@@ -450,20 +450,18 @@ pub fn matrix_rate(m: &Matrix, hosting: Hosting, threads: usize, cases: &[Case])
         stop: &stop,
         coverage: None,
     };
+    // The same work queue as the matrix's, so only the judging differs.
     let bare = || {
-        let next = std::sync::atomic::AtomicUsize::new(0);
         let start = Instant::now();
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    loop {
-                        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(c) = calls.get(b) else { break };
-                        std::hint::black_box(c.replay(m));
-                    }
-                });
-            }
-        });
+        crate::run::pull_parallel(
+            threads,
+            calls.len() as u64,
+            || (),
+            |_, b| {
+                std::hint::black_box(calls[b as usize].replay(m));
+                true
+            },
+        );
         start.elapsed().as_secs_f64()
     };
     let full = || {

@@ -491,88 +491,104 @@ impl Runner<'_> {
         span: impl Fn(u64) -> u64 + Sync,
         kind: Kind,
     ) -> (Aggregate, Vec<(Source, Vec<Check>)>) {
-        let next = AtomicU64::new(0);
-        let threads = self.options.threads.max(1);
+        let validators: Vec<&str> = self.matrix.systems.keys().map(String::as_str).collect();
+        let parts = pull_parallel(
+            self.options.threads,
+            n_batches,
+            || (Aggregate::new(self.waivers.len()), Vec::new()),
+            |(agg, failing_sources), b| {
+                if self.stop.load(Ordering::Relaxed) || self.fatal().is_some() {
+                    return false;
+                }
+                let cases = make(b);
+                let outcomes = self.matrix.run_batch(&cases);
+                for (case, outcome) in cases.iter().zip(outcomes) {
+                    if let Some(space) = self.coverage {
+                        agg.coverage.observe_entitlement(space, &case.entitlement);
+                        for &(v, verdict) in &outcome.verdicts {
+                            if let Some(name) = validators.get(v) {
+                                agg.coverage.observe_verdict(name, verdict);
+                            }
+                        }
+                    }
+                    for (cell, t) in outcome.tallies {
+                        agg.tallies.entry(cell).or_default().add(&t);
+                    }
+                    let checks: Vec<Check> = if kind == Kind::Order {
+                        let mut c: Vec<Check> =
+                            outcome.findings.iter().map(|f| f.key.check).collect();
+                        c.sort();
+                        c.dedup();
+                        c
+                    } else {
+                        Vec::new()
+                    };
+                    let failing = agg.record(outcome.findings, self.waivers, self.options.today);
+                    let c = &mut agg.counts;
+                    match kind {
+                        Kind::Vector => {
+                            c.vector_cases += 1;
+                            c.vector_cases_failing += u64::from(failing);
+                        }
+                        Kind::Random => {
+                            c.random_cases += 1;
+                            c.random_cases_failing += u64::from(failing);
+                        }
+                        Kind::Order => {
+                            c.order_cases += 1;
+                            c.order_cases_failing += u64::from(failing);
+                            if failing {
+                                failing_sources.push((case.source.clone(), checks));
+                            }
+                        }
+                    }
+                }
+                progress(span(b));
+                true
+            },
+        );
         let mut total = Aggregate::new(self.waivers.len());
         let mut failing_sources = Vec::new();
-        let validators: Vec<&str> = self.matrix.systems.keys().map(String::as_str).collect();
-        let validators = &validators;
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut agg = Aggregate::new(self.waivers.len());
-                        let mut failing_sources = Vec::new();
-                        loop {
-                            if self.stop.load(Ordering::Relaxed) || self.fatal().is_some() {
-                                break;
-                            }
-                            let b = next.fetch_add(1, Ordering::Relaxed);
-                            if b >= n_batches {
-                                break;
-                            }
-                            let cases = make(b);
-                            let outcomes = self.matrix.run_batch(&cases);
-                            for (case, outcome) in cases.iter().zip(outcomes) {
-                                if let Some(space) = self.coverage {
-                                    agg.coverage.observe_entitlement(space, &case.entitlement);
-                                    for &(v, verdict) in &outcome.verdicts {
-                                        if let Some(name) = validators.get(v) {
-                                            agg.coverage.observe_verdict(name, verdict);
-                                        }
-                                    }
-                                }
-                                for (cell, t) in outcome.tallies {
-                                    agg.tallies.entry(cell).or_default().add(&t);
-                                }
-                                let checks: Vec<Check> = if kind == Kind::Order {
-                                    let mut c: Vec<Check> =
-                                        outcome.findings.iter().map(|f| f.key.check).collect();
-                                    c.sort();
-                                    c.dedup();
-                                    c
-                                } else {
-                                    Vec::new()
-                                };
-                                let failing =
-                                    agg.record(outcome.findings, self.waivers, self.options.today);
-                                let c = &mut agg.counts;
-                                match kind {
-                                    Kind::Vector => {
-                                        c.vector_cases += 1;
-                                        c.vector_cases_failing += u64::from(failing);
-                                    }
-                                    Kind::Random => {
-                                        c.random_cases += 1;
-                                        c.random_cases_failing += u64::from(failing);
-                                    }
-                                    Kind::Order => {
-                                        c.order_cases += 1;
-                                        c.order_cases_failing += u64::from(failing);
-                                        if failing {
-                                            failing_sources.push((case.source.clone(), checks));
-                                        }
-                                    }
-                                }
-                            }
-                            progress(span(b));
-                        }
-                        (agg, failing_sources)
-                    })
-                })
-                .collect();
-            for h in handles {
-                match h.join() {
-                    Ok((agg, failing)) => {
-                        total.merge(agg);
-                        failing_sources.extend(failing);
-                    }
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-        });
+        for (agg, failing) in parts {
+            total.merge(agg);
+            failing_sources.extend(failing);
+        }
         (total, failing_sources)
     }
+}
+
+/// Work items `0..n` on `threads` scoped threads that each take the next
+/// unclaimed item, so a slow batch never holds the others up. Each thread
+/// folds its items into its own state (from `init`); `work` returns false to
+/// stop that thread early. The states come back in thread order; a panic in
+/// a worker is resumed here.
+pub(crate) fn pull_parallel<S: Send>(
+    threads: usize,
+    n: u64,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, u64) -> bool + Sync,
+) -> Vec<S> {
+    let next = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.max(1))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut state = init();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= n || !work(&mut state, i) {
+                            break;
+                        }
+                    }
+                    state
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// The entitlement space of a config whose coverage runs track: its catalog,

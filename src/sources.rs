@@ -203,52 +203,37 @@ pub fn run_field_keys(
             break;
         }
         let batches: Vec<&[FieldKey]> = keys.chunks(runner.options.batch.max(1)).collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let parts: Vec<(Aggregate, u64, u64)> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..runner.options.threads.max(1))
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut agg = Aggregate::new(runner.waivers.len());
-                        let (mut run, mut failing) = (0, 0);
-                        loop {
-                            let b = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(batch) = batches.get(b) else { break };
-                            let batch: Vec<&FieldKey> = batch
-                                .iter()
-                                .filter(|k| {
-                                    let id = field_key_id(file, k.line);
-                                    runner.options.partition.is_none_or(|p| p.contains(&id))
-                                })
-                                .collect();
-                            for findings in compare_keys(m, file, &batch) {
-                                let cell = (
-                                    Check::Backward,
-                                    "field-keys".to_string(),
-                                    Some(m.new.clone()),
-                                );
-                                let t = agg.tallies.entry(cell).or_default();
-                                if findings.is_empty() {
-                                    t.pass += 1;
-                                } else {
-                                    t.fail += 1;
-                                }
-                                run += 1;
-                                failing += u64::from(agg.record(
-                                    findings,
-                                    runner.waivers,
-                                    runner.options.today,
-                                ));
-                            }
-                        }
-                        (agg, run, failing)
+        let parts = crate::run::pull_parallel(
+            runner.options.threads,
+            batches.len() as u64,
+            || (Aggregate::new(runner.waivers.len()), 0u64, 0u64),
+            |(agg, run, failing), b| {
+                let batch: Vec<&FieldKey> = batches[b as usize]
+                    .iter()
+                    .filter(|k| {
+                        let id = field_key_id(file, k.line);
+                        runner.options.partition.is_none_or(|p| p.contains(&id))
                     })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        });
+                    .collect();
+                for findings in compare_keys(m, file, &batch) {
+                    let cell = (
+                        Check::Backward,
+                        "field-keys".to_string(),
+                        Some(m.new.clone()),
+                    );
+                    let t = agg.tallies.entry(cell).or_default();
+                    if findings.is_empty() {
+                        t.pass += 1;
+                    } else {
+                        t.fail += 1;
+                    }
+                    *run += 1;
+                    *failing +=
+                        u64::from(agg.record(findings, runner.waivers, runner.options.today));
+                }
+                true
+            },
+        );
         for (agg, run, failing) in parts {
             total.merge(agg);
             summary.run += run;
