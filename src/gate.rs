@@ -241,7 +241,7 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 "at least {} % of the field-key export validated by old and new, identically",
                 config.min_field_keys_percent
             ),
-            format!("{run} of {rows} keys ({share:.1} %), {failing} behave differently"),
+            format!("{run} of {rows} keys ({share:.2} %), {failing} behave differently"),
         );
     }
     if let Some((rows, run, failing)) = i.orders {
@@ -257,7 +257,7 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 "at least {} % of the order export through both systems with no unwaived finding",
                 config.min_orders_percent
             ),
-            format!("{run} of {rows} orders run, {failing} with findings: {clean:.1} % clean"),
+            format!("{run} of {rows} orders run, {failing} with findings: {clean:.2} % clean"),
         );
     }
     if let (Some(c), Scope::Full) = (i.coverage_percent, i.scope) {
@@ -348,7 +348,7 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 config.min_random_cases
             ),
             format!(
-                "{} random cases, {clean} clean, {} with findings",
+                "{} random cases, {clean} clean, {} with unwaived findings",
                 i.random_cases, i.random_cases_failing
             ),
         );

@@ -719,6 +719,17 @@ impl RunResult {
                 (Some(_), None) => {}
             }
             let m = &shard.meta;
+            let parts = m
+                .partitions
+                .iter()
+                .map(Partition::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let which = if parts.is_empty() {
+                "an unsharded report".to_string()
+            } else {
+                format!("shard {parts}")
+            };
             let same = m.config_sha256 == meta.config_sha256
                 && m.seed == meta.seed
                 && m.cases == meta.cases
@@ -727,16 +738,12 @@ impl RunResult {
                 && m.scope == meta.scope;
             if !same {
                 return Err(MergeError(format!(
-                    "shard {:?} is from another run (config, seed, cases, checks, scope or --today differ): \
-                     merge only the shards of one `keycompat run --partition k/n` invocation",
-                    m.partitions
+                    "{which} is from another run (config, seed, cases, checks, scope or --today differ): \
+                     merge only the shards of one `keycompat run --partition k/n` invocation"
                 )));
             }
             if meta.partitions.iter().any(|p| m.partitions.contains(p)) {
-                return Err(MergeError(format!(
-                    "partition {:?} appears twice",
-                    m.partitions
-                )));
+                return Err(MergeError(format!("{which} appears twice")));
             }
             meta.partitions.extend(m.partitions.iter().copied());
             meta.interrupted |= m.interrupted;

@@ -29,7 +29,7 @@ pub fn render(r: &RunResult) -> String {
         Scope::Full => {
             let _ = writeln!(
                 s,
-                "cases: {} random ({} with findings), {} from vectors and regressions, {} vector checks{interrupted}",
+                "cases: {} random ({} with unwaived findings), {} from vectors and regressions, {} vector checks{interrupted}",
                 c.random_cases, c.random_cases_failing, c.vector_cases, c.vector_checks,
             );
         }
@@ -91,6 +91,10 @@ pub fn render(r: &RunResult) -> String {
         Status::Yellow => "GO with warnings (yellow gates: waivers or drift)",
         Status::Red => "NO-GO (a red gate blocks go-live)",
     };
-    let _ = writeln!(s, "\nverdict: {verdict}");
+    let scope = match r.meta.scope {
+        Scope::Full => "",
+        Scope::Data => " for the exports alone (keycompat data)",
+    };
+    let _ = writeln!(s, "\nverdict: {verdict}{scope}");
     s
 }

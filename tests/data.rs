@@ -354,6 +354,8 @@ fn the_data_command_fails_when_the_new_system_rejects_keys_in_the_field() {
 #[case::share_out_of_range(&["--share", "2"], "(0, 1]")]
 #[case::missing_export(&["--field-keys", "nowhere.csv"], "nowhere.csv")]
 #[case::unknown_source(&["--only", "invoices"], "invoices")]
+#[case::export_left_out(&["--only", "field-keys", "--orders", "keycompat.toml"], "--orders names an export")]
+#[case::missing_export_names_the_directory(&["--orders", "no.csv"], "relative to the current directory")]
 fn bad_data_arguments_are_usage_errors(#[case] args: &[&str], #[case] names: &str) {
     let s = Scenario::demo();
     let mut all = vec!["data", "--report-dir", "rep"];

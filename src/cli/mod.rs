@@ -146,7 +146,7 @@ pub struct JudgeArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Worker threads [default: all cores].
-    #[arg(long, short = 'j')]
+    #[arg(long, short = 'j', value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Checks to run, comma-separated [default: `[run] checks`, else all].
     #[arg(long, value_delimiter = ',', value_parser = parse_check)]
@@ -158,7 +158,8 @@ pub struct JudgeArgs {
     /// or `none` (in-process; fastest) [default: `[run] isolation`].
     #[arg(long, value_parser = parse_isolation)]
     pub isolation: Option<config::Isolation>,
-    /// Directory for the reports (JSON, JUnit, Markdown, HTML) [default: keycompat-report].
+    /// Directory for the reports (JSON, JUnit, Markdown, HTML) [default:
+    /// keycompat-report; for `data`, keycompat-report/data].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
     /// Print only the verdict line.
@@ -221,6 +222,13 @@ pub enum DataSource {
     FieldKeys,
     /// `[sources.orders]`: orders pushed through both systems.
     Orders,
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?}: expected a number of threads, 1 or more")),
+    }
 }
 
 fn parse_share(s: &str) -> Result<f64, String> {

@@ -80,6 +80,9 @@ pub(super) fn release_majors(config: &Config) -> Vec<u8> {
 
 /// What `run` and `data` set up alike: options, checks and the open matrix.
 struct Setup {
+    scope: Scope,
+    /// Where the reports go: made before the run, so a bad path costs no run.
+    report_dir: PathBuf,
     options: RunOptions,
     checks: BTreeSet<Check>,
     matrix: Matrix,
@@ -89,10 +92,20 @@ struct Setup {
 impl Setup {
     fn open(
         config: &Config,
+        scope: Scope,
         args: &JudgeArgs,
         cases: u64,
         partition: Option<crate::run::Partition>,
     ) -> Result<Self, CliError> {
+        // A data run must not overwrite the full run's reports.
+        let report_dir = args.report_dir.clone().unwrap_or_else(|| match scope {
+            Scope::Full => PathBuf::from(DEFAULT_REPORT_DIR),
+            Scope::Data => Path::new(DEFAULT_REPORT_DIR).join("data"),
+        });
+        std::fs::create_dir_all(&report_dir).map_err(super::io(format!(
+            "creating the report directory {}",
+            report_dir.display()
+        )))?;
         let seed = args.seed.or(config.run.seed).unwrap_or_else(fresh_seed);
         let checks: BTreeSet<Check> = args
             .checks
@@ -116,6 +129,8 @@ impl Setup {
         let hosting = super::hosting(isolation, Some(config.run.timeout), options.threads);
         let matrix = build_matrix(config, checks.clone(), &hosting)?;
         Ok(Setup {
+            scope,
+            report_dir,
             options,
             checks,
             matrix,
@@ -138,13 +153,14 @@ impl Setup {
     fn finish(
         self,
         config: &Config,
-        scope: Scope,
         aggregate: Aggregate,
         data: Option<DataSummary>,
         throughput: Option<crate::bench::BenchResult>,
         args: &JudgeArgs,
     ) -> Result<i32, CliError> {
         let Setup {
+            scope,
+            report_dir,
             options,
             checks,
             matrix,
@@ -189,11 +205,7 @@ impl Setup {
         } else {
             print!("{}", crate::summary::render(&result));
         }
-        let dir = args
-            .report_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
-        write_reports(&result, &dir, args.quiet)?;
+        write_reports(&result, &report_dir, args.quiet)?;
         Ok(match result.verdict {
             Status::Red => exit::INCOMPATIBLE,
             _ => exit::GO,
@@ -212,6 +224,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         .transpose()?;
     let setup = Setup::open(
         &config,
+        Scope::Full,
         &args.judge,
         args.cases.unwrap_or(config.run.cases),
         args.partition,
@@ -273,14 +286,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         shrink_groups(&setup.matrix, &config, &mut aggregate, quiet);
         save_regressions(&config, &aggregate, options, quiet)?;
     }
-    setup.finish(
-        &config,
-        Scope::Full,
-        aggregate,
-        data,
-        throughput,
-        &args.judge,
-    )
+    setup.finish(&config, aggregate, data, throughput, &args.judge)
 }
 
 /// `keycompat data`: the exports of `[sources]` alone, with the paths,
@@ -296,16 +302,43 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
              hint: `keycompat sample-data --dir DIR` prints an example"
         ))
     };
+    let ignored = match args.only {
+        Some(DataSource::FieldKeys) => args.orders.as_ref().map(|_| "--orders"),
+        Some(DataSource::Orders) => args.field_keys.as_ref().map(|_| "--field-keys"),
+        None => None,
+    };
+    if let (Some(flag), Some(only)) = (ignored, args.only) {
+        return Err(CliError::Usage(format!(
+            "{flag} names an export that --only {} leaves out",
+            match only {
+                DataSource::FieldKeys => "field-keys",
+                DataSource::Orders => "orders",
+            }
+        )));
+    }
+    // Paths on the command line are the user's, relative to where they are.
+    let given = |path: &Path, flag: &str| -> Result<PathBuf, CliError> {
+        if !path.is_file() {
+            return Err(CliError::Usage(format!(
+                "{flag} {}: no such file (relative to the current directory, {})",
+                path.display(),
+                std::env::current_dir()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()
+            )));
+        }
+        std::path::absolute(path).map_err(super::io(path.display().to_string()))
+    };
     if let Some(path) = &args.field_keys {
         let src = sources
             .field_keys
             .as_mut()
             .ok_or_else(|| missing("field_keys"))?;
-        src.path = std::path::absolute(path).map_err(super::io(path.display().to_string()))?;
+        src.path = given(path, "--field-keys")?;
     }
     if let Some(path) = &args.orders {
         let src = sources.orders.as_mut().ok_or_else(|| missing("orders"))?;
-        src.path = std::path::absolute(path).map_err(super::io(path.display().to_string()))?;
+        src.path = given(path, "--orders")?;
     }
     match args.only {
         Some(DataSource::FieldKeys) => {
@@ -336,7 +369,7 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
             s.share = share;
         }
     }
-    let setup = Setup::open(&config, &args.judge, 0, None)?;
+    let setup = Setup::open(&config, Scope::Data, &args.judge, 0, None)?;
     if !quiet {
         eprintln!(
             "keycompat data: seed {}, {} threads",
@@ -349,14 +382,7 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
     if let Some((system, message)) = runner.fatal() {
         return Err(CliError::PluginGaveUp { system, message });
     }
-    setup.finish(
-        &config,
-        Scope::Data,
-        aggregate,
-        Some(data),
-        None,
-        &args.judge,
-    )
+    setup.finish(&config, aggregate, Some(data), None, &args.judge)
 }
 
 /// Runs the configured exports into `aggregate` and prints what each did.
@@ -366,6 +392,28 @@ fn run_sources(
     aggregate: &mut Aggregate,
     quiet: bool,
 ) -> Result<DataSummary, CliError> {
+    let shares = [
+        (
+            "field_keys",
+            config.sources.field_keys.as_ref().map(|s| s.share),
+            config.gates.min_field_keys_percent,
+        ),
+        (
+            "orders",
+            config.sources.orders.as_ref().map(|s| s.share),
+            config.gates.min_orders_percent,
+        ),
+    ];
+    for (name, share, min) in shares {
+        if let Some(share) = share.filter(|s| *s < 1.0 && s * 100.0 <= f64::from(min)) {
+            eprintln!(
+                "warning: [sources.{name}] share {share} is not above the gate's {min} %: \
+                 sampled rows that do not fit count against it and turn the gate red; \
+                 hint: ask for a little more, e.g. {:.2}",
+                (f64::from(min) / 100.0 + 0.02).min(1.0)
+            );
+        }
+    }
     let (agg, data) = crate::sources::run_all(runner, config, runner.options.seed, quiet)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     aggregate.merge(agg);

@@ -23,9 +23,11 @@
 //!   the header (by default named like our field) unless the field is
 //!   optional and listed in `absent`: a mistyped mapping of `seats` must not
 //!   turn every order into unlimited seats.
-//! - **Reproducible sampling.** With `share` below 1, the row starting on
-//!   line `L` is used iff `splitmix64(splitmix64(seed) ^ L) < share * 2^64`:
-//!   no state, so the same rows on every machine, thread count and shard.
+//! - **Reproducible, exact sampling.** With `share` below 1, data rows fall
+//!   into consecutive blocks of about `1 / share` rows and
+//!   `splitmix64(splitmix64(seed) ^ block)` picks one row of each: exactly
+//!   `share` of the rows (to one row), spread over the file, and the same
+//!   rows on every machine, thread count and shard.
 //!   [`Stats`] counts all data rows, the sampled ones, and the sampled ones
 //!   that were errors; rows outside the sample are never parsed, so their
 //!   defects are not counted.

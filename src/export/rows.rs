@@ -255,10 +255,11 @@ fn next_csv(
             }
         }
         stats.rows += 1;
-        // The line the record starts on, even when a quoted field spans lines.
+        // The line the record starts on, even when a quoted field spans lines
+        // (asked for every record: the tracker drops breaks as it goes).
         let reported = record.position().map_or(0, |p| p.byte());
         let line = reader.get_mut().line_of(reported);
-        if !sampler.takes(line) {
+        if !sampler.takes(stats.rows - 1) {
             continue;
         }
         stats.sampled += 1;
@@ -325,7 +326,7 @@ fn next_jsonl(
             continue;
         }
         stats.rows += 1;
-        if !sampler.takes(*line) {
+        if !sampler.takes(stats.rows - 1) {
             continue;
         }
         stats.sampled += 1;

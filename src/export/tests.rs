@@ -574,7 +574,7 @@ fn numbered_orders(n: u64) -> String {
 }
 
 #[test]
-fn sampling_is_deterministic_and_close_to_the_share() {
+fn sampling_is_deterministic_and_exactly_the_share() {
     let dir = TempDir::new().unwrap();
     write(&dir, "orders.csv", numbered_orders(10_000));
     let source = OrdersSource {
@@ -591,7 +591,7 @@ fn sampling_is_deterministic_and_close_to_the_share() {
             .collect()
     };
     let first = serials(7);
-    assert!((900..=1100).contains(&first.len()), "{}", first.len());
+    assert_eq!(first.len(), 1000, "exactly the share, not a binomial draw");
     assert_eq!(first, serials(7), "same seed, same rows");
     assert_ne!(first, serials(8), "another seed, other rows");
 }
@@ -615,7 +615,7 @@ fn rows_outside_the_sample_are_counted_but_not_parsed() {
         stats.errors,
         items.iter().filter(|i| i.is_err()).count() as u64
     );
-    assert!((800..1200).contains(&stats.errors), "{stats:?}");
+    assert_eq!(stats.errors, 1_000, "half of the garbage half: {stats:?}");
 }
 
 #[test]

@@ -177,6 +177,20 @@ fn bad(path: &Path, problem: impl Into<String>) -> PluginError {
 }
 
 /// Opens with `RTLD_NOW | RTLD_LOCAL` and leaks the handle: never unloaded.
+/// An error and its causes, `: `-joined: libloading's own text is only
+/// "dlopen failed", the loader's reason (a missing symbol, the wrong
+/// architecture, not an ELF file) is its source.
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 fn open(path: &Path) -> Result<&'static libloading::Library, PluginError> {
     #[cfg(unix)]
     let lib = {
@@ -190,7 +204,7 @@ fn open(path: &Path) -> Result<&'static libloading::Library, PluginError> {
     let lib = unsafe { libloading::Library::new(path) };
     let lib = lib.map_err(|e| PluginError::Open {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message: with_sources(&e),
     })?;
     Ok(Box::leak(Box::new(lib)))
 }

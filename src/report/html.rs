@@ -198,7 +198,7 @@ fn status_class(s: Status) -> &'static str {
 struct VerdictView {
     class: &'static str,
     title: &'static str,
-    reason: &'static str,
+    reason: String,
     red: Vec<String>,
     yellow: Vec<String>,
 }
@@ -213,7 +213,7 @@ fn verdict(r: &RunResult) -> VerdictView {
     VerdictView {
         class: status_class(r.verdict),
         title: model::verdict_title(r.verdict),
-        reason: model::verdict_reason(r.verdict),
+        reason: model::verdict_reason(r),
         red: names(Status::Red),
         yellow: names(Status::Yellow),
     }

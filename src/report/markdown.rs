@@ -39,7 +39,7 @@ pub fn render(r: &RunResult) -> String {
 fn verdict(s: &mut String, r: &RunResult) {
     let m = &r.meta;
     let _ = writeln!(s, "# keycompat: **{}**\n", model::verdict_title(r.verdict));
-    let mut reason = capitalised(model::verdict_reason(r.verdict));
+    let mut reason = capitalised(&model::verdict_reason(r));
     for (status, word) in [(Status::Red, "red"), (Status::Yellow, "yellow")] {
         let names = model::gate_names(r, status);
         if !names.is_empty() {

@@ -122,12 +122,20 @@ pub(crate) fn verdict_title(s: Status) -> &'static str {
     }
 }
 
-/// One line on why the verdict is what it is.
-pub(crate) fn verdict_reason(s: Status) -> &'static str {
-    match s {
+/// One line on why the verdict is what it is; a data-only run says so first,
+/// since its GO covers the exports alone.
+pub(crate) fn verdict_reason(r: &RunResult) -> String {
+    let why = match r.verdict {
         Status::Green => "every go-live gate is green",
         Status::Yellow => "no gate is red; yellow gates carry waivers, drift or warnings to review",
         Status::Red => "a red gate blocks go-live",
+    };
+    match r.meta.scope {
+        crate::gate::Scope::Full => why.to_string(),
+        crate::gate::Scope::Data => format!(
+            "the vendor's exports alone (keycompat data; vectors and random cases are \
+             keycompat run's): {why}"
+        ),
     }
 }
 
