@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::entitlement::Entitlement;
 use crate::verdict::{Context, FieldDiff, Validation};
 
-/// A column of the check matrix (DESIGN.md).
+/// A column of the check matrix (README, "What it does").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
@@ -75,7 +75,7 @@ impl fmt::Display for Check {
     }
 }
 
-/// How bad a finding is (DESIGN.md, "Finding").
+/// How bad a finding is (README, "What it does").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {

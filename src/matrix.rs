@@ -6,7 +6,7 @@
 //! generator issues keys for the whole batch, then every validation the checks
 //! need is planned and sent to each validator as one batch, then each case is
 //! judged from its answers. Judging knows the expected outcome from the
-//! entitlement alone (SCHEMES.md), and, where DESIGN.md asks for agreement
+//! entitlement alone (SCHEMES.md), and, where the check matrix asks for agreement
 //! (BACKWARD's decode, TAMPER's accept/reject), from the old system's answer.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -293,7 +293,7 @@ fn gates(r: &RunResult) -> Vec<GateView> {
         .collect()
 }
 
-/// What each check proves, in a release manager's words (DESIGN.md).
+/// What each check proves, in a release manager's words (README, "What it does").
 fn check_blurb(c: Check) -> &'static str {
     match c {
         Check::Vector => "shared test vectors: exact keys, verdicts and decodes",

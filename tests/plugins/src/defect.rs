@@ -2,7 +2,7 @@
 //!
 //! Each defect imitates a bug a vendor's engineer would write while
 //! reimplementing or porting a key scheme, and each must be caught by a
-//! specific check of the matrix (DESIGN.md); the crate's tests prove that a
+//! specific check of the matrix (README, "What it does"); the crate's tests prove that a
 //! defect changes what it says and nothing else. The code of each defect
 //! lives with the format it breaks: [`crate::legacy`] (acme-lk1),
 //! [`crate::signed`] (acme-ed1), [`crate::expiry`] (both).
