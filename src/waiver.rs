@@ -117,6 +117,22 @@ pub struct WaiverUse {
     pub status: String,
 }
 
+/// The waiver that decides `f` on `today`, and whether it still counts: the
+/// first active one that covers it, else the first expired one (which no
+/// longer waives it).
+pub fn deciding(waivers: &[Waiver], f: &Finding, today: Day) -> Option<(usize, bool)> {
+    let mut expired_hit = None;
+    for (i, w) in waivers.iter().enumerate() {
+        if w.matches(f) {
+            if w.active_on(today) {
+                return Some((i, true));
+            }
+            expired_hit.get_or_insert(i);
+        }
+    }
+    expired_hit.map(|i| (i, false))
+}
+
 /// Finds the first active waiver covering `f`, counting uses in `uses`.
 pub fn waive(
     waivers: &[Waiver],
@@ -124,20 +140,16 @@ pub fn waive(
     f: &Finding,
     today: Day,
 ) -> Option<usize> {
-    let mut expired_hit = None;
-    for (i, w) in waivers.iter().enumerate() {
-        if w.matches(f) {
-            if w.active_on(today) {
-                uses[i].0 += 1;
-                return Some(i);
-            }
-            expired_hit.get_or_insert(i);
+    match deciding(waivers, f, today)? {
+        (i, true) => {
+            uses[i].0 += 1;
+            Some(i)
+        }
+        (i, false) => {
+            uses[i].1 += 1;
+            None
         }
     }
-    if let Some(i) = expired_hit {
-        uses[i].1 += 1;
-    }
-    None
 }
 
 /// The report's view of every waiver after a run.

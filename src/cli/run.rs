@@ -850,7 +850,6 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
     }
     // Judged as a run judges: an active waiver keeps a finding from blocking.
     let today = args.today.unwrap_or_else(today_utc);
-    let mut uses = vec![(0, 0); config.waivers.len()];
     let mut unwaived = 0;
     for f in &outcome.findings {
         println!("{}", f.key);
@@ -871,21 +870,18 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
         }
         println!("  expected: {}", f.expected);
         println!("  found:    {}", f.found);
-        match crate::waiver::waive(&config.waivers, &mut uses, f, today) {
-            Some(i) => {
+        match crate::waiver::deciding(&config.waivers, f, today) {
+            Some((i, true)) => {
                 let w = &config.waivers[i];
                 println!(
                     "  waived:   {} (owner {}, until {})",
                     w.ticket, w.owner, w.expires
                 );
             }
-            None => {
+            decided => {
                 unwaived += 1;
-                if let Some(w) = config
-                    .waivers
-                    .iter()
-                    .find(|w| w.matches(f) && !w.active_on(today))
-                {
+                if let Some((i, _)) = decided {
+                    let w = &config.waivers[i];
                     println!(
                         "  waiver {} expired on {}: this finding blocks again",
                         w.ticket, w.expires

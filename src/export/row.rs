@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::config::Vocabulary;
 use super::error::RowError;
 use super::fields::FieldSet;
+use crate::schemes::ed1::describe;
 
 /// Where each of our fields is found in the export.
 #[derive(Debug)]
@@ -27,17 +28,6 @@ pub(crate) struct Layout {
 pub(crate) enum Cells {
     Csv(StringRecord),
     Json(Map<String, Value>),
-}
-
-pub(crate) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// One row's fields, by our field names.
@@ -102,7 +92,10 @@ impl Row<'_> {
                 Some(other) => Err(self.error(
                     field,
                     Some(other.to_string()),
-                    format!("expected a string, number or null, found {}", kind(other)),
+                    format!(
+                        "expected a string, number or null, found {}",
+                        describe(other)
+                    ),
                 )),
             },
         }

@@ -17,8 +17,9 @@ use super::config::{Format, Shape};
 use super::error::{RowError, SourceError};
 use super::fields::{FieldSet, Presence};
 use super::line_tracking::LineTracking;
-use super::row::{Cells, Layout, Row, kind};
+use super::row::{Cells, Layout, Row};
 use super::sampling::{Sampler, Stats};
+use crate::schemes::ed1::describe;
 
 /// One data row as read, before its fields are interpreted.
 #[derive(Debug)]
@@ -349,7 +350,7 @@ fn next_jsonl(
             },
             Ok(other) => Err(error(format!(
                 "is not a JSON object (found {}); each line must be one object",
-                kind(&other)
+                describe(&other)
             ))),
             Err(e) => Err(error(format!("is not valid JSON: {e}"))),
         };

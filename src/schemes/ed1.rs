@@ -419,8 +419,9 @@ fn judge(decoded: Decoded, ctx: &Context) -> Validation {
     }
 }
 
-/// "a string", "null", ...: what a JSON value is, for reasons.
-fn describe(v: &Value) -> &'static str {
+/// "a string", "null", ...: what a JSON value is, for reasons (also the
+/// export readers').
+pub(crate) fn describe(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
