@@ -33,6 +33,11 @@ pub struct FieldKey {
 /// row does not fit; a [`SourceError`] ends the stream.
 pub struct FieldKeyReader {
     rows: RowReader,
+    parser: FieldKeyParser,
+}
+
+/// What turns a row into a [`FieldKey`].
+struct FieldKeyParser {
     catalog: Catalog,
     default_today: Day,
     date_format: DateFormat,
@@ -58,9 +63,11 @@ impl FieldKeyReader {
         }
         Ok(FieldKeyReader {
             rows: RowReader::open(&source.shape(), base_dir, seed)?,
-            catalog: catalog.clone(),
-            default_today,
-            date_format: source.date_format.clone(),
+            parser: FieldKeyParser {
+                catalog: catalog.clone(),
+                default_today,
+                date_format: source.date_format.clone(),
+            },
         })
     }
 
@@ -73,8 +80,10 @@ impl FieldKeyReader {
     pub fn path(&self) -> &Path {
         self.rows.path()
     }
+}
 
-    fn field_key(&self, row: &Row<'_>) -> Result<FieldKey, RowError> {
+impl FieldKeyParser {
+    fn parse(&self, row: &Row<'_>) -> Result<FieldKey, RowError> {
         let (_, key) = row.required(KeyField::Key)?;
         let (raw_product, product) = row.required(KeyField::Product)?;
         if self.catalog.product(&product).is_none() {
@@ -117,16 +126,6 @@ impl Iterator for FieldKeyReader {
     type Item = Result<Result<FieldKey, RowError>, SourceError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let raw = match self.rows.next_raw()? {
-            Ok(raw) => raw,
-            Err(fatal) => return Some(Err(fatal)),
-        };
-        let item = raw
-            .cells
-            .and_then(|cells| self.field_key(&self.rows.row(raw.line, &cells)));
-        if item.is_err() {
-            self.rows.stats.errors += 1;
-        }
-        Some(Ok(item))
+        self.rows.next_item(|row| self.parser.parse(row))
     }
 }

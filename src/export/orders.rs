@@ -34,6 +34,11 @@ pub struct Order {
 /// row does not fit; a [`SourceError`] ends the stream.
 pub struct OrderReader {
     rows: RowReader,
+    parser: OrderParser,
+}
+
+/// What turns a row into an [`Order`].
+struct OrderParser {
     catalog: Catalog,
     date_format: DateFormat,
     features_separator: String,
@@ -57,9 +62,11 @@ impl OrderReader {
         }
         Ok(OrderReader {
             rows: RowReader::open(&source.shape(), base_dir, seed)?,
-            catalog: catalog.clone(),
-            date_format: source.date_format.clone(),
-            features_separator: source.features_separator.clone(),
+            parser: OrderParser {
+                catalog: catalog.clone(),
+                date_format: source.date_format.clone(),
+                features_separator: source.features_separator.clone(),
+            },
         })
     }
 
@@ -72,8 +79,10 @@ impl OrderReader {
     pub fn path(&self) -> &Path {
         self.rows.path()
     }
+}
 
-    fn order(&self, row: &Row<'_>) -> Result<Order, RowError> {
+impl OrderParser {
+    fn parse(&self, row: &Row<'_>) -> Result<Order, RowError> {
         use OrderField as F;
         let date = |t: &str| self.date_format.parse(t);
         let (_, order_id) = row.required(F::OrderId)?;
@@ -159,16 +168,6 @@ impl Iterator for OrderReader {
     type Item = Result<Result<Order, RowError>, SourceError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let raw = match self.rows.next_raw()? {
-            Ok(raw) => raw,
-            Err(fatal) => return Some(Err(fatal)),
-        };
-        let item = raw
-            .cells
-            .and_then(|cells| self.order(&self.rows.row(raw.line, &cells)));
-        if item.is_err() {
-            self.rows.stats.errors += 1;
-        }
-        Some(Ok(item))
+        self.rows.next_item(|row| self.parser.parse(row))
     }
 }

@@ -120,7 +120,7 @@ impl RowReader {
     }
 
     /// A view of `raw` for reading fields.
-    pub fn row<'a>(&'a self, line: u64, cells: &'a Cells) -> Row<'a> {
+    fn row<'a>(&'a self, line: u64, cells: &'a Cells) -> Row<'a> {
         Row {
             line,
             file: &self.path,
@@ -129,8 +129,27 @@ impl RowReader {
         }
     }
 
+    /// The next sampled row read by `parse`, or why it does not fit (counted
+    /// in [`Stats::errors`]); `None` at the end, and forever after a fatal error.
+    pub fn next_item<T>(
+        &mut self,
+        parse: impl FnOnce(&Row<'_>) -> Result<T, RowError>,
+    ) -> Option<Result<Result<T, RowError>, SourceError>> {
+        let raw = match self.next_raw()? {
+            Ok(raw) => raw,
+            Err(fatal) => return Some(Err(fatal)),
+        };
+        let item = raw
+            .cells
+            .and_then(|cells| parse(&self.row(raw.line, &cells)));
+        if item.is_err() {
+            self.stats.errors += 1;
+        }
+        Some(Ok(item))
+    }
+
     /// The next sampled row; `None` at the end, and forever after a fatal error.
-    pub fn next_raw(&mut self) -> Option<Result<RawRow, SourceError>> {
+    fn next_raw(&mut self) -> Option<Result<RawRow, SourceError>> {
         if self.done {
             return None;
         }
