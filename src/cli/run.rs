@@ -302,18 +302,14 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
              hint: `keycompat sample-data --dir DIR` prints an example"
         ))
     };
-    let ignored = match args.only {
-        Some(DataSource::FieldKeys) => args.orders.as_ref().map(|_| "--orders"),
-        Some(DataSource::Orders) => args.field_keys.as_ref().map(|_| "--field-keys"),
+    let left_out = match args.only {
+        Some(DataSource::FieldKeys) => args.orders.as_ref().map(|_| ("--orders", "field-keys")),
+        Some(DataSource::Orders) => args.field_keys.as_ref().map(|_| ("--field-keys", "orders")),
         None => None,
     };
-    if let (Some(flag), Some(only)) = (ignored, args.only) {
+    if let Some((flag, only)) = left_out {
         return Err(CliError::Usage(format!(
-            "{flag} names an export that --only {} leaves out",
-            match only {
-                DataSource::FieldKeys => "field-keys",
-                DataSource::Orders => "orders",
-            }
+            "{flag} names an export that --only {only} leaves out"
         )));
     }
     // Paths on the command line are the user's, relative to where they are.
