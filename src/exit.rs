@@ -8,5 +8,8 @@ pub const GO: i32 = 0;
 pub const INCOMPATIBLE: i32 = 1;
 /// Usage, config or vector error: the input is wrong, nothing was proven.
 pub const USAGE: i32 = 2;
-/// A plugin could not be loaded or breaks the ABI.
+/// A plugin could not be loaded, breaks the ABI, or failed on every call
+/// until its restarts ran out: nothing it was asked was proven.
 pub const PLUGIN: i32 = 3;
+/// Interrupted by a second Ctrl-C (SIGINT): 128 + 2, as shells report it.
+pub const INTERRUPTED: i32 = 130;

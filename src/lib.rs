@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod coverage;
@@ -21,9 +22,8 @@ pub mod export;
 pub mod finding;
 pub mod gate;
 pub mod implementation;
+pub mod judge;
 pub mod marshal;
-pub mod matrix;
-pub mod mutate;
 pub mod plugin;
 pub mod progress;
 pub mod random;

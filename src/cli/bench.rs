@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::run::{DEFAULT_REPORT_DIR, build_matrix, release_majors, require_config};
-use super::{BenchArgs, CliError, hosting};
+use super::run::DEFAULT_REPORT_DIR;
+use super::{BenchArgs, CliError, hosting, require_config};
+use crate::check::Matrix;
+use crate::run::release_majors;
 use crate::bench::{self, BenchOptions, Matrices, Systems};
 use crate::config::{Config, Isolation};
 use crate::exit;
@@ -76,13 +78,13 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         }
     } else {
         Matrices {
-            in_process: Some(build_matrix(
+            in_process: Some(Matrix::open(
                 &config,
                 checks.clone(),
                 &crate::system::Hosting::InProcess,
             )?),
             isolated: (!args.in_process_only)
-                .then(|| build_matrix(&config, checks, &isolated_hosting))
+                .then(|| Matrix::open(&config, checks, &isolated_hosting))
                 .transpose()?,
         }
     };

@@ -49,7 +49,7 @@ pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let (mut refused, mut invalid) = (0usize, 0usize);
+    let (mut refused, mut invalid, mut failed) = (0usize, 0usize, 0usize);
     for (i, line) in reader.lines().enumerate() {
         let line = line.map_err(io(format!("{source}: line {}", i + 1)))?;
         if line.trim().is_empty() {
@@ -71,7 +71,12 @@ pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result
                     format!("error: refused: {field}: {reason}")
                 }
                 Err(GenerateFailure::Failed(f)) => {
-                    invalid += 1;
+                    failed += 1;
+                    eprintln!(
+                        "error: {source}:{}: {} could not generate: {f}",
+                        i + 1,
+                        implementation.info()
+                    );
                     format!("error: generate failed: {f}")
                 }
             },
@@ -79,7 +84,10 @@ pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result
         writeln!(out, "{text}").map_err(io("standard output"))?;
     }
     out.flush().map_err(io("standard output"))?;
-    Ok(if invalid > 0 {
+    // The plugin's failure outranks the input's: nothing it answered is proven.
+    Ok(if failed > 0 {
+        exit::PLUGIN
+    } else if invalid > 0 {
         exit::USAGE
     } else if refused > 0 {
         exit::INCOMPATIBLE
@@ -105,9 +113,13 @@ pub(super) fn validate(config_path: Option<&Path>, args: ValidateArgs) -> Result
         today: args.today,
         host_id: args.host_id,
     };
-    let validation = implementation.validate(&key, &context).map_err(|f| {
-        CliError::Usage(format!("{} could not validate: {f}", implementation.info()))
-    })?;
+    let validation = implementation
+        .validate(&key, &context)
+        .map_err(|failure| CliError::Call {
+            system: implementation.info().to_string(),
+            what: "validate",
+            failure,
+        })?;
     if args.json {
         println!(
             "{}",

@@ -6,6 +6,7 @@
 
 mod bench;
 mod keys;
+mod replay;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -361,16 +362,23 @@ pub enum CliError {
     /// A plugin cannot be loaded.
     #[error(transparent)]
     Plugin(#[from] plugin::PluginError),
-    /// A plugin crashed on every call until its restarts ran out.
-    #[error(
-        "system {system:?} gave up: {message}; hint: replay one of its cases with --isolation worker to see the crash"
-    )]
-    PluginGaveUp {
+    /// A plugin's call failed (crashed, hung, broke the ABI) where a command
+    /// needed its answer.
+    #[error("{system} could not {what}: {failure}; hint: `keycompat plugin inspect` checks the library")]
+    Call {
         /// The system.
         system: String,
-        /// Why.
-        message: String,
+        /// `generate` or `validate`.
+        what: &'static str,
+        /// What went wrong.
+        failure: crate::implementation::CallFailure,
     },
+    /// The run could not reach a verdict.
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
+    /// Shard reports cannot be merged.
+    #[error(transparent)]
+    Merge(#[from] crate::run::MergeError),
     /// Reading input or writing output failed.
     #[error("{what}: {source}")]
     Io {
@@ -381,16 +389,55 @@ pub enum CliError {
     },
 }
 
-impl CliError {
-    /// The documented exit code.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            CliError::Open(OpenError::Plugin(_))
-            | CliError::Plugin(_)
-            | CliError::PluginGaveUp { .. } => exit::PLUGIN,
-            _ => exit::USAGE,
+impl From<crate::run::ReplayError> for CliError {
+    fn from(e: crate::run::ReplayError) -> Self {
+        match e {
+            crate::run::ReplayError::Run(e) => CliError::Run(e),
+            e @ crate::run::ReplayError::NoSuchVector { .. } => CliError::Usage(e.to_string()),
         }
     }
+}
+
+impl CliError {
+    /// The documented exit code: the one place that chooses it.
+    pub fn exit_code(&self) -> i32 {
+        use crate::run::RunError;
+        match self {
+            CliError::Usage(_) | CliError::Config(_) | CliError::Merge(_) | CliError::Io { .. } => {
+                exit::USAGE
+            }
+            CliError::Open(e) | CliError::Run(RunError::Open(e)) => open_code(e),
+            CliError::Plugin(_)
+            | CliError::Call { .. }
+            | CliError::Run(RunError::PluginGaveUp { .. }) => exit::PLUGIN,
+            CliError::Run(
+                RunError::Vectors { .. }
+                | RunError::Source(_)
+                | RunError::SaveRegression { .. },
+            ) => exit::USAGE,
+        }
+    }
+}
+
+/// A system that cannot be opened: the plugin's fault (3) or the user's (2).
+fn open_code(e: &OpenError) -> i32 {
+    match e {
+        OpenError::Plugin(_) => exit::PLUGIN,
+        OpenError::UnknownSystem { .. } | OpenError::Config(_) | OpenError::Builtin { .. } => {
+            exit::USAGE
+        }
+    }
+}
+
+/// The config named by `--config`, or `./keycompat.toml`; an error when
+/// there is neither.
+pub(crate) fn require_config(explicit: Option<&Path>) -> Result<Config, CliError> {
+    load_config(explicit)?.ok_or_else(|| {
+        CliError::Usage(format!(
+            "no {} in this directory; hint: run from the repository root or pass --config PATH",
+            config::DEFAULT_FILE
+        ))
+    })
 }
 
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
@@ -429,7 +476,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Plugin(PluginCommand::Inspect { path, json }) => keys::inspect(&path, json),
         Command::Run(args) => run::run(cli.config.as_deref(), args),
         Command::Data(args) => run::data(cli.config.as_deref(), args),
-        Command::Replay(args) => run::replay(cli.config.as_deref(), args),
+        Command::Replay(args) => replay::replay(cli.config.as_deref(), args),
         Command::Merge {
             shards,
             report_dir,

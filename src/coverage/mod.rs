@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::entitlement::Entitlement;
-use crate::matrix::Release;
+use crate::check::Release;
 use crate::verdict::Verdict;
 
 pub use class::{ExpiryClass, MaintenanceClass, NodeLock, SeatsClass};

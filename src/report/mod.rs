@@ -108,7 +108,7 @@ pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportE
         render_markdown(result),
         render_html(
             result,
-            result.throughput.as_ref().map(|t| t.chart()).as_ref(),
+            result.throughput.as_ref().map(throughput_chart).as_ref(),
         )
         .map_err(|m| render_error(3, "html", m))?,
     ];
@@ -131,4 +131,27 @@ pub fn read_json(path: &Path) -> Result<RunResult, ReportError> {
         source,
     })?;
     parse_json(&text, path)
+}
+
+/// Old vs new throughput as the HTML report's chart.
+fn throughput_chart(b: &crate::bench::BenchResult) -> Throughput {
+    Throughput {
+        unit: "keys/s".to_string(),
+        rows: b
+            .comparisons
+            .iter()
+            .filter(|c| c.old.is_some() || c.new.is_some())
+            .map(|c| ThroughputRow {
+                label: format!(
+                    "{} {}, {}, {} thr",
+                    c.op.as_str(),
+                    c.format,
+                    c.hosting.as_str(),
+                    c.threads
+                ),
+                old: c.old.unwrap_or(0.0),
+                new: c.new.unwrap_or(0.0),
+            })
+            .collect(),
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::finding::{Check, Finding, Group};
 use crate::gate::Status;
-use crate::matrix::{Cell, Tally};
+use crate::check::{Cell, Tally};
 use crate::run::RunResult;
 
 /// The colour of a matrix cell.

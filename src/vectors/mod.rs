@@ -12,13 +12,10 @@
 //! The file format is documented in `vectors/README.md`. This module loads and
 //! lints the files ([`load_dir`], [`lint`]; every error has a
 //! `file:line:column`), gives each vector a stable id derived from its
-//! content ([`key_vector_id`] and friends), and checks one vector against
-//! implementations ([`check_entitlement_vector`], [`check_key_vector`]),
-//! turning differences into [`Finding`](crate::finding::Finding)s of the
-//! VECTOR check. It opens no system and decides nothing about go-live: the
-//! run supplies the implementations and aggregates the findings.
+//! content ([`key_vector_id`] and friends). Checking a vector against
+//! implementations is the VECTOR check, in [`crate::check::vector`]; this
+//! module opens no system and judges nothing.
 
-mod check;
 mod error;
 mod id;
 mod load;
@@ -30,9 +27,6 @@ use std::path::Path;
 
 use crate::catalog::Catalog;
 
-pub use check::{
-    GeneratorsByFormat, SystemsByName, VectorOutcome, check_entitlement_vector, check_key_vector,
-};
 pub use error::VectorError;
 pub use id::{
     entitlement_vector_canonical, entitlement_vector_id, key_vector_canonical, key_vector_id,

@@ -1,0 +1,117 @@
+//! BACKWARD: keys the old system issued validate in the new system, with the
+//! decode the old system gives (or, when the old system cannot read its own
+//! key, the entitlement's).
+
+use super::plan::{Base, Plan, Purpose};
+use super::record::{At, Recorder, must_validate};
+use super::{Matrix, own_context};
+use crate::entitlement::Entitlement;
+use crate::finding::Check;
+use crate::implementation::CallFailure;
+use crate::judge::{self, Expect, Miss};
+use crate::verdict::{Decoded, Validation, Verdict};
+
+pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
+    if !m.enabled(Check::Backward) {
+        return;
+    }
+    if let Some(k) = plan.key(Base::Old).cloned() {
+        plan.request(Purpose::Backward, &m.new, k.as_bytes(), &own_context(e));
+    }
+}
+
+pub(super) fn judge(r: &mut Recorder<'_>) {
+    let m = r.matrix;
+    let Some((req, result)) = r.answered(Purpose::Backward) else {
+        return;
+    };
+    let old_decode = match r.answered(Purpose::Roundtrip(Base::Old)) {
+        Some((_, Ok(v))) if v.verdict == Verdict::Valid => v.decoded.clone(),
+        _ => None,
+    };
+    let reference =
+        old_decode.unwrap_or_else(|| Decoded::from_entitlement(&r.case.entitlement));
+    let at = At::request(Check::Backward, &m.old, &m.new, req);
+    let expect = Expect::Valid {
+        reference: Some(&reference),
+        known_features: None,
+    };
+    let format = r.format(Base::Old);
+    r.judge(at, expect, result, |miss| {
+        must_validate(&format, &expect, miss)
+    });
+}
+
+/// A field key (a key already in a customer's hands) that the new system
+/// answers differently from the old one.
+pub struct FieldKeyMiss {
+    /// The system that deviates (or failed to answer).
+    pub validator: String,
+    /// The judge's word.
+    pub miss: Miss,
+    /// The cause, naming the key as a field key.
+    pub cause: String,
+    /// What was expected, in words.
+    pub expected: String,
+    /// The deviating system's answer, when it answered.
+    pub validation: Option<Validation>,
+}
+
+/// BACKWARD on a field key: the old system's answer is the reference (the
+/// key is in a customer's hands and works there today), so the new system
+/// must give the same verdict and, for a valid key, the same decode. A call
+/// failure of either system is a crash finding of its own.
+pub fn judge_field_key(
+    m: &Matrix,
+    old: Result<Validation, CallFailure>,
+    new: Result<Validation, CallFailure>,
+) -> Vec<FieldKeyMiss> {
+    let mut out = Vec::new();
+    let failed = |system: &str, f: &CallFailure| {
+        let miss = Miss::Failed(f.clone());
+        FieldKeyMiss {
+            validator: system.to_string(),
+            cause: format!("field key: validate {}", miss.cause()),
+            miss,
+            expected: "an answer".into(),
+            validation: None,
+        }
+    };
+    if let Err(f) = &old {
+        out.push(failed(&m.old, f));
+    }
+    if let Err(f) = &new {
+        out.push(failed(&m.new, f));
+    }
+    let (Ok(old), Ok(new)) = (old, new) else {
+        return out;
+    };
+    let expect = match old.verdict {
+        Verdict::Valid => Expect::Valid {
+            reference: old.decoded.as_ref(),
+            known_features: None,
+        },
+        verdict => Expect::Exactly {
+            verdict,
+            decoded: None,
+        },
+    };
+    let answer = Ok(new);
+    if let Some(miss) = judge::validation(expect, &answer) {
+        let new_verdict = answer.as_ref().map(|v| v.verdict).ok();
+        let cause = match (&miss, new_verdict) {
+            (Miss::Rejected(_) | Miss::Accepted | Miss::OtherVerdict { .. }, Some(n)) => {
+                format!("field key {} by old, {n} by new", old.verdict)
+            }
+            _ => format!("field key {}", miss.cause()),
+        };
+        out.push(FieldKeyMiss {
+            validator: m.new.clone(),
+            expected: format!("{} (as the old system says)", expect.describe()),
+            cause,
+            miss,
+            validation: answer.ok(),
+        });
+    }
+    out
+}

@@ -1,0 +1,246 @@
+//! What a case asks the validators: each check adds its requests to the
+//! case's [`Plan`], and every validator then answers its share of a whole
+//! batch of plans in one call.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::tamper::mutate::Mutation;
+use super::{Case, Generated, Matrix};
+use crate::date::Day;
+use crate::entitlement::Entitlement;
+use crate::implementation::{CallFailure, GenerateFailure};
+use crate::verdict::{Context, Validation};
+
+/// Why a validation was requested: the check, and what in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Roundtrip(Base),
+    Backward,
+    Forward(usize),
+    Rollback,
+    Tamper {
+        base: Base,
+        mutation: usize,
+        by_old: bool,
+    },
+    Time {
+        base: Base,
+        day: usize,
+        by_old: bool,
+    },
+}
+
+/// Which issued key a request validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Base {
+    Old,
+    New,
+}
+
+impl Base {
+    pub(crate) const BOTH: [Base; 2] = [Base::Old, Base::New];
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Base::Old => 0,
+            Base::New => 1,
+        }
+    }
+}
+
+/// One validation a check needs.
+pub(crate) struct Request {
+    pub(crate) purpose: Purpose,
+    pub(crate) validator: String,
+    pub(crate) key: Vec<u8>,
+    pub(crate) context: Context,
+}
+
+/// A validator's answer to one request (`None`: never asked).
+pub(crate) type Answer = Option<Result<Validation, CallFailure>>;
+
+/// One case's keys and planned validations.
+pub(crate) struct Plan {
+    pub(crate) old_key: Option<String>,
+    pub(crate) new_key: Option<String>,
+    /// TAMPER's mutations of the old and the new key.
+    pub(crate) mutations: [Vec<Mutation>; 2],
+    /// TIME's grid: (day, should validate, label).
+    pub(crate) days: Vec<(Day, bool, &'static str)>,
+    pub(crate) requests: Vec<Request>,
+}
+
+impl Plan {
+    /// The plan of case `i` of a batch whose keys are `generated`.
+    pub(crate) fn new(m: &Matrix, e: &Entitlement, generated: &Generated, i: usize) -> Self {
+        let key = |system: &str| generated[system][i].as_ref().ok().cloned();
+        let mut plan = Plan {
+            old_key: key(&m.old),
+            new_key: key(&m.new),
+            mutations: Default::default(),
+            days: Vec::new(),
+            requests: Vec::new(),
+        };
+        super::roundtrip::plan(m, e, &mut plan);
+        super::backward::plan(m, e, &mut plan);
+        super::rollback::plan(m, e, &mut plan);
+        super::forward::plan(m, e, &mut plan);
+        super::tamper::plan(m, e, &mut plan);
+        super::time::plan(m, e, &mut plan);
+        plan
+    }
+
+    /// The key of `base`.
+    pub(crate) fn key(&self, base: Base) -> Option<&String> {
+        match base {
+            Base::Old => self.old_key.as_ref(),
+            Base::New => self.new_key.as_ref(),
+        }
+    }
+
+    /// The new key when it differs from the old one (checks that try both
+    /// keys need not try one key twice).
+    pub(crate) fn distinct_new_key(&self) -> Option<&String> {
+        self.new_key.as_ref().filter(|k| Some(*k) != self.old_key.as_ref())
+    }
+
+    /// Asks `validator` about `key` in `context`, for `purpose`.
+    pub(crate) fn request(
+        &mut self,
+        purpose: Purpose,
+        validator: &str,
+        key: &[u8],
+        context: &Context,
+    ) {
+        self.requests.push(Request {
+            purpose,
+            validator: validator.to_string(),
+            key: key.to_vec(),
+            context: context.clone(),
+        });
+    }
+
+    /// The request made for `purpose` and its answer, if it was made.
+    pub(crate) fn answered<'a>(
+        &'a self,
+        answers: &'a [Answer],
+        purpose: Purpose,
+    ) -> Option<(&'a Request, &'a Result<Validation, CallFailure>)> {
+        let i = self.requests.iter().position(|r| r.purpose == purpose)?;
+        Some((&self.requests[i], answers[i].as_ref()?))
+    }
+}
+
+/// Sends each validator its share of every plan's requests as one batch.
+pub(crate) fn validate_all(m: &Matrix, plans: &[Plan]) -> Vec<Vec<Answer>> {
+    let mut answers: Vec<Vec<Answer>> = plans.iter().map(|p| vec![None; p.requests.len()]).collect();
+    for (validator, batch) in batches(plans) {
+        let mut results: Vec<Answer> = m.systems[validator]
+            .validate_batch(&batch.calls)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut uses = vec![0usize; results.len()];
+        for &(_, _, call) in &batch.slots {
+            uses[call] += 1;
+        }
+        for &(p, r, call) in &batch.slots {
+            uses[call] -= 1;
+            // The last request of a call takes its answer; repeats get copies.
+            answers[p][r] = if uses[call] == 0 {
+                results[call].take()
+            } else {
+                results[call].clone()
+            };
+        }
+    }
+    answers
+}
+
+/// One validator's share of a batch: distinct calls, and which call answers
+/// each request.
+struct ValidatorBatch<'a> {
+    calls: Vec<(&'a [u8], &'a Context)>,
+    /// (plan, request, index into `calls`).
+    slots: Vec<(usize, usize, usize)>,
+}
+
+/// Groups the plans' requests by validator. A validator answers the same
+/// (key, context) the same way (the ABI makes validation a pure function of
+/// its inputs), so a request repeated within a batch is sent once: when the
+/// new system issues the legacy format its key equals the old one, and
+/// ROUNDTRIP, BACKWARD and ROLLBACK would otherwise validate it twice.
+fn batches(plans: &[Plan]) -> BTreeMap<&str, ValidatorBatch<'_>> {
+    let mut out: BTreeMap<&str, ValidatorBatch<'_>> = BTreeMap::new();
+    let mut seen: HashMap<(&str, &[u8], &Context), usize> = HashMap::new();
+    for (p, plan) in plans.iter().enumerate() {
+        for (r, req) in plan.requests.iter().enumerate() {
+            let batch = out
+                .entry(req.validator.as_str())
+                .or_insert_with(|| ValidatorBatch {
+                    calls: Vec::new(),
+                    slots: Vec::new(),
+                });
+            let call = *seen
+                .entry((req.validator.as_str(), req.key.as_slice(), &req.context))
+                .or_insert_with(|| {
+                    batch.calls.push((req.key.as_slice(), &req.context));
+                    batch.calls.len() - 1
+                });
+            batch.slots.push((p, r, call));
+        }
+    }
+    out
+}
+
+/// A batch's generate and validate calls, replayable with no bookkeeping.
+pub struct Calls {
+    entitlements: Vec<Entitlement>,
+    generators: Vec<String>,
+    validations: BTreeMap<String, Vec<(Vec<u8>, Context)>>,
+}
+
+impl Calls {
+    /// The calls the matrix makes for `cases`.
+    pub(super) fn of(m: &Matrix, cases: &[Case]) -> Self {
+        let entitlements: Vec<Entitlement> = cases.iter().map(|c| c.entitlement.clone()).collect();
+        let refs: Vec<&Entitlement> = entitlements.iter().collect();
+        let generated: Generated = [&m.old, &m.new]
+            .into_iter()
+            .map(|g| (g.clone(), m.systems[g].generate_batch(&refs)))
+            .collect::<BTreeMap<String, Vec<Result<String, GenerateFailure>>>>();
+        let plans: Vec<Plan> = entitlements
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Plan::new(m, e, &generated, i))
+            .collect();
+        let validations = batches(&plans)
+            .into_iter()
+            .map(|(v, b)| {
+                let calls = b.calls.iter().map(|(k, c)| (k.to_vec(), (*c).clone()));
+                (v.to_string(), calls.collect())
+            })
+            .collect();
+        Calls {
+            generators: m.generators(),
+            entitlements,
+            validations,
+        }
+    }
+
+    /// Makes every call again, batched per system as `run_batch` does, and
+    /// returns how many calls were made.
+    pub fn replay(&self, matrix: &Matrix) -> usize {
+        let refs: Vec<&Entitlement> = self.entitlements.iter().collect();
+        let mut calls = 0;
+        for g in &self.generators {
+            calls += matrix.systems[g].generate_batch(&refs).len();
+        }
+        for (validator, requests) in &self.validations {
+            let batch: Vec<(&[u8], &Context)> =
+                requests.iter().map(|(k, c)| (k.as_slice(), c)).collect();
+            calls += matrix.systems[validator].validate_batch(&batch).len();
+        }
+        calls
+    }
+}

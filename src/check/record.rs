@@ -1,0 +1,215 @@
+//! Turning the judge's word into the matrix's record: a pass or a finding at
+//! a cell (check, generator, validator), with the key and context that make
+//! it replayable. Decides nothing itself: [`crate::judge`] does.
+
+use super::plan::{Answer, Base, Plan, Purpose, Request};
+use super::{Case, CaseOutcome, Matrix, Tally};
+use crate::finding::{Check, Finding, GroupKey};
+use crate::implementation::CallFailure;
+use crate::judge::{self, Expect, Miss};
+use crate::verdict::{Context, Validation};
+
+/// Where an observation was made: its cell of the matrix and, for a
+/// validation, the key and the context the validator was shown.
+#[derive(Clone, Copy)]
+pub(super) struct At<'k> {
+    pub(super) check: Check,
+    pub(super) generator: &'k str,
+    pub(super) validator: Option<&'k str>,
+    pub(super) key: Option<&'k [u8]>,
+    pub(super) context: Option<&'k Context>,
+}
+
+impl<'k> At<'k> {
+    /// A validation of `request`'s key in its context by `validator`.
+    pub(super) fn request(
+        check: Check,
+        generator: &'k str,
+        validator: &'k str,
+        request: &'k Request,
+    ) -> Self {
+        At {
+            check,
+            generator,
+            validator: Some(validator),
+            key: Some(&request.key),
+            context: Some(&request.context),
+        }
+    }
+}
+
+/// A finding's words: the cause (its group) and what was expected.
+pub(super) struct Words {
+    pub(super) cause: String,
+    pub(super) expected: String,
+}
+
+/// Records one case's observations.
+pub(super) struct Recorder<'a> {
+    pub(super) matrix: &'a Matrix,
+    pub(super) case: &'a Case,
+    pub(super) plan: &'a Plan,
+    answers: &'a [Answer],
+    outcome: CaseOutcome,
+    /// Format each system reported for its own key (from ROUNDTRIP).
+    formats: [Option<String>; 2],
+}
+
+impl<'a> Recorder<'a> {
+    pub(super) fn new(
+        matrix: &'a Matrix,
+        case: &'a Case,
+        plan: &'a Plan,
+        answers: &'a [Answer],
+    ) -> Self {
+        Recorder {
+            matrix,
+            case,
+            plan,
+            answers,
+            outcome: CaseOutcome::default(),
+            formats: [None, None],
+        }
+    }
+
+    /// The outcome, with the verdicts every validator answered.
+    pub(super) fn finish(mut self) -> CaseOutcome {
+        let systems = &self.matrix.systems;
+        let mut verdicts: Vec<(usize, crate::verdict::Verdict)> = self
+            .plan
+            .requests
+            .iter()
+            .zip(self.answers)
+            .filter_map(|(req, a)| match a {
+                Some(Ok(v)) => systems
+                    .keys()
+                    .position(|n| *n == req.validator)
+                    .map(|i| (i, v.verdict)),
+                _ => None,
+            })
+            .collect();
+        verdicts.sort_unstable();
+        verdicts.dedup();
+        self.outcome.verdicts = verdicts;
+        self.outcome
+    }
+
+    /// The request for `purpose` and its answer, if it was made.
+    pub(super) fn answered(
+        &self,
+        purpose: Purpose,
+    ) -> Option<(&'a Request, &'a Result<Validation, CallFailure>)> {
+        self.plan.answered(self.answers, purpose)
+    }
+
+    /// Remembers the format a system reported for its own key.
+    pub(super) fn set_format(&mut self, base: Base, format: Option<String>) {
+        self.formats[base.index()] = format;
+    }
+
+    /// The format of `base`'s key, as its own system reported it.
+    pub(super) fn format(&self, base: Base) -> String {
+        self.formats[base.index()]
+            .clone()
+            .unwrap_or_else(|| "unrecognised".into())
+    }
+
+    pub(super) fn tally(
+        &mut self,
+        check: Check,
+        generator: &str,
+        validator: Option<&str>,
+        f: impl FnOnce(&mut Tally),
+    ) {
+        let cell = (check, generator.to_string(), validator.map(String::from));
+        f(self.outcome.tallies.entry(cell).or_default());
+    }
+
+    pub(super) fn pass(&mut self, check: Check, generator: &str, validator: Option<&str>) {
+        self.tally(check, generator, validator, |t| t.pass += 1);
+    }
+
+    /// Judges a validation against `expect` and records a pass or a finding;
+    /// `words` names a miss. Returns the miss, if any.
+    pub(super) fn judge(
+        &mut self,
+        at: At<'_>,
+        expect: Expect<'_>,
+        result: &Result<Validation, CallFailure>,
+        words: impl FnOnce(&Miss) -> Words,
+    ) -> Option<Miss> {
+        match judge::validation(expect, result) {
+            None => {
+                self.pass(at.check, at.generator, at.validator);
+                None
+            }
+            Some(miss) => {
+                let w = words(&miss);
+                self.find(at, &miss, w, result.as_ref().ok());
+                Some(miss)
+            }
+        }
+    }
+
+    /// Records `result` as a crash finding at `at` when the call failed (for
+    /// answers no check compares, which must still not be dropped). Returns
+    /// whether it failed.
+    pub(super) fn failure(&mut self, at: At<'_>, result: &Result<Validation, CallFailure>) -> bool {
+        let Err(f) = result else {
+            return false;
+        };
+        let miss = Miss::Failed(f.clone());
+        let words = Words {
+            cause: format!("validate {}", miss.cause()),
+            expected: "an answer".into(),
+        };
+        self.find(at, &miss, words, None);
+        true
+    }
+
+    /// Records a finding at `at`.
+    pub(super) fn find(
+        &mut self,
+        at: At<'_>,
+        miss: &Miss,
+        words: Words,
+        validation: Option<&Validation>,
+    ) {
+        self.tally(at.check, at.generator, at.validator, |t| t.fail += 1);
+        if !self.matrix.enabled(at.check) {
+            return;
+        }
+        self.outcome.findings.push(Finding {
+            key: GroupKey {
+                check: at.check,
+                severity: miss.severity(),
+                generator: at.generator.to_string(),
+                validator: at.validator.map(String::from),
+                cause: words.cause,
+            },
+            case_id: self.case.id.clone(),
+            source: self.case.source.clone(),
+            entitlement: Some(self.case.entitlement.clone()),
+            license_key: at.key.map(|k| String::from_utf8_lossy(k).into_owned()),
+            context: at.context.cloned(),
+            expected: words.expected,
+            found: miss.found(validation),
+            validation: validation.cloned(),
+            diffs: miss.diffs().to_vec(),
+        });
+    }
+}
+
+/// The words of a miss where a key of `format` was expected to validate
+/// (ROUNDTRIP, BACKWARD, FORWARD, ROLLBACK).
+pub(super) fn must_validate(format: &str, expected: &Expect<'_>, miss: &Miss) -> Words {
+    let cause = match miss {
+        Miss::Rejected(_) | Miss::Accepted => format!("{format} key {}", miss.cause()),
+        Miss::Failed(_) => format!("validate {}", miss.cause()),
+        _ => miss.cause(),
+    };
+    Words {
+        cause,
+        expected: expected.describe(),
+    }
+}

@@ -1,0 +1,45 @@
+//! ROLLBACK: keys the new system issued still validate in the old system,
+//! should go-live be reversed.
+
+use super::plan::{Base, Plan, Purpose};
+use super::record::{At, Recorder, must_validate};
+use super::{Matrix, own_context};
+use crate::entitlement::Entitlement;
+use crate::finding::Check;
+use crate::judge::Expect;
+use crate::verdict::{Decoded, Verdict};
+
+pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
+    if !m.enabled(Check::Rollback) {
+        return;
+    }
+    if let Some(k) = plan.key(Base::New).cloned() {
+        plan.request(Purpose::Rollback, &m.old, k.as_bytes(), &own_context(e));
+    }
+}
+
+pub(super) fn judge(r: &mut Recorder<'_>) {
+    let m = r.matrix;
+    let Some((req, result)) = r.answered(Purpose::Rollback) else {
+        return;
+    };
+    let expected = Decoded::from_entitlement(&r.case.entitlement);
+    let at = At::request(Check::Rollback, &m.new, &m.old, req);
+    let expect = Expect::Valid {
+        reference: Some(&expected),
+        known_features: None,
+    };
+    let format = r.format(Base::New);
+    r.judge(at, expect, result, |miss| {
+        must_validate(&format, &expect, miss)
+    });
+}
+
+/// Whether the old system reads the new system's key (the same key, or
+/// ROLLBACK found it valid): only then is its answer a reference for it.
+pub(super) fn old_reads_new_key(r: &Recorder<'_>) -> bool {
+    let plan = r.plan;
+    plan.new_key.is_some()
+        && (plan.new_key == plan.old_key
+            || matches!(r.answered(Purpose::Rollback), Some((_, Ok(v))) if v.verdict == Verdict::Valid))
+}

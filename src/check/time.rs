@@ -1,0 +1,98 @@
+//! TIME: verdicts on a grid of days around every expiry boundary: the day
+//! before and the last valid day must validate, the day after must not.
+//! Perpetual keys are tried on 9999-12-31.
+
+use super::plan::{Base, Plan, Purpose};
+use super::record::{At, Recorder, Words};
+use super::{Matrix, own_context};
+use crate::date::Day;
+use crate::entitlement::Entitlement;
+use crate::finding::Check;
+use crate::judge::{Expect, Miss};
+use crate::verdict::Context;
+
+/// The days TIME checks for an entitlement: (day, valid?, label).
+fn grid(e: &Entitlement) -> Vec<(Day, bool, &'static str)> {
+    match e.expires {
+        Some(x) => [
+            (x.add_days(-1), true, "the day before expiry"),
+            (Some(x), true, "the expiry day"),
+            (x.add_days(1), false, "the day after expiry"),
+        ]
+        .into_iter()
+        .filter_map(|(d, ok, label)| d.map(|d| (d, ok, label)))
+        .collect(),
+        None => Day::from_ymd(9999, 12, 31)
+            .map(|d| vec![(d, true, "9999-12-31 (perpetual)")])
+            .unwrap_or_default(),
+    }
+}
+
+pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
+    if !m.enabled(Check::Time) {
+        return;
+    }
+    plan.days = grid(e);
+    let ctx = own_context(e);
+    for base in Base::BOTH {
+        let key = match base {
+            Base::Old => plan.old_key.clone(),
+            Base::New => plan.distinct_new_key().cloned(),
+        };
+        let Some(key) = key else { continue };
+        for d in 0..plan.days.len() {
+            let ctx = Context {
+                today: plan.days[d].0,
+                ..ctx.clone()
+            };
+            for (by_old, validator) in [(true, &m.old), (false, &m.new)] {
+                let purpose = Purpose::Time {
+                    base,
+                    day: d,
+                    by_old,
+                };
+                plan.request(purpose, validator, key.as_bytes(), &ctx);
+            }
+        }
+    }
+}
+
+pub(super) fn judge(r: &mut Recorder<'_>) {
+    let (m, plan) = (r.matrix, r.plan);
+    for base in Base::BOTH {
+        let generator = if base == Base::Old { &m.old } else { &m.new };
+        // The old system is asked about a new key only when it reads it.
+        let old_reads = base == Base::Old || super::rollback::old_reads_new_key(r);
+        let format = r.format(base);
+        for (d, &(_, valid, label)) in plan.days.iter().enumerate() {
+            for (by_old, validator) in [(true, &m.old), (false, &m.new)] {
+                let purpose = Purpose::Time {
+                    base,
+                    day: d,
+                    by_old,
+                };
+                let Some((req, result)) = r.answered(purpose) else {
+                    continue;
+                };
+                let at = At::request(Check::Time, generator, validator, req);
+                if by_old && !old_reads {
+                    r.failure(at, result);
+                    continue;
+                }
+                let expect = if valid {
+                    Expect::ACCEPTED
+                } else {
+                    Expect::Rejected
+                };
+                r.judge(at, expect, result, |miss| Words {
+                    cause: match miss {
+                        Miss::Rejected(_) => format!("{format} key rejected on {label}"),
+                        Miss::Accepted => format!("{format} key accepted on {label}"),
+                        other => format!("validate {}", other.cause()),
+                    },
+                    expected: if valid { "valid" } else { "expired" }.into(),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! After a run: every unwaived group whose example is an entitlement (a
+//! random, steered or order case) is shrunk to a minimal entitlement that
+//! fails the same way and saved as a regression vector, run first next time.
+
+use super::aggregate::Aggregate;
+use super::{Events, RunError, RunOptions};
+use crate::check::Matrix;
+use crate::config::Config;
+use crate::finding::Source;
+use crate::vectors::{self, RegressionVector};
+
+/// The most groups shrunk per run: each costs up to a few hundred cases.
+const MAX_SHRINKS: usize = 100;
+
+/// Whether a group's example can be shrunk: it came from an entitlement that
+/// is not already a vector.
+fn shrinkable(source: &Source) -> bool {
+    matches!(
+        source,
+        Source::Random { .. } | Source::Steered { .. } | Source::Order { .. }
+    )
+}
+
+/// Shrinks the example of every unwaived group that came from a shrinkable case.
+pub(super) fn shrink(
+    matrix: &Matrix,
+    config: &Config,
+    aggregate: &mut Aggregate,
+    events: &dyn super::Events,
+) {
+    let targets: Vec<_> = aggregate
+        .groups()
+        .iter()
+        .filter(|((_, waiver), g)| {
+            waiver.is_none()
+                && g.example.entitlement.is_some()
+                && shrinkable(&g.example.source)
+        })
+        .map(|(k, _)| k.clone())
+        .take(MAX_SHRINKS)
+        .collect();
+    for key in targets {
+        let Some(group) = aggregate.groups().get(&key) else {
+            continue;
+        };
+        let shrunk = crate::shrink::shrink(
+            matrix,
+            &config.catalog,
+            &group.example,
+            crate::shrink::DEFAULT_BUDGET,
+        );
+        events.shrunk(
+            &group.key,
+            shrunk.as_ref().and_then(|s| s.entitlement.as_ref()),
+        );
+        aggregate.set_shrunk(&key, shrunk);
+    }
+}
+
+/// Saves every shrunk example as a regression vector.
+pub(super) fn save(
+    config: &Config,
+    aggregate: &Aggregate,
+    options: &RunOptions,
+    events: &dyn Events,
+) -> Result<(), RunError> {
+    let dir = config.vectors_dir();
+    for g in aggregate.groups().values() {
+        let Some(e) = g.shrunk.as_ref().and_then(|s| s.entitlement.as_ref()) else {
+            continue;
+        };
+        let mut r = RegressionVector::new(e.clone(), g.key.check, g.key.cause.clone());
+        r.generator = g.key.generator.clone();
+        r.validator = g.key.validator.clone();
+        r.seed = match &g.example.source {
+            Source::Random { seed, .. } | Source::Steered { seed, .. } => Some(*seed),
+            _ => None,
+        };
+        r.found = options.today.to_string();
+        r.note = format!("{} {}; shrunk from {}", g.key.severity, g.key, g.replay);
+        let saved = vectors::save_regression(&dir, &r).map_err(|source| {
+            RunError::SaveRegression {
+                dir: dir.clone(),
+                source,
+            }
+        })?;
+        if saved {
+            events.regression_saved(&r.id, &dir.join(r.file()));
+        }
+    }
+    Ok(())
+}

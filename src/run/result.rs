@@ -1,0 +1,214 @@
+//! A finished run: metadata, what was measured, the waivers, the gates and
+//! the go-live verdict. What every report format renders, and what
+//! `keycompat merge` reads back.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::aggregate::Aggregate;
+use super::partition::Partition;
+use crate::check::Matrix;
+use crate::coverage::{CoverageReport, CoverageSpace};
+use crate::date::Day;
+use crate::finding::{Check, Group};
+use crate::gate::{self, Gate, GateInputs, GatesConfig, Scope, Status};
+use crate::implementation::ImplInfo;
+use crate::sources::DataSummary;
+use crate::waiver::{self, Waiver, WaiverUse};
+
+/// The entitlement space of a config whose coverage runs track: its catalog,
+/// shipped releases, and the validating systems.
+pub fn coverage_space(config: &crate::config::Config) -> CoverageSpace {
+    let releases = crate::check::releases(config);
+    let mut validators = vec![config.run.old.clone(), config.run.new.clone()];
+    validators.extend(config.releases.iter().map(|r| r.validator.clone()));
+    crate::coverage::CoverageSpace::new(&config.catalog, &releases, &validators)
+}
+
+/// The coverage report of a run: its observed cases, plus every shipped
+/// release that validated a new-issued key (FORWARD), read from the tallies
+/// so that merged shards count each release once.
+pub fn coverage_report(
+    space: &CoverageSpace,
+    aggregate: &Aggregate,
+) -> CoverageReport {
+    let mut coverage = aggregate.coverage.clone();
+    for ((check, _, validator), t) in &aggregate.tallies {
+        if let (Check::Forward, Some(release)) = (check, validator)
+            && t.pass + t.fail > 0
+        {
+            coverage.observe_release(release);
+        }
+    }
+    space.report(&coverage)
+}
+
+/// Metadata every report carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// keycompat's version.
+    pub keycompat_version: String,
+    /// The config file.
+    pub config: String,
+    /// SHA-256 of the config file.
+    pub config_sha256: String,
+    /// Seed of the random cases.
+    pub seed: u64,
+    /// Random cases asked for (before partitioning).
+    pub cases: u64,
+    /// Shards this result covers (`None`: unsharded or fully merged).
+    #[serde(default)]
+    pub partitions: Vec<Partition>,
+    /// Checks run.
+    pub checks: Vec<Check>,
+    /// The day waivers were judged on.
+    pub today: Day,
+    /// Every system: name and implementation.
+    pub systems: BTreeMap<String, ImplInfo>,
+    /// The roles: old and new.
+    pub old: String,
+    /// The system going live.
+    pub new: String,
+    /// Shipped releases: name and validating system.
+    pub releases: Vec<(String, String)>,
+    /// Whether the run was cut short (Ctrl-C).
+    pub interrupted: bool,
+    /// The gate thresholds the run was judged by (merge re-judges with them).
+    pub gates_config: GatesConfig,
+    /// What the run set out to prove: `full` (`keycompat run`) or `data`
+    /// (`keycompat data`, the exports alone).
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// A finished run: what the report formats render.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Metadata.
+    pub meta: RunMeta,
+    /// What was measured.
+    #[serde(flatten)]
+    pub aggregate: Aggregate,
+    /// Waivers and what became of them.
+    pub waivers: Vec<WaiverUse>,
+    /// Evaluated gates.
+    pub gates: Vec<Gate>,
+    /// The go-live verdict: the worst gate.
+    pub verdict: Status,
+    /// Key throughput from `keycompat bench`, when the run was given one
+    /// (`--throughput bench.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<crate::bench::BenchResult>,
+    /// Field keys and orders from the vendor's exports, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataSummary>,
+    /// Scenario coverage per dimension, with the uncovered combinations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<CoverageReport>,
+}
+
+impl RunResult {
+    /// Judges an aggregate: waiver summaries, gates, verdict.
+    pub fn judge(
+        meta: RunMeta,
+        aggregate: Aggregate,
+        data: Option<DataSummary>,
+        coverage: Option<CoverageReport>,
+        waivers: &[Waiver],
+        gates_config: &GatesConfig,
+    ) -> Self {
+        let waiver_uses = waiver::summarize(waivers, &aggregate.waiver_uses, meta.today);
+        let forward: BTreeMap<&str, u64> = aggregate
+            .tallies
+            .iter()
+            .filter(|((c, _, _), _)| *c == Check::Forward)
+            .filter_map(|((_, _, v), t)| v.as_deref().map(|v| (v, t.pass + t.fail)))
+            .fold(BTreeMap::new(), |mut m, (v, n)| {
+                *m.entry(v).or_default() += n;
+                m
+            });
+        let rollback = aggregate
+            .tallies
+            .iter()
+            .filter(|((c, _, _), _)| *c == Check::Rollback)
+            .map(|(_, t)| t.pass + t.fail)
+            .sum();
+        let c = &aggregate.counts;
+        let inputs = GateInputs {
+            scope: meta.scope,
+            vectors: (
+                c.vector_checks + c.vector_cases,
+                c.vector_failures + c.vector_cases_failing,
+            ),
+            random_cases: c.random_cases,
+            random_cases_failing: c.random_cases_failing,
+            unwaived: aggregate.unwaived(),
+            waived: c.waived_findings,
+            releases: meta
+                .releases
+                .iter()
+                .map(|(r, _)| (r.clone(), forward.get(r.as_str()).copied().unwrap_or(0)))
+                .collect(),
+            rollback_validations: rollback,
+            unused_waivers: waiver_uses.iter().filter(|w| w.status == "unused").count() as u64,
+            expired_waivers_hit: waiver_uses.iter().map(|w| w.expired_matches).sum(),
+            field_keys: data
+                .as_ref()
+                .and_then(|d| d.field_keys.as_ref())
+                .map(|s| (s.rows, s.run, s.with_findings)),
+            orders: data
+                .as_ref()
+                .and_then(|d| d.orders.as_ref())
+                .map(|s| (s.rows, s.run, s.with_findings)),
+            coverage_percent: coverage.as_ref().map(|c| c.percent),
+        };
+        let gates = gate::evaluate(gates_config, &inputs);
+        let verdict = gate::overall(&gates);
+        RunResult {
+            meta,
+            aggregate,
+            waivers: waiver_uses,
+            gates,
+            verdict,
+            throughput: None,
+            data,
+            coverage,
+        }
+    }
+
+    /// Groups, worst first: unwaived before waived, then severity, check, count.
+    pub fn groups_by_importance(&self) -> Vec<&Group> {
+        let mut v: Vec<&Group> = self.aggregate.groups.values().collect();
+        v.sort_by(|a, b| {
+            (
+                a.waived_by.is_some(),
+                a.key.severity,
+                a.key.check,
+                std::cmp::Reverse(a.count),
+                &a.key,
+            )
+                .cmp(&(
+                    b.waived_by.is_some(),
+                    b.key.severity,
+                    b.key.check,
+                    std::cmp::Reverse(b.count),
+                    &b.key,
+                ))
+        });
+        v
+    }
+
+    /// Checks in the order of the report, with their summed tallies per pair.
+    pub fn checks_run(&self) -> BTreeSet<Check> {
+        self.aggregate.tallies.keys().map(|(c, _, _)| *c).collect()
+    }
+}
+
+/// Options shared with systems: the systems of a matrix, by name, for reports.
+pub fn system_infos(m: &Matrix) -> BTreeMap<String, ImplInfo> {
+    m.systems
+        .iter()
+        .map(|(k, v)| (k.clone(), v.info().clone()))
+        .collect()
+}

@@ -1,0 +1,272 @@
+//! The vendor's exports in a run: field keys validated by old and new (the
+//! BACKWARD check judges each), orders run through the check matrix as
+//! cases. Rows stream in chunks (a few thousand rows in memory at a time,
+//! whatever the export's size); rows that do not fit are counted, the first
+//! of them kept with line, column and value for the report, and never stop
+//! the run.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::aggregate::Aggregate;
+use super::partition::case_id;
+use super::runner::{Runner, pull_parallel};
+use super::{Events, RunError};
+use crate::check::{Case, Matrix, backward};
+use crate::config::Config;
+use crate::export::{FieldKey, FieldKeyReader, OrderReader, RowError, SourceError};
+use crate::finding::{Check, Finding, GroupKey, Source};
+use crate::implementation::CallFailure;
+use crate::verdict::{Context, Validation};
+use crate::sources::{
+    DataSummary, FailingOrder, MAX_FAILING_ORDERS, MAX_ROW_ERRORS, SourceSummary,
+};
+
+/// Rows read per chunk and thread before the chunk is checked.
+const CHUNK_PER_THREAD: usize = 512;
+
+fn keep_problem(summary: &mut SourceSummary, e: RowError, events: &dyn Events) {
+    if summary.problems.len() < 5 {
+        events.warning(&e.to_string());
+    }
+    if summary.problems.len() < MAX_ROW_ERRORS {
+        summary.problems.push(e.into());
+    }
+}
+
+/// Validates every sampled field key with the old and the new system.
+fn run_field_keys(
+    runner: &Runner<'_>,
+    mut reader: FieldKeyReader,
+    file: &str,
+    share: f64,
+    events: &dyn Events,
+) -> Result<(Aggregate, SourceSummary), SourceError> {
+    let m = runner.matrix;
+    let mut summary = SourceSummary {
+        file: file.to_string(),
+        share_asked_percent: share * 100.0,
+        ..SourceSummary::default()
+    };
+    let mut total = Aggregate::new(runner.waivers.len());
+    let chunk = CHUNK_PER_THREAD * runner.options.threads.max(1);
+    loop {
+        let mut keys: Vec<FieldKey> = Vec::with_capacity(chunk);
+        for item in reader.by_ref() {
+            match item? {
+                Ok(k) => keys.push(k),
+                Err(e) => keep_problem(&mut summary, e, events),
+            }
+            if keys.len() == chunk {
+                break;
+            }
+        }
+        if keys.is_empty() || runner.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let batches: Vec<&[FieldKey]> = keys.chunks(runner.options.batch.max(1)).collect();
+        let parts = pull_parallel(
+            runner.options.threads,
+            batches.len() as u64,
+            || (Aggregate::new(runner.waivers.len()), 0u64, 0u64),
+            |(agg, run, failing), b| {
+                let batch: Vec<&FieldKey> = batches[b as usize]
+                    .iter()
+                    .filter(|k| {
+                        let id = field_key_id(file, k.line);
+                        runner.options.partition.is_none_or(|p| p.contains(&id))
+                    })
+                    .collect();
+                for findings in compare_keys(m, file, &batch) {
+                    let cell = (
+                        Check::Backward,
+                        "field-keys".to_string(),
+                        Some(m.new.clone()),
+                    );
+                    agg.observe(cell, findings.is_empty());
+                    *run += 1;
+                    *failing +=
+                        u64::from(agg.record(findings, runner.waivers, runner.options.today));
+                }
+                true
+            },
+        );
+        for (agg, run, failing) in parts {
+            total.merge(agg);
+            summary.run += run;
+            summary.with_findings += failing;
+        }
+    }
+    summary.add_stats(reader.stats());
+    Ok((total, summary))
+}
+
+/// The stable id of a field key for partitioning: its file and line.
+fn field_key_id(file: &str, line: u64) -> String {
+    format!("{file}:{line}")
+}
+
+/// Validates a batch of field keys with old and new; returns each key's findings.
+fn compare_keys(m: &Matrix, file: &str, keys: &[&FieldKey]) -> Vec<Vec<Finding>> {
+    let requests: Vec<(&[u8], &Context)> = keys
+        .iter()
+        .map(|k| (k.key.as_bytes(), &k.context))
+        .collect();
+    let old = m.systems[&m.old].validate_batch(&requests);
+    let new = m.systems[&m.new].validate_batch(&requests);
+    keys.iter()
+        .zip(old.into_iter().zip(new))
+        .map(|(k, (o, n))| compare_key(m, file, k, o, n))
+        .collect()
+}
+
+fn compare_key(
+    m: &Matrix,
+    file: &str,
+    k: &FieldKey,
+    old: Result<Validation, CallFailure>,
+    new: Result<Validation, CallFailure>,
+) -> Vec<Finding> {
+    backward::judge_field_key(m, old, new)
+        .into_iter()
+        .map(|d| Finding {
+            key: GroupKey {
+                check: Check::Backward,
+                severity: d.miss.severity(),
+                generator: "field-keys".to_string(),
+                validator: Some(d.validator),
+                cause: d.cause,
+            },
+            case_id: field_key_id(file, k.line),
+            source: Source::FieldKey {
+                file: file.to_string(),
+                line: k.line,
+            },
+            entitlement: None,
+            license_key: Some(k.key.clone()),
+            context: Some(k.context.clone()),
+            expected: d.expected,
+            found: d.miss.found(d.validation.as_ref()),
+            diffs: d.miss.diffs().to_vec(),
+            validation: d.validation,
+        })
+        .collect()
+}
+
+/// Runs every sampled order through the check matrix, as cases.
+fn run_orders(
+    runner: &Runner<'_>,
+    mut reader: OrderReader,
+    file: &str,
+    share: f64,
+    events: &dyn Events,
+) -> Result<(Aggregate, SourceSummary, Vec<FailingOrder>), SourceError> {
+    let mut summary = SourceSummary {
+        file: file.to_string(),
+        share_asked_percent: share * 100.0,
+        ..SourceSummary::default()
+    };
+    let mut total = Aggregate::new(runner.waivers.len());
+    let mut failing_orders: Vec<FailingOrder> = Vec::new();
+    let chunk = CHUNK_PER_THREAD * runner.options.threads.max(1);
+    loop {
+        let mut cases: Vec<Case> = Vec::with_capacity(chunk);
+        for item in reader.by_ref() {
+            match item? {
+                Ok(order) => cases.push(Case {
+                    id: case_id(&order.entitlement),
+                    source: Source::Order {
+                        file: file.to_string(),
+                        line: order.line,
+                        order_id: order.order_id,
+                    },
+                    entitlement: order.entitlement,
+                }),
+                Err(e) => keep_problem(&mut summary, e, events),
+            }
+            if cases.len() == chunk {
+                break;
+            }
+        }
+        if cases.is_empty() || runner.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let (agg, failing) = runner.run_sourced(&cases);
+        summary.run += agg.counts().order_cases;
+        summary.with_findings += agg.counts().order_cases_failing;
+        total.merge(agg);
+        for (source, checks) in failing {
+            if let Source::Order { line, order_id, .. } = source {
+                failing_orders.push(FailingOrder {
+                    order_id,
+                    line,
+                    checks,
+                });
+            }
+        }
+        // The first by order id, whatever the order of threads and shards.
+        failing_orders.sort();
+        failing_orders.truncate(MAX_FAILING_ORDERS);
+    }
+    summary.add_stats(reader.stats());
+    failing_orders.sort();
+    Ok((total, summary, failing_orders))
+}
+
+/// Runs both exports of the config, if configured, into `aggregate`.
+pub(super) fn run_all(
+    runner: &Runner<'_>,
+    config: &Config,
+    aggregate: &mut Aggregate,
+    events: &dyn Events,
+) -> Result<DataSummary, RunError> {
+    warn_about_shares(config, events);
+    let seed = runner.options.seed;
+    let base = config.path.parent().unwrap_or(Path::new("."));
+    let mut data = DataSummary::default();
+    if let Some(src) = &config.sources.field_keys {
+        let reader = FieldKeyReader::open(src, base, &config.catalog, seed, runner.options.today)?;
+        let file = src.path.display().to_string();
+        let (agg, summary) = run_field_keys(runner, reader, &file, src.share, events)?;
+        aggregate.merge(agg);
+        events.source_done("field keys", &summary);
+        data.field_keys = Some(summary);
+    }
+    if let Some(src) = &config.sources.orders {
+        let reader = OrderReader::open(src, base, &config.catalog, seed)?;
+        let file = src.path.display().to_string();
+        let (agg, summary, failing) = run_orders(runner, reader, &file, src.share, events)?;
+        aggregate.merge(agg);
+        events.source_done("orders", &summary);
+        data.orders = Some(summary);
+        data.failing_orders = failing;
+    }
+    Ok(data)
+}
+
+/// A sampled share not above its gate's minimum turns the gate red as soon
+/// as one sampled row does not fit: say so before the run.
+fn warn_about_shares(config: &Config, events: &dyn Events) {
+    let shares = [
+        (
+            "field_keys",
+            config.sources.field_keys.as_ref().map(|s| s.share),
+            config.gates.min_field_keys_percent,
+        ),
+        (
+            "orders",
+            config.sources.orders.as_ref().map(|s| s.share),
+            config.gates.min_orders_percent,
+        ),
+    ];
+    for (name, share, min) in shares {
+        if let Some(share) = share.filter(|s| *s < 1.0 && s * 100.0 <= f64::from(min)) {
+            events.warning(&format!(
+                "[sources.{name}] share {share} is not above the gate's {min} %: \
+                 sampled rows that do not fit count against it and turn the gate red; \
+                 hint: ask for a little more, e.g. {:.2}",
+                (f64::from(min) / 100.0 + 0.02).min(1.0)
+            ));
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The vector phase of a run: every shared vector checked against the
+//! systems it names (VECTOR), then regressions and entitlement vectors run
+//! through the whole matrix like random cases.
+
+use std::collections::BTreeMap;
+
+use super::aggregate::Aggregate;
+use super::{RunError, RunOptions};
+use crate::check::vector::{self, GeneratorsByFormat};
+use crate::check::{Case, Matrix};
+use crate::config::Config;
+use crate::finding::{Check, Source};
+use crate::vectors::{self as vector_files, VectorError, VectorSet};
+
+/// Loads the vectors directory of the config; a missing directory is an
+/// empty set (the vectors gate then says so), a broken file an error.
+pub fn load_vectors(config: &Config) -> Result<VectorSet, RunError> {
+    let dir = config.vectors_dir();
+    if !dir.is_dir() {
+        return Ok(VectorSet::default());
+    }
+    vector_files::load_dir(&dir, &config.catalog).map_err(|errors| RunError::Vectors { dir, errors })
+}
+
+/// The first problems of a list, one per line.
+pub(super) fn describe(errors: &[VectorError]) -> String {
+    let mut text: Vec<String> = errors.iter().take(20).map(|e| e.to_string()).collect();
+    if errors.len() > 20 {
+        text.push(format!("... and {} more", errors.len() - 20));
+    }
+    text.join("\n  ")
+}
+
+/// Regressions first, then the entitlements of entitlement vectors: each
+/// goes through the whole matrix like a random case.
+pub(super) fn cases(v: &VectorSet) -> Vec<Case> {
+    let regressions = v.regressions.iter().map(|r| Case {
+        id: r.id.clone(),
+        source: Source::Vector {
+            id: r.id.clone(),
+            file: r.file(),
+        },
+        entitlement: r.entitlement.clone(),
+    });
+    let entitlements = v.entitlements.iter().map(|e| Case {
+        id: e.id.clone(),
+        source: Source::Vector {
+            id: e.id.clone(),
+            file: e.file.clone(),
+        },
+        entitlement: e.entitlement.clone(),
+    });
+    regressions.chain(entitlements).collect()
+}
+
+/// The generators of each format, opened.
+pub(crate) fn generators(matrix: &Matrix, config: &Config) -> GeneratorsByFormat {
+    config
+        .formats
+        .iter()
+        .map(|(format, f)| {
+            let gens = f
+                .generators
+                .iter()
+                .filter_map(|g| matrix.systems.get(g).map(|s| (g.clone(), s.clone())))
+                .collect();
+            (format.clone(), gens)
+        })
+        .collect::<BTreeMap<_, _>>()
+}
+
+/// Checks exact keys (entitlement vectors) and verdicts (key vectors).
+pub(super) fn check(
+    matrix: &Matrix,
+    config: &Config,
+    v: &VectorSet,
+    options: &RunOptions,
+    aggregate: &mut Aggregate,
+) {
+    let generators = generators(matrix, config);
+    let mine = |id: &str| options.partition.is_none_or(|p| p.contains(id));
+    let outcomes = v
+        .entitlements
+        .iter()
+        .filter(|e| mine(&e.id))
+        .map(|e| vector::check_entitlement_vector(e, &generators))
+        .chain(
+            v.keys
+                .iter()
+                .filter(|k| mine(&k.id))
+                .map(|k| vector::check_key_vector(k, &matrix.systems)),
+        );
+    for outcome in outcomes {
+        for (system, passed) in &outcome.observations {
+            aggregate.observe((Check::Vector, system.clone(), None), *passed);
+        }
+        if outcome.observations.is_empty() {
+            continue;
+        }
+        let failing = aggregate.record(outcome.findings, &config.waivers, options.today);
+        aggregate.count_vector_check(failing);
+    }
+}
