@@ -1,11 +1,18 @@
 //! keycompat: proves a license-key system migration safe before go-live.
 //!
-//! The library holds all logic; `src/main.rs` only parses the command line.
+//! A proof is a library call: [`run::run`] takes a [`config::Config`] and
+//! resolved [`run::Settings`] and returns a judged [`run::RunResult`], which
+//! [`report::write_all`] renders. The binary (`src/main.rs`) only hands the
+//! command line to [`cli`], which parses flags, calls the library, prints,
+//! and maps the outcome to an [`exit`] code.
+//!
 //! Modules follow the concepts a user names: the [`entitlement`] model and
 //! [`catalog`], the [`verdict`] of a validator, the builtin [`schemes`], the
-//! [`plugin`] host (the only place with `unsafe`), the [`config`], and the
 //! [`implementation`] interface that makes builtins and plugins
-//! interchangeable.
+//! interchangeable, the [`plugin`] host (the only place with `unsafe`), the
+//! checks of the matrix ([`check`], one file per check), the one [`judge`]
+//! that classifies every disagreement, [`waiver`]s and [`gate`]s, and the
+//! [`report`] formats.
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
