@@ -13,8 +13,7 @@ use crate::catalog::Catalog;
 use crate::date::Day;
 use crate::entitlement::{Customer, Entitlement};
 use crate::finding::{Finding, GroupKey};
-use crate::check::{Case, Matrix};
-use crate::run::case_id;
+use crate::check::{Case, Matrix, case_id};
 
 /// Evaluations of the matrix one shrink may spend.
 pub const DEFAULT_BUDGET: usize = 400;

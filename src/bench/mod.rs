@@ -12,7 +12,7 @@
 //! noisy machine even when absolute rates drift. Keys come from the run's own
 //! random generator: the corpus has the same edges a run has.
 
-mod result;
+pub mod result;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

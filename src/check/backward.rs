@@ -4,7 +4,7 @@
 
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, must_validate};
-use super::{Matrix, own_context};
+use super::matrix::{Matrix, own_context};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::implementation::CallFailure;

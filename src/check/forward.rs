@@ -5,14 +5,14 @@
 
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, must_validate};
-use super::{Matrix, Release};
+use super::matrix::{Matrix, Release};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::judge::Expect;
 use crate::verdict::{Context, Decoded};
 
 /// Whether `release` must accept keys for `e`.
-pub(crate) fn covers(release: &Release, e: &Entitlement) -> bool {
+fn covers(release: &Release, e: &Entitlement) -> bool {
     release.product == e.product && release.version.major <= u32::from(e.max_major)
 }
 

@@ -3,7 +3,7 @@
 //! issue byte-identical keys, or refuse the same field.
 
 use super::record::{At, Recorder, Words};
-use super::Generated;
+use super::matrix::Generated;
 use crate::finding::Check;
 use crate::implementation::GenerateFailure;
 use crate::judge::{self, Miss};

@@ -4,11 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::matrix::{Generated, Matrix};
 use super::tamper::mutate::Mutation;
-use super::{Case, Generated, Matrix};
 use crate::date::Day;
-use crate::entitlement::Entitlement;
-use crate::implementation::{CallFailure, GenerateFailure};
+use crate::implementation::CallFailure;
 use crate::verdict::{Context, Validation};
 
 /// Why a validation was requested: the check, and what in it.
@@ -71,23 +70,16 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The plan of case `i` of a batch whose keys are `generated`.
-    pub(crate) fn new(m: &Matrix, e: &Entitlement, generated: &Generated, i: usize) -> Self {
+    /// An empty plan for case `i` of a batch whose keys are `generated`.
+    pub(crate) fn new(m: &Matrix, generated: &Generated, i: usize) -> Self {
         let key = |system: &str| generated[system][i].as_ref().ok().cloned();
-        let mut plan = Plan {
+        Plan {
             old_key: key(&m.old),
             new_key: key(&m.new),
             mutations: Default::default(),
             days: Vec::new(),
             requests: Vec::new(),
-        };
-        super::roundtrip::plan(m, e, &mut plan);
-        super::backward::plan(m, e, &mut plan);
-        super::rollback::plan(m, e, &mut plan);
-        super::forward::plan(m, e, &mut plan);
-        super::tamper::plan(m, e, &mut plan);
-        super::time::plan(m, e, &mut plan);
-        plan
+        }
     }
 
     /// The key of `base`.
@@ -159,10 +151,20 @@ pub(crate) fn validate_all(m: &Matrix, plans: &[Plan]) -> Vec<Vec<Answer>> {
 
 /// One validator's share of a batch: distinct calls, and which call answers
 /// each request.
-struct ValidatorBatch<'a> {
+pub(crate) struct ValidatorBatch<'a> {
     calls: Vec<(&'a [u8], &'a Context)>,
     /// (plan, request, index into `calls`).
     slots: Vec<(usize, usize, usize)>,
+}
+
+impl ValidatorBatch<'_> {
+    /// The distinct calls, owned.
+    pub(crate) fn owned_calls(&self) -> Vec<(Vec<u8>, Context)> {
+        self.calls
+            .iter()
+            .map(|(k, c)| (k.to_vec(), (*c).clone()))
+            .collect()
+    }
 }
 
 /// Groups the plans' requests by validator. A validator answers the same
@@ -170,7 +172,7 @@ struct ValidatorBatch<'a> {
 /// its inputs), so a request repeated within a batch is sent once: when the
 /// new system issues the legacy format its key equals the old one, and
 /// ROUNDTRIP, BACKWARD and ROLLBACK would otherwise validate it twice.
-fn batches(plans: &[Plan]) -> BTreeMap<&str, ValidatorBatch<'_>> {
+pub(crate) fn batches(plans: &[Plan]) -> BTreeMap<&str, ValidatorBatch<'_>> {
     let mut out: BTreeMap<&str, ValidatorBatch<'_>> = BTreeMap::new();
     let mut seen: HashMap<(&str, &[u8], &Context), usize> = HashMap::new();
     for (p, plan) in plans.iter().enumerate() {
@@ -191,56 +193,4 @@ fn batches(plans: &[Plan]) -> BTreeMap<&str, ValidatorBatch<'_>> {
         }
     }
     out
-}
-
-/// A batch's generate and validate calls, replayable with no bookkeeping.
-pub struct Calls {
-    entitlements: Vec<Entitlement>,
-    generators: Vec<String>,
-    validations: BTreeMap<String, Vec<(Vec<u8>, Context)>>,
-}
-
-impl Calls {
-    /// The calls the matrix makes for `cases`.
-    pub(super) fn of(m: &Matrix, cases: &[Case]) -> Self {
-        let entitlements: Vec<Entitlement> = cases.iter().map(|c| c.entitlement.clone()).collect();
-        let refs: Vec<&Entitlement> = entitlements.iter().collect();
-        let generated: Generated = [&m.old, &m.new]
-            .into_iter()
-            .map(|g| (g.clone(), m.systems[g].generate_batch(&refs)))
-            .collect::<BTreeMap<String, Vec<Result<String, GenerateFailure>>>>();
-        let plans: Vec<Plan> = entitlements
-            .iter()
-            .enumerate()
-            .map(|(i, e)| Plan::new(m, e, &generated, i))
-            .collect();
-        let validations = batches(&plans)
-            .into_iter()
-            .map(|(v, b)| {
-                let calls = b.calls.iter().map(|(k, c)| (k.to_vec(), (*c).clone()));
-                (v.to_string(), calls.collect())
-            })
-            .collect();
-        Calls {
-            generators: m.generators(),
-            entitlements,
-            validations,
-        }
-    }
-
-    /// Makes every call again, batched per system as `run_batch` does, and
-    /// returns how many calls were made.
-    pub fn replay(&self, matrix: &Matrix) -> usize {
-        let refs: Vec<&Entitlement> = self.entitlements.iter().collect();
-        let mut calls = 0;
-        for g in &self.generators {
-            calls += matrix.systems[g].generate_batch(&refs).len();
-        }
-        for (validator, requests) in &self.validations {
-            let batch: Vec<(&[u8], &Context)> =
-                requests.iter().map(|(k, c)| (k.as_slice(), c)).collect();
-            calls += matrix.systems[validator].validate_batch(&batch).len();
-        }
-        calls
-    }
 }

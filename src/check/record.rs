@@ -3,7 +3,7 @@
 //! it replayable. Decides nothing itself: [`crate::judge`] does.
 
 use super::plan::{Answer, Base, Plan, Purpose, Request};
-use super::{Case, CaseOutcome, Matrix, Tally};
+use super::matrix::{Case, CaseOutcome, Matrix, Tally};
 use crate::finding::{Check, Finding, GroupKey};
 use crate::implementation::CallFailure;
 use crate::judge::{self, Expect, Miss};

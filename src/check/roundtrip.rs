@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words, must_validate};
-use super::{Generated, Matrix, own_context};
+use super::matrix::{Generated, Matrix, own_context};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::implementation::GenerateFailure;

@@ -4,7 +4,7 @@
 
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words};
-use super::{Matrix, own_context};
+use super::matrix::{Matrix, own_context};
 use crate::date::Day;
 use crate::entitlement::Entitlement;
 use crate::finding::Check;

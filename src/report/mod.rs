@@ -134,7 +134,7 @@ pub fn read_json(path: &Path) -> Result<RunResult, ReportError> {
 }
 
 /// Old vs new throughput as the HTML report's chart.
-fn throughput_chart(b: &crate::bench::BenchResult) -> Throughput {
+fn throughput_chart(b: &crate::bench::result::BenchResult) -> Throughput {
     Throughput {
         unit: "keys/s".to_string(),
         rows: b

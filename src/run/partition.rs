@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::entitlement::Entitlement;
 
 /// `k/n`: this run handles the cases whose id falls in shard `k` of `n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,10 +40,3 @@ impl std::fmt::Display for Partition {
         write!(f, "{}/{}", self.k, self.n)
     }
 }
-
-/// The stable id of a case: derived from the entitlement's canonical JSON.
-pub fn case_id(e: &Entitlement) -> String {
-    let h = Sha256::digest(e.to_json().as_bytes());
-    format!("c-{}", &hex::encode(h)[..12])
-}
-

@@ -3,7 +3,7 @@
 //! fails the same way and saved as a regression vector, run first next time.
 
 use super::aggregate::Aggregate;
-use super::{Events, RunError, RunOptions};
+use super::settings::{Events, RunError, RunOptions};
 use crate::check::Matrix;
 use crate::config::Config;
 use crate::finding::Source;
@@ -26,7 +26,7 @@ pub(super) fn shrink(
     matrix: &Matrix,
     config: &Config,
     aggregate: &mut Aggregate,
-    events: &dyn super::Events,
+    events: &dyn Events,
 ) {
     let targets: Vec<_> = aggregate
         .groups()

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use super::partition::case_id;
-use super::{RunError, release_majors, vectors};
+use super::proof::release_majors;
+use super::settings::RunError;
+use super::vectors;
 use crate::check::vector::{VectorOutcome, check_key_vector};
-use crate::check::{Case, Matrix};
+use crate::check::{Case, Matrix, case_id};
 use crate::config::Config;
 use crate::date::Day;
 use crate::entitlement::Entitlement;

@@ -99,7 +99,7 @@ pub struct RunResult {
     /// Key throughput from `keycompat bench`, when the run was given one
     /// (`--throughput bench.json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub throughput: Option<crate::bench::BenchResult>,
+    pub throughput: Option<crate::bench::result::BenchResult>,
     /// Field keys and orders from the vendor's exports, when configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<DataSummary>,

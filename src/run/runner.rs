@@ -4,9 +4,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::aggregate::Aggregate;
-use super::partition::case_id;
-use super::RunOptions;
-use crate::check::{Case, Matrix};
+use super::settings::RunOptions;
+use crate::check::{Case, Matrix, case_id};
 use crate::coverage::CoverageSpace;
 use crate::finding::{Check, Source};
 use crate::random::Generator;

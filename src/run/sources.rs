@@ -9,10 +9,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::aggregate::Aggregate;
-use super::partition::case_id;
 use super::runner::{Runner, pull_parallel};
-use super::{Events, RunError};
-use crate::check::{Case, Matrix, backward};
+use super::settings::{Events, RunError};
+use crate::check::{Case, Matrix, backward, case_id};
 use crate::config::Config;
 use crate::export::{FieldKey, FieldKeyReader, OrderReader, RowError, SourceError};
 use crate::finding::{Check, Finding, GroupKey, Source};

@@ -2,9 +2,8 @@
 //! the entitlement space they did not reach (coverage targets).
 
 use super::aggregate::Aggregate;
-use super::partition::case_id;
-use super::RunOptions;
-use crate::check::Case;
+use super::settings::RunOptions;
+use crate::check::{Case, case_id};
 use crate::config::Config;
 use crate::coverage::CoverageSpace;
 use crate::finding::Source;

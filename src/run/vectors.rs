@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use super::aggregate::Aggregate;
-use super::{RunError, RunOptions};
+use super::settings::{RunError, RunOptions};
 use crate::check::vector::{self, GeneratorsByFormat};
 use crate::check::{Case, Matrix};
 use crate::config::Config;
 use crate::finding::{Check, Source};
-use crate::vectors::{self as vector_files, VectorError, VectorSet};
+use crate::vectors::{self as vector_files, VectorSet};
 
 /// Loads the vectors directory of the config; a missing directory is an
 /// empty set (the vectors gate then says so), a broken file an error.
@@ -20,15 +20,6 @@ pub fn load_vectors(config: &Config) -> Result<VectorSet, RunError> {
         return Ok(VectorSet::default());
     }
     vector_files::load_dir(&dir, &config.catalog).map_err(|errors| RunError::Vectors { dir, errors })
-}
-
-/// The first problems of a list, one per line.
-pub(super) fn describe(errors: &[VectorError]) -> String {
-    let mut text: Vec<String> = errors.iter().take(20).map(|e| e.to_string()).collect();
-    if errors.len() > 20 {
-        text.push(format!("... and {} more", errors.len() - 20));
-    }
-    text.join("\n  ")
 }
 
 /// Regressions first, then the entitlements of entitlement vectors: each

@@ -9,7 +9,7 @@ pub mod mutate;
 
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words};
-use super::{Matrix, own_context};
+use super::matrix::{Matrix, own_context};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::judge::{Expect, Miss};

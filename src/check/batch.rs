@@ -1,0 +1,116 @@
+//! One batch of cases through the matrix, in three phases: every generator
+//! issues keys for the whole batch; each check plans the validations it
+//! needs and each validator answers its share in one call; then each check
+//! judges its answers.
+
+use std::collections::BTreeMap;
+
+use super::matrix::{Case, CaseOutcome, Generated, Matrix};
+use super::plan::{self, Plan};
+use super::record::Recorder;
+use super::{backward, forward, parity, rollback, roundtrip, tamper, time};
+use crate::entitlement::Entitlement;
+use crate::implementation::GenerateFailure;
+use crate::verdict::Context;
+
+/// The plan of case `i` of a batch whose keys are `generated`: what every
+/// check asks.
+fn plan_case(m: &Matrix, e: &Entitlement, generated: &Generated, i: usize) -> Plan {
+    let mut plan = Plan::new(m, generated, i);
+    roundtrip::plan(m, e, &mut plan);
+    backward::plan(m, e, &mut plan);
+    rollback::plan(m, e, &mut plan);
+    forward::plan(m, e, &mut plan);
+    tamper::plan(m, e, &mut plan);
+    time::plan(m, e, &mut plan);
+    plan
+}
+
+impl Matrix {
+    /// Runs every enabled check on a batch of cases.
+    pub fn run_batch(&self, cases: &[Case]) -> Vec<CaseOutcome> {
+        let entitlements: Vec<&Entitlement> = cases.iter().map(|c| &c.entitlement).collect();
+        let generated: Generated = self
+            .generators()
+            .into_iter()
+            .map(|g| {
+                let keys = self.systems[&g].generate_batch(&entitlements);
+                (g, keys)
+            })
+            .collect();
+        let plans: Vec<Plan> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| plan_case(self, &c.entitlement, &generated, i))
+            .collect();
+        let answers = plan::validate_all(self, &plans);
+        cases
+            .iter()
+            .zip(&plans)
+            .zip(answers)
+            .enumerate()
+            .map(|(i, ((case, plan), answers))| {
+                let mut r = Recorder::new(self, case, plan, &answers);
+                roundtrip::judge_generation(&mut r, &generated, i);
+                parity::judge(&mut r, &generated, i);
+                roundtrip::judge(&mut r);
+                backward::judge(&mut r);
+                forward::judge(&mut r);
+                rollback::judge(&mut r);
+                tamper::judge(&mut r);
+                time::judge(&mut r);
+                r.finish()
+            })
+            .collect()
+    }
+
+    /// The implementation calls [`Self::run_batch`] makes for `cases`, without
+    /// judging: what a bare loop repeats to measure the matrix's own cost.
+    pub fn calls(&self, cases: &[Case]) -> Calls {
+        let entitlements: Vec<Entitlement> = cases.iter().map(|c| c.entitlement.clone()).collect();
+        let refs: Vec<&Entitlement> = entitlements.iter().collect();
+        let generated: Generated = [&self.old, &self.new]
+            .into_iter()
+            .map(|g| (g.clone(), self.systems[g].generate_batch(&refs)))
+            .collect::<BTreeMap<String, Vec<Result<String, GenerateFailure>>>>();
+        let plans: Vec<Plan> = entitlements
+            .iter()
+            .enumerate()
+            .map(|(i, e)| plan_case(self, e, &generated, i))
+            .collect();
+        let validations = plan::batches(&plans)
+            .into_iter()
+            .map(|(v, b)| (v.to_string(), b.owned_calls()))
+            .collect();
+        Calls {
+            generators: self.generators(),
+            entitlements,
+            validations,
+        }
+    }
+}
+
+/// A batch's generate and validate calls, replayable with no bookkeeping.
+pub struct Calls {
+    entitlements: Vec<Entitlement>,
+    generators: Vec<String>,
+    validations: BTreeMap<String, Vec<(Vec<u8>, Context)>>,
+}
+
+impl Calls {
+    /// Makes every call again, batched per system as `run_batch` does, and
+    /// returns how many calls were made.
+    pub fn replay(&self, matrix: &Matrix) -> usize {
+        let refs: Vec<&Entitlement> = self.entitlements.iter().collect();
+        let mut calls = 0;
+        for g in &self.generators {
+            calls += matrix.systems[g].generate_batch(&refs).len();
+        }
+        for (validator, requests) in &self.validations {
+            let batch: Vec<(&[u8], &Context)> =
+                requests.iter().map(|(k, c)| (k.as_slice(), c)).collect();
+            calls += matrix.systems[validator].validate_batch(&batch).len();
+        }
+        calls
+    }
+}

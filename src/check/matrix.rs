@@ -1,0 +1,200 @@
+//! The systems and releases a run compares, and the vocabulary of the matrix:
+//! cases, cells and their tallies, and what one case produced.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::entitlement::Entitlement;
+use crate::finding::{Check, Finding, Source};
+use crate::implementation::{GenerateFailure, Implementation};
+use crate::verdict::{Context, Verdict, Version};
+
+
+/// A shipped release: its validator can never change.
+#[derive(Debug, Clone)]
+pub struct Release {
+    /// Display name.
+    pub name: String,
+    /// Product slug.
+    pub product: String,
+    /// Version (the validation context).
+    pub version: Version,
+    /// The system whose validator it embeds.
+    pub validator: String,
+    /// Features it knows; `None`: all.
+    pub features: Option<BTreeSet<String>>,
+}
+
+/// One case: an entitlement and where it came from.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Stable id.
+    pub id: String,
+    /// Origin, for replay.
+    pub source: Source,
+    /// The entitlement.
+    pub entitlement: Entitlement,
+}
+
+impl Case {
+    /// The stable id of a case with entitlement `e`: derived from its
+    /// canonical JSON, so every machine and shard names it alike.
+    pub fn id_of(e: &Entitlement) -> String {
+        case_id(e)
+    }
+}
+
+/// The stable id of a case: derived from the entitlement's canonical JSON.
+pub fn case_id(e: &Entitlement) -> String {
+    let h = Sha256::digest(e.to_json().as_bytes());
+    format!("c-{}", &hex::encode(h)[..12])
+}
+
+/// A cell of the matrix: check, generator, validator.
+pub type Cell = (Check, String, Option<String>);
+
+/// Pass/fail/skip counts of one cell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tally {
+    /// Observations that agreed.
+    pub pass: u64,
+    /// Observations with a finding.
+    pub fail: u64,
+    /// Observations not made (a declared refusal upstream).
+    pub skipped: u64,
+}
+
+impl Tally {
+    /// Adds another tally.
+    pub fn add(&mut self, o: &Tally) {
+        self.pass += o.pass;
+        self.fail += o.fail;
+        self.skipped += o.skipped;
+    }
+}
+
+/// What one case produced.
+#[derive(Debug, Default)]
+pub struct CaseOutcome {
+    /// Findings, in a deterministic order.
+    pub findings: Vec<Finding>,
+    /// Observations per cell.
+    pub tallies: BTreeMap<Cell, Tally>,
+    /// The verdicts validators answered, by index into the matrix's systems
+    /// (for scenario coverage).
+    pub verdicts: Vec<(usize, Verdict)>,
+}
+
+/// The systems and releases a run compares.
+pub struct Matrix {
+    /// Systems by name.
+    pub systems: BTreeMap<String, Arc<dyn Implementation>>,
+    /// The system being retired.
+    pub old: String,
+    /// The system going live.
+    pub new: String,
+    /// Shipped releases.
+    pub releases: Vec<Release>,
+    /// Formats with two or more generators: (format, generators).
+    pub parity: Vec<(String, Vec<String>)>,
+    /// Checks to run (ROUNDTRIP always runs: other checks need its answers).
+    pub checks: BTreeSet<Check>,
+    /// The catalog's product slugs, for TAMPER's other-product context.
+    pub products: Vec<String>,
+}
+
+/// The context a key is issued for: its own product, the highest version it
+/// covers, the day of issue, its own host.
+pub fn own_context(e: &Entitlement) -> Context {
+    Context {
+        product: e.product.clone(),
+        version: Version {
+            major: u32::from(e.max_major),
+            minor: 0,
+        },
+        today: e.issued,
+        host_id: e.host_id.clone(),
+    }
+}
+
+impl Matrix {
+    /// The matrix of a config: opens old, new, every release validator and
+    /// every generator of a format.
+    pub fn open(
+        config: &crate::config::Config,
+        checks: BTreeSet<Check>,
+        hosting: &crate::system::Hosting,
+    ) -> Result<Self, crate::system::OpenError> {
+        let mut names: BTreeSet<String> = [config.run.old.clone(), config.run.new.clone()].into();
+        names.extend(config.releases.iter().map(|r| r.validator.clone()));
+        let parity: Vec<(String, Vec<String>)> = config
+            .formats
+            .iter()
+            .filter(|(_, f)| f.generators.len() >= 2)
+            .map(|(name, f)| (name.clone(), f.generators.clone()))
+            .collect();
+        for f in config.formats.values() {
+            names.extend(f.generators.iter().cloned());
+        }
+        let systems = crate::system::open_all(config, &names, hosting)?;
+        Ok(Matrix {
+            systems,
+            old: config.run.old.clone(),
+            new: config.run.new.clone(),
+            releases: releases(config),
+            parity,
+            checks,
+            products: config
+                .catalog
+                .products
+                .iter()
+                .map(|p| p.slug.clone())
+                .collect(),
+        })
+    }
+
+    /// Whether `c` runs.
+    pub fn enabled(&self, c: Check) -> bool {
+        self.checks.contains(&c)
+    }
+
+    /// The generators a batch needs: old, new, and every parity generator.
+    pub(super) fn generators(&self) -> Vec<String> {
+        let mut g = vec![self.old.clone(), self.new.clone()];
+        if self.enabled(Check::Parity) {
+            for (_, gens) in &self.parity {
+                g.extend(gens.iter().cloned());
+            }
+        }
+        let mut seen = BTreeSet::new();
+        g.retain(|x| seen.insert(x.clone()));
+        g
+    }
+
+    /// A system that can no longer answer at all, and why.
+    pub fn fatal(&self) -> Option<(String, String)> {
+        self.systems
+            .iter()
+            .find_map(|(name, s)| s.fatal_error().map(|e| (name.clone(), e)))
+    }
+}
+
+/// Every generator's answers for a batch, by system name.
+pub(crate) type Generated = BTreeMap<String, Vec<Result<String, GenerateFailure>>>;
+
+/// The shipped releases of a config.
+pub fn releases(config: &crate::config::Config) -> Vec<Release> {
+    config
+        .releases
+        .iter()
+        .map(|r| Release {
+            name: r.name.clone(),
+            product: r.product.clone(),
+            version: r.version,
+            validator: r.validator.clone(),
+            features: r.features.as_ref().map(|f| f.iter().cloned().collect()),
+        })
+        .collect()
+}
