@@ -1,22 +1,20 @@
 //! The coordinator's side of one worker process: spawning it in its own
-//! process group, frames in and out with deadlines, the stderr ring buffer,
-//! killing the group and classifying how the process ended.
+//! process group, frames in and out with deadlines, and killing the group.
+//! How the process ended is told by [`Ending`], what it wrote to stderr is
+//! kept by [`StderrTail`].
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::ending::Ending;
+use super::stderr::StderrTail;
 use super::wire::{HEADER_BYTES, MAX_FRAME_BYTES};
 
-/// How much of a worker's stderr is kept.
-const STDERR_KEEP_BYTES: usize = 16 * 1024;
-/// How much of it a failure message quotes.
-const STDERR_QUOTE_BYTES: usize = 1500;
 /// Pipe capacity asked for (Linux): big answers need fewer wake-ups.
 const PIPE_BYTES: libc::c_int = 1 << 20;
 
@@ -42,152 +40,6 @@ pub(super) enum SendError {
     Closed,
     /// Writing failed.
     Io(io::Error),
-}
-
-/// The tail of a worker's stderr, filled by a drain thread.
-#[derive(Default)]
-pub(super) struct StderrTail {
-    state: Mutex<TailState>,
-    closed: Condvar,
-}
-
-#[derive(Default)]
-struct TailState {
-    bytes: VecDeque<u8>,
-    dropped: bool,
-    eof: bool,
-}
-
-impl StderrTail {
-    fn drain(self: Arc<Self>, mut stderr: ChildStderr) {
-        let mut buf = [0u8; 8192];
-        loop {
-            let n = match stderr.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            };
-            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            s.bytes.extend(&buf[..n]);
-            let excess = s.bytes.len().saturating_sub(STDERR_KEEP_BYTES);
-            if excess > 0 {
-                s.bytes.drain(..excess);
-                s.dropped = true;
-            }
-        }
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.eof = true;
-        self.closed.notify_all();
-    }
-
-    /// Waits up to `wait` for the pipe to close (so a dying worker's last
-    /// words are in), then returns everything kept, lossily decoded.
-    pub(super) fn all(&self, wait: Duration) -> String {
-        let deadline = Instant::now() + wait;
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while !s.eof {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            s = self
-                .closed
-                .wait_timeout(s, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        let (a, b) = s.bytes.as_slices();
-        let mut text = String::from_utf8_lossy(a).into_owned();
-        text.push_str(&String::from_utf8_lossy(b));
-        text
-    }
-
-    /// The last lines, on one line, for a failure message ("" if none).
-    pub(super) fn quote(&self, wait: Duration) -> String {
-        let text = self.all(wait);
-        let text = text.trim();
-        if text.is_empty() {
-            return String::new();
-        }
-        let mut start = text.len().saturating_sub(STDERR_QUOTE_BYTES);
-        while !text.is_char_boundary(start) {
-            start += 1;
-        }
-        let clipped = start > 0;
-        let lines: Vec<&str> = text[start..]
-            .lines()
-            .map(str::trim_end)
-            .filter(|l| !l.is_empty())
-            .collect();
-        format!(
-            "; worker stderr: {}{}",
-            if clipped { "..." } else { "" },
-            lines.join(" | ")
-        )
-    }
-}
-
-/// How a worker process ended.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Ending {
-    /// Its status.
-    pub(super) status: Option<ExitStatus>,
-    /// Whether it was still running when we killed it.
-    pub(super) killed_by_us: bool,
-}
-
-impl Ending {
-    /// "signal 11 (SIGSEGV)", "abort (SIGABRT)", "exited with status 3", ...
-    pub(super) fn describe(&self) -> String {
-        if self.killed_by_us {
-            return "killed by keycompat".to_string();
-        }
-        match self.status {
-            None => "ended in an unknown way".to_string(),
-            Some(s) => describe_status(s),
-        }
-    }
-}
-
-/// Describes an exit status the way findings print it.
-pub(super) fn describe_status(s: ExitStatus) -> String {
-    if let Some(code) = s.code() {
-        return format!("exited with status {code}");
-    }
-    let Some(sig) = s.signal() else {
-        return format!("ended with {s}");
-    };
-    let core = if s.core_dumped() { ", core dumped" } else { "" };
-    match signal_name(sig) {
-        Some("SIGABRT") => format!("abort (SIGABRT{core})"),
-        Some(name) => format!("signal {sig} ({name}{core})"),
-        None => format!("signal {sig}{core}"),
-    }
-}
-
-fn signal_name(sig: i32) -> Option<&'static str> {
-    Some(match sig {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGUSR2 => "SIGUSR2",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        libc::SIGSYS => "SIGSYS",
-        _ => return None,
-    })
 }
 
 /// One worker process: `exe __worker`, in a process group of its own.

@@ -7,15 +7,9 @@ use std::os::fd::{FromRawFd, RawFd};
 use std::time::{Duration, Instant};
 
 use super::wire::{self, FrameWriter, MAX_FRAME_BYTES, Reader, WireError};
+use crate::exit::worker as exit_code;
 use crate::implementation::Implementation;
 use crate::plugin::{self, PluginImpl};
-
-/// Exit codes of the worker (the coordinator reads the protocol, not these;
-/// they help someone running `keycompat __worker` by hand).
-const EXIT_OK: i32 = 0;
-const EXIT_USAGE: i32 = 2;
-const EXIT_LOAD: i32 = 3;
-const EXIT_PROTOCOL: i32 = 70;
 
 /// Answers are sent once this many bytes are buffered, even if the batch
 /// is not done: the coordinator decodes them while the plugin works on.
@@ -94,7 +88,7 @@ fn exit_when_orphaned() {
                     // SAFETY: _exit ends the process at once, without running
                     // atexit handlers that could deadlock on a lock the stuck
                     // plugin holds.
-                    unsafe { libc::_exit(EXIT_OK) };
+                    unsafe { libc::_exit(exit_code::OK) };
                 }
             }
         });
@@ -130,19 +124,20 @@ fn read_frame(input: &mut File) -> io::Result<ReadFrame> {
 }
 
 /// The worker's entry point: `keycompat __worker` (no further arguments;
-/// everything else arrives in the hello frame). Returns the exit code.
+/// everything else arrives in the hello frame). Returns the exit code, one
+/// of [`crate::exit::worker`].
 pub fn worker_main(args: &[String]) -> i32 {
     if !args.is_empty() {
         eprintln!(
             "keycompat __worker: unexpected arguments {args:?}; this subcommand is started by keycompat itself"
         );
-        return EXIT_USAGE;
+        return exit_code::USAGE;
     }
     let mut channel = match take_channel() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("keycompat __worker: cannot set up the protocol channel: {e}");
-            return EXIT_PROTOCOL;
+            return exit_code::PROTOCOL;
         }
     };
     disable_core_dumps();
@@ -153,7 +148,7 @@ pub fn worker_main(args: &[String]) -> i32 {
             eprintln!("keycompat __worker: {message}");
             // The coordinator may still be listening: tell it why, if we can.
             let _ = channel.output.write_all(&wire::encode_error(&message));
-            EXIT_PROTOCOL
+            exit_code::PROTOCOL
         }
     }
 }
@@ -161,7 +156,7 @@ pub fn worker_main(args: &[String]) -> i32 {
 fn run(channel: &mut Channel) -> Result<i32, String> {
     let hello = match read_frame(&mut channel.input) {
         Ok(ReadFrame::Frame(f)) => f,
-        Ok(ReadFrame::Eof) => return Ok(EXIT_OK),
+        Ok(ReadFrame::Eof) => return Ok(exit_code::OK),
         Err(e) => return Err(format!("reading the hello: {e}")),
     };
     let mut r = Reader::new(&hello);
@@ -178,7 +173,7 @@ fn run(channel: &mut Channel) -> Result<i32, String> {
                 .output
                 .write_all(&wire::encode_load_failed(&e))
                 .map_err(|e| format!("sending the load failure: {e}"))?;
-            return Ok(EXIT_LOAD);
+            return Ok(exit_code::LOAD_FAILED);
         }
     };
     channel
@@ -188,7 +183,7 @@ fn run(channel: &mut Channel) -> Result<i32, String> {
     loop {
         let frame = match read_frame(&mut channel.input) {
             Ok(ReadFrame::Frame(f)) => f,
-            Ok(ReadFrame::Eof) => return Ok(EXIT_OK),
+            Ok(ReadFrame::Eof) => return Ok(exit_code::OK),
             Err(e) => return Err(format!("reading a request: {e}")),
         };
         serve(&plugin, &frame, &mut channel.output, hello.progress)

@@ -1,0 +1,163 @@
+//! One request frame on one worker: send it, collect the answers as they
+//! stream back, and turn whatever goes wrong into a [`Fault`] that says how
+//! the worker ended (timeout, crash, garbage).
+//!
+//! A worker that fails here is discarded (killed, reaped, its stderr quoted)
+//! before the fault is returned; which item is to blame is decided by the
+//! caller in `batch.rs`.
+
+use std::time::{Duration, Instant};
+
+use super::batch::{Encoded, Op};
+use super::process::{Process, RecvError, SendError};
+use super::wire::{self, Reader, WireError};
+use super::{EXIT_GRACE, WorkerImpl, human, lock};
+use crate::implementation::{CallFailure, FailureKind};
+
+/// Why a request got no complete answer. The worker is gone.
+#[derive(Debug, Clone)]
+pub(super) struct Fault(pub(super) CallFailure);
+
+impl WorkerImpl {
+    /// Sends one request and collects its answers into `out`. On success
+    /// the worker goes back to the pool and the death count resets; on a
+    /// fault the worker is gone and `out` holds the answers that arrived.
+    pub(super) fn exchange<O: Op>(
+        &self,
+        items: &Encoded,
+        indices: &[usize],
+        out: &mut [Option<O::Answer>],
+    ) -> Result<(), Fault> {
+        let frame = items.frame(O::TAG, indices);
+        let mut p = self.checkout()?;
+        let silence = self.options.silence();
+        match p.send(&frame, Instant::now() + silence) {
+            Ok(()) => {}
+            Err(SendError::Timeout) => return Err(self.timed_out(p)),
+            Err(SendError::Closed) => return Err(self.died(p, "")),
+            Err(SendError::Io(e)) => {
+                return Err(self.died(p, &format!("; writing to the worker failed: {e}")));
+            }
+        }
+        let mut next = 0usize;
+        loop {
+            let payload = match p.recv(Instant::now() + silence) {
+                Ok(payload) => payload,
+                Err(RecvError::Timeout) => return Err(self.timed_out(p)),
+                Err(RecvError::Eof) => return Err(self.died(p, "")),
+                Err(RecvError::TooLarge(n)) => {
+                    return Err(self.garbage(
+                        p,
+                        &format!(
+                            "a frame of {n} bytes, more than the limit of {}",
+                            wire::MAX_FRAME_BYTES
+                        ),
+                    ));
+                }
+                Err(RecvError::Io(e)) => {
+                    return Err(self.died(p, &format!("; reading from the worker failed: {e}")));
+                }
+            };
+            match read_results::<O>(&payload, next, indices.len()) {
+                Ok((answers, done)) => {
+                    for a in answers {
+                        out[indices[next]] = Some(a);
+                        next += 1;
+                    }
+                    if done {
+                        self.checkin(p);
+                        lock(&self.health).in_a_row = 0;
+                        return Ok(());
+                    }
+                }
+                Err(Reply::WorkerError(message)) => {
+                    return Err(self.garbage(p, &format!("an error: {message}")));
+                }
+                Err(Reply::Garbage(e)) => return Err(self.garbage(p, &e.to_string())),
+            }
+        }
+    }
+
+    fn timed_out(&self, p: Process) -> Fault {
+        if p.has_exited() {
+            // Dead, but something it started still holds the pipe open.
+            return self.died(p, "");
+        }
+        let (_, quote) = self.discard(p, Duration::ZERO);
+        Fault(CallFailure::new(
+            FailureKind::Timeout,
+            format!("no answer within {}{quote}", human(self.options.timeout)),
+        ))
+    }
+
+    fn died(&self, p: Process, detail: &str) -> Fault {
+        let (how, quote) = self.discard(p, EXIT_GRACE);
+        let how = if how == "killed by keycompat" {
+            "closed its end of the protocol and was killed".to_string()
+        } else {
+            how
+        };
+        Fault(CallFailure::new(
+            FailureKind::Crash,
+            format!("{how}{detail}{quote}"),
+        ))
+    }
+
+    fn garbage(&self, p: Process, what: &str) -> Fault {
+        let (_, quote) = self.discard(p, Duration::ZERO);
+        Fault(CallFailure::new(
+            FailureKind::Protocol,
+            format!("the worker sent {what}{quote}"),
+        ))
+    }
+}
+
+enum Reply {
+    WorkerError(String),
+    Garbage(WireError),
+}
+
+/// Decodes a results frame that must start at item `next` of `total`.
+fn read_results<O: Op>(
+    payload: &[u8],
+    next: usize,
+    total: usize,
+) -> Result<(Vec<O::Answer>, bool), Reply> {
+    let garbage = |m: String| Reply::Garbage(WireError(m));
+    let mut r = Reader::new(payload);
+    match r.u8("tag").map_err(Reply::Garbage)? {
+        wire::TAG_RESULTS => {}
+        wire::TAG_ERROR => {
+            return Err(Reply::WorkerError(
+                r.string("message").map_err(Reply::Garbage)?,
+            ));
+        }
+        other => return Err(garbage(format!("a frame with unexpected tag {other}"))),
+    }
+    let h = wire::read_results_header(&mut r).map_err(Reply::Garbage)?;
+    let (first, count) = (h.first as usize, h.count as usize);
+    if first != next || count > total - next {
+        return Err(garbage(format!(
+            "answers {first}..{} when {next}..{total} were due",
+            first.saturating_add(count)
+        )));
+    }
+    if h.done && first + count != total {
+        return Err(garbage(format!(
+            "only {} answers to {total} requests",
+            first + count
+        )));
+    }
+    if count > r.remaining() {
+        return Err(garbage(format!(
+            "{count} answers in {} bytes",
+            r.remaining()
+        )));
+    }
+    let mut answers = Vec::with_capacity(count);
+    for _ in 0..count {
+        answers.push(O::read(&mut r).map_err(Reply::Garbage)?);
+    }
+    r.finish("results").map_err(Reply::Garbage)?;
+    Ok((answers, h.done))
+}
