@@ -399,6 +399,19 @@ impl Config {
         base.join(&self.run.vectors)
     }
 
+    /// The major versions of the shipped releases, sorted and distinct
+    /// (random cases favour them).
+    pub fn release_majors(&self) -> Vec<u8> {
+        let mut majors: Vec<u8> = self
+            .releases
+            .iter()
+            .filter_map(|r| u8::try_from(r.version.major).ok())
+            .collect();
+        majors.sort_unstable();
+        majors.dedup();
+        majors
+    }
+
     /// The absolute path of a system's plugin, with `${exe_dir}` expanded and
     /// relative paths taken from the config file's directory.
     pub fn plugin_path(&self, plugin: &str) -> PathBuf {

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::run::DEFAULT_REPORT_DIR;
-use super::{BenchArgs, CliError, hosting, require_config};
+use super::args::BenchArgs;
+use super::error::{CliError, io};
+use super::setup::{DEFAULT_REPORT_DIR, hosting, require_config};
 use crate::check::Matrix;
-use crate::run::release_majors;
 use crate::bench::{self, BenchOptions, Matrices, Systems};
 use crate::config::{Config, Isolation};
 use crate::exit;
@@ -89,7 +89,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         }
     };
     let seed = args.seed.or(config.run.seed).unwrap_or(1);
-    let generator = Generator::new(seed, config.catalog.clone(), release_majors(&config));
+    let generator = Generator::new(seed, config.catalog.clone(), config.release_majors());
     let options = BenchOptions {
         seed,
         corpus: args.corpus,
@@ -119,7 +119,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
     let dir = args
         .report_dir
         .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
-    std::fs::create_dir_all(&dir).map_err(super::io(format!("creating {}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
     let path = dir.join("bench.json");
     let json = serde_json::to_string_pretty(&result).expect("bench results serialize");
     crate::report::write_atomic(&path, json.as_bytes())
@@ -133,7 +133,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
 /// Reads a `bench.json` written by `keycompat bench`.
 pub(super) fn read(path: &Path) -> Result<bench::BenchResult, CliError> {
     let text =
-        std::fs::read_to_string(path).map_err(super::io(format!("reading {}", path.display())))?;
+        std::fs::read_to_string(path).map_err(io(format!("reading {}", path.display())))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))?;
     if value.get("schema").and_then(|s| s.as_str()) != Some(bench::SCHEMA_VERSION) {

@@ -3,7 +3,9 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use super::{CliError, GenerateArgs, SystemArgs, ValidateArgs, io, load_config};
+use super::args::{GenerateArgs, SystemArgs, ValidateArgs};
+use super::error::{CliError, io};
+use super::setup::{hosting, load_config};
 use crate::entitlement::Entitlement;
 use crate::exit;
 use crate::implementation::{GenerateFailure, Implementation};
@@ -17,7 +19,7 @@ pub(super) fn open_system(
     args: &SystemArgs,
 ) -> Result<Box<dyn Implementation>, CliError> {
     let overrides: Settings = args.settings.iter().cloned().collect();
-    let hosting = super::hosting(
+    let hosting = hosting(
         config.map(|c| c.run.isolation).unwrap_or_default(),
         config.map(|c| c.run.timeout),
         1,
@@ -189,7 +191,7 @@ pub(super) fn sample_data(
     orders: usize,
     seed: u64,
 ) -> Result<i32, CliError> {
-    let config = super::load_config(config_path)?.ok_or_else(|| {
+    let config = load_config(config_path)?.ok_or_else(|| {
         CliError::Usage(
             "sample-data needs a keycompat.toml (its old system issues the keys)".into(),
         )

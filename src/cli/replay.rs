@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use super::run::today_utc;
-use super::{CliError, ReplayArgs, require_config};
+use super::args::ReplayArgs;
+use super::error::CliError;
+use super::setup::{hosting, require_config, today_utc};
 use crate::entitlement::Entitlement;
 use crate::exit;
 use crate::run::{self, ReplayTarget, Replayed, WaiverDecision};
@@ -31,7 +32,7 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
         }
     };
     let today = args.today.unwrap_or_else(today_utc);
-    let hosting = super::hosting(config.run.isolation, Some(config.run.timeout), 1);
+    let hosting = hosting(config.run.isolation, Some(config.run.timeout), 1);
     let replayed = run::replay(&config, &target, args.check, today, &hosting)?;
     print(&replayed, &config.waivers, today);
     Ok(if replayed.blocks() {

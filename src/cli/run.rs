@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{CliError, DataArgs, DataSource, JudgeArgs, RunArgs, require_config};
+use super::args::{DataArgs, DataSource, JudgeArgs, RunArgs};
+use super::error::{CliError, io};
+use super::setup::{DEFAULT_REPORT_DIR, hosting, require_config, today_utc};
 use crate::config::Config;
-use crate::date::Day;
 use crate::entitlement::Entitlement;
 use crate::finding::{Check, GroupKey};
 use crate::gate::{Scope, Status};
@@ -16,16 +17,6 @@ use crate::run::{self, RunOptions, RunResult, Settings};
 use crate::sources::SourceSummary;
 use crate::vectors::{self, VectorSet};
 use crate::exit;
-
-/// Where reports go without `--report-dir`.
-pub(crate) const DEFAULT_REPORT_DIR: &str = "keycompat-report";
-
-/// Today's date in UTC, from the clock: only ever used to judge waiver expiry.
-pub(super) fn today_utc() -> Day {
-    let now = time::OffsetDateTime::now_utc().date();
-    Day::from_ymd(now.year(), now.month() as u8, now.day())
-        .expect("the clock's date is a real date")
-}
 
 /// A flag set by the first Ctrl-C (the run stops taking cases and reports
 /// what it has, marked interrupted); a second Ctrl-C exits at once.
@@ -75,7 +66,7 @@ fn settings(config: &Config, args: &JudgeArgs, cases: u64, partition: Option<run
             today: args.today.unwrap_or_else(today_utc),
         },
         checks,
-        hosting: super::hosting(isolation, Some(config.run.timeout), threads),
+        hosting: hosting(isolation, Some(config.run.timeout), threads),
         shrink: true,
         steer: true,
         throughput: None,
@@ -89,7 +80,7 @@ fn report_dir(args: &JudgeArgs, scope: Scope) -> Result<PathBuf, CliError> {
         Scope::Full => PathBuf::from(DEFAULT_REPORT_DIR),
         Scope::Data => Path::new(DEFAULT_REPORT_DIR).join("data"),
     });
-    std::fs::create_dir_all(&dir).map_err(super::io(format!(
+    std::fs::create_dir_all(&dir).map_err(io(format!(
         "creating the report directory {}",
         dir.display()
     )))?;
@@ -272,7 +263,7 @@ fn select_sources(config: &mut Config, args: &DataArgs) -> Result<(), CliError> 
                     .unwrap_or_default()
             )));
         }
-        std::path::absolute(path).map_err(super::io(path.display().to_string()))
+        std::path::absolute(path).map_err(io(path.display().to_string()))
     };
     if let Some(path) = &args.field_keys {
         let src = sources

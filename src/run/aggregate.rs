@@ -15,7 +15,7 @@ use crate::date::Day;
 use crate::finding::{Check, Finding, Group, GroupKey, Severity, Source};
 use crate::waiver::{self, Waiver};
 
-use super::replay::replay_command;
+use super::replay_command::replay_command;
 
 /// Counts the gates and the summary need.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

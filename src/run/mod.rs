@@ -13,6 +13,7 @@ mod partition;
 mod proof;
 mod regressions;
 mod replay;
+mod replay_command;
 mod result;
 mod runner;
 mod settings;
@@ -24,10 +25,9 @@ pub use crate::check::case_id;
 pub use aggregate::{Aggregate, Counts, GroupMap};
 pub use merge::MergeError;
 pub use partition::Partition;
-pub use proof::{data, release_majors, run};
-pub use replay::{
-    ReplayError, ReplayTarget, Replayed, WaiverDecision, replay, replay_command, shell_quote,
-};
+pub use proof::{data, run};
+pub use replay::{ReplayError, ReplayTarget, Replayed, WaiverDecision, replay};
+pub use replay_command::{replay_command, shell_quote};
 pub use result::{RunMeta, RunResult, coverage_report, coverage_space, system_infos};
 pub(crate) use runner::pull_parallel;
 pub use runner::Runner;

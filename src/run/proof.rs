@@ -40,7 +40,7 @@ pub fn run(
     events.vectors_loaded(&set, &config.vectors_dir());
     vectors::check(&matrix, config, &set, options, &mut aggregate);
     aggregate.merge(runner.run_cases(&vectors::cases(&set), &|_| {}));
-    let generator = Generator::new(options.seed, config.catalog.clone(), release_majors(config));
+    let generator = Generator::new(options.seed, config.catalog.clone(), config.release_majors());
     aggregate.merge(runner.run_random(&generator, &|n| events.progress(n)));
     events.random_done();
     // Targets come from this shard's own coverage, so a sharded run does not
@@ -155,16 +155,4 @@ fn finish(
         &config.waivers,
         &config.gates,
     )
-}
-
-/// The major versions of the shipped releases (random cases favour them).
-pub fn release_majors(config: &Config) -> Vec<u8> {
-    let mut m: Vec<u8> = config
-        .releases
-        .iter()
-        .filter_map(|r| u8::try_from(r.version.major).ok())
-        .collect();
-    m.sort_unstable();
-    m.dedup();
-    m
 }

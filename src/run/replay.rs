@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use super::proof::release_majors;
 use super::settings::RunError;
 use super::vectors;
 use crate::check::vector::{VectorOutcome, check_key_vector};
@@ -93,7 +92,7 @@ pub fn replay(
 ) -> Result<Replayed, ReplayError> {
     let (entitlement, source) = match target {
         ReplayTarget::Random { seed, index } => (
-            Generator::new(*seed, config.catalog.clone(), release_majors(config)).entitlement(*index),
+            Generator::new(*seed, config.catalog.clone(), config.release_majors()).entitlement(*index),
             Source::Random {
                 seed: *seed,
                 index: *index,
@@ -193,55 +192,3 @@ pub enum ReplayError {
         dir: String,
     },
 }
-
-/// The one-line command that replays a finding's case.
-pub fn replay_command(f: &Finding) -> String {
-    match &f.source {
-        Source::Random { seed, index } => format!(
-            "keycompat replay --seed {seed} --case {index} --check {}",
-            f.key.check.as_str()
-        ),
-        Source::Vector { id, .. } => format!(
-            "keycompat replay --vector {id} --check {}",
-            f.key.check.as_str()
-        ),
-        Source::Steered { .. } | Source::Order { .. } => match &f.entitlement {
-            Some(e) => format!(
-                "keycompat replay --entitlement {} --check {}",
-                shell_quote(&e.to_json()),
-                f.key.check.as_str()
-            ),
-            None => String::new(),
-        },
-        Source::FieldKey { .. } => match (&f.license_key, &f.context, &f.key.validator) {
-            (Some(key), Some(c), Some(validator)) => {
-                let mut cmd = format!(
-                    "keycompat validate --system {} --key {} --product {} --version {} --today {}",
-                    shell_quote(validator),
-                    shell_quote(key),
-                    shell_quote(&c.product),
-                    c.version,
-                    c.today
-                );
-                if let Some(h) = &c.host_id {
-                    cmd.push_str(&format!(" --host-id {}", shell_quote(h)));
-                }
-                cmd
-            }
-            _ => String::new(),
-        },
-    }
-}
-
-/// Quotes `s` for a POSIX shell when it needs it.
-pub fn shell_quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/=+,@".contains(&b));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-

@@ -1,0 +1,339 @@
+//! The command line as clap parses it: raw flags, checked only for their
+//! syntax. Resolving them against the config (defaults, the clock, the
+//! machine) is the second phase, in each subcommand's file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config;
+use crate::date::Day;
+use crate::verdict::Version;
+
+/// keycompat: prove a license-key migration safe before go-live.
+#[derive(Debug, Parser)]
+#[command(name = "keycompat", version, about)]
+pub struct Cli {
+    /// Config file [default: ./keycompat.toml when present].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Issue keys: reads canonical JSON entitlements, one per line, writes one
+    /// key (or `error: ...`) per line. Exit 1 if any was refused, 2 if any
+    /// input line is invalid.
+    Generate(GenerateArgs),
+    /// Validate one key in a context and print the verdict and the decode.
+    /// Exit 0 when valid, 1 when rejected.
+    Validate(ValidateArgs),
+    /// Inspect plugin libraries.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Run the compatibility proof: vectors, regressions and random cases
+    /// through the check matrix; exit 0 on go, 1 on a red gate.
+    Run(RunArgs),
+    /// Run the vendor's exports only (`[sources]`): field keys through old
+    /// and new, orders through both generators and the check matrix. Judged
+    /// by the data and finding gates; exit 0 on go, 1 on a red gate.
+    Data(DataArgs),
+    /// Re-run one case (from a finding's replay command) and print what it
+    /// finds. Exit 1 if a finding is not waived.
+    Replay(ReplayArgs),
+    /// Join the JSON reports of `run --partition k/n` shards into one report
+    /// (identical to an unsharded run over the same cases) and write every format.
+    Merge {
+        /// The shards' report.json files.
+        shards: Vec<PathBuf>,
+        /// Directory for the merged reports [default: keycompat-report].
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
+        /// Print only the verdict line.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Work with test vector files.
+    #[command(subcommand)]
+    Vectors(VectorsCommand),
+    /// Measure keys per second each system generates and validates (old vs
+    /// new, per format, in-process and isolated, 1 thread and all cores) and
+    /// the check matrix against a bare loop of its calls; writes bench.json.
+    Bench(BenchArgs),
+    /// Write demo exports (a field-key export issued by the old system and an
+    /// order export, in a vendor's vocabulary, each with three malformed rows)
+    /// and print the `[sources]` mapping that reads them.
+    SampleData {
+        /// Directory to write field-keys.csv and orders.csv into.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Field keys to write.
+        #[arg(long, default_value_t = 3000)]
+        keys: usize,
+        /// Orders to write.
+        #[arg(long, default_value_t = 3000)]
+        orders: usize,
+        /// Seed of the entitlements.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+/// `keycompat bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Seed of the entitlement corpus [default: `[run] seed`, else 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Entitlements in the corpus.
+    #[arg(long, default_value_t = 1000)]
+    pub corpus: usize,
+    /// How long each rate is measured, e.g. `500ms`, `2s`.
+    #[arg(long, default_value = "1s", value_parser = config::parse_duration)]
+    pub time: std::time::Duration,
+    /// Thread counts, comma-separated [default: 1 and all cores].
+    #[arg(long, short = 'j', value_delimiter = ',')]
+    pub threads: Option<Vec<usize>>,
+    /// Systems to measure, comma-separated: names in the config,
+    /// `builtin:NAME` or plugin paths [default: every system a run opens].
+    #[arg(long, value_delimiter = ',')]
+    pub systems: Option<Vec<String>>,
+    /// Cases through the check matrix (without TAMPER and TIME) and its bare
+    /// loop, per hosting and thread count; 0 skips the matrix.
+    #[arg(long, default_value_t = 2000)]
+    pub matrix_cases: u64,
+    /// Measure plugins in-process only (no worker processes).
+    #[arg(long)]
+    pub in_process_only: bool,
+    /// Directory for bench.json [default: keycompat-report].
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `keycompat vectors ...`.
+#[derive(Debug, Subcommand)]
+pub enum VectorsCommand {
+    /// Lint vector files (schema, ids, duplicates, system and format names),
+    /// printing `file:line:column: message` for each problem. Exit 2 if any.
+    Check {
+        /// The vectors directory [default: `[run] vectors` of the config].
+        dir: Option<PathBuf>,
+    },
+}
+
+/// What `run` and `data` share: the seed, the threads, the checks, where
+/// plugins run, and where the reports go.
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    /// Seed of the random cases and of export sampling [default: `[run] seed`,
+    /// else a fresh one, printed].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads [default: all cores].
+    #[arg(long, short = 'j', value_parser = parse_threads)]
+    pub threads: Option<usize>,
+    /// Checks to run, comma-separated [default: `[run] checks`, else all].
+    #[arg(long, value_delimiter = ',', value_parser = parse_check)]
+    pub checks: Option<Vec<crate::finding::Check>>,
+    /// The day waivers are judged on [default: today, UTC].
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = Day::parse)]
+    pub today: Option<Day>,
+    /// Where plugins run: `worker` (own processes; crashes become findings)
+    /// or `none` (in-process; fastest) [default: `[run] isolation`].
+    #[arg(long, value_parser = parse_isolation)]
+    pub isolation: Option<config::Isolation>,
+    /// Directory for the reports (JSON, JUnit, Markdown, HTML) [default:
+    /// keycompat-report; for `data`, keycompat-report/data].
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Print only the verdict line.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// `keycompat run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The flags `run` and `data` share.
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// Number of random cases [default: `[run] cases`].
+    #[arg(long)]
+    pub cases: Option<u64>,
+    /// Run only shard k of n (by stable case id), e.g. `2/3`.
+    #[arg(long, value_name = "K/N", value_parser = crate::run::Partition::parse)]
+    pub partition: Option<crate::run::Partition>,
+    /// Do not shrink failing random cases or save them as regression vectors.
+    #[arg(long)]
+    pub no_shrink: bool,
+    /// Do not add random cases steered into combinations the run has not
+    /// covered (sharded runs never steer: each shard would steer differently).
+    #[arg(long)]
+    pub no_steer: bool,
+    /// Include the throughput table of a `keycompat bench` result (its
+    /// bench.json) in the reports.
+    #[arg(long, value_name = "BENCH_JSON")]
+    pub throughput: Option<PathBuf>,
+}
+
+/// `keycompat data`.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// The flags `run` and `data` share.
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// Read this field-key export instead of `[sources.field_keys] path`
+    /// (same mapping; relative to the current directory).
+    #[arg(long, value_name = "PATH")]
+    pub field_keys: Option<PathBuf>,
+    /// Read this order export instead of `[sources.orders] path` (same
+    /// mapping; relative to the current directory).
+    #[arg(long, value_name = "PATH")]
+    pub orders: Option<PathBuf>,
+    /// Run one export only.
+    #[arg(long, value_enum)]
+    pub only: Option<DataSource>,
+    /// Fraction of each export's rows to run, in (0, 1], sampled with the
+    /// seed [default: each source's `share`].
+    #[arg(long, value_parser = parse_share)]
+    pub share: Option<f64>,
+}
+
+/// One of the vendor's exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DataSource {
+    /// `[sources.field_keys]`: keys in customers' hands.
+    FieldKeys,
+    /// `[sources.orders]`: orders pushed through both systems.
+    Orders,
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?}: expected a number of threads, 1 or more")),
+    }
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("{s:?}: expected a fraction in (0, 1], e.g. 0.1")),
+    }
+}
+
+fn parse_isolation(s: &str) -> Result<config::Isolation, String> {
+    match s {
+        "worker" => Ok(config::Isolation::Worker),
+        "none" => Ok(config::Isolation::None),
+        _ => Err(format!("{s:?}: expected `worker` or `none`")),
+    }
+}
+
+/// `keycompat replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The seed of a random case.
+    #[arg(long, requires = "case")]
+    pub seed: Option<u64>,
+    /// The index of a random case.
+    #[arg(long, requires = "seed")]
+    pub case: Option<u64>,
+    /// A vector or regression id.
+    #[arg(long, conflicts_with_all = ["seed", "case"])]
+    pub vector: Option<String>,
+    /// A canonical JSON entitlement.
+    #[arg(long, conflicts_with_all = ["seed", "case", "vector"])]
+    pub entitlement: Option<String>,
+    /// Only this check.
+    #[arg(long, value_parser = parse_check)]
+    pub check: Option<crate::finding::Check>,
+    /// The day waivers are judged on [default: today, UTC].
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = Day::parse)]
+    pub today: Option<Day>,
+}
+
+fn parse_check(s: &str) -> Result<crate::finding::Check, String> {
+    crate::finding::Check::parse(s).ok_or_else(|| {
+        format!(
+            "unknown check {s:?}; checks: {}",
+            crate::finding::Check::ALL.map(|c| c.as_str()).join(", ")
+        )
+    })
+}
+
+/// Naming a system and overriding its settings.
+#[derive(Debug, Args)]
+pub struct SystemArgs {
+    /// A system of keycompat.toml (`old`, `new`, ...), `builtin:acme-lk1`,
+    /// `builtin:acme-ed1`, or the path of a plugin library.
+    #[arg(long, short = 's', value_name = "NAME")]
+    pub system: String,
+    /// Set or override a setting of the system (repeatable).
+    #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = parse_setting)]
+    pub settings: Vec<(String, String)>,
+}
+
+/// `keycompat generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub(crate) system: SystemArgs,
+    /// JSON Lines file of entitlements; `-` or absent reads standard input.
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub(crate) input: Option<PathBuf>,
+}
+
+/// `keycompat validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub(crate) system: SystemArgs,
+    /// The key; `-` reads it from standard input (exact bytes, for keys with
+    /// newlines or invalid UTF-8).
+    #[arg(long, short = 'k', allow_hyphen_values = true)]
+    pub(crate) key: String,
+    /// Context: the running product's slug.
+    #[arg(long, value_name = "SLUG")]
+    pub(crate) product: String,
+    /// Context: the running product's version, MAJOR.MINOR.
+    #[arg(long, value_name = "MAJOR.MINOR", value_parser = Version::parse)]
+    pub(crate) version: Version,
+    /// Context: today's date (UTC), YYYY-MM-DD.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = Day::parse)]
+    pub(crate) today: Day,
+    /// Context: the machine's host id.
+    #[arg(long, value_name = "ID")]
+    pub(crate) host_id: Option<String>,
+    /// Print the validation as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `keycompat plugin ...`.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Load a plugin and print its name, version, ABI, capabilities,
+    /// thread safety and SHA-256. Exit 3 if it cannot be loaded.
+    Inspect {
+        /// Path of the shared library.
+        path: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_setting(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))
+}
+
