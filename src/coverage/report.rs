@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Coverage, CoverageSpace, Dimension};
+use super::space::{Coverage, CoverageSpace, Dimension};
 
 /// Uncovered values listed per dimension; the rest are only counted.
 const LISTED: usize = 50;

@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::class::mix;
-use super::{Axis, Coverage, CoverageSpace, Dimension};
-use super::{ExpiryClass, MaintenanceClass, NodeLock, SeatsClass};
+use super::class::{ExpiryClass, MaintenanceClass, NodeLock, SeatsClass};
+use super::space::{Axis, Coverage, CoverageSpace, Dimension};
 use crate::entitlement::Entitlement;
 
 /// One change to an entitlement.
