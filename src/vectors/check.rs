@@ -10,7 +10,8 @@ use crate::finding::{Check, Finding, GroupKey, Severity, Source};
 use crate::implementation::{CallFailure, GenerateFailure, Implementation};
 use crate::verdict::{Decoded, Field, FieldDiff, Validation, Verdict};
 
-use super::model::{EntitlementVector, ExpectedKey, KeyVector, VectorResult};
+use super::model::{EntitlementVector, ExpectedKey, KeyVector};
+use super::result::VectorResult;
 
 /// The generators of each format: format name to `(system, implementation)`s
 /// (the config's `[formats.NAME] generators`, opened).
