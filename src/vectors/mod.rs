@@ -21,6 +21,7 @@ mod id;
 mod load;
 mod model;
 mod regression;
+mod result;
 mod schema;
 
 use std::path::Path;
@@ -32,10 +33,9 @@ pub use id::{
     entitlement_vector_canonical, entitlement_vector_id, key_vector_canonical, key_vector_id,
     regression_id,
 };
-pub use model::{
-    EntitlementVector, ExpectedKey, KeyVector, MAX_KEY_BYTES, VectorResult, is_camel_case,
-};
+pub use model::{EntitlementVector, ExpectedKey, KeyVector, MAX_KEY_BYTES, is_camel_case};
 pub use regression::{REGRESSIONS_DIR, RegressionVector, regression_toml, save_regression};
+pub use result::VectorResult;
 
 use model::Known;
 

@@ -13,6 +13,7 @@ use crate::entitlement::{Entitlement, InvalidEntitlement};
 use crate::verdict::{Context, Decoded, Verdict};
 
 use super::error::{Locator, VectorError};
+use super::result::VectorResult;
 use super::schema::{
     RawContext, RawDecoded, RawEntitlement, RawEntitlementVector, RawExpectedKey, RawKeyPart,
     RawKeyVector,
@@ -22,33 +23,6 @@ use super::schema::{
 /// enough for any length-limit test, small enough that a typo in `times`
 /// cannot exhaust memory.
 pub const MAX_KEY_BYTES: usize = 1 << 20;
-
-/// Wycheproof's classification of a vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VectorResult {
-    /// A genuine license: some expectation is `valid` (for entitlement
-    /// vectors: the keys must be exactly as given).
-    Valid,
-    /// Must be rejected: no expectation is `valid` (for entitlement vectors:
-    /// every format refuses).
-    Invalid,
-    /// Behaviour may legitimately differ: verdict, decode and key differences
-    /// are recorded as passed observations, never findings; crashes and
-    /// harness errors still are.
-    Acceptable,
-}
-
-impl VectorResult {
-    /// The snake_case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VectorResult::Valid => "valid",
-            VectorResult::Invalid => "invalid",
-            VectorResult::Acceptable => "acceptable",
-        }
-    }
-}
 
 /// What every generator of a format must answer for an entitlement.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use crate::date::Day;
 use crate::entitlement::Customer;
 use crate::verdict::{Verdict, Version};
 
-use super::model::VectorResult;
+use super::result::VectorResult;
 
 /// A file of `regressions/`.
 #[derive(Debug, Deserialize)]
