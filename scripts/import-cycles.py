@@ -67,7 +67,12 @@ def target(path):
 
 for f in files:
     me=modpath(f)
-    src='\n'.join(l for l in open(f).read().split('\n') if not l.strip().startswith('//'))
+    text=open(f).read()
+    # unit tests at the end of a file (`#[cfg(test)] mod tests { use super::*; }`)
+    # name their own parent with `super`: they are not imports of the file
+    cut=re.search(r'^#\[cfg\(test\)\]\s*\nmod \w+ \{', text, re.M)
+    if cut: text=text[:cut.start()]
+    src='\n'.join(l for l in text.split('\n') if not l.strip().startswith('//'))
     spans=inline_mods(src)
     for m in re.finditer(r'(?<![\w:])(crate|(?:super::)+)',src):
         if m.group(1)=='crate':

@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use crate::catalog::Catalog;
 
-use super::VectorSet;
+use super::set::VectorSet;
 use super::error::{Locator, VectorError};
 use super::id::{entitlement_vector_id, key_vector_id, regression_id};
 use super::model::{Converter, Known};

@@ -23,6 +23,7 @@ mod model;
 mod regression;
 mod result;
 mod schema;
+mod set;
 
 use std::path::Path;
 
@@ -36,31 +37,9 @@ pub use id::{
 pub use model::{EntitlementVector, ExpectedKey, KeyVector, MAX_KEY_BYTES, is_camel_case};
 pub use regression::{REGRESSIONS_DIR, RegressionVector, regression_toml, save_regression};
 pub use result::VectorResult;
+pub use set::VectorSet;
 
 use model::Known;
-
-/// Every vector of a directory.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VectorSet {
-    /// `[[entitlement]]` vectors, in file (path) order, then file order.
-    pub entitlements: Vec<EntitlementVector>,
-    /// `[[key]]` vectors, in file (path) order, then file order.
-    pub keys: Vec<KeyVector>,
-    /// Saved regressions (`regressions/*.toml`), to run first.
-    pub regressions: Vec<RegressionVector>,
-}
-
-impl VectorSet {
-    /// The number of vectors of all kinds.
-    pub fn len(&self) -> usize {
-        self.entitlements.len() + self.keys.len() + self.regressions.len()
-    }
-
-    /// Whether there are no vectors at all.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// Loads every `*.toml` file under `dir` (recursively, sorted by path;
 /// `regressions/` into [`VectorSet::regressions`]). Checks the schema,
