@@ -14,7 +14,7 @@ const TOP: usize = 12;
 pub fn render(r: &RunResult) -> String {
     let mut s = String::new();
     let m = &r.meta;
-    let c = &r.aggregate.counts;
+    let c = r.aggregate.counts();
     let _ = writeln!(
         s,
         "keycompat {} | config {} | seed {}",
@@ -42,7 +42,7 @@ pub fn render(r: &RunResult) -> String {
     }
     let _ = writeln!(s, "\nmatrix (pass / fail / skipped):");
     let mut last = None;
-    for ((check, g, v), t) in &r.aggregate.tallies {
+    for ((check, g, v), t) in r.aggregate.tallies() {
         if last != Some(*check) {
             let _ = writeln!(s, "  {check}");
             last = Some(*check);

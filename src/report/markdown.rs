@@ -48,7 +48,7 @@ fn verdict(s: &mut String, r: &RunResult) {
         }
     }
     let _ = writeln!(s, "{reason}.\n");
-    let c = &r.aggregate.counts;
+    let c = r.aggregate.counts();
     let _ = writeln!(
         s,
         "Migration {} -> {}; seed {}, {} random cases ({} with unwaived findings), {} vector cases, {} vector checks; waivers judged on {}.{}\n",

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::check::{Cell, Tally};
 use crate::finding::{Check, Finding, Group};
 use crate::gate::Status;
-use crate::check::{Cell, Tally};
 use crate::run::RunResult;
 
 /// The colour of a matrix cell.
@@ -94,7 +94,7 @@ pub(crate) fn cells(r: &RunResult) -> Vec<CellView<'_>> {
                 waived: Vec::new(),
             })
     }
-    for ((check, g, v), t) in &r.aggregate.tallies {
+    for ((check, g, v), t) in r.aggregate.tallies() {
         entry(&mut map, *check, g, v.as_deref()).tally = *t;
     }
     for group in r.groups_by_importance() {

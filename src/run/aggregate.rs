@@ -64,17 +64,17 @@ pub type GroupMap = BTreeMap<(GroupKey, Option<usize>), Group>;
 pub struct Aggregate {
     /// Observations per cell.
     #[serde(with = "cells")]
-    pub tallies: BTreeMap<Cell, Tally>,
+    pub(super) tallies: BTreeMap<Cell, Tally>,
     /// Groups by (root cause, waiver index).
     #[serde(with = "groups")]
-    pub groups: GroupMap,
+    pub(super) groups: GroupMap,
     /// Per waiver: (matched while active, matched after expiry).
-    pub waiver_uses: Vec<(u64, u64)>,
+    pub(super) waiver_uses: Vec<(u64, u64)>,
     /// Counts.
-    pub counts: Counts,
+    pub(super) counts: Counts,
     /// Scenario coverage: what parts of the entitlement space were observed.
     #[serde(default, rename = "coverage_counts")]
-    pub coverage: crate::coverage::Coverage,
+    pub(super) coverage: crate::coverage::Coverage,
     /// Sizes of the group examples, so a new finding is compared without
     /// re-measuring the example it competes with.
     #[serde(skip)]
@@ -274,6 +274,21 @@ impl Aggregate {
     pub fn count_vector_check(&mut self, failing: bool) {
         self.counts.vector_checks += 1;
         self.counts.vector_failures += u64::from(failing);
+    }
+
+    /// Observations per cell of the matrix.
+    pub fn tallies(&self) -> &BTreeMap<Cell, Tally> {
+        &self.tallies
+    }
+
+    /// Per waiver: (matched while active, matched after expiry).
+    pub fn waiver_uses(&self) -> &[(u64, u64)] {
+        &self.waiver_uses
+    }
+
+    /// Scenario coverage: what parts of the entitlement space were observed.
+    pub fn coverage(&self) -> &crate::coverage::Coverage {
+        &self.coverage
     }
 
     /// The finding groups, by (root cause, waiver index).

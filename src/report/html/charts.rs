@@ -1,17 +1,39 @@
 //! The Coverage section's charts: observations per check, cases per
 //! source, findings per severity and, after `keycompat bench`, throughput of
 //! old vs new. The bars are drawn as inline SVG by [`crate::report::svg`];
-//! this file decides what they show.
+//! this file decides what they show. The throughput figures it is handed
+//! ([`Throughput`], re-exported as `report::Throughput`) are defined here,
+//! next to the one chart that draws them.
 
 use std::collections::BTreeMap;
 
 use minijinja::value::Value;
 use serde::Serialize;
 
-use super::Throughput;
 use crate::finding::{Check, Severity};
 use crate::report::svg::{self, Bar, Chart, Segment};
 use crate::run::RunResult;
+
+/// Key generation and validation throughput, old vs new (from `keycompat
+/// bench`), for the optional throughput chart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Throughput {
+    /// The unit of every value, e.g. `keys/s`.
+    pub unit: String,
+    /// One row per measurement (operation, mode, threads).
+    pub rows: Vec<ThroughputRow>,
+}
+
+/// One throughput measurement of the old and the new system.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThroughputRow {
+    /// What was measured, e.g. `validate, plugin, 4 threads`.
+    pub label: String,
+    /// The old system's rate.
+    pub old: f64,
+    /// The new system's rate.
+    pub new: f64,
+}
 
 #[derive(Serialize)]
 pub(super) struct ChartView {
@@ -37,7 +59,7 @@ fn seg(value: u64, class: &'static str) -> Segment {
 
 pub(super) fn charts(r: &RunResult, throughput: Option<&Throughput>) -> Vec<ChartView> {
     let mut per_check: BTreeMap<Check, (u64, u64, u64)> = BTreeMap::new();
-    for ((check, _, _), t) in &r.aggregate.tallies {
+    for ((check, _, _), t) in r.aggregate.tallies() {
         let e = per_check.entry(*check).or_default();
         e.0 += t.pass;
         e.1 += t.fail;
@@ -63,7 +85,7 @@ pub(super) fn charts(r: &RunResult, throughput: Option<&Throughput>) -> Vec<Char
             ("skipped", "seg-idle"),
         ],
     };
-    let c = &r.aggregate.counts;
+    let c = r.aggregate.counts();
     let sources = Chart {
         title: "Cases per source".into(),
         unit: "cases".into(),
@@ -96,7 +118,7 @@ pub(super) fn charts(r: &RunResult, throughput: Option<&Throughput>) -> Vec<Char
         ],
     };
     let mut per_severity: BTreeMap<Severity, (u64, u64)> = BTreeMap::new();
-    for g in r.aggregate.groups.values() {
+    for g in r.aggregate.groups().values() {
         let e = per_severity.entry(g.key.severity).or_default();
         match g.waived_by {
             Some(_) => e.1 += g.count,

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::status_class;
+use super::page::status_class;
 use crate::gate::Status;
 use crate::report::model;
 use crate::run::RunResult;
@@ -61,10 +61,10 @@ fn impl_label(r: &RunResult, system: &str) -> String {
 }
 
 pub(super) fn summary(r: &RunResult) -> SummaryView {
-    let c = &r.aggregate.counts;
+    let c = r.aggregate.counts();
     let unwaived = r
         .aggregate
-        .groups
+        .groups()
         .values()
         .filter(|g| g.waived_by.is_none())
         .count();
@@ -79,7 +79,7 @@ pub(super) fn summary(r: &RunResult) -> SummaryView {
         vector_checks: c.vector_checks,
         waived_findings: c.waived_findings,
         groups_unwaived: unwaived,
-        groups_waived: r.aggregate.groups.len() - unwaived,
+        groups_waived: r.aggregate.groups().len() - unwaived,
         today: r.meta.today.to_string(),
         seed: r.meta.seed,
         interrupted: r.meta.interrupted,
