@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::ReportError;
+use super::error::ReportError;
 
 /// Distinguishes temporary files of concurrent writes in one process.
 static NEXT: AtomicU64 = AtomicU64::new(0);

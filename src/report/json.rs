@@ -9,8 +9,15 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{ReportError, SCHEMA_VERSION};
+use super::error::ReportError;
 use crate::run::RunResult;
+
+/// The version of the JSON report's format, written as its `schema` field.
+///
+/// Additive changes (new optional fields) keep the version and update the
+/// published schema in the same change; anything a reader of this version
+/// would misread gets a new version.
+pub const SCHEMA_VERSION: &str = "keycompat-report/1";
 
 #[derive(Serialize)]
 struct Envelope<'a> {

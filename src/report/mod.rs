@@ -17,6 +17,7 @@
 //! waivers come judged in the [`RunResult`]; reports only show them.
 
 mod atomic;
+mod error;
 mod html;
 mod json;
 mod junit;
@@ -29,65 +30,14 @@ use std::path::{Path, PathBuf};
 use crate::run::RunResult;
 
 pub use atomic::write as write_atomic;
+pub use error::ReportError;
 pub use html::{Throughput, ThroughputRow, render as render_html};
-pub use json::{parse as parse_json, render as render_json};
+pub use json::{SCHEMA_VERSION, parse as parse_json, render as render_json};
 pub use junit::render as render_junit;
 pub use markdown::render as render_markdown;
 
-/// The version of the JSON report's format, written as its `schema` field.
-///
-/// Additive changes (new optional fields) keep the version and update the
-/// published schema in the same change; anything a reader of this version
-/// would misread gets a new version.
-pub const SCHEMA_VERSION: &str = "keycompat-report/1";
-
 /// File names [`write_all`] writes, in order.
 pub const FILES: [&str; 4] = ["report.json", "junit.xml", "report.md", "report.html"];
-
-/// A report could not be written or read.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    /// Reading, writing, syncing or renaming a file failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
-    /// The file is not a JSON report of this schema.
-    #[error("{}: not a keycompat JSON report: {source}", path.display())]
-    Json {
-        /// The file.
-        path: PathBuf,
-        /// What serde_json found, with line and column.
-        source: serde_json::Error,
-    },
-    /// The report was written in another version of the format.
-    #[error(
-        "{}: report schema is {}, this keycompat reads {expected}; hint: re-run or merge with the keycompat version that wrote it",
-        path.display(),
-        found.as_deref().map(|f| format!("{f:?}")).unwrap_or_else(|| "missing (no \"schema\" field)".into())
-    )]
-    SchemaVersion {
-        /// The file.
-        path: PathBuf,
-        /// The `schema` field found, if any.
-        found: Option<String>,
-        /// [`SCHEMA_VERSION`].
-        expected: &'static str,
-    },
-    /// A format could not be rendered (a bug in keycompat: please report it).
-    #[error("{}: could not render the {format} report: {message}", path.display())]
-    Render {
-        /// The file it was meant for.
-        path: PathBuf,
-        /// `junit` or `html`.
-        format: &'static str,
-        /// The renderer's message.
-        message: String,
-    },
-}
 
 /// Writes `report.json`, `junit.xml`, `report.md` and `report.html` into
 /// `dir` (created if missing), each atomically, and returns their paths in

@@ -1,98 +1,26 @@
-//! Batches: the items of one `generate_batch` or `validate_batch` call,
-//! encoded once, cut into request frames, and the blame when a worker dies
-//! during a frame.
+//! Batches: the items of one `generate_batch` or `validate_batch` call
+//! (encoded once, see `encoded.rs`) run in request frames, and the blame
+//! when a worker dies during a frame.
 //!
 //! The answer to every item comes back in the caller's order, whatever
 //! happens: a worker death blames the one unanswered item, or, when several
 //! were unanswered, the one that fails again when run alone, so one bad
 //! entitlement or key never costs the others their real answers.
 
-use crate::implementation::{CallFailure, FailureKind, GenerateFailure};
-use crate::verdict::Validation;
+use crate::implementation::{CallFailure, FailureKind};
 
+use super::encoded::{Encoded, Op};
 use super::exchange::Fault;
-use super::wire::{self, Reader, WireError};
-use super::{WorkerImpl, lock};
+use super::pool::{Pool, lock};
+use super::wire;
 
 /// Request frames are cut to at most this many bytes of items.
 const MAX_REQUEST_BYTES: usize = 16 << 20;
 
-/// The request kinds, with how their answers decode.
-pub(super) trait Op {
-    type Answer;
-    const TAG: u8;
-    fn read(r: &mut Reader<'_>) -> Result<Self::Answer, WireError>;
-    fn failed(f: CallFailure) -> Self::Answer;
-}
-
-pub(super) struct GenerateOp;
-impl Op for GenerateOp {
-    type Answer = Result<String, GenerateFailure>;
-    const TAG: u8 = wire::TAG_GENERATE;
-    fn read(r: &mut Reader<'_>) -> Result<Self::Answer, WireError> {
-        wire::read_generate_result(r)
-    }
-    fn failed(f: CallFailure) -> Self::Answer {
-        Err(GenerateFailure::Failed(f))
-    }
-}
-
-pub(super) struct ValidateOp;
-impl Op for ValidateOp {
-    type Answer = Result<Validation, CallFailure>;
-    const TAG: u8 = wire::TAG_VALIDATE;
-    fn read(r: &mut Reader<'_>) -> Result<Self::Answer, WireError> {
-        wire::read_validate_result(r)
-    }
-    fn failed(f: CallFailure) -> Self::Answer {
-        Err(f)
-    }
-}
-
-/// Items of one request kind, encoded once, back to back.
-pub(super) struct Encoded {
-    bytes: Vec<u8>,
-    /// Where each item starts; `ends[i]` where it ends.
-    starts: Vec<usize>,
-    ends: Vec<usize>,
-}
-
-impl Encoded {
-    pub(super) fn new<T>(items: &[T], put: impl Fn(&mut Vec<u8>, &T)) -> Self {
-        let mut e = Encoded {
-            bytes: Vec::with_capacity(items.len() * 96),
-            starts: Vec::with_capacity(items.len()),
-            ends: Vec::with_capacity(items.len()),
-        };
-        for item in items {
-            e.starts.push(e.bytes.len());
-            put(&mut e.bytes, item);
-            e.ends.push(e.bytes.len());
-        }
-        e
-    }
-
-    fn size(&self, i: usize) -> usize {
-        self.ends[i] - self.starts[i]
-    }
-
-    /// The request frame for items `indices`.
-    pub(super) fn frame(&self, tag: u8, indices: &[usize]) -> Vec<u8> {
-        let mut f = wire::FrameWriter::new(tag);
-        let b = f.buf();
-        b.reserve(4 + indices.iter().map(|&i| self.size(i)).sum::<usize>());
-        wire::put_u32(b, indices.len() as u32);
-        for &i in indices {
-            b.extend_from_slice(&self.bytes[self.starts[i]..self.ends[i]]);
-        }
-        f.finish()
-    }
-}
-
-impl WorkerImpl {
+impl Pool {
     /// Runs every item, in request frames of at most [`MAX_REQUEST_BYTES`].
     pub(super) fn run<O: Op>(&self, items: &Encoded) -> Vec<O::Answer> {
-        let n = items.starts.len();
+        let n = items.len();
         let mut out: Vec<Option<O::Answer>> = (0..n).map(|_| None).collect();
         let mut chunk = Vec::new();
         let mut chunk_bytes = 0;

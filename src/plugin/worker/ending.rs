@@ -1,9 +1,11 @@
 //! Crash classification: how a worker process ended, in the words a
 //! finding uses ("signal 11 (SIGSEGV)", "abort (SIGABRT)", "exited with
-//! status 3", "killed by keycompat").
+//! status 3", "killed by keycompat"), and durations as those words write
+//! them ("no answer within 5s").
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::time::Duration;
 
 /// How a worker process ended.
 #[derive(Debug, Clone, Copy)]
@@ -65,4 +67,15 @@ fn signal_name(sig: i32) -> Option<&'static str> {
         libc::SIGSYS => "SIGSYS",
         _ => return None,
     })
+}
+
+/// "300ms", "5s", "1.5s".
+pub(super) fn human(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
 }

@@ -8,17 +8,18 @@
 
 use std::time::{Duration, Instant};
 
-use super::batch::{Encoded, Op};
-use super::process::{Process, RecvError, SendError};
+use super::encoded::{Encoded, Op};
+use super::ending::human;
+use super::pool::{Pool, lock};
+use super::process::{EXIT_GRACE, Process, RecvError, SendError};
 use super::wire::{self, Reader, WireError};
-use super::{EXIT_GRACE, WorkerImpl, human, lock};
 use crate::implementation::{CallFailure, FailureKind};
 
 /// Why a request got no complete answer. The worker is gone.
 #[derive(Debug, Clone)]
 pub(super) struct Fault(pub(super) CallFailure);
 
-impl WorkerImpl {
+impl Pool {
     /// Sends one request and collects its answers into `out`. On success
     /// the worker goes back to the pool and the death count resets; on a
     /// fault the worker is gone and `out` holds the answers that arrived.
@@ -29,7 +30,7 @@ impl WorkerImpl {
         out: &mut [Option<O::Answer>],
     ) -> Result<(), Fault> {
         let frame = items.frame(O::TAG, indices);
-        let mut p = self.checkout()?;
+        let mut p = self.checkout().map_err(Fault)?;
         let silence = self.options.silence();
         match p.send(&frame, Instant::now() + silence) {
             Ok(()) => {}

@@ -9,11 +9,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::process::{Process, RecvError, SendError};
+use super::ending::human;
+use super::options::WorkerOptions;
+use super::process::{EXIT_GRACE, Process, RecvError, STDERR_GRACE, SendError};
 use super::wire::{self, Reader, WireError};
-use super::{EXIT_GRACE, STDERR_GRACE, WorkerOptions, human};
 use crate::implementation::ImplInfo;
-use crate::plugin::PluginError;
+use crate::plugin::library::PluginError;
 use crate::settings::Settings;
 
 /// How long a worker may take to load its plugin and say hello.

@@ -8,19 +8,49 @@
 //! and counted here, and after too many deaths in a row every later call
 //! fails fast instead of starting yet another worker.
 
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::exchange::Fault;
 use super::launch::launch;
-use super::process::Process;
-use super::{STDERR_GRACE, WorkerImpl, WorkerStats, lock};
+use super::options::WorkerOptions;
+use super::process::{Process, STDERR_GRACE};
 use crate::implementation::{CallFailure, FailureKind};
+use crate::settings::Settings;
 
-/// The worker processes of one [`WorkerImpl`].
+/// What happened to the workers so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Worker processes started, the first included.
+    pub spawned: u64,
+    /// Workers that died or were killed (crash, timeout, garbage).
+    pub deaths: u64,
+    /// Deaths that no single item reproduced when run alone (a flaky
+    /// crash, or one caused by state built up over earlier calls): no item
+    /// was blamed, and every item got its real answer.
+    pub unattributed: Vec<CallFailure>,
+}
+
+/// The worker processes of one plugin and their health, shared by every
+/// call made through its [`WorkerImpl`](crate::plugin::WorkerImpl).
 pub(super) struct Pool {
-    pub(super) idle: Vec<Process>,
+    /// The plugin each worker loads, and what its `create` is given.
+    plugin: PathBuf,
+    settings: Settings,
+    /// The plugin's name, for the message that declares it dead.
+    name: String,
+    pub(super) options: WorkerOptions,
+    processes: Mutex<Processes>,
+    /// Notified whenever a worker comes back or a slot frees up.
+    returned: Condvar,
+    pub(super) health: Mutex<Health>,
+}
+
+/// The worker processes themselves.
+struct Processes {
+    idle: Vec<Process>,
     /// Workers alive, idle or busy.
-    pub(super) live: usize,
+    live: usize,
 }
 
 /// Deaths and the verdict on the implementation, shared by all calls.
@@ -32,20 +62,74 @@ pub(super) struct Health {
     pub(super) stats: WorkerStats,
 }
 
-impl WorkerImpl {
+/// Locks `m`, going on with the data of a thread that panicked holding it.
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Pool {
+    /// A pool of one worker, `first`, already started for the plugin at
+    /// `plugin` called `name`.
+    pub(super) fn new(
+        plugin: &Path,
+        settings: &Settings,
+        name: &str,
+        options: WorkerOptions,
+        first: Process,
+    ) -> Pool {
+        Pool {
+            plugin: plugin.to_path_buf(),
+            settings: settings.clone(),
+            name: name.to_string(),
+            options,
+            processes: Mutex::new(Processes {
+                idle: vec![first],
+                live: 1,
+            }),
+            returned: Condvar::new(),
+            health: Mutex::new(Health {
+                stats: WorkerStats {
+                    spawned: 1,
+                    ..WorkerStats::default()
+                },
+                ..Health::default()
+            }),
+        }
+    }
+
+    /// Process ids of the idle workers (busy ones are in use by a call).
+    pub(super) fn idle_pids(&self) -> Vec<u32> {
+        lock(&self.processes)
+            .idle
+            .iter()
+            .map(Process::pid)
+            .collect()
+    }
+
+    /// Restarts and unattributed deaths so far.
+    pub(super) fn stats(&self) -> WorkerStats {
+        lock(&self.health).stats.clone()
+    }
+
+    /// Why the implementation was declared dead, if it was.
+    pub(super) fn fatal_message(&self) -> Option<String> {
+        lock(&self.health).fatal.clone()
+    }
+
     /// Takes an idle worker, or starts one if fewer than `workers` live,
     /// or waits for one to come back.
-    pub(super) fn checkout(&self) -> Result<Process, Fault> {
-        let mut pool = lock(&self.pool);
+    /// Fails, with the reason, when no worker could be started.
+    pub(super) fn checkout(&self) -> Result<Process, CallFailure> {
+        let mut processes = lock(&self.processes);
         loop {
-            if let Some(mut p) = pool.idle.pop() {
+            if let Some(mut p) = processes.idle.pop() {
                 if !p.has_exited() {
                     return Ok(p);
                 }
                 // Died while idle (a plugin thread, the OOM killer, someone's
                 // kill): no item to blame.
-                pool.live -= 1;
-                drop(pool);
+                processes.live -= 1;
+                drop(processes);
                 let ending = p.kill_and_reap(Duration::ZERO);
                 let failure = CallFailure::new(
                     FailureKind::Crash,
@@ -56,31 +140,34 @@ impl WorkerImpl {
                     ),
                 );
                 self.record_death(&failure, true);
-                pool = lock(&self.pool);
+                processes = lock(&self.processes);
                 continue;
             }
-            if pool.live < self.options.workers {
-                pool.live += 1;
-                drop(pool);
+            if processes.live < self.options.workers {
+                processes.live += 1;
+                drop(processes);
                 lock(&self.health).stats.spawned += 1;
                 return match launch(&self.plugin, &self.settings, &self.options) {
                     Ok((p, _)) => Ok(p),
                     Err(e) => {
-                        lock(&self.pool).live -= 1;
+                        lock(&self.processes).live -= 1;
                         self.returned.notify_one();
-                        Err(Fault(CallFailure::new(
+                        Err(CallFailure::new(
                             FailureKind::Crash,
                             format!("cannot restart the worker: {e}"),
-                        )))
+                        ))
                     }
                 };
             }
-            pool = self.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
+            processes = self
+                .returned
+                .wait(processes)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 
     pub(super) fn checkin(&self, p: Process) {
-        lock(&self.pool).idle.push(p);
+        lock(&self.processes).idle.push(p);
         self.returned.notify_one();
     }
 
@@ -88,7 +175,7 @@ impl WorkerImpl {
     pub(super) fn discard(&self, mut p: Process, grace: Duration) -> (String, String) {
         let ending = p.kill_and_reap(grace);
         let quote = p.stderr().quote(STDERR_GRACE);
-        lock(&self.pool).live -= 1;
+        lock(&self.processes).live -= 1;
         self.returned.notify_one();
         (ending.describe(), quote)
     }
@@ -105,7 +192,7 @@ impl WorkerImpl {
         if h.in_a_row > self.options.max_restarts && h.fatal.is_none() {
             h.fatal = Some(format!(
                 "plugin {} ({}) crashed {} times in a row; last: {}",
-                self.info.name,
+                self.name,
                 self.plugin.display(),
                 h.in_a_row,
                 f.message
@@ -118,5 +205,15 @@ impl WorkerImpl {
             .fatal
             .as_ref()
             .map(|m| CallFailure::new(FailureKind::Crash, m.clone()))
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Each idle process kills its group and reaps itself on drop; no
+        // worker is busy, since a call would hold `&self`.
+        let processes = self.processes.get_mut().unwrap_or_else(|e| e.into_inner());
+        processes.idle.clear();
+        processes.live = 0;
     }
 }

@@ -15,6 +15,12 @@ use super::ending::Ending;
 use super::stderr::StderrTail;
 use super::wire::{HEADER_BYTES, MAX_FRAME_BYTES};
 
+/// How long a worker that closed its stdout gets to exit by itself before
+/// we kill it (so its real exit status is what we report).
+pub(super) const EXIT_GRACE: Duration = Duration::from_millis(500);
+/// How long we wait for a dead worker's stderr to close.
+pub(super) const STDERR_GRACE: Duration = Duration::from_millis(200);
+
 /// Pipe capacity asked for (Linux): big answers need fewer wake-ups.
 const PIPE_BYTES: libc::c_int = 1 << 20;
 

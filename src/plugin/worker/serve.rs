@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use super::wire::{self, FrameWriter, MAX_FRAME_BYTES, Reader, WireError};
 use crate::exit::worker as exit_code;
 use crate::implementation::Implementation;
-use crate::plugin::{self, PluginImpl};
+use crate::plugin::host::PluginImpl;
+use crate::plugin::library;
 
 /// Answers are sent once this many bytes are buffered, even if the batch
 /// is not done: the coordinator decodes them while the plugin works on.
@@ -165,7 +166,7 @@ fn run(channel: &mut Channel) -> Result<i32, String> {
         return Err(format!("expected a hello, got message tag {tag}"));
     }
     let hello = wire::decode_hello(&mut r).map_err(|e| format!("bad hello: {e}"))?;
-    let loaded = plugin::load(&hello.plugin).and_then(|p| PluginImpl::new(p, &hello.settings));
+    let loaded = library::load(&hello.plugin).and_then(|p| PluginImpl::new(p, &hello.settings));
     let plugin = match loaded {
         Ok(p) => p,
         Err(e) => {

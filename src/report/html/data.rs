@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::status_class;
+use super::page::status_class;
 use crate::run::RunResult;
 
 /// The vendor's exports: shares against the go-live criteria, rows that did

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::arrow;
+use super::page::arrow;
 use crate::finding::{Finding, Group, Source};
 use crate::report::model;
 use crate::run::RunResult;

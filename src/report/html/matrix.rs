@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::{arrow, rank};
+use super::page::{arrow, rank};
 use crate::finding::Check;
 use crate::report::model::{CellState, CellView};
 use crate::run::RunResult;

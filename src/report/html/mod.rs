@@ -18,12 +18,17 @@
 //! [`data`] (migration data and scenario coverage) and [`run`] (how the
 //! run was made). Each turns the [`RunResult`] into plain, serializable
 //! views and decides nothing: the verdict, gates and waivers come judged.
+//! What several sections write the same way (arrows, status colours, the
+//! order of systems) is in [`page`]; this file only puts the sections
+//! together into the one page the template renders, and no section refers
+//! back to it.
 
 mod charts;
 mod data;
 mod findings;
 mod matrix;
 mod overview;
+mod page;
 mod run;
 
 use minijinja::Environment;
@@ -31,31 +36,11 @@ use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
 use super::model;
-use crate::gate::Status;
 use crate::run::RunResult;
 
+pub use charts::{Throughput, ThroughputRow};
+
 const TEMPLATE: &str = include_str!("template.html");
-
-/// Key generation and validation throughput, old vs new (from `keycompat
-/// bench`), for the optional throughput chart.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Throughput {
-    /// The unit of every value, e.g. `keys/s`.
-    pub unit: String,
-    /// One row per measurement (operation, mode, threads).
-    pub rows: Vec<ThroughputRow>,
-}
-
-/// One throughput measurement of the old and the new system.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ThroughputRow {
-    /// What was measured, e.g. `validate, plugin, 4 threads`.
-    pub label: String,
-    /// The old system's rate.
-    pub old: f64,
-    /// The new system's rate.
-    pub new: f64,
-}
 
 /// The HTML report. `throughput`, when given, adds a throughput chart.
 /// Fails only if the built-in template does not render, which would be a bug.
@@ -97,34 +82,4 @@ struct Page {
     scenarios: Option<data::ScenariosView>,
     meta: run::MetaView,
     systems: Vec<run::SystemView>,
-}
-
-/// `a -> b` as the page shows it: `a → b`.
-fn arrow(pair: &str) -> String {
-    pair.replace(" -> ", " \u{2192} ")
-}
-
-fn status_class(s: Status) -> &'static str {
-    match s {
-        Status::Green => "green",
-        Status::Yellow => "yellow",
-        Status::Red => "red",
-    }
-}
-
-/// Rank of a system or release in rows and columns: old, new, other
-/// systems by name, then releases in the config's order, then "none".
-fn rank(r: &RunResult, name: Option<&str>) -> (usize, usize, String) {
-    let Some(name) = name else {
-        return (4, 0, String::new());
-    };
-    if name == r.meta.old {
-        (0, 0, String::new())
-    } else if name == r.meta.new {
-        (1, 0, String::new())
-    } else if let Some(i) = r.meta.releases.iter().position(|(n, _)| n == name) {
-        (3, i, String::new())
-    } else {
-        (2, 0, name.to_string())
-    }
 }

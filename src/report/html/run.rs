@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::rank;
+use super::page::rank;
 use crate::implementation::{ImplInfo, Origin};
 use crate::run::RunResult;
 

@@ -16,11 +16,11 @@ use crate::entitlement::Customer;
 use crate::implementation::{CallFailure, FailureKind, GenerateFailure};
 use crate::verdict::{Decoded, Validation, Verdict};
 
-use super::TAG_RESULTS;
 use super::codec::{
     FrameWriter, Reader, WireError, err, put_bool, put_day, put_nullable, put_opt_day, put_opt_str,
     put_opt_u32, put_str, put_u8, put_u32,
 };
+use super::tags::TAG_RESULTS;
 
 fn kind_code(k: FailureKind) -> u8 {
     match k {

@@ -14,7 +14,10 @@ use std::path::PathBuf;
 
 use crate::date::Day;
 
-use super::HEADER_BYTES;
+/// Bytes a frame's header takes.
+pub(crate) const HEADER_BYTES: usize = 4;
+/// The largest frame either side accepts (64 MiB).
+pub(crate) const MAX_FRAME_BYTES: usize = 64 << 20;
 
 /// A payload that does not decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,14 +13,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::implementation::{ImplInfo, Origin};
-use crate::plugin::PluginError;
+use crate::plugin::library::PluginError;
 use crate::settings::Settings;
 
 use super::codec::{
     FrameWriter, Reader, WireError, err, put_bool, put_path, put_str, put_u8, put_u32, put_u64,
     read_path,
 };
-use super::{MAGIC, PROTOCOL_VERSION, TAG_ERROR, TAG_HELLO, TAG_LOAD_FAILED, TAG_READY};
+use super::tags::{TAG_ERROR, TAG_HELLO, TAG_LOAD_FAILED, TAG_READY};
+
+/// The first bytes of a `Hello`: "KCWK".
+const MAGIC: [u8; 4] = *b"KCWK";
+/// Bumped on every incompatible change of the worker protocol.
+const PROTOCOL_VERSION: u32 = 1;
 
 /// What the coordinator tells a new worker.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -100,7 +100,7 @@ pub(super) mod tests {
     use super::*;
 
     /// An entitlement with every field set, unicode and a newline included.
-    pub(in crate::plugin::worker::wire) fn example() -> Entitlement {
+    pub(crate) fn example() -> Entitlement {
         Entitlement::from_json(r#"{"product":"acme-cad","edition":"professional","max_major":7,"features":["export-dwg","render-gpu"],"seats":25,"issued":"2026-11-23","expires":"2027-12-31","maintenance_until":null,"serial":424242,"customer":{"id":"C-000042","name":"Zoë\nMüller, GmbH"},"order_id":"SO-1001","host_id":null}"#).unwrap()
     }
 

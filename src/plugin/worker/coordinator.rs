@@ -1,0 +1,115 @@
+//! The coordinator's face: [`WorkerImpl`], the [`Implementation`] the checks
+//! call, which hands every call to the [`Pool`] of worker processes and
+//! reports what the pool knows.
+//!
+//! It holds no logic of its own beyond encoding a call's items once: the
+//! pool starts, lends and buries workers, `batch.rs` runs the items in
+//! request frames and blames the culprit of a death.
+
+use std::path::Path;
+
+use crate::entitlement::Entitlement;
+use crate::implementation::{CallFailure, FailureKind, GenerateFailure, ImplInfo, Implementation};
+use crate::plugin::library::PluginError;
+use crate::settings::Settings;
+use crate::verdict::{Context, Validation};
+
+use super::encoded::{Encoded, GenerateOp, ValidateOp};
+use super::launch::launch;
+use super::options::WorkerOptions;
+use super::pool::{Pool, WorkerStats};
+use super::wire;
+
+/// A plugin run in worker processes.
+pub struct WorkerImpl {
+    info: ImplInfo,
+    pool: Pool,
+}
+
+impl WorkerImpl {
+    /// Starts one worker for the plugin at `path` with `settings` and waits
+    /// for its hello. A plugin that cannot be loaded gives the same
+    /// [`PluginError`] as an in-process load; a worker that cannot be
+    /// started, or dies while loading the plugin, gives a
+    /// [`PluginError::Open`] that says so.
+    pub fn spawn(
+        path: &Path,
+        settings: &Settings,
+        options: WorkerOptions,
+    ) -> Result<WorkerImpl, PluginError> {
+        let options = WorkerOptions {
+            workers: options.workers.max(1),
+            ..options
+        };
+        let (process, info) = launch(path, settings, &options)?;
+        let pool = Pool::new(path, settings, &info.name, options, process);
+        Ok(WorkerImpl { info, pool })
+    }
+
+    /// The options the workers run with.
+    pub fn options(&self) -> &WorkerOptions {
+        &self.pool.options
+    }
+
+    /// Process ids of the idle workers (busy ones are in use by a call).
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.pool.idle_pids()
+    }
+
+    /// Restarts and unattributed deaths so far.
+    pub fn stats(&self) -> WorkerStats {
+        self.pool.stats()
+    }
+}
+
+impl Implementation for WorkerImpl {
+    fn info(&self) -> &ImplInfo {
+        &self.info
+    }
+
+    fn generate(&self, entitlement: &Entitlement) -> Result<String, GenerateFailure> {
+        let mut answers = self.generate_batch(&[entitlement]);
+        answers.pop().unwrap_or_else(|| {
+            Err(GenerateFailure::Failed(CallFailure::new(
+                FailureKind::Internal,
+                "no answer (a bug)",
+            )))
+        })
+    }
+
+    fn validate(&self, key: &[u8], context: &Context) -> Result<Validation, CallFailure> {
+        let mut answers = self.validate_batch(&[(key, context)]);
+        answers
+            .pop()
+            .unwrap_or_else(|| Err(CallFailure::new(FailureKind::Internal, "no answer (a bug)")))
+    }
+
+    fn generate_batch(
+        &self,
+        entitlements: &[&Entitlement],
+    ) -> Vec<Result<String, GenerateFailure>> {
+        let items = Encoded::new(entitlements, |b, e| wire::put_entitlement(b, e));
+        self.pool.run::<GenerateOp>(&items)
+    }
+
+    fn validate_batch(
+        &self,
+        requests: &[(&[u8], &Context)],
+    ) -> Vec<Result<Validation, CallFailure>> {
+        let items = Encoded::new(requests, |b, (k, c)| wire::put_validate_item(b, k, c));
+        self.pool.run::<ValidateOp>(&items)
+    }
+
+    fn fatal_error(&self) -> Option<String> {
+        self.pool.fatal_message()
+    }
+}
+
+impl std::fmt::Debug for WorkerImpl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerImpl")
+            .field("info", &self.info)
+            .field("options", &self.pool.options)
+            .finish_non_exhaustive()
+    }
+}
