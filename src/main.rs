@@ -1,9 +1,20 @@
-//! The `keycompat` binary: parses the command line and calls the library.
+//! The `keycompat` binary: hands the command line to the library's CLI (or,
+//! for the hidden `__worker` subcommand, to a plugin worker) and exits with
+//! the code it returns.
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("__worker") {
-        std::process::exit(keycompat::plugin::worker::worker_main(&args[2..]))
-    }
-    std::process::exit(keycompat::cli::main());
+    // Arguments may be any bytes (a key typed in another encoding): clap
+    // reports those that are not UTF-8; only the worker's marker is read here.
+    let worker = std::env::args_os().nth(1).is_some_and(|a| a == "__worker");
+    let code = if worker {
+        let rest: Vec<String> = std::env::args_os()
+            .skip(2)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        keycompat::plugin::worker::worker_main(&rest)
+    } else {
+        keycompat::cli::main()
+    };
+    keycompat::plugin::exit_guard::finished();
+    std::process::exit(code);
 }

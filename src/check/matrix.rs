@@ -138,7 +138,10 @@ impl Matrix {
         for f in config.formats.values() {
             names.extend(f.generators.iter().cloned());
         }
-        let systems = crate::system::open_all(config, &names, hosting)?;
+        let systems = crate::system::open_all(config, &names, hosting)?
+            .into_iter()
+            .map(|(name, s)| (name, super::counted::Counted::wrap(s)))
+            .collect();
         Ok(Matrix {
             systems,
             old: config.run.old.clone(),

@@ -22,6 +22,7 @@
 
 pub mod backward;
 mod batch;
+mod counted;
 mod forward;
 mod matrix;
 mod parity;

@@ -1,5 +1,6 @@
 //! `keycompat bench`: keys per second, old vs new, and the matrix's own cost.
 
+use super::output::out;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -115,7 +116,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         &options,
         &say,
     );
-    print!("{}", result.to_text());
+    out!("{}", result.to_text());
     let dir = args
         .report_dir
         .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));

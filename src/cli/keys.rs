@@ -1,5 +1,6 @@
 //! `generate`, `validate` and `plugin inspect`: one key or one plugin at a time.
 
+use super::output::{out, outln};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -83,9 +84,16 @@ pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result
                 }
             },
         };
-        writeln!(out, "{text}").map_err(io("standard output"))?;
+        match writeln!(out, "{text}") {
+            Err(e) if super::output::is_closed_pipe(&e) => break,
+            written => written.map_err(io("standard output"))?,
+        }
     }
-    out.flush().map_err(io("standard output"))?;
+    if let Err(e) = out.flush()
+        && !super::output::is_closed_pipe(&e)
+    {
+        return Err(io("standard output")(e));
+    }
     // The plugin's failure outranks the input's: nothing it answered is proven.
     Ok(if failed > 0 {
         exit::PLUGIN
@@ -123,7 +131,7 @@ pub(super) fn validate(config_path: Option<&Path>, args: ValidateArgs) -> Result
             failure,
         })?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string(&validation).expect("validations serialize")
         );
@@ -138,19 +146,19 @@ pub(super) fn validate(config_path: Option<&Path>, args: ValidateArgs) -> Result
 }
 
 fn print_validation(v: &Validation) {
-    println!("verdict: {}", v.verdict);
+    outln!("verdict: {}", v.verdict);
     if let Some(f) = &v.format {
-        println!("format:  {f}");
+        outln!("format:  {f}");
     }
     if let Some(r) = &v.reason {
-        println!("reason:  {r}");
+        outln!("reason:  {r}");
     }
     if let Some(d) = &v.decoded {
         let value = serde_json::to_value(d).expect("decodes serialize");
-        println!("decoded:");
+        outln!("decoded:");
         if let serde_json::Value::Object(map) = value {
             for (k, v) in map {
-                println!("  {k}: {v}");
+                outln!("  {k}: {v}");
             }
         }
     }
@@ -164,17 +172,17 @@ pub(super) fn inspect(path: &Path, json: bool) -> Result<i32, CliError> {
             "abi": format!("{}.{}", p.abi.0, p.abi.1), "struct_size": p.struct_size,
             "flags": p.flags, "capabilities": p.describe_flags(),
         });
-        println!("{v}");
+        outln!("{v}");
     } else {
-        println!("path:         {}", p.path.display());
-        println!("sha256:       {}", p.sha256);
-        println!("name:         {}", p.name);
-        println!("version:      {}", p.version);
-        println!(
+        outln!("path:         {}", p.path.display());
+        outln!("sha256:       {}", p.sha256);
+        outln!("name:         {}", p.name);
+        outln!("version:      {}", p.version);
+        outln!(
             "abi:          {}.{} (struct_size {})",
             p.abi.0, p.abi.1, p.struct_size
         );
-        println!(
+        outln!(
             "flags:        0x{:x}: {}",
             p.flags,
             p.describe_flags().join(", ")
@@ -213,7 +221,7 @@ pub(super) fn sample_data(
     );
     let base = config.path.parent().unwrap_or(Path::new("."));
     let rel = dir.strip_prefix(base).unwrap_or(dir);
-    print!(
+    out!(
         "{}",
         crate::export::sample_config(&rel.to_string_lossy(), &config.catalog)
     );

@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod error;
 mod keys;
+mod output;
 mod replay;
 mod run;
 mod setup;

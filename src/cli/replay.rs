@@ -1,6 +1,7 @@
 //! `keycompat replay`: re-runs one case from a finding's replay command and
 //! prints what it finds, judged (waivers included) as the run judged it.
 
+use super::output::outln;
 use std::path::Path;
 
 use super::args::ReplayArgs;
@@ -45,15 +46,15 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
 fn print(replayed: &Replayed, waivers: &[crate::waiver::Waiver], today: crate::date::Day) {
     match replayed {
         Replayed::KeyVector { vector: k, outcome } => {
-            println!("vector {} ({}:{}): {}", k.id, k.file, k.line, k.comment);
+            outln!("vector {} ({}:{}): {}", k.id, k.file, k.line, k.comment);
             for (system, passed) in &outcome.observations {
-                println!(
+                outln!(
                     "  {system}: {}",
                     if *passed { "as expected" } else { "FAILED" }
                 );
             }
             for f in &outcome.findings {
-                println!(
+                outln!(
                     "{}\n  expected: {}\n  found:    {}",
                     f.key, f.expected, f.found
                 );
@@ -64,18 +65,18 @@ fn print(replayed: &Replayed, waivers: &[crate::waiver::Waiver], today: crate::d
             observations,
             findings,
         } => {
-            println!("case {}: {}", case.id, case.entitlement);
+            outln!("case {}: {}", case.id, case.entitlement);
             if findings.is_empty() {
-                println!("no findings ({observations} observations)");
+                outln!("no findings ({observations} observations)");
                 return;
             }
             for (f, decision) in findings {
-                println!("{}", f.key);
+                outln!("{}", f.key);
                 if let Some(k) = &f.license_key {
-                    println!("  key:      {k}");
+                    outln!("  key:      {k}");
                 }
                 if let Some(c) = &f.context {
-                    println!(
+                    outln!(
                         "  context:  {} {} on {}{}",
                         c.product,
                         c.version,
@@ -86,19 +87,19 @@ fn print(replayed: &Replayed, waivers: &[crate::waiver::Waiver], today: crate::d
                             .unwrap_or_default()
                     );
                 }
-                println!("  expected: {}", f.expected);
-                println!("  found:    {}", f.found);
+                outln!("  expected: {}", f.expected);
+                outln!("  found:    {}", f.found);
                 match *decision {
                     WaiverDecision::Waived(i) => {
                         let w = &waivers[i];
-                        println!(
+                        outln!(
                             "  waived:   {} (owner {}, until {})",
                             w.ticket, w.owner, w.expires
                         );
                     }
                     WaiverDecision::Expired(i) => {
                         let w = &waivers[i];
-                        println!(
+                        outln!(
                             "  waiver {} expired on {}: this finding blocks again",
                             w.ticket, w.expires
                         );
@@ -108,7 +109,7 @@ fn print(replayed: &Replayed, waivers: &[crate::waiver::Waiver], today: crate::d
             }
             let total = findings.len();
             let unwaived = findings.iter().filter(|(_, d)| d.blocks()).count();
-            println!(
+            outln!(
                 "{total} finding{}, {unwaived} not waived (waivers judged on {today})",
                 if total == 1 { "" } else { "s" }
             );

@@ -2,6 +2,7 @@
 //! the library, print what it reports, write the reports, and say which
 //! exit code the result means.
 
+use super::output::{out, outln};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -215,9 +216,9 @@ fn finish(result: &RunResult, dir: &Path, quiet: bool) -> Result<i32, CliError> 
         eprintln!("interrupted: writing a partial report (marked interrupted)");
     }
     if quiet {
-        println!("verdict: {}", result.verdict);
+        outln!("verdict: {}", result.verdict);
     } else {
-        print!("{}", crate::summary::render(result));
+        out!("{}", crate::summary::render(result));
     }
     write_reports(result, dir, quiet)?;
     Ok(verdict_code(result.verdict))
@@ -356,9 +357,9 @@ pub(super) fn merge(
         .collect::<Result<Vec<_>, _>>()?;
     let merged = RunResult::merge(results)?;
     if quiet {
-        println!("verdict: {}", merged.verdict);
+        outln!("verdict: {}", merged.verdict);
     } else {
-        print!("{}", crate::summary::render(&merged));
+        out!("{}", crate::summary::render(&merged));
     }
     let dir = report_dir
         .map(Path::to_path_buf)
@@ -385,7 +386,7 @@ pub(super) fn lint_vectors(
     let formats: Vec<String> = config.formats.keys().cloned().collect();
     let errors = vectors::lint(&dir, &config.catalog, &systems, &formats);
     for e in &errors {
-        println!("{e}");
+        outln!("{e}");
     }
     if errors.is_empty() {
         let set = vectors::load_dir(&dir, &config.catalog).map_err(|errors| {
@@ -394,7 +395,7 @@ pub(super) fn lint_vectors(
                 errors,
             }
         })?;
-        println!(
+        outln!(
             "{}: {} vectors ({} entitlement, {} key, {} regression), no problems",
             dir.display(),
             set.len(),

@@ -133,6 +133,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 ///
 /// Loading runs the library's initialisers: only load plugins you would run.
 pub fn load(path: &Path) -> Result<LoadedPlugin, PluginError> {
+    super::exit_guard::guard(path);
     let path = std::fs::canonicalize(path).map_err(|e| PluginError::Unreadable {
         path: path.to_path_buf(),
         message: e.to_string(),

@@ -13,6 +13,7 @@
 //! back as [`FailureKind::Protocol`], which the checks report as `crash`.
 #![allow(unsafe_code)]
 
+pub mod exit_guard;
 mod host;
 mod library;
 pub mod worker;

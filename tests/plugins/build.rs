@@ -25,6 +25,7 @@ const FAULTS: &[(&str, &str)] = &[
     ("bad_utf8", "FAULT_BADUTF8"),
     ("bad_status", "FAULT_STATUS"),
     ("scribble_fds", "FAULT_SCRIBBLE"),
+    ("exit_on_serial", "FAULT_EXIT"),
 ];
 
 fn main() {

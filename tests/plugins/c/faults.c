@@ -23,6 +23,7 @@
  *   FAULT_ABSURD   absurd_length    KC_ERR_BUFFER_TOO_SMALL asking for SIZE_MAX/2 bytes
  *   FAULT_BADUTF8  bad_utf8         answer the bytes 0xFF 0xFE
  *   FAULT_STATUS   bad_status       return status 42, which is not in the ABI
+ *   FAULT_EXIT     exit_on_serial   exit(0): the process ends "successfully"
  *   FAULT_SCRIBBLE scribble_fds     write garbage to every descriptor from 3 to 63
  *                                   (where a worker's protocol lives), then answer
  */
@@ -41,6 +42,8 @@
 #define FAULT_NAME "segv_on_serial"
 #elif defined(FAULT_ABORT)
 #define FAULT_NAME "abort_on_serial"
+#elif defined(FAULT_EXIT)
+#define FAULT_NAME "exit_on_serial"
 #elif defined(FAULT_HANG)
 #define FAULT_NAME "hang_on_serial"
 #elif defined(FAULT_SPIN)
@@ -117,6 +120,8 @@ static int misbehave(uint8_t *out, size_t *out_len, kc_status *status) {
     return 1;
 #elif defined(FAULT_ABORT)
     abort();
+#elif defined(FAULT_EXIT)
+    exit(0);
 #elif defined(FAULT_HANG)
     for (;;) sleep(1000);
 #elif defined(FAULT_SPIN)

@@ -1,0 +1,59 @@
+//! A plugin loaded in-process (`isolation = "none"`) that ends the process
+//! itself (`exit(0)` in a vendor's error path) must not look like a finished
+//! run: CI would read exit code 0 as GO, with no report. The first in-process
+//! load registers an exit handler; when the process exits before keycompat
+//! said it [`finished`], the handler names the plugins loaded and replaces the
+//! exit code with [`crate::exit::PLUGIN`].
+//!
+//! Limits: a plugin that calls `_exit` or is killed by a signal bypasses exit
+//! handlers (the shell then sees its code or the signal, never a verdict);
+//! worker isolation, the default, turns all of these into crash findings.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set when keycompat itself is about to exit.
+static FINISHED: AtomicBool = AtomicBool::new(false);
+/// The in-process plugins loaded so far, for the message.
+static LOADED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Says keycompat is exiting on its own: the exit code is its own.
+pub fn finished() {
+    FINISHED.store(true, Ordering::SeqCst);
+}
+
+/// Records an in-process plugin, registering the exit handler once.
+pub(crate) fn guard(plugin: &std::path::Path) {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    if let Ok(mut loaded) = LOADED.lock() {
+        loaded.push(plugin.display().to_string());
+    }
+    REGISTERED.call_once(|| {
+        // SAFETY: `on_exit` is an `extern "C" fn()` that never unwinds (it
+        // only writes to stderr and calls `_exit`); registering it has no
+        // other precondition.
+        unsafe {
+            libc::atexit(on_exit);
+        }
+    });
+}
+
+extern "C" fn on_exit() {
+    if FINISHED.load(Ordering::SeqCst) {
+        return;
+    }
+    let plugins = LOADED
+        .try_lock()
+        .map(|l| l.join(", "))
+        .unwrap_or_else(|_| "an in-process plugin".into());
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: the process was ended from inside a plugin loaded in-process ({plugins}) \
+         before keycompat finished: no verdict was reached; \
+         hint: run with --isolation worker to turn this into a crash finding"
+    );
+    // SAFETY: `_exit` ends the process at once without running further exit
+    // handlers; always sound to call.
+    unsafe { libc::_exit(crate::exit::PLUGIN) }
+}
