@@ -149,7 +149,9 @@ impl run::Events for Printer {
     }
 
     fn warning(&self, message: &str) {
-        eprintln!("warning: {message}");
+        if !self.quiet {
+            eprintln!("warning: {message}");
+        }
     }
 
     fn source_done(&self, what: &str, s: &SourceSummary) {

@@ -62,10 +62,14 @@ pub(crate) enum Defect {
     /// every product would: it never compares the key's product with the
     /// running one.
     ProductUnchecked,
+    /// `lax-mac`: the acme-lk1 validator never compares the MAC (a port
+    /// that left the check for later): any 25 symbols with a well-formed
+    /// payload validate. Issuing is the spec's.
+    LaxMac,
 }
 
 /// Every value of the `defect` setting.
-pub(crate) const NAMES: [&str; 11] = [
+pub(crate) const NAMES: [&str; 12] = [
     "none",
     "expiry-off-by-one",
     "feature-bit-moved",
@@ -77,6 +81,7 @@ pub(crate) const NAMES: [&str; 11] = [
     "date-epoch",
     "crash-long-name",
     "product-unchecked",
+    "lax-mac",
 ];
 
 impl Defect {
@@ -110,6 +115,7 @@ impl Defect {
                 Defect::CrashLongName
             }
             "product-unchecked" => Defect::ProductUnchecked,
+            "lax-mac" => Defect::LaxMac,
             other => {
                 return Err(format!(
                     "setting `defect`: unknown defect {other:?}; the defects are {}",
@@ -134,6 +140,7 @@ impl Defect {
             Defect::DateEpoch => NAMES[8],
             Defect::CrashLongName => NAMES[9],
             Defect::ProductUnchecked => NAMES[10],
+            Defect::LaxMac => NAMES[11],
         }
     }
 }

@@ -183,6 +183,7 @@ impl Defective {
             Defect::CaseSensitive => legacy::decode_case_sensitive(codec, key, ctx),
             Defect::MacWrongBytes(mac) => mac.decode(codec, key, ctx),
             Defect::DateEpoch => legacy::decode_with_late_epoch(codec, key, ctx),
+            Defect::LaxMac => legacy::decode_without_mac(codec, key, ctx),
             _ => codec.decode(key, ctx),
         }
     }
