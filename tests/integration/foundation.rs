@@ -1,11 +1,9 @@
 //! The foundation: both Acme schemes through the C plugin, the Rust plugin and
 //! the builtins, via the real binary and the real shared libraries.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::common::*;
 use keycompat::catalog::Catalog;
 use keycompat::implementation::{GenerateFailure, Implementation};
 use keycompat::random::Generator;

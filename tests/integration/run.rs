@@ -1,9 +1,7 @@
 //! `keycompat run` end to end: the demo's verdict, determinism across thread
 //! counts, and the gates' exit codes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn small(s: Scenario, cases: i64) -> Scenario {
     s.set("gates", "min_random_cases", toml::Value::Integer(cases))

@@ -3,12 +3,12 @@
 //! the exact item that triggered the fault, and every other item still gets
 //! its real answer.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use keycompat::catalog::Catalog;
 use keycompat::date::Day;
 use keycompat::entitlement::Entitlement;

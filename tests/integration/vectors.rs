@@ -3,12 +3,10 @@
 //! broken vector file is reported at its `file:line`; ids are stable; and a
 //! wrong expectation becomes a finding of the right severity.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use keycompat::catalog::Catalog;
 use keycompat::config::{Config, SystemConfig};
 use keycompat::entitlement::Entitlement;

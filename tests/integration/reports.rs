@@ -8,7 +8,7 @@
 //! loads nothing from the network and escapes user text; writing is atomic.
 //! Markdown, JUnit and HTML are snapshot-tested (`cargo insta review`).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
