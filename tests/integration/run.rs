@@ -117,7 +117,7 @@ fn a_missing_config_is_a_usage_error() {
 }
 
 #[test]
-fn a_shrunk_failure_is_saved_as_a_regression_vector_and_runs_first_next_time() {
+fn a_shrunk_failure_is_saved_as_a_regression_vector_and_reproduces_on_the_next_run() {
     // Random cases only: an order export's example would win the group.
     let s = Scenario::demo().without_sources().faulty_system(
         "new",
