@@ -1,6 +1,8 @@
 //! Criterion benches: each Acme scheme's generate and validate as a builtin
-//! and through the plugin ABI (in-process), and the per-case cost of the check
-//! matrix (without TAMPER and TIME) against a bare loop of the same calls.
+//! and through the plugin ABI (in-process), each demo plugin's validate
+//! in-process against isolated in worker processes, and the per-case cost of
+//! the check matrix (without TAMPER and TIME) against a bare loop of the same
+//! calls.
 //!
 //! Run with `cargo bench --bench throughput`; BENCHMARKS.md records the
 //! figures. Builtins and plugins share one corpus of 64 random entitlements
@@ -18,6 +20,7 @@ use keycompat::entitlement::Entitlement;
 use keycompat::finding::{Check, Source};
 use keycompat::implementation::Implementation;
 use keycompat::matrix::{Case, Matrix, own_context};
+use keycompat::plugin::WorkerOptions;
 use keycompat::random::Generator;
 use keycompat::run::{RunOptions, Runner, case_id};
 use keycompat::settings::Settings;
@@ -34,10 +37,21 @@ fn profile_dir() -> PathBuf {
     target.join("release")
 }
 
-/// Builds the plugin libraries (cargo bench builds only this crate).
+/// Builds the plugin libraries and the binary the workers run (cargo bench
+/// builds only this crate). `--examples` (there are none) resolves features
+/// as `cargo bench` does, dev-dependencies included, so the dependencies it
+/// just built are reused instead of compiled again with other features.
 fn build_plugins() {
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--release", "--workspace", "--quiet"])
+        .args([
+            "build",
+            "--release",
+            "--workspace",
+            "--lib",
+            "--bins",
+            "--examples",
+            "--quiet",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("run cargo build");
@@ -54,11 +68,15 @@ fn demo_config() -> Config {
 }
 
 fn open(config: &Config, reference: &str) -> Box<dyn Implementation> {
+    open_hosted(config, reference, &Hosting::InProcess)
+}
+
+fn open_hosted(config: &Config, reference: &str, hosting: &Hosting) -> Box<dyn Implementation> {
     system::open(
         &SystemRef::parse(reference),
         Some(config),
         &Settings::new(),
-        &Hosting::InProcess,
+        hosting,
     )
     .unwrap_or_else(|e| panic!("open {reference}: {e}"))
 }
@@ -135,6 +153,45 @@ fn schemes(c: &mut Criterion) {
     }
 }
 
+/// Keys per isolated request: one frame to the worker carries a whole batch.
+const ISOLATED_BATCH: usize = 256;
+
+/// Validate through each demo plugin in-process and isolated in one worker
+/// process (batches of 256 over a pipe), with the same keys: the cost of
+/// isolation (target: isolated at least 0.8x in-process).
+fn isolation(c: &mut Criterion) {
+    build_plugins();
+    let config = demo_config();
+    let workers = Hosting::Workers(WorkerOptions {
+        exe: profile_dir().join("keycompat"),
+        ..WorkerOptions::default()
+    });
+    for (format, system) in [("acme-lk1", "old"), ("acme-ed1", "new")] {
+        let in_process = open(&config, system);
+        let isolated = open_hosted(&config, system, &workers);
+        let (_, keys) = corpus(in_process.as_ref(), format);
+        let requests: Vec<(&[u8], &Context)> = (0..ISOLATED_BATCH)
+            .map(|i| {
+                let (k, ctx) = &keys[i % keys.len()];
+                (k.as_slice(), ctx)
+            })
+            .collect();
+        assert_eq!(
+            in_process.validate_batch(&requests),
+            isolated.validate_batch(&requests),
+            "{system}: isolated answers differ from in-process ones"
+        );
+        let mut g = c.benchmark_group(format!("isolation/{format}/validate"));
+        g.throughput(Throughput::Elements(ISOLATED_BATCH as u64));
+        for (label, imp) in [("in-process", &in_process), ("isolated", &isolated)] {
+            g.bench_function(BenchmarkId::from_parameter(label), |b| {
+                b.iter(|| black_box(imp.validate_batch(black_box(&requests))))
+            });
+        }
+        g.finish();
+    }
+}
+
 fn matrix(c: &mut Criterion) {
     build_plugins();
     let config = demo_config();
@@ -184,5 +241,5 @@ fn matrix(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, schemes, matrix);
+criterion_group!(benches, schemes, isolation, matrix);
 criterion_main!(benches);

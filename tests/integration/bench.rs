@@ -1,9 +1,7 @@
 //! `keycompat bench`: real plugins in-process and in workers, its bench.json,
 //! and the throughput table it adds to a run's reports.
 
-mod common;
-
-use common::{Scenario, code, stderr, stdout};
+use crate::common::{self, Scenario, code, stderr, stdout};
 use rstest::rstest;
 
 /// A short bench of the demo, 1 and 2 threads, its bench.json parsed.

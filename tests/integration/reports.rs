@@ -8,12 +8,11 @@
 //! loads nothing from the network and escapes user text; writing is atomic.
 //! Markdown, JUnit and HTML are snapshot-tested (`cargo insta review`).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::common;
 use keycompat::finding::Check;
 use keycompat::gate::Status;
 use keycompat::implementation::Origin;
@@ -301,12 +300,11 @@ fn junit_schemas() -> Vec<PathBuf> {
 
 #[test]
 fn junit_validates_against_the_jenkins_junit_10_schema() {
-    if Command::new("xmllint").arg("--version").output().is_err() {
-        println!(
-            "note: xmllint not found (apt-get install libxml2-utils); JUnit XSD validation skipped"
-        );
-        return;
-    }
+    assert!(
+        Command::new("xmllint").arg("--version").output().is_ok(),
+        "xmllint not found: this test validates the JUnit XML with it; \
+         install it with `apt-get install libxml2-utils`"
+    );
     let dir = scratch("junit-xsd");
     for (name, r) in [("demo", demo_raw()), ("defect", defect_raw())] {
         let path = dir.join(format!("{name}.xml"));
@@ -522,8 +520,23 @@ fn html_draws_the_throughput_chart_when_given_one() {
 fn write_all_is_atomic_and_leaves_only_the_four_reports() {
     let dir = scratch("atomic");
     std::fs::write(dir.join("report.json"), "stale").expect("stale file");
+    // A second name for the old file, as a reader that opened it holds it:
+    // an atomic replacement (a new file renamed over the name) leaves it
+    // whole; rewriting in place would change it under the reader.
+    let reader = scratch("atomic-reader").join("held-open.json");
+    std::fs::hard_link(dir.join("report.json"), &reader).expect("hard link");
     let r = defect();
     let paths = report::write_all(&r, &dir).expect("write");
+    assert_eq!(
+        std::fs::read_to_string(&reader).expect("old file"),
+        "stale",
+        "report.json was rewritten in place, not replaced"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&paths[0]).expect("new file"),
+        report::render_json(&r),
+        "report.json was not replaced"
+    );
     let again = report::write_all(&r, &dir).expect("rewrite");
     assert_eq!(paths, again);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -550,10 +563,11 @@ fn html_renders_in_headless_chromium() {
     let has_chromium = ["chromium", "chromium-browser", "google-chrome"]
         .iter()
         .any(|b| Command::new(b).arg("--version").output().is_ok());
-    if !has_chromium {
-        println!("note: chromium not found (apt-get install chromium); screenshot skipped");
-        return;
-    }
+    assert!(
+        has_chromium,
+        "chromium not found: this test renders the HTML report in it; \
+         install it with `apt-get install chromium`"
+    );
     let dir = scratch("screenshot");
     for (name, r) in [("defect", defect()), ("demo", demo())] {
         let html = dir.join(format!("{name}.html"));

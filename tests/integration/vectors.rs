@@ -3,12 +3,10 @@
 //! broken vector file is reported at its `file:line`; ids are stable; and a
 //! wrong expectation becomes a finding of the right severity.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use keycompat::catalog::Catalog;
 use keycompat::config::{Config, SystemConfig};
 use keycompat::entitlement::Entitlement;
@@ -234,13 +232,18 @@ fn lint_text(text: &str) -> (tempfile::TempDir, Vec<String>) {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(dir.path().join("acme")).expect("create acme/");
     std::fs::write(dir.path().join("acme/bad.toml"), text).expect("write vector file");
+    let errors = lint_dir(dir.path());
+    (dir, errors)
+}
+
+/// Lints a vectors directory against systems old and new.
+fn lint_dir(dir: &Path) -> Vec<String> {
     let systems = ["old", "new"].map(String::from);
     let formats = ["acme-lk1", "acme-ed1"].map(String::from);
-    let errors = vectors::lint(dir.path(), &Catalog::acme(), &systems, &formats)
+    vectors::lint(dir, &Catalog::acme(), &systems, &formats)
         .iter()
         .map(ToString::to_string)
-        .collect();
-    (dir, errors)
+        .collect()
 }
 
 #[rstest]
@@ -349,12 +352,28 @@ fn every_error_of_every_file_is_reported_in_one_pass() {
             r#"expect = { old = "valid" }"#
         ])
     );
-    let (_dir, errors) = lint_text(&text);
+    let (dir, errors) = lint_text(&text);
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(
         errors[0].contains("bad.toml:3:1:") && errors[1].contains("bad.toml:11:45:"),
         "{errors:?}"
     );
+    // A second broken file: its error comes in the same pass as the first's.
+    std::fs::write(
+        dir.path().join("acme/worse.toml"),
+        key_vector(&[
+            r#"result = "valid""#,
+            KEY,
+            CONTEXT,
+            r#"expect = { old = "vallid" }"#,
+        ]),
+    )
+    .expect("write vector file");
+    let errors = lint_dir(dir.path());
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    for at in ["bad.toml:3:1:", "bad.toml:11:45:", "worse.toml:5:18:"] {
+        assert!(errors.iter().any(|e| e.contains(at)), "{at}: {errors:?}");
+    }
 }
 
 // ------------------------------------------------------------------- ids

@@ -1,9 +1,7 @@
 //! Real migration data: the demo's field-key and order exports streamed
 //! through both systems, with row errors reported and the 10 % gates.
 
-mod common;
-
-use common::{Scenario, assert_schema, code, stderr};
+use crate::common::{self, Scenario, assert_schema, code, stderr};
 use rstest::rstest;
 
 fn source<'a>(report: &'a serde_json::Value, which: &str) -> &'a serde_json::Value {

@@ -1,16 +1,16 @@
 //! The foundation: both Acme schemes through the C plugin, the Rust plugin and
 //! the builtins, via the real binary and the real shared libraries.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::common::*;
 use keycompat::catalog::Catalog;
+use keycompat::date::Day;
 use keycompat::implementation::{GenerateFailure, Implementation};
 use keycompat::random::Generator;
 use keycompat::settings::Settings;
 use keycompat::system::{self, SystemRef, acme_demo_settings};
+use keycompat::verdict::{Context, Verdict, Version};
 use rstest::rstest;
 
 fn open(reference: &str, overrides: &[(&str, &str)]) -> Box<dyn Implementation> {
@@ -341,10 +341,32 @@ fn a_panic_inside_a_rust_plugin_comes_back_as_an_error() {
         other => panic!("expected a panic failure, got {other:?}"),
     }
     // The process survived and the instance still works for validation.
+    let ctx = Context {
+        product: "acme-cad".into(),
+        version: Version { major: 5, minor: 4 },
+        today: Day::parse("2026-11-23").expect("a day"),
+        host_id: None,
+    };
+    let v = imp
+        .validate(WORKED_EXAMPLE_KEY.as_bytes(), &ctx)
+        .expect("validate after a caught panic");
+    assert_eq!(v.verdict, Verdict::Valid);
+    // A panic in validate, in-process and through the CLI.
     let imp = open(
         &faulty().to_string_lossy(),
         &[("fault", "panic-on-validate")],
     );
+    match imp.validate(WORKED_EXAMPLE_KEY.as_bytes(), &ctx) {
+        Err(f) => {
+            assert_eq!(f.kind, keycompat::implementation::FailureKind::Panic);
+            assert!(
+                f.message.contains("planted panic in validate"),
+                "{}",
+                f.message
+            );
+        }
+        other => panic!("expected a panic failure, got {other:?}"),
+    }
     let out = run(
         &[
             "validate",

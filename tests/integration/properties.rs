@@ -5,9 +5,7 @@
 //! the C plugin, never an accepted key that was not issued, and builtin and C
 //! original agree on every input.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use keycompat::catalog::Catalog;
 use keycompat::random::Generator;
 use keycompat::settings::Settings;

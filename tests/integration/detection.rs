@@ -2,9 +2,7 @@
 //! defect each must be caught by the right check, with the right severity,
 //! and the failing random case shrunk to a small entitlement.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rstest::rstest;
 
 /// Runs the demo with `defect` planted in the new system (and in its legacy

@@ -3,12 +3,10 @@
 //! the exact item that triggered the fault, and every other item still gets
 //! its real answer.
 
-mod common;
-
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::*;
+use crate::common::{self, *};
 use keycompat::catalog::Catalog;
 use keycompat::date::Day;
 use keycompat::entitlement::Entitlement;
@@ -256,29 +254,42 @@ fn garbage_on_the_protocol_channel_blames_the_exact_item() {
 }
 
 #[test]
-fn a_worker_answering_garbage_to_hello_is_a_load_error() {
+fn a_worker_answering_garbage_to_hello_is_a_load_error_and_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("fake-keycompat");
+    // Records its pid, answers the hello with junk, then would sleep and
+    // leave a mark if it were left to finish on its own.
     std::fs::write(
         &exe,
-        "#!/bin/sh\nhead -c 4 >/dev/null\nprintf '\\005\\000\\000\\000\\377junk'\nsleep 5\n",
+        "#!/bin/sh\necho $$ > \"$0.pid\"\nhead -c 4 >/dev/null\nprintf '\\005\\000\\000\\000\\377junk'\nsleep 30\ntouch \"$0.finished\"\n",
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let start = Instant::now();
     let e = WorkerImpl::spawn(
         &lk1_c(),
         &Settings::new(),
-        WorkerOptions { exe, ..options() },
+        WorkerOptions {
+            exe: exe.clone(),
+            ..options()
+        },
     )
     .expect_err("garbage hello")
     .to_string();
     assert!(e.contains("sent a bad hello"), "{e}");
     assert!(!e.contains('\n'), "{e}");
-    // Killed, not waited for until some far timeout (a hang check with a
-    // generous bound, not a speed test).
-    assert!(start.elapsed() < Duration::from_secs(30));
+    // Killed and reaped by the time spawn returns: neither left running nor
+    // waited for until it ends by itself.
+    let pid: u32 = std::fs::read_to_string(dir.path().join("fake-keycompat.pid"))
+        .expect("the fake worker wrote its pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    assert!(!pid_alive(pid), "the fake worker {pid} is still there");
+    assert!(
+        !dir.path().join("fake-keycompat.finished").exists(),
+        "the fake worker was waited for until it finished, not killed"
+    );
 }
 
 #[test]
@@ -356,15 +367,12 @@ fn a_plugin_crashing_on_every_call_becomes_fatal() {
     assert_eq!(w.stats().deaths, 4);
     // Later calls fail fast, without starting workers.
     let spawned = w.stats().spawned;
-    let start = Instant::now();
     let later = validate_keys(&w, &fault_keys(100));
     assert!(later.iter().all(|a| {
         a.as_ref()
             .is_err_and(|f| f.kind == FailureKind::Crash && f.message == fatal)
     }));
     assert_eq!(w.stats().spawned, spawned);
-    // No worker was started, so nothing could take long (a hang check).
-    assert!(start.elapsed() < Duration::from_secs(30));
 }
 
 #[test]
@@ -511,8 +519,11 @@ fn isolated_answers_equal_in_process_answers() {
     }
 }
 
+/// Calls from 6 threads at once all get their own answers, served by at
+/// most the 3 workers allowed. (Whether the threads overlap enough to need a
+/// second worker is up to the scheduler, so that is not asserted.)
 #[test]
-fn several_threads_use_several_workers() {
+fn concurrent_calls_share_at_most_the_configured_workers() {
     let w = spawn(
         &fault_plugin("segv_on_serial"),
         &settings(&[("trigger", "17")]),
@@ -563,85 +574,6 @@ fn workers_are_gone_after_drop() {
     drop(w);
     for p in pids {
         assert!(!pid_alive(p), "worker {p} survived the drop");
-    }
-}
-
-/// Not a test of speed (timing tests are forbidden): prints in-process vs
-/// isolated throughput for the demo's plugins, for the record.
-#[test]
-fn throughput_comparison_is_printed() {
-    // Unoptimised ed25519 is slow: fewer ed1 keys and one round in debug
-    // builds (run with --release for numbers worth quoting).
-    let debug = cfg!(debug_assertions);
-    let ed1_keys = if debug { 2_000 } else { 20_000 };
-    let rounds = if debug { 1 } else { 3 };
-    let cases = [
-        (
-            "acme-lk1 (C plugin, old system)",
-            lk1_c(),
-            settings(&[("secret", "acme-legacy-demo-secret-DO-NOT-SHIP")]),
-            20_000,
-        ),
-        (
-            "acme-ed1 (Rust plugin, new system)",
-            ed1(),
-            acme_demo_settings("acme-ed1"),
-            ed1_keys,
-        ),
-    ];
-    const BATCH: usize = 256;
-    for (label, path, s, n) in cases {
-        let in_process = PluginImpl::new(plugin::load(&path).unwrap(), &s).unwrap();
-        let isolated = spawn(&path, &s, options());
-        let g = Generator::new(3, Catalog::acme(), vec![5, 6, 7]);
-        let mut keys = Vec::new();
-        let mut contexts = Vec::new();
-        let mut i = 0;
-        while keys.len() < 1000 {
-            let e = g.entitlement(i);
-            i += 1;
-            if let Ok(k) = in_process.generate(&e) {
-                keys.push(k.into_bytes());
-                contexts.push(Context {
-                    product: e.product.clone(),
-                    version: Version { major: 5, minor: 4 },
-                    today: e.issued,
-                    host_id: e.host_id.clone(),
-                });
-            }
-        }
-        let reqs: Vec<(&[u8], &Context)> = (0..n)
-            .map(|j| (keys[j % keys.len()].as_slice(), &contexts[j % keys.len()]))
-            .collect();
-        // Warm both up.
-        let _ = isolated.validate_batch(&reqs[..BATCH.min(n)]);
-        let _ = in_process.validate_batch(&reqs[..BATCH.min(n)]);
-        // Best of three (in release), interleaved, so a busy machine skews
-        // both alike.
-        let mut t_in = Duration::MAX;
-        let mut t_iso = Duration::MAX;
-        for _ in 0..rounds {
-            let start = Instant::now();
-            let mut a = Vec::with_capacity(n);
-            for chunk in reqs.chunks(BATCH) {
-                a.extend(in_process.validate_batch(chunk));
-            }
-            t_in = t_in.min(start.elapsed());
-            let start = Instant::now();
-            let mut b = Vec::with_capacity(n);
-            for chunk in reqs.chunks(BATCH) {
-                b.extend(isolated.validate_batch(chunk));
-            }
-            t_iso = t_iso.min(start.elapsed());
-            assert_eq!(a, b);
-        }
-        let rate = |t: Duration| n as f64 / t.as_secs_f64();
-        println!(
-            "throughput {label}: {n} validations (best of {rounds}), in-process {:.0}/s, isolated (batches of {BATCH}) {:.0}/s, ratio {:.2}",
-            rate(t_in),
-            rate(t_iso),
-            t_in.as_secs_f64() / t_iso.as_secs_f64()
-        );
     }
 }
 

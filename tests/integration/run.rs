@@ -1,9 +1,7 @@
 //! `keycompat run` end to end: the demo's verdict, determinism across thread
 //! counts, and the gates' exit codes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn small(s: Scenario, cases: i64) -> Scenario {
     s.set("gates", "min_random_cases", toml::Value::Integer(cases))
@@ -119,7 +117,7 @@ fn a_missing_config_is_a_usage_error() {
 }
 
 #[test]
-fn a_shrunk_failure_is_saved_as_a_regression_vector_and_runs_first_next_time() {
+fn a_shrunk_failure_is_saved_as_a_regression_vector_and_reproduces_on_the_next_run() {
     // Random cases only: an order export's example would win the group.
     let s = Scenario::demo().without_sources().faulty_system(
         "new",

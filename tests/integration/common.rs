@@ -24,18 +24,33 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the workspace's plugin libraries once per test binary.
+/// Builds the workspace's plugin libraries once per test run.
 ///
 /// `cargo test` compiles the `cdylib` plugin crates only as far as tests need
 /// their Rust code, and does not place the libraries next to the binary; so
-/// the tests build them the way a user does, with `cargo build --workspace`
-/// in the same profile (cargo releases its lock while tests run).
+/// the tests build them with `cargo build` in the same profile (cargo
+/// releases its lock while tests run).
+///
+/// `--examples` (the workspace has none) makes cargo resolve features the way
+/// `cargo test` does, dev-dependencies included. A plain `cargo build
+/// --workspace` resolves them without, so shared dependencies (serde and
+/// everything above it) get other features and cargo compiles a second copy
+/// of most of the dependency tree and of keycompat itself: that was most of
+/// the first test's run time on a fresh clone. With `--examples` only the
+/// plugin libraries are new; the rest is what `cargo test` just built.
 pub fn ensure_built() {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--workspace", "--quiet"])
-            .current_dir(repo());
+        cmd.args([
+            "build",
+            "--workspace",
+            "--lib",
+            "--bins",
+            "--examples",
+            "--quiet",
+        ])
+        .current_dir(repo());
         if profile_dir().file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }

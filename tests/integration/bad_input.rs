@@ -1,9 +1,7 @@
 //! Bad input everywhere: each gets a clear message naming what and where, the
 //! documented exit code, and never a panic.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rstest::rstest;
 
 const BASE: &str = "[systems.old]\nbuiltin = \"acme-lk1\"\nsettings = { secret = \"s\" }\n[systems.new]\nbuiltin = \"acme-lk1\"\nsettings = { secret = \"s\" }\n";

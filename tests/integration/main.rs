@@ -1,0 +1,23 @@
+//! keycompat's integration tests: the real binary, the real plugins, the
+//! report formats, end to end.
+//!
+//! One test binary with one module per concern, not one binary per file:
+//! each binary in `tests/` links the whole library and its dependencies
+//! again, which cost minutes of a fresh `cargo test --workspace` on a
+//! 2-core machine. Add a new concern as a module here, not as a file in
+//! `tests/`. Run one module with `cargo test --test integration reports::`.
+//! Report snapshots live in `snapshots/` beside this file (insta names them
+//! after the module path, `integration__reports__*.snap`).
+
+mod common;
+
+mod bad_input;
+mod bench;
+mod data;
+mod detection;
+mod foundation;
+mod isolation;
+mod properties;
+mod reports;
+mod run;
+mod vectors;
