@@ -4,6 +4,10 @@ use std::time::Instant;
 use rstest::rstest;
 
 use super::*;
+use crate::catalog::Catalog;
+use crate::check::Release;
+use crate::entitlement::Entitlement;
+use crate::verdict::Verdict;
 use crate::date::Day;
 use crate::random::Generator;
 use crate::verdict::Version;

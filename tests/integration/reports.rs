@@ -163,7 +163,7 @@ fn the_defect_fixture_has_unwaived_findings_and_the_demo_has_waived_ones() {
     assert_eq!(d.verdict, Status::Red);
     assert!(
         d.aggregate
-            .groups
+            .groups()
             .values()
             .any(|g| g.waived_by.is_none() && g.key.check == Check::Time),
         "the planted expiry defect must show as an unwaived TIME finding"
@@ -171,7 +171,7 @@ fn the_defect_fixture_has_unwaived_findings_and_the_demo_has_waived_ones() {
     assert!(
         demo()
             .aggregate
-            .groups
+            .groups()
             .values()
             .all(|g| g.waived_by.is_some())
     );
@@ -337,7 +337,7 @@ fn junit_parses_back_and_fails_exactly_the_failing_cells_and_red_gates() {
         let mut checks: Vec<String> = r.checks_run().iter().map(|c| c.to_string()).collect();
         checks.extend(
             r.aggregate
-                .groups
+                .groups()
                 .keys()
                 .map(|(k, _)| k.check.to_string())
                 .filter(|c| !r.checks_run().iter().any(|x| x.to_string() == *c)),
@@ -432,17 +432,21 @@ fn strip_code_spans(md: &str) -> String {
 fn hostile() -> RunResult {
     let mut r = defect();
     let nasty = "<script>alert('x')</script> & \"Zoë\" https://cdn.example/x.js //cdn.evil";
-    for g in r.aggregate.groups.values_mut() {
-        for f in std::iter::once(&mut g.example).chain(g.shrunk.as_mut()) {
-            if let Some(e) = &mut f.entitlement {
-                e.customer = Some(keycompat::entitlement::Customer {
-                    id: "C-<1>".into(),
-                    name: nasty.into(),
-                });
-                e.order_id = Some("SO-1|2`3".into());
+    // Findings are read-only outside a run: rewrite them in the JSON form.
+    let mut json = serde_json::to_value(&r).expect("a result serializes");
+    for g in json["groups"].as_array_mut().expect("groups") {
+        for which in ["example", "shrunk"] {
+            if !g.get(which).is_some_and(|f| f.is_object()) {
+                continue;
+            }
+            let e = &mut g[which]["entitlement"];
+            if e.is_object() {
+                e["customer"] = serde_json::json!({"id": "C-<1>", "name": nasty});
+                e["order_id"] = "SO-1|2`3".into();
             }
         }
     }
+    r = serde_json::from_value(json).expect("the rewritten result reads back");
     if let Some(w) = r.waivers.first_mut() {
         w.waiver.owner = nasty.into();
         w.waiver.reason = format!("{nasty}\n| broken | table |");

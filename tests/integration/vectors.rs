@@ -16,15 +16,15 @@ use keycompat::implementation::{
 };
 use keycompat::settings::Settings;
 use keycompat::system;
+use keycompat::check::vector::{VectorOutcome, check_entitlement_vector, check_key_vector};
 use keycompat::vectors::{
-    self, KeyVector, RegressionVector, VectorOutcome, VectorSet, check_entitlement_vector,
-    check_key_vector, load_dir, save_regression,
+    self, KeyVector, RegressionVector, VectorSet, load_dir, save_regression,
 };
 use keycompat::verdict::{Context, Validation};
 use rstest::rstest;
 
-type Systems = vectors::SystemsByName;
-type Generators = vectors::GeneratorsByFormat;
+type Systems = keycompat::check::vector::SystemsByName;
+type Generators = keycompat::check::vector::GeneratorsByFormat;
 
 /// The worked example's entitlement vector id, pinned: changing how ids are
 /// computed changes every id in every report, waiver and partition.
