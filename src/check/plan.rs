@@ -22,6 +22,12 @@ pub(crate) enum Purpose {
         mutation: usize,
         by_old: bool,
     },
+    /// TAMPER's reference: the unmutated key of `base` by old or new, in its
+    /// own context (batches send a repeat of BACKWARD's or ROLLBACK's call once).
+    TamperBase {
+        base: Base,
+        by_old: bool,
+    },
     Time {
         base: Base,
         day: usize,

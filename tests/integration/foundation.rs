@@ -323,7 +323,7 @@ fn non_plugins_exit_3(#[case] path: &str, #[case] expected: &str) {
 }
 
 #[test]
-fn a_panic_inside_a_rust_plugin_comes_back_as_an_error() {
+fn a_panic_inside_a_rust_plugin_is_a_plugin_failure() {
     let imp = open(
         &faulty().to_string_lossy(),
         &[("fault", "panic-on-generate")],
@@ -385,7 +385,7 @@ fn a_panic_inside_a_rust_plugin_comes_back_as_an_error() {
         ],
         b"",
     );
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("planted panic in validate"),
         "{}",

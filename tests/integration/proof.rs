@@ -142,7 +142,7 @@ fn a_plugin_that_fails_the_call_a_command_needs_exits_3(#[case] plugin: &str) {
 /// A run whose new system fails every call proves nothing: exit 3, naming it.
 #[rstest]
 #[case::segfault("segv_on_serial")]
-#[case::status_outside_the_abi("bad_status")]
+#[case::abort("abort_on_serial")]
 fn a_run_whose_system_fails_every_call_exits_3(#[case] plugin: &str) {
     let mut system = toml::Table::new();
     system.insert(

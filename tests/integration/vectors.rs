@@ -471,7 +471,7 @@ fn planted_key(lines: &[&str]) -> KeyVector {
     Severity::Drift, "verdict differs")]
 #[case::another_decode_is_drift(
     &[r#"result = "valid""#, KEY, CONTEXT, r#"expect = { old = "valid" }"#, r#"decoded = { seats = 26, serial = 1, customer = { id = "C-1", name = "X" } }"#],
-    Severity::Drift, "drift: seats,serial,customer")]
+    Severity::Drift, "drift: seats, serial, customer")]
 fn a_wrong_expectation_is_a_finding_of_the_right_severity(
     #[case] lines: &[&str],
     #[case] severity: Severity,
@@ -584,10 +584,10 @@ impl Implementation for Failing {
 #[rstest]
 #[case::a_panic_is_a_crash(FailureKind::Panic, Severity::Crash, "crash: panic")]
 #[case::a_timeout_is_a_crash(FailureKind::Timeout, Severity::Crash, "crash: timeout")]
-#[case::a_bad_argument_is_an_error(
+#[case::a_bad_argument_is_a_crash(
     FailureKind::BadArgument,
-    Severity::Error,
-    "error: bad_argument"
+    Severity::Crash,
+    "crash: bad_argument"
 )]
 fn failures_are_findings_even_in_acceptable_vectors(
     #[case] kind: FailureKind,

@@ -43,6 +43,10 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
     let keys = [plan.old_key.clone(), plan.distinct_new_key().cloned()];
     for (base, key) in Base::BOTH.into_iter().zip(keys) {
         let Some(key) = key else { continue };
+        for (by_old, validator) in [(true, &m.old), (false, &m.new)] {
+            let purpose = Purpose::TamperBase { base, by_old };
+            plan.request(purpose, validator, key.as_bytes(), &ctx);
+        }
         let mutations = tampered(m, &key, e, &ctx);
         for (i, mutation) in mutations.iter().enumerate() {
             let mctx = mutation.context.as_ref().unwrap_or(&ctx);
@@ -62,13 +66,10 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
 /// Whether `by_old`'s system reads the unmutated key of `base` in its own
 /// context: only then must it accept a benign change of it.
 fn reads(r: &Recorder<'_>, base: Base, by_old: bool) -> bool {
-    let valid = |p| matches!(r.answered(p), Some((_, Ok(v))) if v.verdict == Verdict::Valid);
-    match (base, by_old) {
-        (Base::Old, true) => valid(Purpose::Roundtrip(Base::Old)),
-        (Base::Old, false) => valid(Purpose::Backward),
-        (Base::New, false) => valid(Purpose::Roundtrip(Base::New)),
-        (Base::New, true) => super::rollback::old_reads_new_key(r),
-    }
+    matches!(
+        r.answered(Purpose::TamperBase { base, by_old }),
+        Some((_, Ok(v))) if v.verdict == Verdict::Valid
+    )
 }
 
 /// Each system is judged against what the mutation requires, whatever the
