@@ -47,9 +47,6 @@ impl Expect<'_> {
     /// The expectation in words, as reports print it.
     pub fn describe(&self) -> String {
         match self {
-            Expect::Valid {
-                reference: Some(_), ..
-            } => "valid, with the same decode".into(),
             Expect::Valid { .. } => "valid".into(),
             Expect::Rejected => "rejected".into(),
             Expect::Exactly {
@@ -399,7 +396,10 @@ mod tests {
         };
         let m = validation(exact, &answer(Verdict::BadSignature, None)).unwrap();
         assert_eq!(m.severity(), Severity::Drift);
-        assert_eq!(validation(Expect::Rejected, &answer(Verdict::Expired, None)), None);
+        assert_eq!(
+            validation(Expect::Rejected, &answer(Verdict::Expired, None)),
+            None
+        );
     }
 
     #[test]

@@ -10,10 +10,10 @@
 use std::collections::HashSet;
 
 use crate::catalog::Catalog;
+use crate::check::{Case, Matrix, case_id};
 use crate::date::Day;
 use crate::entitlement::{Customer, Entitlement};
 use crate::finding::{Finding, GroupKey};
-use crate::check::{Case, Matrix, case_id};
 
 /// Evaluations of the matrix one shrink may spend.
 pub const DEFAULT_BUDGET: usize = 400;

@@ -19,10 +19,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-
+use crate::check::{Case, Matrix, own_context};
 use crate::entitlement::Entitlement;
 use crate::implementation::Implementation;
-use crate::check::{Case, Matrix, own_context};
 use crate::random::Generator;
 use crate::run::{RunOptions, Runner, case_id, pull_parallel};
 use crate::verdict::{Context, Verdict};

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 /// The schema name of `bench.json`.
 pub const SCHEMA_VERSION: &str = "keycompat-bench/1";
 
-
 /// What is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

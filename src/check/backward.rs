@@ -2,9 +2,9 @@
 //! decode the old system gives (or, when the old system cannot read its own
 //! key, the entitlement's).
 
+use super::matrix::{Matrix, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, must_validate};
-use super::matrix::{Matrix, own_context};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::implementation::CallFailure;
@@ -29,8 +29,7 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         Some((_, Ok(v))) if v.verdict == Verdict::Valid => v.decoded.clone(),
         _ => None,
     };
-    let reference =
-        old_decode.unwrap_or_else(|| Decoded::from_entitlement(&r.case.entitlement));
+    let reference = old_decode.unwrap_or_else(|| Decoded::from_entitlement(&r.case.entitlement));
     let at = At::request(Check::Backward, &m.old, &m.new, req);
     let expect = Expect::Valid {
         reference: Some(&reference),

@@ -3,8 +3,8 @@
 //! crashes on every input without exhausting its restarts) ends the run as a
 //! plugin failure instead of a report of nothing but crash findings.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::entitlement::Entitlement;
 use crate::implementation::{CallFailure, GenerateFailure, ImplInfo, Implementation};
@@ -65,7 +65,10 @@ impl Implementation for Counted {
         r
     }
 
-    fn validate_batch(&self, requests: &[(&[u8], &Context)]) -> Vec<Result<Validation, CallFailure>> {
+    fn validate_batch(
+        &self,
+        requests: &[(&[u8], &Context)],
+    ) -> Vec<Result<Validation, CallFailure>> {
         let r = self.inner.validate_batch(requests);
         self.count(&r, Result::is_err);
         r

@@ -3,9 +3,9 @@
 //! decoding what that release knows. A release's validator can never change,
 //! so a miss here locks out customers who do not upgrade.
 
+use super::matrix::{Matrix, Release};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, must_validate};
-use super::matrix::{Matrix, Release};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::judge::Expect;

@@ -11,7 +11,6 @@ use crate::finding::{Check, Finding, Source};
 use crate::implementation::{GenerateFailure, Implementation};
 use crate::verdict::{Context, Verdict, Version};
 
-
 /// A shipped release: its validator can never change.
 #[derive(Debug, Clone)]
 pub struct Release {

@@ -36,6 +36,4 @@ pub mod vector;
 
 pub use backward::{FieldKeyMiss, judge_field_key};
 pub use batch::Calls;
-pub use matrix::{
-    Case, CaseOutcome, Cell, Matrix, Release, Tally, case_id, own_context, releases,
-};
+pub use matrix::{Case, CaseOutcome, Cell, Matrix, Release, Tally, case_id, own_context, releases};

@@ -2,8 +2,8 @@
 //! reimplementation, the old emitter and the new system's legacy emitter)
 //! issue byte-identical keys, or refuse the same field.
 
-use super::record::{At, Recorder, Words};
 use super::matrix::Generated;
+use super::record::{At, Recorder, Words};
 use crate::finding::Check;
 use crate::implementation::GenerateFailure;
 use crate::judge::{self, Miss};
@@ -16,7 +16,14 @@ pub(super) fn judge(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
     for (format, gens) in &m.parity {
         let first = &gens[0];
         for other in &gens[1..] {
-            pair(r, format, first, other, &generated[first][i], &generated[other][i]);
+            pair(
+                r,
+                format,
+                first,
+                other,
+                &generated[first][i],
+                &generated[other][i],
+            );
         }
     }
 }
@@ -31,7 +38,10 @@ fn pair(
 ) {
     let Some(miss) = judge::parity(ka, kb) else {
         // Failures are recorded once, by ROUNDTRIP's generation step.
-        if !matches!((ka, kb), (Err(GenerateFailure::Failed(_)), _) | (_, Err(GenerateFailure::Failed(_)))) {
+        if !matches!(
+            (ka, kb),
+            (Err(GenerateFailure::Failed(_)), _) | (_, Err(GenerateFailure::Failed(_)))
+        ) {
             r.pass(Check::Parity, a, Some(b));
         }
         return;

@@ -99,7 +99,9 @@ impl Plan {
     /// The new key when it differs from the old one (checks that try both
     /// keys need not try one key twice).
     pub(crate) fn distinct_new_key(&self) -> Option<&String> {
-        self.new_key.as_ref().filter(|k| Some(*k) != self.old_key.as_ref())
+        self.new_key
+            .as_ref()
+            .filter(|k| Some(*k) != self.old_key.as_ref())
     }
 
     /// Asks `validator` about `key` in `context`, for `purpose`.
@@ -131,7 +133,8 @@ impl Plan {
 
 /// Sends each validator its share of every plan's requests as one batch.
 pub(crate) fn validate_all(m: &Matrix, plans: &[Plan]) -> Vec<Vec<Answer>> {
-    let mut answers: Vec<Vec<Answer>> = plans.iter().map(|p| vec![None; p.requests.len()]).collect();
+    let mut answers: Vec<Vec<Answer>> =
+        plans.iter().map(|p| vec![None; p.requests.len()]).collect();
     for (validator, batch) in batches(plans) {
         let mut results: Vec<Answer> = m.systems[validator]
             .validate_batch(&batch.calls)

@@ -2,8 +2,8 @@
 //! a cell (check, generator, validator), with the key and context that make
 //! it replayable. Decides nothing itself: [`crate::judge`] does.
 
-use super::plan::{Answer, Base, Plan, Purpose, Request};
 use super::matrix::{Case, CaseOutcome, Matrix, Tally};
+use super::plan::{Answer, Base, Plan, Purpose, Request};
 use crate::finding::{Check, Finding, GroupKey};
 use crate::implementation::CallFailure;
 use crate::judge::{self, Expect, Miss};
@@ -203,13 +203,13 @@ impl<'a> Recorder<'a> {
 /// The words of a miss where a key of `format` was expected to validate
 /// (ROUNDTRIP, BACKWARD, FORWARD, ROLLBACK).
 pub(super) fn must_validate(format: &str, expected: &Expect<'_>, miss: &Miss) -> Words {
-    let cause = match miss {
-        Miss::Rejected(_) | Miss::Accepted => format!("{format} key {}", miss.cause()),
-        Miss::Failed(_) => format!("validate {}", miss.cause()),
-        _ => miss.cause(),
+    let (cause, expected) = match miss {
+        Miss::Rejected(_) | Miss::Accepted => (
+            format!("{format} key {}", miss.cause()),
+            expected.describe(),
+        ),
+        Miss::Failed(_) => (format!("validate {}", miss.cause()), "an answer".into()),
+        _ => (miss.cause(), "the same decode".into()),
     };
-    Words {
-        cause,
-        expected: expected.describe(),
-    }
+    Words { cause, expected }
 }

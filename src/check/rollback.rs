@@ -1,9 +1,9 @@
 //! ROLLBACK: keys the new system issued still validate in the old system,
 //! should go-live be reversed.
 
+use super::matrix::{Matrix, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, must_validate};
-use super::matrix::{Matrix, own_context};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::judge::Expect;

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use super::matrix::{Generated, Matrix, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words, must_validate};
-use super::matrix::{Generated, Matrix, own_context};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::implementation::GenerateFailure;

@@ -2,9 +2,9 @@
 //! before and the last valid day must validate, the day after must not.
 //! Perpetual keys are tried on 9999-12-31.
 
+use super::matrix::{Matrix, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words};
-use super::matrix::{Matrix, own_context};
 use crate::date::Day;
 use crate::entitlement::Entitlement;
 use crate::finding::Check;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::finding::{Check, Finding, GroupKey, Severity, Source};
 use crate::implementation::Implementation;
 use crate::judge::{self, Expect, ExpectKey, Miss};
-use crate::verdict::Validation;
 use crate::vectors::{EntitlementVector, ExpectedKey, KeyVector, VectorResult};
+use crate::verdict::Validation;
 
 /// The generators of each format: format name to `(system, implementation)`s
 /// (the config's `[formats.NAME] generators`, opened).
@@ -56,7 +56,8 @@ impl VectorOutcome {
     fn record(&mut self, header: &Header<'_>, system: &str, missed: Option<Missed>, base: Finding) {
         let missed = missed
             .filter(|m| header.result != VectorResult::Acceptable || m.counts_when_acceptable());
-        self.observations.push((system.to_string(), missed.is_none()));
+        self.observations
+            .push((system.to_string(), missed.is_none()));
         if let Some(m) = missed {
             self.findings.push(Finding {
                 key: GroupKey {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::args::BenchArgs;
 use super::error::{CliError, io};
 use super::setup::{DEFAULT_REPORT_DIR, hosting, require_config};
-use crate::check::Matrix;
 use crate::bench::{self, BenchOptions, Matrices, Systems};
+use crate::check::Matrix;
 use crate::config::{Config, Isolation};
 use crate::exit;
 use crate::finding::Check;
@@ -133,8 +133,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
 
 /// Reads a `bench.json` written by `keycompat bench`.
 pub(super) fn read(path: &Path) -> Result<bench::BenchResult, CliError> {
-    let text =
-        std::fs::read_to_string(path).map_err(io(format!("reading {}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(io(format!("reading {}", path.display())))?;
     let value: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))?;
     if value.get("schema").and_then(|s| s.as_str()) != Some(bench::SCHEMA_VERSION) {

@@ -23,7 +23,9 @@ pub enum CliError {
     Plugin(#[from] plugin::PluginError),
     /// A plugin's call failed (crashed, hung, broke the ABI) where a command
     /// needed its answer.
-    #[error("{system} could not {what}: {failure}; hint: `keycompat plugin inspect` checks the library")]
+    #[error(
+        "{system} could not {what}: {failure}; hint: `keycompat plugin inspect` checks the library"
+    )]
     Call {
         /// The system.
         system: String,
@@ -70,9 +72,7 @@ impl CliError {
             | CliError::Call { .. }
             | CliError::Run(RunError::PluginGaveUp { .. }) => exit::PLUGIN,
             CliError::Run(
-                RunError::Vectors { .. }
-                | RunError::Source(_)
-                | RunError::SaveRegression { .. },
+                RunError::Vectors { .. } | RunError::Source(_) | RunError::SaveRegression { .. },
             ) => exit::USAGE,
         }
     }
@@ -92,4 +92,3 @@ pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliE
     let what = what.into();
     move |source| CliError::Io { what, source }
 }
-

@@ -180,7 +180,9 @@ pub(super) fn inspect(path: &Path, json: bool) -> Result<i32, CliError> {
         outln!("version:      {}", p.version);
         outln!(
             "abi:          {}.{} (struct_size {})",
-            p.abi.0, p.abi.1, p.struct_size
+            p.abi.0,
+            p.abi.1,
+            p.struct_size
         );
         outln!(
             "flags:        0x{:x}: {}",

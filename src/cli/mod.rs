@@ -73,4 +73,3 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         } => keys::sample_data(cli.config.as_deref(), &dir, keys, orders, seed),
     }
 }
-

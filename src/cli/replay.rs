@@ -56,7 +56,9 @@ fn print(replayed: &Replayed, waivers: &[crate::waiver::Waiver], today: crate::d
             for f in &outcome.findings {
                 outln!(
                     "{}\n  expected: {}\n  found:    {}",
-                    f.key, f.expected, f.found
+                    f.key,
+                    f.expected,
+                    f.found
                 );
             }
         }
@@ -94,14 +96,17 @@ fn print(replayed: &Replayed, waivers: &[crate::waiver::Waiver], today: crate::d
                         let w = &waivers[i];
                         outln!(
                             "  waived:   {} (owner {}, until {})",
-                            w.ticket, w.owner, w.expires
+                            w.ticket,
+                            w.owner,
+                            w.expires
                         );
                     }
                     WaiverDecision::Expired(i) => {
                         let w = &waivers[i];
                         outln!(
                             "  waiver {} expired on {}: this finding blocks again",
-                            w.ticket, w.expires
+                            w.ticket,
+                            w.expires
                         );
                     }
                     WaiverDecision::Unwaived => {}

@@ -11,13 +11,13 @@ use super::error::{CliError, io};
 use super::setup::{DEFAULT_REPORT_DIR, hosting, require_config, today_utc};
 use crate::config::Config;
 use crate::entitlement::Entitlement;
+use crate::exit;
 use crate::finding::{Check, GroupKey};
 use crate::gate::{Scope, Status};
 use crate::progress::Progress;
 use crate::run::{self, RunOptions, RunResult, Settings};
 use crate::sources::SourceSummary;
 use crate::vectors::{self, VectorSet};
-use crate::exit;
 
 /// A flag set by the first Ctrl-C (the run stops taking cases and reports
 /// what it has, marked interrupted); a second Ctrl-C exits at once.
@@ -44,7 +44,12 @@ fn fresh_seed() -> u64 {
 
 /// The flags `run` and `data` share, resolved against the config: the
 /// second phase of argument parsing.
-fn settings(config: &Config, args: &JudgeArgs, cases: u64, partition: Option<run::Partition>) -> Settings {
+fn settings(
+    config: &Config,
+    args: &JudgeArgs,
+    cases: u64,
+    partition: Option<run::Partition>,
+) -> Settings {
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -391,12 +396,11 @@ pub(super) fn lint_vectors(
         outln!("{e}");
     }
     if errors.is_empty() {
-        let set = vectors::load_dir(&dir, &config.catalog).map_err(|errors| {
-            run::RunError::Vectors {
+        let set =
+            vectors::load_dir(&dir, &config.catalog).map_err(|errors| run::RunError::Vectors {
                 dir: dir.clone(),
                 errors,
-            }
-        })?;
+            })?;
         outln!(
             "{}: {} vectors ({} entitlement, {} key, {} regression), no problems",
             dir.display(),
@@ -411,4 +415,3 @@ pub(super) fn lint_vectors(
         Ok(exit::USAGE)
     }
 }
-

@@ -6,10 +6,10 @@ use rstest::rstest;
 use super::*;
 use crate::catalog::Catalog;
 use crate::check::Release;
-use crate::entitlement::Entitlement;
-use crate::verdict::Verdict;
 use crate::date::Day;
+use crate::entitlement::Entitlement;
 use crate::random::Generator;
+use crate::verdict::Verdict;
 use crate::verdict::Version;
 
 fn release(name: &str, product: &str, validator: &str) -> Release {

@@ -319,4 +319,3 @@ impl Aggregate {
         m.into_iter().map(|((c, s), n)| (c, s, n)).collect()
     }
 }
-

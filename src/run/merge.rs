@@ -91,5 +91,4 @@ impl RunResult {
         merged.throughput = throughput;
         Ok(merged)
     }
-
 }

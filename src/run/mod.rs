@@ -29,7 +29,7 @@ pub use proof::{data, run};
 pub use replay::{ReplayError, ReplayTarget, Replayed, WaiverDecision, replay};
 pub use replay_command::{replay_command, shell_quote};
 pub use result::{RunMeta, RunResult, coverage_report, coverage_space, system_infos};
-pub(crate) use runner::pull_parallel;
 pub use runner::Runner;
+pub(crate) use runner::pull_parallel;
 pub use settings::{Events, RunError, RunOptions, Settings, Silent};
 pub use vectors::load_vectors;

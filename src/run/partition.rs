@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-
 /// `k/n`: this run handles the cases whose id falls in shard `k` of `n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partition {

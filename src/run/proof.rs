@@ -40,7 +40,11 @@ pub fn run(
     events.vectors_loaded(&set, &config.vectors_dir());
     vectors::check(&matrix, config, &set, options, &mut aggregate);
     aggregate.merge(runner.run_cases(&vectors::cases(&set), &|_| {}));
-    let generator = Generator::new(options.seed, config.catalog.clone(), config.release_majors());
+    let generator = Generator::new(
+        options.seed,
+        config.catalog.clone(),
+        config.release_majors(),
+    );
     aggregate.merge(runner.run_random(&generator, &|n| events.progress(n)));
     events.random_done();
     // Targets come from this shard's own coverage, so a sharded run does not
@@ -62,7 +66,15 @@ pub fn run(
         regressions::shrink(&matrix, config, &mut aggregate, events);
         regressions::save(config, &aggregate, options, events)?;
     }
-    let mut result = finish(config, settings, Scope::Full, &matrix, aggregate, data, stop);
+    let mut result = finish(
+        config,
+        settings,
+        Scope::Full,
+        &matrix,
+        aggregate,
+        data,
+        stop,
+    );
     result.throughput = settings.throughput.clone();
     Ok(result)
 }

@@ -32,9 +32,7 @@ pub(super) fn shrink(
         .groups()
         .iter()
         .filter(|((_, waiver), g)| {
-            waiver.is_none()
-                && g.example.entitlement.is_some()
-                && shrinkable(&g.example.source)
+            waiver.is_none() && g.example.entitlement.is_some() && shrinkable(&g.example.source)
         })
         .map(|(k, _)| k.clone())
         .take(MAX_SHRINKS)
@@ -78,12 +76,11 @@ pub(super) fn save(
         };
         r.found = options.today.to_string();
         r.note = format!("{} {}; shrunk from {}", g.key.severity, g.key, g.replay);
-        let saved = vectors::save_regression(&dir, &r).map_err(|source| {
-            RunError::SaveRegression {
+        let saved =
+            vectors::save_regression(&dir, &r).map_err(|source| RunError::SaveRegression {
                 dir: dir.clone(),
                 source,
-            }
-        })?;
+            })?;
         if saved {
             events.regression_saved(&r.id, &dir.join(r.file()));
         }

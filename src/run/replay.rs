@@ -92,7 +92,8 @@ pub fn replay(
 ) -> Result<Replayed, ReplayError> {
     let (entitlement, source) = match target {
         ReplayTarget::Random { seed, index } => (
-            Generator::new(*seed, config.catalog.clone(), config.release_majors()).entitlement(*index),
+            Generator::new(*seed, config.catalog.clone(), config.release_majors())
+                .entitlement(*index),
             Source::Random {
                 seed: *seed,
                 index: *index,
@@ -101,7 +102,8 @@ pub fn replay(
         ReplayTarget::Vector(id) => {
             let set = vectors::load_vectors(config)?;
             if let Some(k) = set.keys.iter().find(|k| k.id == *id) {
-                let matrix = Matrix::open(config, BTreeSet::new(), hosting).map_err(RunError::from)?;
+                let matrix =
+                    Matrix::open(config, BTreeSet::new(), hosting).map_err(RunError::from)?;
                 let outcome = check_key_vector(k, &matrix.systems);
                 return Ok(Replayed::KeyVector {
                     vector: Box::new(k.clone()),

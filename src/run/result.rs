@@ -29,10 +29,7 @@ pub fn coverage_space(config: &crate::config::Config) -> CoverageSpace {
 /// The coverage report of a run: its observed cases, plus every shipped
 /// release that validated a new-issued key (FORWARD), read from the tallies
 /// so that merged shards count each release once.
-pub fn coverage_report(
-    space: &CoverageSpace,
-    aggregate: &Aggregate,
-) -> CoverageReport {
+pub fn coverage_report(space: &CoverageSpace, aggregate: &Aggregate) -> CoverageReport {
     let mut coverage = aggregate.coverage.clone();
     for ((check, _, validator), t) in &aggregate.tallies {
         if let (Check::Forward, Some(release)) = (check, validator)

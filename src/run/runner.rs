@@ -219,4 +219,3 @@ pub(crate) fn pull_parallel<S: Send>(
             .collect()
     })
 }
-

@@ -116,7 +116,6 @@ pub enum RunError {
     },
 }
 
-
 /// The first problems of a list, one per line.
 fn describe(errors: &[VectorError]) -> String {
     let mut text: Vec<String> = errors.iter().take(20).map(|e| e.to_string()).collect();

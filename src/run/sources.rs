@@ -16,10 +16,10 @@ use crate::config::Config;
 use crate::export::{FieldKey, FieldKeyReader, OrderReader, RowError, SourceError};
 use crate::finding::{Check, Finding, GroupKey, Source};
 use crate::implementation::CallFailure;
-use crate::verdict::{Context, Validation};
 use crate::sources::{
     DataSummary, FailingOrder, MAX_FAILING_ORDERS, MAX_ROW_ERRORS, SourceSummary,
 };
+use crate::verdict::{Context, Validation};
 
 /// Rows read per chunk and thread before the chunk is checked.
 const CHUNK_PER_THREAD: usize = 512;

@@ -19,7 +19,8 @@ pub fn load_vectors(config: &Config) -> Result<VectorSet, RunError> {
     if !dir.is_dir() {
         return Ok(VectorSet::default());
     }
-    vector_files::load_dir(&dir, &config.catalog).map_err(|errors| RunError::Vectors { dir, errors })
+    vector_files::load_dir(&dir, &config.catalog)
+        .map_err(|errors| RunError::Vectors { dir, errors })
 }
 
 /// Regressions first, then the entitlements of entitlement vectors: each

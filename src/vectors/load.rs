@@ -9,11 +9,11 @@ use toml::Spanned;
 
 use crate::catalog::Catalog;
 
-use super::set::VectorSet;
 use super::error::{Locator, VectorError};
 use super::id::{entitlement_vector_id, key_vector_id, regression_id};
 use super::model::{Converter, Known};
 use super::regression::REGRESSIONS_DIR;
+use super::set::VectorSet;
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 

@@ -124,19 +124,38 @@ fn a_plugin_that_fails_the_call_a_command_needs_exits_3(#[case] plugin: &str) {
     let path = path.to_str().expect("utf-8 path");
     let out = run_bin(
         &[
-            "validate", "--system", path, "--setting", "every=1", "--key", "key-1", "--product",
-            "acme-cad", "--version", "5.0", "--today", "2026-11-23",
+            "validate",
+            "--system",
+            path,
+            "--setting",
+            "every=1",
+            "--key",
+            "key-1",
+            "--product",
+            "acme-cad",
+            "--version",
+            "5.0",
+            "--today",
+            "2026-11-23",
         ],
         b"",
     );
     assert_eq!(code(&out), 3, "validate: {}", stderr(&out));
-    assert!(stderr(&out).contains("could not validate"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not validate"),
+        "{}",
+        stderr(&out)
+    );
     let out = run_bin(
         &["generate", "--system", path, "--setting", "every=1"],
         format!("{WORKED_EXAMPLE}\n").as_bytes(),
     );
     assert_eq!(code(&out), 3, "generate: {}", stderr(&out));
-    assert!(stderr(&out).contains("could not generate"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("could not generate"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A run whose new system fails every call proves nothing: exit 3, naming it.
@@ -157,7 +176,11 @@ fn a_run_whose_system_fails_every_call_exits_3(#[case] plugin: &str) {
         .set_path(&["systems", "new"], system.into());
     let (out, _) = (s.run(&["run", "--cases", "200", "--seed", "1", "-q"]), ());
     assert_eq!(code(&out), 3, "{}", stderr(&out));
-    assert!(stderr(&out).contains("system \"new\" gave up"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("system \"new\" gave up"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Usage errors exit 2, whatever the command.
@@ -180,8 +203,19 @@ fn an_in_process_plugin_that_exits_cannot_exit_0() {
     let p = path.to_str().expect("utf-8 path");
     let out = run_bin(
         &[
-            "validate", "--system", p, "--setting", "every=1", "--key", "key-1", "--product",
-            "acme-cad", "--version", "5.0", "--today", "2026-11-23",
+            "validate",
+            "--system",
+            p,
+            "--setting",
+            "every=1",
+            "--key",
+            "key-1",
+            "--product",
+            "acme-cad",
+            "--version",
+            "5.0",
+            "--today",
+            "2026-11-23",
         ],
         b"",
     );

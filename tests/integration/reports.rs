@@ -54,19 +54,12 @@ fn defect_config(defect: &str) -> PathBuf {
         at,
         &format!("scheme = \"acme-ed1\"\ndefect = \"{defect}\"\n"),
     );
-    let vectors = common::repo().join("vectors");
-    text = text.replace(
-        "vectors = \"vectors\"",
-        &format!("vectors = {:?}", vectors.display().to_string()),
-    );
     let dir = scratch(&format!("config-{defect}"));
-    // The exports, at the same relative path, so reports name them as the
-    // demo's do (snapshots must not depend on the checkout's location).
-    let data = dir.join("vectors/acme/data");
-    std::fs::create_dir_all(&data).expect("create data dir");
-    for f in ["field-keys.csv", "orders.csv"] {
-        std::fs::copy(vectors.join("acme/data").join(f), data.join(f)).expect("copy export");
-    }
+    // A copy of the vectors and exports, at the same relative path, so
+    // reports name them as the demo's do (snapshots must not depend on the
+    // checkout's location) and the regressions this run saves stay out of
+    // the repository (the demo fixture reads its vectors).
+    common::copy_dir(&common::repo().join("vectors"), &dir.join("vectors"));
     let path = dir.join("keycompat.toml");
     std::fs::write(&path, text).expect("write defect config");
     path

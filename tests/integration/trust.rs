@@ -20,7 +20,9 @@ fn a_lax_old_validator_is_blamed_on_old() {
     assert!(
         tamper.iter().any(|g| g["severity"] == "leak"
             && g["validator"] == "old"
-            && g["cause"].as_str().is_some_and(|c| c.ends_with("accepted by old"))),
+            && g["cause"]
+                .as_str()
+                .is_some_and(|c| c.ends_with("accepted by old"))),
         "{tamper:#?}"
     );
     assert!(

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::common::*;
 use keycompat::catalog::Catalog;
+use keycompat::check::vector::{VectorOutcome, check_entitlement_vector, check_key_vector};
 use keycompat::config::{Config, SystemConfig};
 use keycompat::entitlement::Entitlement;
 use keycompat::finding::{Check, Severity, Source};
@@ -16,10 +17,7 @@ use keycompat::implementation::{
 };
 use keycompat::settings::Settings;
 use keycompat::system;
-use keycompat::check::vector::{VectorOutcome, check_entitlement_vector, check_key_vector};
-use keycompat::vectors::{
-    self, KeyVector, RegressionVector, VectorSet, load_dir, save_regression,
-};
+use keycompat::vectors::{self, KeyVector, RegressionVector, VectorSet, load_dir, save_regression};
 use keycompat::verdict::{Context, Validation};
 use rstest::rstest;
 
@@ -584,11 +582,7 @@ impl Implementation for Failing {
 #[rstest]
 #[case::a_panic_is_a_crash(FailureKind::Panic, Severity::Crash, "crash: panic")]
 #[case::a_timeout_is_a_crash(FailureKind::Timeout, Severity::Crash, "crash: timeout")]
-#[case::a_bad_argument_is_a_crash(
-    FailureKind::BadArgument,
-    Severity::Crash,
-    "crash: bad_argument"
-)]
+#[case::a_bad_argument_is_a_crash(FailureKind::BadArgument, Severity::Crash, "crash: bad_argument")]
 fn failures_are_findings_even_in_acceptable_vectors(
     #[case] kind: FailureKind,
     #[case] severity: Severity,

@@ -9,9 +9,9 @@
 
 pub mod mutate;
 
+use super::matrix::{Matrix, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words};
-use super::matrix::{Matrix, own_context};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::judge::{Expect, Miss};
