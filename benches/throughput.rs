@@ -19,7 +19,7 @@ use keycompat::config::Config;
 use keycompat::entitlement::Entitlement;
 use keycompat::finding::{Check, Source};
 use keycompat::implementation::Implementation;
-use keycompat::matrix::{Case, Matrix, own_context};
+use keycompat::check::{Case, Matrix, own_context};
 use keycompat::plugin::WorkerOptions;
 use keycompat::random::Generator;
 use keycompat::run::{RunOptions, Runner, case_id};
