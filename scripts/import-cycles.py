@@ -1,3 +1,9 @@
+#!/usr/bin/env python3
+"""Lists the import cycles between files of src/: file A uses an item of file
+B (a `use` line, a `crate::`/`super::` path, or a parent `mod.rs` using its
+children's items) while B, directly or through others, uses A. Comment lines
+and unit-test modules at the end of a file are not imports. Exits 1 when a
+cycle exists. Run from the repository root."""
 import os,re,sys,collections
 root='src'
 mods={}
@@ -115,3 +121,4 @@ for f in files:
     if f not in idx: sc(f)
 for s in sccs: print('CYCLE:',sorted(s))
 print(len(sccs),'cycles')
+sys.exit(1 if sccs else 0)
