@@ -13,7 +13,6 @@ use super::*;
 use crate::catalog::Catalog;
 use crate::date::Day;
 use crate::entitlement::{Customer, Entitlement};
-use crate::verdict::Version;
 
 const ORDERS_TOML: &str = r#"
 path = "orders.csv"
