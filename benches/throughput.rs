@@ -15,11 +15,11 @@ use std::sync::atomic::AtomicBool;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use keycompat::catalog::Catalog;
+use keycompat::check::{Case, Matrix, own_context};
 use keycompat::config::Config;
 use keycompat::entitlement::Entitlement;
 use keycompat::finding::{Check, Source};
 use keycompat::implementation::Implementation;
-use keycompat::check::{Case, Matrix, own_context};
 use keycompat::plugin::WorkerOptions;
 use keycompat::random::Generator;
 use keycompat::run::{RunOptions, Runner, case_id};
