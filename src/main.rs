@@ -3,6 +3,7 @@
 //! the code it returns.
 
 fn main() {
+    keycompat::plugin::exit_guard::arm();
     // Arguments may be any bytes (a key typed in another encoding): clap
     // reports those that are not UTF-8; only the worker's marker is read here.
     let worker = std::env::args_os().nth(1).is_some_and(|a| a == "__worker");

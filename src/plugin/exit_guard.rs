@@ -12,10 +12,18 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// Set by the binary: only its process is guarded (a library user, a test
+/// harness, exits as it likes).
+static ARMED: AtomicBool = AtomicBool::new(false);
 /// Set when keycompat itself is about to exit.
 static FINISHED: AtomicBool = AtomicBool::new(false);
 /// The in-process plugins loaded so far, for the message.
 static LOADED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Guards this process: called by the `keycompat` binary at start.
+pub fn arm() {
+    ARMED.store(true, Ordering::SeqCst);
+}
 
 /// Says keycompat is exiting on its own: the exit code is its own.
 pub fn finished() {
@@ -24,6 +32,9 @@ pub fn finished() {
 
 /// Records an in-process plugin, registering the exit handler once.
 pub(crate) fn guard(plugin: &std::path::Path) {
+    if !ARMED.load(Ordering::SeqCst) {
+        return;
+    }
     static REGISTERED: std::sync::Once = std::sync::Once::new();
     if let Ok(mut loaded) = LOADED.lock() {
         loaded.push(plugin.display().to_string());
