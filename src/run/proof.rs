@@ -10,9 +10,103 @@ use super::settings::{Events, RunError, Settings};
 use super::{regressions, sources, steer, vectors};
 use crate::check::Matrix;
 use crate::config::Config;
+use crate::coverage::CoverageSpace;
 use crate::gate::Scope;
 use crate::random::Generator;
 use crate::sources::DataSummary;
+
+/// What `run` and `data` open alike: the systems and the entitlement space
+/// whose coverage the run tracks.
+struct Opened<'a> {
+    config: &'a Config,
+    settings: &'a Settings,
+    scope: Scope,
+    stop: &'a AtomicBool,
+    matrix: Matrix,
+    space: CoverageSpace,
+}
+
+impl<'a> Opened<'a> {
+    fn open(
+        config: &'a Config,
+        settings: &'a Settings,
+        scope: Scope,
+        events: &dyn Events,
+        stop: &'a AtomicBool,
+    ) -> Result<Self, RunError> {
+        events.started(scope, &settings.options);
+        Ok(Opened {
+            matrix: Matrix::open(config, settings.checks.clone(), &settings.hosting)?,
+            space: coverage_space(config),
+            config,
+            settings,
+            scope,
+            stop,
+        })
+    }
+
+    fn runner(&self) -> Runner<'_> {
+        Runner {
+            matrix: &self.matrix,
+            waivers: &self.config.waivers,
+            options: &self.settings.options,
+            stop: self.stop,
+            coverage: Some(&self.space),
+        }
+    }
+
+    /// A system that failed on every call ends the run (nothing it was asked
+    /// was proven); otherwise failing cases are shrunk and saved, and the
+    /// whole is judged.
+    fn conclude(
+        self,
+        mut aggregate: Aggregate,
+        data: Option<DataSummary>,
+        events: &dyn Events,
+    ) -> Result<RunResult, RunError> {
+        if let Some((system, message)) = self.matrix.fatal() {
+            return Err(RunError::PluginGaveUp { system, message });
+        }
+        let (config, settings) = (self.config, self.settings);
+        if settings.shrink && !self.stop.load(Ordering::Relaxed) {
+            regressions::shrink(&self.matrix, config, &mut aggregate, events);
+            regressions::save(config, &aggregate, &settings.options, events)?;
+        }
+        let options = &settings.options;
+        let meta = RunMeta {
+            keycompat_version: env!("CARGO_PKG_VERSION").to_string(),
+            config: config.path.display().to_string(),
+            config_sha256: config.sha256.clone(),
+            seed: options.seed,
+            cases: options.cases,
+            partitions: options.partition.into_iter().collect(),
+            checks: settings.checks.iter().copied().collect(),
+            today: options.today,
+            systems: system_infos(&self.matrix),
+            old: self.matrix.old.clone(),
+            new: self.matrix.new.clone(),
+            releases: config
+                .releases
+                .iter()
+                .map(|r| (r.name.clone(), r.validator.clone()))
+                .collect(),
+            interrupted: self.stop.load(Ordering::Relaxed),
+            gates_config: config.gates.clone(),
+            scope: self.scope,
+        };
+        let coverage = Some(coverage_report(&self.space, &aggregate));
+        let mut result = RunResult::judge(
+            meta,
+            aggregate,
+            data,
+            coverage,
+            &config.waivers,
+            &config.gates,
+        );
+        result.throughput = settings.throughput.clone();
+        Ok(result)
+    }
+}
 
 /// The full proof: vectors, regressions, random and steered cases, and the
 /// configured exports through the check matrix; failing cases shrunk and
@@ -24,21 +118,12 @@ pub fn run(
     events: &dyn Events,
     stop: &AtomicBool,
 ) -> Result<RunResult, RunError> {
-    let options = &settings.options;
-    events.started(Scope::Full, options);
-    let matrix = Matrix::open(config, settings.checks.clone(), &settings.hosting)?;
-    let space = coverage_space(config);
-    let runner = Runner {
-        matrix: &matrix,
-        waivers: &config.waivers,
-        options,
-        stop,
-        coverage: Some(&space),
-    };
+    let opened = Opened::open(config, settings, Scope::Full, events, stop)?;
+    let (options, runner) = (&settings.options, opened.runner());
     let mut aggregate = Aggregate::new(config.waivers.len());
     let set = vectors::load_vectors(config)?;
     events.vectors_loaded(&set, &config.vectors_dir());
-    vectors::check(&matrix, config, &set, options, &mut aggregate);
+    vectors::check(&opened.matrix, config, &set, options, &mut aggregate);
     aggregate.merge(runner.run_cases(&vectors::cases(&set), &|_| {}));
     let generator = Generator::new(
         options.seed,
@@ -50,7 +135,7 @@ pub fn run(
     // Targets come from this shard's own coverage, so a sharded run does not
     // steer (its shards would steer differently from an unsharded run).
     if settings.steer && options.partition.is_none() && !stop.load(Ordering::Relaxed) {
-        let steered = steer::cases(&space, &aggregate, &generator, config, options);
+        let steered = steer::cases(&opened.space, &aggregate, &generator, config, options);
         if !steered.is_empty() {
             events.steered(steered.len());
         }
@@ -61,22 +146,7 @@ pub fn run(
     } else {
         None
     };
-    gave_up(&matrix)?;
-    if settings.shrink && !stop.load(Ordering::Relaxed) {
-        regressions::shrink(&matrix, config, &mut aggregate, events);
-        regressions::save(config, &aggregate, options, events)?;
-    }
-    let mut result = finish(
-        config,
-        settings,
-        Scope::Full,
-        &matrix,
-        aggregate,
-        data,
-        stop,
-    );
-    result.throughput = settings.throughput.clone();
-    Ok(result)
+    opened.conclude(aggregate, data, events)
 }
 
 /// The configured exports alone (`keycompat data`): field keys through old
@@ -88,83 +158,8 @@ pub fn data(
     events: &dyn Events,
     stop: &AtomicBool,
 ) -> Result<RunResult, RunError> {
-    let options = &settings.options;
-    events.started(Scope::Data, options);
-    let matrix = Matrix::open(config, settings.checks.clone(), &settings.hosting)?;
-    let space = coverage_space(config);
-    let runner = Runner {
-        matrix: &matrix,
-        waivers: &config.waivers,
-        options,
-        stop,
-        coverage: Some(&space),
-    };
+    let opened = Opened::open(config, settings, Scope::Data, events, stop)?;
     let mut aggregate = Aggregate::new(config.waivers.len());
-    let data = sources::run_all(&runner, config, &mut aggregate, events)?;
-    gave_up(&matrix)?;
-    if settings.shrink && !stop.load(Ordering::Relaxed) {
-        regressions::shrink(&matrix, config, &mut aggregate, events);
-        regressions::save(config, &aggregate, options, events)?;
-    }
-    Ok(finish(
-        config,
-        settings,
-        Scope::Data,
-        &matrix,
-        aggregate,
-        Some(data),
-        stop,
-    ))
-}
-
-/// A system that failed on every call until its restarts ran out ends the
-/// run: nothing it was asked was proven.
-fn gave_up(matrix: &Matrix) -> Result<(), RunError> {
-    match matrix.fatal() {
-        Some((system, message)) => Err(RunError::PluginGaveUp { system, message }),
-        None => Ok(()),
-    }
-}
-
-/// Judges what a run measured.
-fn finish(
-    config: &Config,
-    settings: &Settings,
-    scope: Scope,
-    matrix: &Matrix,
-    aggregate: Aggregate,
-    data: Option<DataSummary>,
-    stop: &AtomicBool,
-) -> RunResult {
-    let options = &settings.options;
-    let meta = RunMeta {
-        keycompat_version: env!("CARGO_PKG_VERSION").to_string(),
-        config: config.path.display().to_string(),
-        config_sha256: config.sha256.clone(),
-        seed: options.seed,
-        cases: options.cases,
-        partitions: options.partition.into_iter().collect(),
-        checks: settings.checks.iter().copied().collect(),
-        today: options.today,
-        systems: system_infos(matrix),
-        old: matrix.old.clone(),
-        new: matrix.new.clone(),
-        releases: config
-            .releases
-            .iter()
-            .map(|r| (r.name.clone(), r.validator.clone()))
-            .collect(),
-        interrupted: stop.load(Ordering::Relaxed),
-        gates_config: config.gates.clone(),
-        scope,
-    };
-    let coverage = Some(coverage_report(&coverage_space(config), &aggregate));
-    RunResult::judge(
-        meta,
-        aggregate,
-        data,
-        coverage,
-        &config.waivers,
-        &config.gates,
-    )
+    let data = sources::run_all(&opened.runner(), config, &mut aggregate, events)?;
+    opened.conclude(aggregate, Some(data), events)
 }
