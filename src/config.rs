@@ -384,7 +384,7 @@ impl Config {
             known(&self.run.new, "run.new".into())?;
         }
         for (i, w) in self.waivers.iter().enumerate() {
-            w.check()
+            w.check(&self.catalog)
                 .map_err(|(field, m)| self.invalid(format!("waivers[{i}].{field}"), m))?;
         }
         self.gates

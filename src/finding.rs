@@ -219,6 +219,14 @@ pub struct Finding {
     /// Field differences, for drift.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diffs: Vec<FieldDiff>,
+    /// The field the old system named when it refused to issue the
+    /// entitlement (what the old format cannot carry), if it refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_refused: Option<String>,
+    /// Set when the outage was avoidable: the generator (and its format) whose
+    /// key for the same entitlement the same validator accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avoidable: Option<String>,
 }
 
 impl Finding {

@@ -87,6 +87,14 @@ pub enum Miss {
         /// What the generator did, in words.
         found: String,
     },
+    /// The generator refused an entitlement that the other system issues:
+    /// customers who cannot get a key.
+    Refused {
+        /// The field the refusal named.
+        field: String,
+        /// Its message.
+        reason: String,
+    },
     /// The call did not answer: the implementation crashed, hung, broke the
     /// ABI or the protocol, or failed.
     Failed(CallFailure),
@@ -98,7 +106,7 @@ impl Miss {
     /// the harness.
     pub fn severity(&self) -> Severity {
         match self {
-            Miss::Rejected(_) => Severity::Outage,
+            Miss::Rejected(_) | Miss::Refused { .. } => Severity::Outage,
             Miss::Accepted | Miss::GrantsMore(_) => Severity::Leak,
             Miss::OtherVerdict { .. }
             | Miss::Decode(_)
@@ -119,6 +127,7 @@ impl Miss {
             Miss::Decode(d) => format!("drift: {}", fields(d)),
             Miss::KeyDiffers { .. } => "key differs".into(),
             Miss::Refusal { .. } => "refusal differs".into(),
+            Miss::Refused { field, .. } => format!("refused: {field}"),
             Miss::Failed(f) => format!("failed: {}", failure_kind(f)),
         }
     }
@@ -141,6 +150,7 @@ impl Miss {
                 .join("; "),
             Miss::KeyDiffers { found } => format!("key {found}"),
             Miss::Refusal { found } => found.clone(),
+            Miss::Refused { field, reason } => format!("refused: {field}: {reason}"),
             Miss::Failed(f) => f.message.clone(),
             _ => validation.map(verdict_text).unwrap_or_default(),
         }
@@ -214,11 +224,20 @@ pub enum ExpectKey<'a> {
     Key(&'a str),
     /// A refusal naming this field.
     Refused(&'a str),
+    /// Some key: the other system issues one for the same entitlement.
+    Issued,
 }
 
 /// Judges a generator's answer against `expect`: `None` when it is right.
 pub fn generation(expect: ExpectKey<'_>, found: &Result<String, GenerateFailure>) -> Option<Miss> {
     match (expect, found) {
+        (ExpectKey::Issued, Ok(_)) => None,
+        (ExpectKey::Issued, Err(GenerateFailure::Refused { field, reason })) => {
+            Some(Miss::Refused {
+                field: field.clone(),
+                reason: reason.clone(),
+            })
+        }
         (ExpectKey::Key(k), Ok(key)) if k == key => None,
         (ExpectKey::Refused(f), Err(GenerateFailure::Refused { field, .. })) if f == field => None,
         (_, Err(GenerateFailure::Failed(f))) => Some(Miss::Failed(f.clone())),
@@ -417,5 +436,10 @@ mod tests {
         );
         assert_eq!(parity(&Ok("A".into()), &Ok("A".into())), None);
         assert!(parity(&Ok("A".into()), &refused).is_some());
+        let m = generation(ExpectKey::Issued, &refused).unwrap();
+        assert_eq!(m.severity(), Severity::Outage);
+        assert_eq!(m.cause(), "refused: seats");
+        assert_eq!(m.found(None), "refused: seats: too many");
+        assert_eq!(generation(ExpectKey::Issued, &Ok("A".into())), None);
     }
 }

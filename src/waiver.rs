@@ -1,13 +1,22 @@
 //! Waivers: known, accepted incompatibilities, declared in `keycompat.toml`.
 //!
 //! A waiver names a cell of the matrix (check, and optionally generator,
-//! validator, cause and product) with a reason, an owner, a ticket and an
-//! expiry date. A waived finding does not block go-live; an expired waiver
-//! stops counting (its findings block again); a waiver that matched nothing is
-//! reported, because the cell now passes and the waiver should be removed.
+//! validator and cause) and may narrow it to what the entitlement is (a
+//! product, a feature it grants, whether the old system refuses to issue it),
+//! so a waiver covers exactly what its reason says and no more. It carries a
+//! reason, an owner, a ticket and an expiry date. A waived finding does not
+//! block go-live; an expired waiver stops counting (its findings block
+//! again); a waiver that matched nothing is reported, because the cell now
+//! passes and the waiver should be removed.
+//!
+//! An *avoidable* outage (a release rejects the new system's key although
+//! another generator issues a key it accepts, [`Finding::avoidable`]) is a
+//! policy regression, not a property of the formats: a waiver covers it only
+//! when it says `avoidable = true`.
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Catalog;
 use crate::date::Day;
 use crate::finding::{Check, Finding};
 
@@ -29,6 +38,17 @@ pub struct Waiver {
     /// Only findings whose entitlement is for this product.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
+    /// Only findings whose entitlement grants this feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature: Option<String>,
+    /// `true`: only findings whose entitlement the old system refuses to
+    /// issue (what the old format cannot carry); `false`: only those it issues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_refuses: Option<bool>,
+    /// Also covers avoidable outages (another generator issues a key the
+    /// validator accepts); without it they are never waived.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub avoidable: bool,
     /// Why the incompatibility is acceptable.
     pub reason: String,
     /// Who answers for it.
@@ -56,10 +76,24 @@ impl Waiver {
                     Some(prefix) => k.cause.starts_with(prefix),
                     None => *c == k.cause,
                 })
+            && (self.avoidable || f.avoidable.is_none())
+            && self.covers_entitlement(f)
+    }
+
+    /// Whether the finding's entitlement is in the waiver's scope (a waiver
+    /// scoped by entitlement never covers a finding that has none).
+    fn covers_entitlement(&self, f: &Finding) -> bool {
+        let e = f.entitlement.as_ref();
+        self.product
+            .as_ref()
+            .is_none_or(|p| e.is_some_and(|e| e.product == *p))
             && self
-                .product
+                .feature
                 .as_ref()
-                .is_none_or(|p| f.entitlement.as_ref().is_some_and(|e| e.product == *p))
+                .is_none_or(|x| e.is_some_and(|e| e.features.contains(x)))
+            && self
+                .old_refuses
+                .is_none_or(|want| e.is_some() && f.old_refused.is_some() == want)
     }
 
     /// Whether it still counts on `today`.
@@ -79,14 +113,44 @@ impl Waiver {
         if let Some(c) = &self.cause {
             s.push_str(&format!(": {c}"));
         }
+        let mut scope = Vec::new();
         if let Some(p) = &self.product {
-            s.push_str(&format!(" [{p}]"));
+            scope.push(format!("product {p}"));
+        }
+        if let Some(x) = &self.feature {
+            scope.push(format!("feature {x}"));
+        }
+        match self.old_refuses {
+            Some(true) => scope.push("old refuses to issue".into()),
+            Some(false) => scope.push("old issues".into()),
+            None => {}
+        }
+        if self.avoidable {
+            scope.push("avoidable too".into());
+        }
+        if !scope.is_empty() {
+            s.push_str(&format!(" [{}]", scope.join(", ")));
         }
         s
     }
 
-    /// Checks the required texts; the error names the field.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
+    /// Checks the required texts and that the scope names what the catalog
+    /// has; the error names the field.
+    pub fn check(&self, catalog: &Catalog) -> Result<(), (&'static str, String)> {
+        if let Some(p) = self
+            .product
+            .as_ref()
+            .filter(|p| catalog.product(p).is_none())
+        {
+            return Err(("product", format!("{p:?} is not a product of the catalog")));
+        }
+        if let Some(x) = self
+            .feature
+            .as_ref()
+            .filter(|x| catalog.feature(x).is_none())
+        {
+            return Err(("feature", format!("{x:?} is not a feature of the catalog")));
+        }
         for (field, value) in [
             ("reason", &self.reason),
             ("owner", &self.owner),
@@ -171,4 +235,97 @@ pub fn summarize(waivers: &[Waiver], uses: &[(u64, u64)], today: Day) -> Vec<Wai
             expired_matches,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entitlement::Entitlement;
+    use crate::finding::{GroupKey, Severity, Source};
+
+    fn waiver(toml_text: &str) -> Waiver {
+        let base = "check = \"forward\"\nreason = \"r\"\nowner = \"o\"\nticket = \"T-1\"\nexpires = \"2027-01-01\"\n";
+        toml::from_str(&format!("{base}{toml_text}")).expect("a waiver")
+    }
+
+    fn finding(product: &str, features: &[&str]) -> Finding {
+        let e: Entitlement = serde_json::from_str(&format!(
+            r#"{{"product":"{product}","edition":"standard","max_major":5,"features":{},"seats":null,"issued":"2026-01-01","expires":null,"maintenance_until":null,"serial":1,"customer":null,"order_id":null,"host_id":null}}"#,
+            serde_json::to_string(features).unwrap()
+        ))
+        .expect("an entitlement");
+        Finding {
+            key: GroupKey {
+                check: Check::Forward,
+                severity: Severity::Outage,
+                generator: "new".into(),
+                validator: Some("Acme CAD 5.4".into()),
+                cause: "acme-ed1 key rejected: malformed".into(),
+            },
+            case_id: "c-1".into(),
+            source: Source::Random { seed: 1, index: 0 },
+            entitlement: Some(e),
+            license_key: None,
+            context: None,
+            expected: String::new(),
+            found: String::new(),
+            validation: None,
+            diffs: Vec::new(),
+            old_refused: None,
+            avoidable: None,
+        }
+    }
+
+    #[test]
+    fn a_scope_by_entitlement_covers_only_what_it_names() {
+        let f = finding("acme-cad", &["export-dwg"]);
+        let refused = Finding {
+            old_refused: Some("features".into()),
+            ..f.clone()
+        };
+        let old_refuses = waiver("old_refuses = true");
+        assert!(!old_refuses.matches(&f));
+        assert!(old_refuses.matches(&refused));
+        assert!(waiver("old_refuses = false").matches(&f));
+        assert!(!waiver("old_refuses = false").matches(&refused));
+        assert!(waiver("feature = \"export-dwg\"").matches(&f));
+        assert!(!waiver("feature = \"ai-assist\"").matches(&f));
+        assert!(waiver("product = \"acme-cad\"").matches(&f));
+        assert!(!waiver("product = \"acme-sim\"").matches(&f));
+        let no_entitlement = Finding {
+            entitlement: None,
+            ..refused
+        };
+        assert!(!waiver("old_refuses = true").matches(&no_entitlement));
+        assert_eq!(
+            waiver("product = \"acme-cad\"\nold_refuses = true").cell(),
+            "FORWARD [product acme-cad, old refuses to issue]"
+        );
+    }
+
+    #[test]
+    fn an_avoidable_outage_is_covered_only_by_a_waiver_that_says_so() {
+        let f = Finding {
+            avoidable: Some("old (acme-lk1)".into()),
+            ..finding("acme-cad", &[])
+        };
+        assert!(!waiver("").matches(&f), "a bare check must not cover it");
+        assert!(!waiver("cause = \"*\"").matches(&f));
+        assert!(waiver("avoidable = true").matches(&f));
+    }
+
+    #[test]
+    fn a_scope_names_what_the_catalog_has() {
+        let catalog = Catalog::acme();
+        assert!(waiver("feature = \"export-dwg\"").check(&catalog).is_ok());
+        let (field, m) = waiver("feature = \"export-dwgg\"")
+            .check(&catalog)
+            .unwrap_err();
+        assert_eq!(field, "feature");
+        assert!(m.contains("not a feature of the catalog"), "{m}");
+        let (field, _) = waiver("product = \"acme-paint\"")
+            .check(&catalog)
+            .unwrap_err();
+        assert_eq!(field, "product");
+    }
 }

@@ -2,14 +2,21 @@
 //! entitlement covers (same product, a major version the licence includes),
 //! decoding what that release knows. A release's validator can never change,
 //! so a miss here locks out customers who do not upgrade.
+//!
+//! Each covered release is also shown the keys other generators (the old
+//! system, every configured generator of a format) issue for the same
+//! entitlement: when the release accepts one of them, the new system could
+//! have issued a key the release reads, and rejecting its key is an
+//! *avoidable* outage (a policy regression), which no waiver covers unless it
+//! says so.
 
 use super::matrix::{Matrix, Release};
 use super::plan::{Base, Plan, Purpose};
-use super::record::{At, Recorder, must_validate};
+use super::record::{At, Recorder, Words, must_validate};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
-use crate::judge::Expect;
-use crate::verdict::{Context, Decoded};
+use crate::judge::{Expect, Miss};
+use crate::verdict::{Context, Decoded, Verdict};
 
 /// Whether `release` must accept keys for `e`.
 fn covers(release: &Release, e: &Entitlement) -> bool {
@@ -32,6 +39,11 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
                 host_id: e.host_id.clone(),
             };
             plan.request(Purpose::Forward(r), &release.validator, k.as_bytes(), &ctx);
+            for j in 0..plan.alternatives.len() {
+                let key = plan.alternatives[j].1.clone();
+                let purpose = Purpose::ForwardAlternative(r, j);
+                plan.request(purpose, &release.validator, key.as_bytes(), &ctx);
+            }
         }
     }
 }
@@ -49,8 +61,49 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
             reference: Some(&expected),
             known_features: release.features.as_ref(),
         };
-        r.judge(at, expect, result, |miss| {
-            must_validate(&format, &expect, miss)
+        let accepted = accepted_alternative(r, i, &release.name);
+        r.judge_avoidable(at, expect, result, |miss| {
+            let words = must_validate(&format, &expect, miss);
+            match (miss, accepted) {
+                (Miss::Rejected(_), Some((g, alt_format))) => avoidable(words, &g, &alt_format),
+                _ => (words, None),
+            }
         });
     }
+}
+
+/// The first other generator whose key for the entitlement release `i`
+/// accepts, with that key's format; every alternative call that failed is
+/// recorded as a crash of its validator.
+fn accepted_alternative(r: &mut Recorder<'_>, i: usize, release: &str) -> Option<(String, String)> {
+    let mut accepted = None;
+    for (j, (g, _)) in r.plan.alternatives.iter().enumerate() {
+        let Some((req, result)) = r.answered(Purpose::ForwardAlternative(i, j)) else {
+            continue;
+        };
+        let at = At::request(Check::Forward, g, release, req);
+        if r.failure(at, result) {
+            continue;
+        }
+        if let Ok(v) = result
+            && v.verdict == Verdict::Valid
+            && accepted.is_none()
+        {
+            let format = v.format.clone().unwrap_or_else(|| "unrecognised".into());
+            accepted = Some((g.clone(), format));
+        }
+    }
+    accepted
+}
+
+/// Words for an outage another generator's key shows was avoidable.
+pub(super) fn avoidable(words: Words, generator: &str, format: &str) -> (Words, Option<String>) {
+    let words = Words {
+        cause: format!("avoidable: {}", words.cause),
+        expected: format!(
+            "{}: {generator} issues a {format} key for this entitlement that this validator accepts",
+            words.expected
+        ),
+    };
+    (words, Some(format!("{generator} ({format})")))
 }

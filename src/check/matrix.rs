@@ -98,6 +98,10 @@ pub struct Matrix {
     pub releases: Vec<Release>,
     /// Formats with two or more generators: (format, generators).
     pub parity: Vec<(String, Vec<String>)>,
+    /// Every configured generator of a format, other than old and new: the
+    /// keys FORWARD tries when a release rejects the new system's key, to
+    /// tell an avoidable outage from one the formats impose.
+    pub issuers: Vec<String>,
     /// Checks to run (ROUNDTRIP always runs: other checks need its answers).
     pub checks: BTreeSet<Check>,
     /// The catalog's product slugs, for TAMPER's other-product context.
@@ -141,12 +145,21 @@ impl Matrix {
             .into_iter()
             .map(|(name, s)| (name, super::counted::Counted::wrap(s)))
             .collect();
+        let mut issuers: Vec<String> = Vec::new();
+        for f in config.formats.values() {
+            for g in &f.generators {
+                if *g != config.run.old && *g != config.run.new && !issuers.contains(g) {
+                    issuers.push(g.clone());
+                }
+            }
+        }
         Ok(Matrix {
             systems,
             old: config.run.old.clone(),
             new: config.run.new.clone(),
             releases: releases(config),
             parity,
+            issuers,
             checks,
             products: config
                 .catalog
@@ -162,13 +175,17 @@ impl Matrix {
         self.checks.contains(&c)
     }
 
-    /// The generators a batch needs: old, new, and every parity generator.
+    /// The generators a batch needs: old, new, every parity generator, and
+    /// for FORWARD every other issuer.
     pub(super) fn generators(&self) -> Vec<String> {
         let mut g = vec![self.old.clone(), self.new.clone()];
         if self.enabled(Check::Parity) {
             for (_, gens) in &self.parity {
                 g.extend(gens.iter().cloned());
             }
+        }
+        if self.enabled(Check::Forward) {
+            g.extend(self.issuers.iter().cloned());
         }
         let mut seen = BTreeSet::new();
         g.retain(|x| seen.insert(x.clone()));

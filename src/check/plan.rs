@@ -16,6 +16,9 @@ pub(crate) enum Purpose {
     Roundtrip(Base),
     Backward,
     Forward(usize),
+    /// A release's answer to another generator's key for the same
+    /// entitlement (release, index into [`Plan::alternatives`]).
+    ForwardAlternative(usize, usize),
     Rollback,
     Tamper {
         base: Base,
@@ -68,6 +71,11 @@ pub(crate) type Answer = Option<Result<Validation, CallFailure>>;
 pub(crate) struct Plan {
     pub(crate) old_key: Option<String>,
     pub(crate) new_key: Option<String>,
+    /// The field the old system named when it refused the entitlement.
+    pub(crate) old_refused: Option<String>,
+    /// Keys other generators (old first) issued for the entitlement, distinct
+    /// from the new key and each other: (generator, key).
+    pub(crate) alternatives: Vec<(String, String)>,
     /// TAMPER's mutations of the old and the new key.
     pub(crate) mutations: [Vec<Mutation>; 2],
     /// TIME's grid: (day, should validate, label).
@@ -79,9 +87,26 @@ impl Plan {
     /// An empty plan for case `i` of a batch whose keys are `generated`.
     pub(crate) fn new(m: &Matrix, generated: &Generated, i: usize) -> Self {
         let key = |system: &str| generated[system][i].as_ref().ok().cloned();
+        let new_key = key(&m.new);
+        let mut alternatives: Vec<(String, String)> = Vec::new();
+        for g in std::iter::once(&m.old).chain(&m.issuers) {
+            if let Some(k) = generated.get(g).and_then(|keys| keys[i].as_ref().ok())
+                && Some(k) != new_key.as_ref()
+                && alternatives.iter().all(|(_, a)| a != k)
+            {
+                alternatives.push((g.clone(), k.clone()));
+            }
+        }
         Plan {
             old_key: key(&m.old),
-            new_key: key(&m.new),
+            new_key,
+            old_refused: match &generated[&m.old][i] {
+                Err(crate::implementation::GenerateFailure::Refused { field, .. }) => {
+                    Some(field.clone())
+                }
+                _ => None,
+            },
+            alternatives,
             mutations: Default::default(),
             days: Vec::new(),
             requests: Vec::new(),

@@ -138,14 +138,26 @@ impl<'a> Recorder<'a> {
         result: &Result<Validation, CallFailure>,
         words: impl FnOnce(&Miss) -> Words,
     ) -> Option<Miss> {
+        self.judge_avoidable(at, expect, result, |miss| (words(miss), None))
+    }
+
+    /// [`Self::judge`], where `words` also says whether a miss was avoidable
+    /// (the generator whose key the same validator accepts).
+    pub(super) fn judge_avoidable(
+        &mut self,
+        at: At<'_>,
+        expect: Expect<'_>,
+        result: &Result<Validation, CallFailure>,
+        words: impl FnOnce(&Miss) -> (Words, Option<String>),
+    ) -> Option<Miss> {
         match judge::validation(expect, result) {
             None => {
                 self.pass(at.check, at.generator, at.validator);
                 None
             }
             Some(miss) => {
-                let w = words(&miss);
-                self.find(at, &miss, w, result.as_ref().ok());
+                let (w, avoidable) = words(&miss);
+                self.push(at, &miss, w, result.as_ref().ok(), avoidable);
                 Some(miss)
             }
         }
@@ -175,6 +187,17 @@ impl<'a> Recorder<'a> {
         words: Words,
         validation: Option<&Validation>,
     ) {
+        self.push(at, miss, words, validation, None);
+    }
+
+    fn push(
+        &mut self,
+        at: At<'_>,
+        miss: &Miss,
+        words: Words,
+        validation: Option<&Validation>,
+        avoidable: Option<String>,
+    ) {
         self.tally(at.check, at.generator, at.validator, |t| t.fail += 1);
         if !self.matrix.enabled(at.check) {
             return;
@@ -196,6 +219,8 @@ impl<'a> Recorder<'a> {
             found: miss.found(validation),
             validation: validation.cloned(),
             diffs: miss.diffs().to_vec(),
+            old_refused: self.plan.old_refused.clone(),
+            avoidable,
         });
     }
 }

@@ -1,12 +1,15 @@
 //! ROLLBACK: keys the new system issued still validate in the old system,
-//! should go-live be reversed.
+//! should go-live be reversed. When the old system rejects the new key but
+//! issued a key for the same entitlement that it accepts (ROUNDTRIP), the
+//! outage was avoidable and is reported as such.
 
+use super::forward::avoidable;
 use super::matrix::{Matrix, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, must_validate};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
-use crate::judge::Expect;
+use crate::judge::{Expect, Miss};
 use crate::verdict::{Decoded, Verdict};
 
 pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
@@ -30,8 +33,17 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         known_features: None,
     };
     let format = r.format(Base::New);
-    r.judge(at, expect, result, |miss| {
-        must_validate(&format, &expect, miss)
+    let old_reads_own = matches!(
+        r.answered(Purpose::Roundtrip(Base::Old)),
+        Some((_, Ok(v))) if v.verdict == Verdict::Valid
+    );
+    let old_format = r.format(Base::Old);
+    r.judge_avoidable(at, expect, result, |miss| {
+        let words = must_validate(&format, &expect, miss);
+        match miss {
+            Miss::Rejected(_) if old_reads_own => avoidable(words, &m.old, &old_format),
+            _ => (words, None),
+        }
     });
 }
 

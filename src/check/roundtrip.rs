@@ -1,6 +1,13 @@
 //! ROUNDTRIP: each system validates its own keys and decodes what it
 //! encoded. Also where a generator's failure to answer is recorded: every
 //! other check starts from the keys it issues.
+//!
+//! A refusal is judged against the other system: the new system refusing an
+//! entitlement the old one issues leaves customers without a key (a
+//! ROUNDTRIP outage of the new system); the old system refusing one the new
+//! system issues leaves them without one after a rollback (a ROLLBACK
+//! outage of the old system as a generator). Refusals on both sides are what the formats declare, and are
+//! counted as skipped.
 
 use std::collections::BTreeSet;
 
@@ -10,7 +17,7 @@ use super::record::{At, Recorder, Words, must_validate};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::implementation::GenerateFailure;
-use crate::judge::{Expect, Miss};
+use crate::judge::{self, Expect, ExpectKey, Miss};
 use crate::verdict::Decoded;
 
 pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
@@ -22,8 +29,9 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
     }
 }
 
-/// Records every generator's failure to answer (once per generator), and
-/// the declared refusals of old and new as skipped observations.
+/// Records every generator's failure to answer (once per generator), a
+/// refusal of old or new that the other system issues as a finding, and
+/// refusals on both sides as skipped observations.
 pub(super) fn judge_generation(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
     let m = r.matrix;
     let mut seen = BTreeSet::new();
@@ -45,11 +53,42 @@ pub(super) fn judge_generation(r: &mut Recorder<'_>, generated: &Generated, i: u
                 r.find(at, &miss, words, None);
             }
             Err(GenerateFailure::Refused { .. }) if *g == m.old || *g == m.new => {
-                r.tally(Check::Roundtrip, g, None, |t| t.skipped += 1);
+                let (other, check) = if *g == m.new {
+                    (&m.old, Check::Roundtrip)
+                } else {
+                    (&m.new, Check::Rollback)
+                };
+                let other_issued = generated[other][i].is_ok() && m.old != m.new;
+                let miss = judge::generation(ExpectKey::Issued, &results[i]);
+                // The old system's own ROUNDTRIP was not made either way.
+                if check == Check::Rollback || !other_issued {
+                    r.tally(Check::Roundtrip, g, None, |t| t.skipped += 1);
+                }
+                if let Some(miss) = miss.filter(|_| other_issued) {
+                    refused(r, check, g, other, &miss);
+                }
             }
             _ => {}
         }
     }
+}
+
+/// Records `system`'s refusal of an entitlement `other` issues, at its
+/// generation cell (no validator) of `check`: ROUNDTRIP for the new system,
+/// ROLLBACK for the old one.
+fn refused(r: &mut Recorder<'_>, check: Check, system: &str, other: &str, miss: &Miss) {
+    let at = At {
+        check,
+        generator: system,
+        validator: None,
+        key: None,
+        context: None,
+    };
+    let words = Words {
+        cause: format!("{system} {}", miss.cause()),
+        expected: format!("a key: {other} issues one for this entitlement"),
+    };
+    r.find(at, miss, words, None);
 }
 
 /// Each system's own key must validate with the entitlement's decode. Also

@@ -106,6 +106,8 @@ fn base_finding(header: &Header<'_>, system: &str) -> Finding {
         found: String::new(),
         validation: None,
         diffs: Vec::new(),
+        old_refused: None,
+        avoidable: None,
     }
 }
 

@@ -128,7 +128,7 @@ impl RunResult {
         let rollback = aggregate
             .tallies
             .iter()
-            .filter(|((c, _, _), _)| *c == Check::Rollback)
+            .filter(|((c, _, v), _)| *c == Check::Rollback && v.is_some())
             .map(|(_, t)| t.pass + t.fail)
             .sum();
         let c = &aggregate.counts;

@@ -148,6 +148,8 @@ fn compare_key(
             found: d.miss.found(d.validation.as_ref()),
             diffs: d.miss.diffs().to_vec(),
             validation: d.validation,
+            old_refused: None,
+            avoidable: None,
         })
         .collect()
 }

@@ -66,10 +66,15 @@ pub(crate) enum Defect {
     /// that left the check for later): any 25 symbols with a well-formed
     /// payload validate. Issuing is the spec's.
     LaxMac,
+    /// `refuses-features`: issuing (both formats) refuses every entitlement
+    /// that grants a feature, naming `features`, as an emitter whose feature
+    /// table was never loaded would: a declared refusal, not a crash, of
+    /// what the other system issues.
+    RefusesFeatures,
 }
 
 /// Every value of the `defect` setting.
-pub(crate) const NAMES: [&str; 12] = [
+pub(crate) const NAMES: [&str; 13] = [
     "none",
     "expiry-off-by-one",
     "feature-bit-moved",
@@ -82,6 +87,7 @@ pub(crate) const NAMES: [&str; 12] = [
     "crash-long-name",
     "product-unchecked",
     "lax-mac",
+    "refuses-features",
 ];
 
 impl Defect {
@@ -116,6 +122,7 @@ impl Defect {
             }
             "product-unchecked" => Defect::ProductUnchecked,
             "lax-mac" => Defect::LaxMac,
+            "refuses-features" => Defect::RefusesFeatures,
             other => {
                 return Err(format!(
                     "setting `defect`: unknown defect {other:?}; the defects are {}",
@@ -141,6 +148,7 @@ impl Defect {
             Defect::CrashLongName => NAMES[9],
             Defect::ProductUnchecked => NAMES[10],
             Defect::LaxMac => NAMES[11],
+            Defect::RefusesFeatures => NAMES[12],
         }
     }
 }

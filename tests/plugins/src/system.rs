@@ -109,6 +109,12 @@ impl Defective {
 
     /// Issues a key as the builtin does, through the defect.
     pub(crate) fn generate(&self, e: &Entitlement) -> Result<String, GenerateFailure> {
+        if matches!(self.defect, Defect::RefusesFeatures) && !e.features.is_empty() {
+            return Err(GenerateFailure::Refused {
+                field: "features".into(),
+                reason: "no feature table loaded".into(),
+            });
+        }
         match &self.target {
             Target::Old(lk1) => self.lk1_encode(lk1, e),
             Target::New(new) => self.issue_as_new_system(new, e),

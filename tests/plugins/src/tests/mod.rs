@@ -293,7 +293,9 @@ fn untriggered_defects_issue_and_validate_like_the_builtin() {
                 // Every acme-lk1 key carries the MAC that defect changes.
                 let mac_changed = defect == "mac-wrong-bytes"
                     && x.issued.as_ref().is_ok_and(|key| !is_acme_ed1(key));
-                if mac_changed {
+                // A feature is that defect's trigger when issuing.
+                let refused = defect == "refuses-features" && !x.entitlement.features.is_empty();
+                if mac_changed || refused {
                     continue;
                 }
                 assert_eq!(
@@ -396,6 +398,26 @@ fn settings_are_checked_and_named() {
     }
     let no_secret = Defective::new("acme-lk1", "mac-wrong-bytes", &catalog, &Settings::new());
     assert_eq!(no_secret.unwrap_err(), "setting `secret`: missing");
+}
+
+#[test]
+fn refuses_features_refuses_what_grants_a_feature_and_issues_the_rest() {
+    for (scheme, overrides) in SYSTEMS {
+        let pair = Pair::new(scheme, "refuses-features", overrides);
+        let with_feature = cad();
+        assert!(!with_feature.features.is_empty());
+        assert_eq!(
+            pair.defective.generate(&with_feature),
+            Err(GenerateFailure::Refused {
+                field: "features".into(),
+                reason: "no feature table loaded".into()
+            }),
+            "{scheme}"
+        );
+        let none = with(cad(), |e| e.features.clear());
+        let key = pair.builtin_key(&none);
+        assert_eq!(pair.defective.generate(&none), Ok(key), "{scheme}");
+    }
 }
 
 #[test]
