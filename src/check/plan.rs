@@ -38,6 +38,21 @@ pub(crate) enum Purpose {
     },
 }
 
+impl Purpose {
+    /// The check a request for this purpose serves.
+    pub(crate) fn check(self) -> crate::finding::Check {
+        use crate::finding::Check;
+        match self {
+            Purpose::Roundtrip(_) => Check::Roundtrip,
+            Purpose::Backward => Check::Backward,
+            Purpose::Forward(_) | Purpose::ForwardAlternative(..) => Check::Forward,
+            Purpose::Rollback => Check::Rollback,
+            Purpose::Tamper { .. } | Purpose::TamperBase { .. } => Check::Tamper,
+            Purpose::Time { .. } => Check::Time,
+        }
+    }
+}
+
 /// Which issued key a request validates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Base {

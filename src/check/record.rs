@@ -2,9 +2,11 @@
 //! a cell (check, generator, validator), with the key and context that make
 //! it replayable. Decides nothing itself: [`crate::judge`] does.
 
+use std::collections::HashSet;
+
 use super::matrix::{Case, CaseOutcome, Matrix, Tally};
 use super::plan::{Answer, Base, Plan, Purpose, Request};
-use crate::finding::{Check, Finding, GroupKey};
+use crate::finding::{Check, Finding, GroupKey, Severity};
 use crate::implementation::CallFailure;
 use crate::judge::{self, Expect, Miss};
 use crate::verdict::{Context, Validation};
@@ -53,6 +55,9 @@ pub(super) struct Recorder<'a> {
     outcome: CaseOutcome,
     /// Format each system reported for its own key (from ROUNDTRIP).
     formats: [Option<String>; 2],
+    /// The calls (validator system, key, context) a crash finding was
+    /// recorded for: [`Self::finish`] records every other failed call.
+    crashed: HashSet<(String, Vec<u8>, Context)>,
 }
 
 impl<'a> Recorder<'a> {
@@ -69,11 +74,40 @@ impl<'a> Recorder<'a> {
             answers,
             outcome: CaseOutcome::default(),
             formats: [None, None],
+            crashed: HashSet::new(),
         }
     }
 
-    /// The outcome, with the verdicts every validator answered.
+    /// The outcome, with the verdicts every validator answered. Every call
+    /// that failed and that no check judged (a TAMPER reference whose check
+    /// of record is switched off, ...) becomes a crash finding here, at the
+    /// cell of the check that asked: nothing a system does is dropped.
     pub(super) fn finish(mut self) -> CaseOutcome {
+        for (req, answer) in self.plan.requests.iter().zip(self.answers) {
+            let Some(result @ Err(_)) = answer else {
+                continue;
+            };
+            let call = (req.validator.clone(), req.key.clone(), req.context.clone());
+            if self.crashed.contains(&call) {
+                continue;
+            }
+            let m = self.matrix;
+            let generator = match req.purpose {
+                Purpose::ForwardAlternative(_, j) => self.plan.alternatives[j].0.as_str(),
+                Purpose::Roundtrip(b) | Purpose::TamperBase { base: b, .. } => base_system(m, b),
+                Purpose::Tamper { base, .. } | Purpose::Time { base, .. } => base_system(m, base),
+                Purpose::Backward => m.old.as_str(),
+                Purpose::Forward(_) | Purpose::Rollback => m.new.as_str(),
+            };
+            let validator = match req.purpose {
+                Purpose::Forward(r) | Purpose::ForwardAlternative(r, _) => {
+                    m.releases[r].name.as_str()
+                }
+                _ => req.validator.as_str(),
+            };
+            let at = At::request(req.purpose.check(), generator, validator, req);
+            self.failure(at, result);
+        }
         let systems = &self.matrix.systems;
         let mut verdicts: Vec<(usize, crate::verdict::Verdict)> = self
             .plan
@@ -199,8 +233,28 @@ impl<'a> Recorder<'a> {
         avoidable: Option<String>,
     ) {
         self.tally(at.check, at.generator, at.validator, |t| t.fail += 1);
-        if !self.matrix.enabled(at.check) {
+        // A crash is recorded even for a check switched off: the call was
+        // made (other checks need its answer), and its failure is a finding.
+        if !self.matrix.enabled(at.check) && miss.severity() != Severity::Crash {
             return;
+        }
+        // One failed call is one crash finding, however many checks read it.
+        if let (true, Some(validator), Some(key), Some(context)) = (
+            matches!(miss, Miss::Failed(_)),
+            at.validator,
+            at.key,
+            at.context,
+        ) {
+            let system = self
+                .matrix
+                .releases
+                .iter()
+                .find(|r| r.name == validator)
+                .map_or(validator, |r| r.validator.as_str());
+            let call = (system.to_string(), key.to_vec(), context.clone());
+            if !self.crashed.insert(call) {
+                return;
+            }
         }
         self.outcome.findings.push(Finding {
             key: GroupKey {
@@ -222,6 +276,14 @@ impl<'a> Recorder<'a> {
             old_refused: self.plan.old_refused.clone(),
             avoidable,
         });
+    }
+}
+
+/// The system that issued `base`'s key.
+fn base_system(m: &Matrix, base: Base) -> &str {
+    match base {
+        Base::Old => &m.old,
+        Base::New => &m.new,
     }
 }
 

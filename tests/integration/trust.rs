@@ -1,6 +1,10 @@
 //! A verdict you can trust: each system judged against what is known to be
 //! right, so the report blames the system that deviates.
 
+use std::collections::BTreeSet;
+
+use rstest::rstest;
+
 use crate::common::{Scenario, code, stderr, unwaived_groups};
 
 /// An old validator that never checks the MAC accepts forged keys: TAMPER
@@ -170,4 +174,109 @@ fn a_new_system_refusing_what_old_issues_is_red() {
         .find(|g| g["name"] == "no outage or leak")
         .expect("the outage gate");
     assert_eq!(gate["status"], "red", "{gate:#}");
+}
+
+/// Nothing dropped: a new system whose validator fails on a known set of
+/// inputs (the plugin logs each input it fails on) yields exactly one crash
+/// finding per failing input, each naming that input, check by check, in
+/// process (an error status) and isolated (the worker aborts and restarts).
+#[rstest]
+#[case::tamper("new", "tamper", "40", "61", "none")]
+#[case::time("new", "time", "60", "7", "none")]
+#[case::forward("new", "forward", "60", "5", "none")]
+#[case::rollback_by_old("old", "rollback", "60", "5", "none")]
+#[case::tamper_by_old("old", "tamper", "30", "61", "none")]
+#[case::every_check_isolated("new", "all", "30", "61", "worker")]
+fn every_failing_input_is_one_crash_finding(
+    #[case] system: &str,
+    #[case] check: &str,
+    #[case] cases: &str,
+    #[case] every: &str,
+    #[case] isolation: &str,
+) {
+    let fault = if isolation == "none" {
+        "fail-on-key"
+    } else {
+        "abort-on-key"
+    };
+    let s = Scenario::demo().without_sources();
+    let log = s.dir.path().join("failed.jsonl");
+    let log_path = log.to_string_lossy().into_owned();
+    let s = s
+        .faulty_system(
+            system,
+            if system == "new" {
+                "acme-ed1"
+            } else {
+                "acme-lk1"
+            },
+            &[("fault", fault), ("every", every), ("log", &log_path)],
+        )
+        .set("run", "vectors", "no-vectors-here".into())
+        .set("run", "isolation", isolation.into());
+    let mut args = vec!["--cases", cases, "--seed", "11", "--no-shrink", "-q"];
+    if check != "all" {
+        args.extend(["--checks", check]);
+    }
+    let (out, r) = s.run_report(&args, "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+
+    let failed: BTreeSet<(String, String)> = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a log line");
+            (
+                v["key_hex"].as_str().unwrap().to_string(),
+                v["context"].to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        failed.len() >= 3,
+        "too few failing inputs to prove much: {}",
+        failed.len()
+    );
+    let crashes: Vec<&serde_json::Value> = r["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter(|g| g["severity"] == "crash")
+        .collect();
+    let found: u64 = crashes.iter().map(|g| g["count"].as_u64().unwrap()).sum();
+    assert_eq!(
+        found as usize,
+        failed.len(),
+        "crash findings vs failing inputs: {crashes:#?}"
+    );
+    for g in &crashes {
+        let e = &g["example"];
+        let key = e["license_key"].as_str().expect("a crash names its key");
+        let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+        if !key.contains('\u{FFFD}') {
+            assert!(
+                failed.contains(&(hex, e["context"].to_string())),
+                "a crash on an input the plugin did not fail on: {g:#}"
+            );
+        }
+        let v = g["validator"].as_str().unwrap_or_default();
+        let embedding = if system == "new" {
+            &["new", "Acme CAD 7.0", "Acme Cloud 1.0"][..]
+        } else {
+            &[
+                "old",
+                "Acme CAD 5.4",
+                "Acme CAD 6.2",
+                "Acme Viewer 3.1",
+                "Acme Simulate 2.0",
+            ][..]
+        };
+        assert!(embedding.contains(&v), "blamed on {v}: {g:#}");
+    }
+    if check != "all" {
+        assert!(
+            crashes.iter().any(|g| g["check"] == check),
+            "no crash recorded by {check}: {crashes:#?}"
+        );
+    }
 }

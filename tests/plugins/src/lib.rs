@@ -8,8 +8,13 @@
 //!
 //! - setting `defect` plants one realistic bug ([`defect::Defect`]) that a
 //!   check of the matrix must catch, classify and shrink;
-//! - setting `fault` injects a panic that the host must turn into a `crash`
-//!   finding instead of dying.
+//! - setting `fault` injects a panic, a segfault, an abort or a failed call
+//!   that the host must turn into a `crash` finding instead of dying or
+//!   dropping it. `fail-on-key` and `abort-on-key` fail `validate` on a known
+//!   set of inputs (those whose FNV-1a hash of key and context is a multiple
+//!   of `every`) and append each to the file named by setting `log`, one JSON
+//!   line per call, so a test can compare the inputs that failed with the
+//!   crash findings keycompat reports.
 //!
 //! Apart from the one defect or fault, it answers exactly like the builtin it
 //! wraps, so any finding a test sees is the planted one.
@@ -33,7 +38,7 @@ use keycompat_plugin_sdk::{Fields, GenerateError, Plugin};
 use crate::system::Defective;
 
 /// The settings the plugin reads itself; all others go to the builtin.
-const OWN_SETTINGS: [&str; 4] = ["scheme", "defect", "fault", "every"];
+const OWN_SETTINGS: [&str; 5] = ["scheme", "defect", "fault", "every", "log"];
 
 /// A fault to inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +49,10 @@ enum Fault {
     /// `generate` dies of SIGSEGV when `serial % every == 0` (setting `every`,
     /// default 1000): legacy code crashing on inputs nobody tried.
     SegvOnSerial,
+    /// `validate` returns an error on the known inputs (see the crate docs).
+    FailOnKey,
+    /// `validate` aborts the process on the known inputs.
+    AbortOnKey,
 }
 
 impl Fault {
@@ -53,6 +62,8 @@ impl Fault {
             "panic-on-generate" => Fault::PanicOnGenerate,
             "panic-on-validate" => Fault::PanicOnValidate,
             "segv-on-serial" => Fault::SegvOnSerial,
+            "fail-on-key" => Fault::FailOnKey,
+            "abort-on-key" => Fault::AbortOnKey,
             other => return Err(format!("setting `fault`: unknown fault {other:?}")),
         })
     }
@@ -62,6 +73,19 @@ struct Faulty {
     inner: Defective,
     fault: Fault,
     every: u32,
+    /// Where `fail-on-key` and `abort-on-key` log the inputs they fail on.
+    log: Option<std::path::PathBuf>,
+}
+
+/// FNV-1a over a validation's inputs: which ones `*-on-key` faults fail on.
+fn input_hash(key: &[u8], ctx: &keycompat::verdict::Context) -> u64 {
+    let context = serde_json::to_string(ctx).unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.iter().chain([0u8].iter()).chain(context.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 impl Plugin for Faulty {
@@ -97,6 +121,7 @@ impl Plugin for Faulty {
             inner,
             fault,
             every,
+            log: s.get("log").map(std::path::PathBuf::from),
         })
     }
 
@@ -130,7 +155,33 @@ impl Plugin for Faulty {
             panic!("planted panic in validate");
         }
         let ctx = marshal::context_from_fields(context)?;
+        let on_key = matches!(self.fault, Fault::FailOnKey | Fault::AbortOnKey);
+        if on_key && input_hash(key, &ctx).is_multiple_of(u64::from(self.every)) {
+            self.log_failure(key, &ctx);
+            if self.fault == Fault::AbortOnKey {
+                std::process::abort();
+            }
+            return Err("planted failure on this input".into());
+        }
         Ok(marshal::validation_to_text(&self.inner.validate(key, &ctx)))
+    }
+}
+
+impl Faulty {
+    /// Appends the failing input to the log, one line per call (`O_APPEND`
+    /// keeps lines of concurrent workers whole).
+    fn log_failure(&self, key: &[u8], ctx: &keycompat::verdict::Context) {
+        use std::io::Write;
+        let Some(path) = &self.log else { return };
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        let line = serde_json::json!({ "key_hex": hex, "context": ctx }).to_string() + "\n";
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
     }
 }
 
