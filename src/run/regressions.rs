@@ -75,7 +75,18 @@ pub(super) fn save(
             _ => None,
         };
         r.found = options.today.to_string();
-        r.note = format!("{} {}; shrunk from {}", g.key.severity, g.key, g.replay);
+        let origin = match &g.example.source {
+            Source::Order {
+                file,
+                line,
+                order_id,
+            } => format!(" (order {order_id}, {file}:{line})"),
+            _ => String::new(),
+        };
+        r.note = format!(
+            "{} {}; shrunk from {}{origin}",
+            g.key.severity, g.key, g.replay
+        );
         let saved =
             vectors::save_regression(&dir, &r).map_err(|source| RunError::SaveRegression {
                 dir: dir.clone(),

@@ -387,3 +387,69 @@ fn the_data_command_needs_a_mapping_for_what_it_runs(
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains(names), "{}", stderr(&out));
 }
+
+/// Orders are entitlements: a group whose smallest example is an order row
+/// is shrunk like a random case and saved as a regression vector that names
+/// the order it came from, and the next run replays it first.
+#[test]
+fn a_failing_order_is_shrunk_and_saved_as_a_regression_vector() {
+    let s = Scenario::demo()
+        .without_source("field_keys")
+        .faulty_system("new", "acme-ed1", &[("defect", "expiry-off-by-one")])
+        .set("run", "vectors", "fresh-vectors".into())
+        .set("run", "isolation", "none".into());
+    // No random cases and no vectors yet: every example is an order row.
+    let (out, r) = s.run_report(
+        &["--cases", "0", "--no-steer", "--checks", "time", "-q"],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let time: Vec<&serde_json::Value> = r["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter(|g| g["check"] == "time" && g["example"]["source"]["kind"] == "order")
+        .collect();
+    assert!(!time.is_empty(), "{:#}", r["groups"]);
+    let saved = std::fs::read_to_string(s.dir.path().join("fresh-vectors/regressions/time.toml"))
+        .expect("a saved TIME regression");
+    let file: toml::Table = saved.parse().expect("the regression file parses");
+    let regressions = file["regression"].as_array().expect("regressions");
+    for g in &time {
+        let order_id = g["example"]["source"]["order_id"]
+            .as_str()
+            .expect("an order id");
+        assert!(
+            regressions
+                .iter()
+                .any(|v| v["cause"].as_str() == g["cause"].as_str()
+                    && v["note"]
+                        .as_str()
+                        .is_some_and(|n| n.contains(&format!("order {order_id}, ")))),
+            "group of order {order_id} not saved: {saved}"
+        );
+    }
+    // Shrunk: smaller than the order it came from (no customer, no order id).
+    assert!(
+        regressions
+            .iter()
+            .all(|v| v["entitlement"].get("customer").is_none()),
+        "{saved}"
+    );
+    let (_, again) = s.run_report(
+        &["--cases", "0", "--no-steer", "--checks", "time", "-q"],
+        "r2",
+    );
+    assert!(
+        again["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .any(|g| g["example"]["source"]["kind"] == "vector"
+                && g["example"]["source"]["file"]
+                    .as_str()
+                    .is_some_and(|f| f.contains("regressions"))),
+        "the saved regression runs first next time: {:#}",
+        again["groups"]
+    );
+}
