@@ -162,6 +162,8 @@ pub struct Gate {
 pub struct GateInputs {
     /// What the run set out to prove.
     pub scope: Scope,
+    /// Shards missing from a partial merge (`k/n`).
+    pub missing_shards: Vec<String>,
     /// Vector checks run, and failed (unwaived).
     pub vectors: (u64, u64),
     /// Random cases run.
@@ -212,6 +214,14 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             measured,
         })
     };
+    if !i.missing_shards.is_empty() {
+        gate(
+            "all shards merged",
+            Status::Red,
+            "every shard of the run is merged (a partial merge is never GO)".into(),
+            format!("partial: shards {} missing", i.missing_shards.join(", ")),
+        );
+    }
     let percent = |n: u64, of: u64| {
         if of == 0 {
             0.0
@@ -434,6 +444,7 @@ mod tests {
     fn inputs(scope: Scope) -> GateInputs {
         GateInputs {
             scope,
+            missing_shards: Vec::new(),
             field_keys: Some((100, 100, 0)),
             orders: Some((100, 100, 0)),
             coverage_percent: Some(10.0),

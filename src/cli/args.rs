@@ -50,6 +50,10 @@ pub enum Command {
     Merge {
         /// The shards' report.json files.
         shards: Vec<PathBuf>,
+        /// Merge the shards given even if some of the run's shards are
+        /// missing; the report then says which, and the verdict is never GO.
+        #[arg(long)]
+        allow_partial: bool,
         /// Directory for the merged reports [default: keycompat-report].
         #[arg(long, value_name = "DIR")]
         report_dir: Option<PathBuf>,

@@ -58,9 +58,10 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Replay(args) => replay::replay(cli.config.as_deref(), args),
         Command::Merge {
             shards,
+            allow_partial,
             report_dir,
             quiet,
-        } => run::merge(&shards, report_dir.as_deref(), quiet),
+        } => run::merge(&shards, allow_partial, report_dir.as_deref(), quiet),
         Command::Vectors(VectorsCommand::Check { dir }) => {
             run::lint_vectors(cli.config.as_deref(), dir.as_deref())
         }

@@ -350,6 +350,7 @@ fn write_reports(result: &RunResult, dir: &Path, quiet: bool) -> Result<(), CliE
 /// `keycompat merge`: joins shard reports into one and writes every format.
 pub(super) fn merge(
     shards: &[PathBuf],
+    allow_partial: bool,
     report_dir: Option<&Path>,
     quiet: bool,
 ) -> Result<i32, CliError> {
@@ -360,9 +361,13 @@ pub(super) fn merge(
     }
     let results = shards
         .iter()
-        .map(|p| crate::report::read_json(p).map_err(|e| CliError::Usage(e.to_string())))
+        .map(|p| {
+            crate::report::read_json(p)
+                .map(|r| (p.display().to_string(), r))
+                .map_err(|e| CliError::Usage(e.to_string()))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let merged = RunResult::merge(results)?;
+    let merged = RunResult::merge(results, allow_partial)?;
     if quiet {
         outln!("verdict: {}", merged.verdict);
     } else {

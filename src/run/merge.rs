@@ -11,12 +11,21 @@ use crate::waiver::Waiver;
 pub struct MergeError(String);
 
 impl RunResult {
-    /// Merges shard results of one run (same config, seed, cases, checks)
-    /// and judges the whole. When the shards cover every partition `1..=n`,
-    /// the result is the one an unsharded run over the same cases gives.
-    pub fn merge(shards: Vec<RunResult>) -> Result<RunResult, MergeError> {
+    /// Merges the shard results of one run (same config, seed, cases,
+    /// checks), each labelled (its file) for errors, and judges the whole.
+    ///
+    /// The shards must be `k/n` shards of one `n`, each at most once, and
+    /// no unsharded report among them; then the result is the one an
+    /// unsharded run over the same cases gives. A set missing shards is
+    /// refused, naming them, unless `allow_partial`: then the result says
+    /// which are missing and a red gate keeps it from ever being GO.
+    pub fn merge(
+        shards: Vec<(String, RunResult)>,
+        allow_partial: bool,
+    ) -> Result<RunResult, MergeError> {
+        check_shards(&shards, allow_partial)?;
         let mut iter = shards.into_iter();
-        let first = iter
+        let (_, first) = iter
             .next()
             .ok_or_else(|| MergeError("no reports to merge".into()))?;
         let mut meta = first.meta.clone();
@@ -24,7 +33,7 @@ impl RunResult {
         let mut aggregate = first.aggregate;
         let mut throughput = first.throughput;
         let mut data = first.data;
-        for shard in iter {
+        for (which, shard) in iter {
             throughput = throughput.or(shard.throughput);
             match (data.as_mut(), shard.data) {
                 (Some(d), Some(o)) => d.merge(o),
@@ -32,17 +41,6 @@ impl RunResult {
                 (Some(_), None) => {}
             }
             let m = &shard.meta;
-            let parts = m
-                .partitions
-                .iter()
-                .map(Partition::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            let which = if parts.is_empty() {
-                "an unsharded report".to_string()
-            } else {
-                format!("shard {parts}")
-            };
             let same = m.config_sha256 == meta.config_sha256
                 && m.seed == meta.seed
                 && m.cases == meta.cases
@@ -54,9 +52,6 @@ impl RunResult {
                     "{which} is from another run (config, seed, cases, checks, scope or --today differ): \
                      merge only the shards of one `keycompat run --partition k/n` invocation"
                 )));
-            }
-            if meta.partitions.iter().any(|p| m.partitions.contains(p)) {
-                return Err(MergeError(format!("{which} appears twice")));
             }
             meta.partitions.extend(m.partitions.iter().copied());
             meta.interrupted |= m.interrupted;
@@ -70,16 +65,8 @@ impl RunResult {
             aggregate.merge(shard.aggregate);
         }
         meta.partitions.sort_by_key(|p| (p.n, p.k));
-        let n = meta.partitions.first().map(|p| p.n);
-        let complete = n.is_some_and(|n| {
-            meta.partitions.len() as u64 == n
-                && meta
-                    .partitions
-                    .iter()
-                    .enumerate()
-                    .all(|(i, p)| p.n == n && p.k == i as u64 + 1)
-        });
-        if complete {
+        meta.missing_shards = missing(&meta.partitions);
+        if meta.missing_shards.is_empty() {
             meta.partitions.clear();
         }
         let gates = meta.gates_config.clone();
@@ -91,4 +78,62 @@ impl RunResult {
         merged.throughput = throughput;
         Ok(merged)
     }
+}
+
+/// The shards `1..=n` of `partitions`' run that it lacks.
+fn missing(partitions: &[Partition]) -> Vec<Partition> {
+    let Some(n) = partitions.first().map(|p| p.n) else {
+        return Vec::new();
+    };
+    (1..=n)
+        .filter(|&k| !partitions.iter().any(|p| p.k == k))
+        .map(|k| Partition { k, n })
+        .collect()
+}
+
+/// Refuses a set of reports that is not shards of one partitioning, each
+/// once, and (unless `allow_partial`) all of them.
+fn check_shards(shards: &[(String, RunResult)], allow_partial: bool) -> Result<(), MergeError> {
+    let mut seen: Vec<(Partition, &str)> = Vec::new();
+    let mut n = None;
+    for (which, shard) in shards {
+        let parts = &shard.meta.partitions;
+        if parts.is_empty() {
+            return Err(MergeError(format!(
+                "{which} is an unsharded (or already merged) report: merge only the shards of one \
+                 `keycompat run --partition k/n` run; merging it with shards would count its cases twice"
+            )));
+        }
+        for p in parts {
+            if let Some((_, other)) = seen.iter().find(|(q, _)| q == p) {
+                return Err(MergeError(format!(
+                    "shard {p} appears twice: in {other} and in {which}"
+                )));
+            }
+            match n {
+                Some((n, first)) if n != p.n => {
+                    return Err(MergeError(format!(
+                        "{which} is a shard of {} (shard {p}), {first} one of {n}: \
+                         merge the shards of one partitioning",
+                        p.n
+                    )));
+                }
+                None => n = Some((p.n, which.as_str())),
+                _ => {}
+            }
+            seen.push((*p, which));
+        }
+    }
+    let all: Vec<Partition> = seen.iter().map(|(p, _)| *p).collect();
+    let missing = missing(&all);
+    if !missing.is_empty() && !allow_partial {
+        let names: Vec<String> = missing.iter().map(Partition::to_string).collect();
+        return Err(MergeError(format!(
+            "incomplete: shard{} {} missing; merge every shard, or pass --allow-partial to merge \
+             what exists (the report then says it is partial, and is never GO)",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        )));
+    }
+    Ok(())
 }

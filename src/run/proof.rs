@@ -91,6 +91,7 @@ impl<'a> Opened<'a> {
                 .map(|r| (r.name.clone(), r.validator.clone()))
                 .collect(),
             interrupted: self.stop.load(Ordering::Relaxed),
+            missing_shards: Vec::new(),
             gates_config: config.gates.clone(),
             scope: self.scope,
         };

@@ -71,6 +71,9 @@ pub struct RunMeta {
     pub releases: Vec<(String, String)>,
     /// Whether the run was cut short (Ctrl-C).
     pub interrupted: bool,
+    /// Shards of the run missing from a merge made with `--allow-partial`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<Partition>,
     /// The gate thresholds the run was judged by (merge re-judges with them).
     pub gates_config: GatesConfig,
     /// What the run set out to prove: `full` (`keycompat run`) or `data`
@@ -134,6 +137,7 @@ impl RunResult {
         let c = &aggregate.counts;
         let inputs = GateInputs {
             scope: meta.scope,
+            missing_shards: meta.missing_shards.iter().map(|p| p.to_string()).collect(),
             vectors: (
                 c.vector_checks + c.vector_cases,
                 c.vector_failures + c.vector_cases_failing,

@@ -353,9 +353,78 @@ fn three_merged_shards_equal_the_unsharded_run() {
         );
     }
 
-    let out = s.run(&["merge", "shard1/report.json", "shard1/report.json"]);
-    assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("appears twice"), "{}", stderr(&out));
+    // Refused, naming what is doubled, missing or mixed: exit 2, no report.
+    for (shards, says) in [
+        (
+            &["shard1/report.json", "shard1/report.json"][..],
+            "shard 1/3 appears twice: in shard1/report.json and in shard1/report.json",
+        ),
+        (
+            &["shard1/report.json", "shard3/report.json"][..],
+            "incomplete: shard 2/3 missing",
+        ),
+        (
+            &["shard1/report.json"][..],
+            "incomplete: shards 2/3, 3/3 missing",
+        ),
+        (
+            &["shard1/report.json", "whole/report.json"][..],
+            "whole/report.json is an unsharded (or already merged) report",
+        ),
+    ] {
+        let out = s.run(&[&["merge"][..], shards, &["--report-dir", "refused"]].concat());
+        assert_eq!(code(&out), 2, "{shards:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{shards:?}: {}", stderr(&out));
+        assert!(!s.dir.path().join("refused").exists(), "{shards:?}");
+    }
+
+    // --allow-partial merges what exists, and says so in every format; never GO.
+    let out = s.run(&[
+        "merge",
+        "shard1/report.json",
+        "shard3/report.json",
+        "--allow-partial",
+        "--report-dir",
+        "partial",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let says = "partial: shards 2/3 missing";
+    assert!(stdout(&out).contains(says), "{}", stdout(&out));
+    for f in ["report.json", "junit.xml", "report.md", "report.html"] {
+        let text = std::fs::read_to_string(s.dir.path().join("partial").join(f)).unwrap();
+        // HTML escapes `/`.
+        let text = text.replace("&#x2f;", "/");
+        assert!(text.contains(says), "{f} does not say it is partial");
+    }
+    let partial: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.dir.path().join("partial/report.json")).unwrap(),
+    )
+    .unwrap();
+    crate::common::assert_schema(&partial);
+    assert_eq!(partial["verdict"], "red");
+    assert_eq!(
+        partial["meta"]["missing_shards"],
+        serde_json::json!([{"k": 2, "n": 3}])
+    );
+}
+
+/// A healthy demo's shards, merged partially, are still never GO.
+#[test]
+fn a_partial_merge_of_a_healthy_run_is_never_go() {
+    let s = small(Scenario::demo().without_sources(), 10).set(
+        "gates",
+        "min_coverage_percent",
+        toml::Value::Integer(0),
+    );
+    let (out, shard) = s.run_report(
+        &["--cases", "100", "--seed", "3", "--partition", "1/2", "-q"],
+        "shard1",
+    );
+    assert_eq!(code(&out), 0, "the shard alone is GO: {}", stderr(&out));
+    assert_eq!(shard["verdict"], "yellow");
+    let out = s.run(&["merge", "shard1/report.json", "--allow-partial", "-q"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "verdict: red");
 }
 
 #[test]
