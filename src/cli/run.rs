@@ -46,6 +46,7 @@ fn fresh_seed() -> u64 {
 /// second phase of argument parsing.
 fn settings(
     config: &Config,
+    config_path: Option<&Path>,
     args: &JudgeArgs,
     cases: u64,
     partition: Option<run::Partition>,
@@ -76,6 +77,7 @@ fn settings(
         shrink: true,
         steer: true,
         throughput: None,
+        replay_config: config_path.map(|p| p.display().to_string()),
     }
 }
 
@@ -195,7 +197,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         .map(super::bench::read)
         .transpose()?;
     let cases = args.cases.unwrap_or(config.run.cases);
-    let mut settings = settings(&config, &args.judge, cases, args.partition);
+    let mut settings = settings(&config, config_path, &args.judge, cases, args.partition);
     settings.shrink = !args.no_shrink;
     settings.steer = !args.no_steer;
     settings.throughput = throughput;
@@ -210,7 +212,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
 pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, CliError> {
     let mut config = require_config(config_path)?;
     select_sources(&mut config, &args)?;
-    let settings = settings(&config, &args.judge, 0, None);
+    let settings = settings(&config, config_path, &args.judge, 0, None);
     let dir = report_dir(&args.judge, Scope::Data)?;
     let printer = Printer::new(args.judge.quiet, 0);
     let result = run::data(&config, &settings, &printer, stop_flag())?;

@@ -208,6 +208,15 @@ impl Aggregate {
         }
     }
 
+    /// Makes every group's replay command name the config (`--config PATH`),
+    /// for a run given one: pasted in the same directory, it then replays
+    /// the finding against the same config.
+    pub fn set_replay_config(&mut self, config: &str) {
+        for g in self.groups.values_mut() {
+            g.replay = super::replay_command::with_config(&g.replay, config);
+        }
+    }
+
     /// Records one case's findings, applying waivers. Returns whether any
     /// finding was left unwaived.
     pub fn record(&mut self, findings: Vec<Finding>, waivers: &[Waiver], today: Day) -> bool {

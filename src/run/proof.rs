@@ -68,6 +68,9 @@ impl<'a> Opened<'a> {
             return Err(RunError::PluginGaveUp { system, message });
         }
         let (config, settings) = (self.config, self.settings);
+        if let Some(path) = &settings.replay_config {
+            aggregate.set_replay_config(path);
+        }
         if settings.shrink && !self.stop.load(Ordering::Relaxed) {
             regressions::shrink(&self.matrix, config, &mut aggregate, events);
             regressions::save(config, &aggregate, &settings.options, events)?;

@@ -41,6 +41,17 @@ pub fn replay_command(f: &Finding) -> String {
     }
 }
 
+/// `command` (a `keycompat ...` line) with `--config PATH` added, unless it
+/// is empty or already names one.
+pub fn with_config(command: &str, config: &str) -> String {
+    match command.strip_prefix("keycompat ") {
+        Some(rest) if !rest.starts_with("--config ") => {
+            format!("keycompat --config {} {rest}", shell_quote(config))
+        }
+        _ => command.to_string(),
+    }
+}
+
 /// Quotes `s` for a POSIX shell when it needs it.
 pub fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()

@@ -45,6 +45,10 @@ pub struct Settings {
     pub steer: bool,
     /// A `keycompat bench` result to show in the reports.
     pub throughput: Option<crate::bench::result::BenchResult>,
+    /// The `--config` argument a replay command needs to find this config
+    /// from the directory the run was started in (`None`: the default
+    /// `./keycompat.toml`).
+    pub replay_config: Option<String>,
 }
 
 /// What a run tells its caller while it goes. Every method has a default

@@ -43,6 +43,7 @@ fn small_run(cases: u64) -> Settings {
         shrink: true,
         steer: true,
         throughput: None,
+        replay_config: None,
     }
 }
 

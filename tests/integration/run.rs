@@ -72,6 +72,80 @@ fn replay_reproduces_a_waived_finding_and_judges_its_waiver_as_the_run_did() {
     );
 }
 
+/// A run given `--config` prints replay commands that name it: pasted in
+/// the same directory, each reproduces its finding (the default
+/// `keycompat.toml` there has no defect, so without `--config` they would
+/// replay to nothing). Every format carries the same command.
+#[test]
+fn replay_commands_of_a_run_with_another_config_name_it_and_reproduce() {
+    let s = Scenario::demo().without_sources().faulty_system(
+        "new",
+        "acme-ed1",
+        &[("defect", "expiry-off-by-one")],
+    );
+    std::fs::rename(s.path(), s.dir.path().join("other config.toml")).unwrap();
+    let healthy = Scenario::demo().without_sources();
+    std::fs::copy(healthy.path(), s.path()).unwrap();
+    let args = [
+        "--config",
+        "other config.toml",
+        "run",
+        "--cases",
+        "60",
+        "--seed",
+        "2",
+        "--no-shrink",
+        "--report-dir",
+        "r",
+        "--today",
+        "2026-11-23",
+    ];
+    let out = s.run(&args);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.dir.path().join("r/report.json")).unwrap())
+            .unwrap();
+    let unwaived: Vec<&serde_json::Value> = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["waived_by"].is_null())
+        .collect();
+    assert!(!unwaived.is_empty());
+    let markdown = std::fs::read_to_string(s.dir.path().join("r/report.md")).unwrap();
+    let junit = std::fs::read_to_string(s.dir.path().join("r/junit.xml"))
+        .unwrap()
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    for g in unwaived.iter().take(3) {
+        let replay = g["replay"].as_str().unwrap();
+        assert!(
+            replay.starts_with("keycompat --config 'other config.toml' "),
+            "{replay}"
+        );
+        assert!(stdout(&out).contains(replay), "terminal: {replay}");
+        assert!(markdown.contains(replay), "markdown: {replay}");
+        assert!(junit.contains(replay), "junit: {replay}");
+        let again = s.run_printed(replay, "--today 2026-11-23");
+        assert_eq!(
+            code(&again),
+            1,
+            "{replay}: {}{}",
+            stdout(&again),
+            stderr(&again)
+        );
+        assert!(
+            stdout(&again).contains(g["cause"].as_str().unwrap()),
+            "{replay} does not reproduce {}: {}",
+            g["cause"],
+            stdout(&again)
+        );
+    }
+}
+
 #[test]
 fn too_few_cases_is_a_red_gate_and_exit_1() {
     let s = Scenario::demo();
