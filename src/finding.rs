@@ -125,7 +125,8 @@ impl fmt::Display for Severity {
 pub enum Source {
     /// A random case: regenerate it from the seed and index.
     Random {
-        /// The run's seed.
+        /// The run's seed (a string in JSON: exact in every reader).
+        #[serde(with = "crate::json_u64")]
         seed: u64,
         /// The case index.
         index: u64,
@@ -139,7 +140,8 @@ pub enum Source {
     },
     /// A random case steered into a combination coverage had not reached.
     Steered {
-        /// The run's seed.
+        /// The run's seed (a string in JSON: exact in every reader).
+        #[serde(with = "crate::json_u64")]
         seed: u64,
         /// The index of the random case it started from.
         index: u64,

@@ -29,6 +29,7 @@ pub mod export;
 pub mod finding;
 pub mod gate;
 pub mod implementation;
+pub mod json_u64;
 pub mod judge;
 pub mod marshal;
 pub mod plugin;

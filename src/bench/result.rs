@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The schema name of `bench.json`.
-pub const SCHEMA_VERSION: &str = "keycompat-bench/1";
+pub const SCHEMA_VERSION: &str = "keycompat-bench/2";
 
 /// What is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -113,7 +113,8 @@ pub struct BenchResult {
     pub schema: String,
     /// keycompat's version.
     pub keycompat_version: String,
-    /// Seed of the corpus.
+    /// Seed of the corpus (a string in JSON: exact in every reader).
+    #[serde(with = "crate::json_u64")]
     pub seed: u64,
     /// Entitlements in the corpus.
     pub corpus: usize,

@@ -1,7 +1,7 @@
 //! The JSON report: the format of record, versioned by its `schema` field.
 //!
 //! It is the serde form of [`RunResult`] inside an envelope that names
-//! [`SCHEMA_VERSION`]; `schema/keycompat-report-1.schema.json` describes it.
+//! [`SCHEMA_VERSION`]; `schema/keycompat-report-2.schema.json` describes it.
 //! Output is deterministic (maps are `BTreeMap`s, no clock is read), so an
 //! unsharded run and the merge of its shards compare byte for byte.
 
@@ -17,7 +17,7 @@ use crate::run::RunResult;
 /// Additive changes (new optional fields) keep the version and update the
 /// published schema in the same change; anything a reader of this version
 /// would misread gets a new version.
-pub const SCHEMA_VERSION: &str = "keycompat-report/1";
+pub const SCHEMA_VERSION: &str = "keycompat-report/2";
 
 #[derive(Serialize)]
 struct Envelope<'a> {

@@ -6,7 +6,7 @@
 //! environment, no file system beyond the output directory, so the same run
 //! (or the same merged shards) renders byte-identical reports. The JSON
 //! report is the format of record ([`SCHEMA_VERSION`], published as
-//! `schema/keycompat-report-1.schema.json`); `keycompat merge` reads it back
+//! `schema/keycompat-report-2.schema.json`); `keycompat merge` reads it back
 //! with [`read_json`]. The other formats are views of it and are never read.
 //!
 //! [`write_all`] writes all four atomically (temporary file in the same

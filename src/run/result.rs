@@ -50,7 +50,8 @@ pub struct RunMeta {
     pub config: String,
     /// SHA-256 of the config file.
     pub config_sha256: String,
-    /// Seed of the random cases.
+    /// Seed of the random cases (a string in JSON: exact in every reader).
+    #[serde(with = "crate::json_u64")]
     pub seed: u64,
     /// Random cases asked for (before partitioning).
     pub cases: u64,

@@ -170,7 +170,7 @@ fn a_run_given_the_bench_shows_it_in_every_report_and_satisfies_the_schema() {
         "rep",
     );
     assert!(code(&out) <= 1, "{}", stderr(&out));
-    assert_eq!(report["throughput"]["schema"], "keycompat-bench/1");
+    assert_eq!(report["throughput"]["schema"], "keycompat-bench/2");
     let md = std::fs::read_to_string(s.dir.path().join("rep/report.md")).expect("md");
     assert!(
         md.contains("## Throughput") && md.contains("new/old"),

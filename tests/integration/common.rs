@@ -329,7 +329,7 @@ impl Scenario {
 /// every violation.
 pub fn assert_schema(report: &serde_json::Value) {
     let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("schema/keycompat-report-1.schema.json"))
+        &std::fs::read_to_string(repo().join("schema/keycompat-report-2.schema.json"))
             .expect("schema"),
     )
     .expect("schema JSON");

@@ -69,15 +69,19 @@ fn defect_config(defect: &str) -> PathBuf {
 fn run(config: &Path, name: &str) -> RunResult {
     common::ensure_built();
     let dir = scratch(&format!("run-{name}"));
+    // Run where the config is, as `keycompat.toml`: replay commands then
+    // name no machine-specific `--config` path.
+    assert_eq!(
+        config.file_name().and_then(|f| f.to_str()),
+        Some("keycompat.toml")
+    );
     let out = Command::new(common::bin())
-        .arg("--config")
-        .arg(config)
         .args([
             "run", "--cases", CASES, "--seed", "5", "--today", TODAY, "-q",
         ])
         .arg("--report-dir")
         .arg(&dir)
-        .current_dir(common::repo())
+        .current_dir(config.parent().expect("the config's directory"))
         .output()
         .expect("run keycompat");
     let code = out.status.code().unwrap_or(-1);
@@ -214,7 +218,7 @@ fn json_round_trips_through_write_all_and_read_json() {
 
 #[test]
 fn json_reports_satisfy_the_published_schema() {
-    let schema_path = common::repo().join("schema/keycompat-report-1.schema.json");
+    let schema_path = common::repo().join("schema/keycompat-report-2.schema.json");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&schema_path).expect("schema file"))
             .expect("schema is JSON");
@@ -251,12 +255,12 @@ fn read_json_names_the_file_and_the_schema_it_found() {
     let cases = [
         (
             "old.json",
-            json.replace("keycompat-report/1", "keycompat-report/0"),
+            json.replace("keycompat-report/2", "keycompat-report/0"),
             "\"keycompat-report/0\"",
         ),
         (
             "bare.json",
-            json.replacen("\"schema\": \"keycompat-report/1\",", "", 1),
+            json.replacen("\"schema\": \"keycompat-report/2\",", "", 1),
             "missing",
         ),
         (
@@ -274,7 +278,7 @@ fn read_json_names_the_file_and_the_schema_it_found() {
         assert!(msg.contains(expect), "{msg}");
         if file != "garbage.json" {
             assert!(matches!(err, ReportError::SchemaVersion { .. }), "{err:?}");
-            assert!(msg.contains("keycompat-report/1"), "{msg}");
+            assert!(msg.contains("keycompat-report/2"), "{msg}");
         }
     }
     let missing = report::read_json(&dir.join("nope.json")).expect_err("no file");
@@ -585,4 +589,29 @@ fn html_renders_in_headless_chromium() {
         assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
         println!("screenshot: {}", png.display());
     }
+}
+
+/// Seeds are 64-bit: JSON carries them as strings, so jq and JavaScript
+/// read them exactly, and the JSON reads back into the same seed.
+#[test]
+fn seeds_are_exact_strings_in_json() {
+    let s = common::Scenario::demo().without_sources().faulty_system(
+        "new",
+        "acme-ed1",
+        &[("defect", "expiry-off-by-one")],
+    );
+    let seed = "18446744073709551615";
+    let (out, r) = s.run_report(&["--cases", "30", "--seed", seed, "--no-shrink", "-q"], "r");
+    assert_eq!(common::code(&out), 1, "{}", common::stderr(&out));
+    assert_eq!(r["meta"]["seed"], seed);
+    let random = r["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["example"]["source"]["kind"] == "random")
+        .expect("a random case's finding");
+    assert_eq!(random["example"]["source"]["seed"], seed);
+    common::assert_schema(&r);
+    let back = report::read_json(&s.dir.path().join("r/report.json")).expect("reads back");
+    assert_eq!(back.meta.seed, u64::MAX);
 }
