@@ -11,8 +11,13 @@ pub const USAGE: i32 = 2;
 /// A plugin could not be loaded, breaks the ABI, or failed on every call
 /// until its restarts ran out: nothing it was asked was proven.
 pub const PLUGIN: i32 = 3;
-/// Interrupted by a second Ctrl-C (SIGINT): 128 + 2, as shells report it.
+/// Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report it. The first
+/// Ctrl-C writes a partial report marked interrupted (no verdict); a second
+/// exits at once.
 pub const INTERRUPTED: i32 = 130;
+/// Terminated (SIGTERM, how CI systems cancel a job): 128 + 15, after the
+/// same partial report.
+pub const TERMINATED: i32 = 143;
 
 /// Exit codes of the hidden `keycompat __worker` process, which hosts one
 /// plugin for the coordinator (see [`crate::plugin::worker`]).

@@ -38,6 +38,9 @@ pub enum Status {
     Yellow,
     /// Not met: blocks go-live.
     Red,
+    /// Only a run's verdict, never a gate's: the run was cut short (Ctrl-C,
+    /// SIGTERM), so its partial results support neither GO nor NO-GO.
+    Interrupted,
 }
 
 impl fmt::Display for Status {
@@ -46,6 +49,7 @@ impl fmt::Display for Status {
             Status::Green => "green",
             Status::Yellow => "yellow",
             Status::Red => "red",
+            Status::Interrupted => "interrupted",
         })
     }
 }

@@ -90,6 +90,7 @@ pub fn render(r: &RunResult) -> String {
         Status::Green => "GO (all gates green)",
         Status::Yellow => "GO with warnings (yellow gates: waivers or drift)",
         Status::Red => "NO-GO (a red gate blocks go-live)",
+        Status::Interrupted => "INTERRUPTED: partial results, no verdict (run it again)",
     };
     let scope = match r.meta.scope {
         Scope::Full => "",

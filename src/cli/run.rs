@@ -4,7 +4,8 @@
 
 use super::output::{out, outln};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use super::args::{DataArgs, DataSource, JudgeArgs, RunArgs};
 use super::error::{CliError, io};
@@ -19,19 +20,49 @@ use crate::run::{self, RunOptions, RunResult, Settings};
 use crate::sources::SourceSummary;
 use crate::vectors::{self, VectorSet};
 
-/// A flag set by the first Ctrl-C (the run stops taking cases and reports
-/// what it has, marked interrupted); a second Ctrl-C exits at once.
+/// The stop flag and the exit code of the signal that set it.
+struct Stop {
+    flag: Arc<AtomicBool>,
+    code: Arc<AtomicUsize>,
+}
+
+fn stop() -> &'static Stop {
+    static STOP: OnceLock<Stop> = OnceLock::new();
+    STOP.get_or_init(|| {
+        let stop = Stop {
+            flag: Arc::new(AtomicBool::new(false)),
+            code: Arc::new(AtomicUsize::new(exit::INTERRUPTED as usize)),
+        };
+        for (signal, code) in [
+            (signal_hook::consts::SIGINT, exit::INTERRUPTED),
+            (signal_hook::consts::SIGTERM, exit::TERMINATED),
+        ] {
+            // The shutdown goes first: it acts only on a second signal, once
+            // the flag is already set.
+            let _ = signal_hook::flag::register_conditional_shutdown(
+                signal,
+                code,
+                Arc::clone(&stop.flag),
+            );
+            let _ =
+                signal_hook::flag::register_usize(signal, Arc::clone(&stop.code), code as usize);
+            let _ = signal_hook::flag::register(signal, Arc::clone(&stop.flag));
+        }
+        stop
+    })
+}
+
+/// A flag set by the first Ctrl-C or SIGTERM: the run stops taking cases and
+/// reports what it has, marked interrupted, with no verdict; a second signal
+/// exits at once.
 fn stop_flag() -> &'static AtomicBool {
-    static STOP: AtomicBool = AtomicBool::new(false);
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            if STOP.swap(true, Ordering::SeqCst) {
-                std::process::exit(exit::INTERRUPTED);
-            }
-        });
-    });
-    &STOP
+    &stop().flag
+}
+
+/// The exit code of the signal that stopped the run: 130 (SIGINT) or 143
+/// (SIGTERM).
+fn interrupt_code() -> i32 {
+    i32::try_from(stop().code.load(Ordering::SeqCst)).unwrap_or(exit::INTERRUPTED)
 }
 
 fn fresh_seed() -> u64 {
@@ -233,11 +264,12 @@ fn finish(result: &RunResult, dir: &Path, quiet: bool) -> Result<i32, CliError> 
     Ok(verdict_code(result.verdict))
 }
 
-/// The exit code of a verdict.
+/// The exit code of a verdict; an interrupted run's is the signal's.
 pub(super) fn verdict_code(verdict: Status) -> i32 {
     match verdict {
         Status::Red => exit::INCOMPATIBLE,
         Status::Green | Status::Yellow => exit::GO,
+        Status::Interrupted => interrupt_code(),
     }
 }
 

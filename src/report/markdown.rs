@@ -73,6 +73,7 @@ fn status_word(s: Status) -> &'static str {
         Status::Red => "**RED**",
         Status::Yellow => "**YELLOW**",
         Status::Green => "green",
+        Status::Interrupted => "**INTERRUPTED**",
     }
 }
 

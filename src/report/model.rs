@@ -119,6 +119,7 @@ pub(crate) fn verdict_title(s: Status) -> &'static str {
         Status::Green => "GO",
         Status::Yellow => "GO with warnings",
         Status::Red => "NO-GO",
+        Status::Interrupted => "INTERRUPTED: no verdict",
     }
 }
 
@@ -129,6 +130,9 @@ pub(crate) fn verdict_reason(r: &RunResult) -> String {
         Status::Green => "every go-live gate is green",
         Status::Yellow => "no gate is red; yellow gates carry waivers, drift or warnings to review",
         Status::Red => "a red gate blocks go-live",
+        Status::Interrupted => {
+            "the run was cut short: its partial results decide nothing; run it again"
+        }
     };
     match r.meta.scope {
         crate::gate::Scope::Full => why.to_string(),

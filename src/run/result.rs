@@ -166,7 +166,11 @@ impl RunResult {
             coverage_percent: coverage.as_ref().map(|c| c.percent),
         };
         let gates = gate::evaluate(gates_config, &inputs);
-        let verdict = gate::overall(&gates);
+        let verdict = if meta.interrupted {
+            Status::Interrupted
+        } else {
+            gate::overall(&gates)
+        };
         RunResult {
             meta,
             aggregate,

@@ -501,8 +501,13 @@ fn a_partial_merge_of_a_healthy_run_is_never_go() {
     assert_eq!(stdout(&out).trim(), "verdict: red");
 }
 
-#[test]
-fn ctrl_c_writes_a_partial_report_marked_interrupted() {
+/// Ctrl-C and SIGTERM (how CI cancels a job) stop the run and write a
+/// partial report marked interrupted in every format, with no GO / NO-GO
+/// verdict, and exit 130 / 143.
+#[rstest::rstest]
+#[case::ctrl_c(libc::SIGINT, 130)]
+#[case::sigterm(libc::SIGTERM, 143)]
+fn an_interrupt_writes_a_partial_report_with_no_verdict(#[case] signal: i32, #[case] exit: i32) {
     let s = Scenario::demo();
     let child = std::process::Command::new(bin())
         .args([
@@ -517,28 +522,52 @@ fn ctrl_c_writes_a_partial_report_marked_interrupted() {
             "2026-11-23",
         ])
         .current_dir(s.dir.path())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
-    // SAFETY: sending SIGINT to our own child process.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, signal) };
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.code().is_some(),
-        "killed by a signal: {:?}",
-        out.status
+    assert_eq!(
+        out.status.code(),
+        Some(exit),
+        "{:?}: {}",
+        out.status,
+        stderr(&out)
     );
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(s.dir.path().join("partial/report.json")).unwrap(),
-    )
-    .unwrap();
+    let dir = s.dir.path().join("partial");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_schema(&report);
     assert_eq!(report["meta"]["interrupted"], true);
+    assert_eq!(report["verdict"], "interrupted");
     let done = report["counts"]["random_cases"].as_u64().unwrap();
     assert!(done > 0 && done < 10_000_000, "{done}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
-    let leftovers: Vec<_> = std::fs::read_dir(s.dir.path().join("partial"))
+    assert!(stderr(&out).contains("interrupted"));
+    assert!(
+        stdout(&out).contains("INTERRUPTED: partial results, no verdict"),
+        "{}",
+        stdout(&out)
+    );
+    for f in ["report.md", "report.html", "junit.xml"] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        assert!(
+            text.contains("INTERRUPTED"),
+            "{f} does not say it was interrupted"
+        );
+        assert!(
+            !text.contains("NO-GO") && !text.contains(">GO<"),
+            "{f} carries a verdict"
+        );
+    }
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<error") && junit.contains("run complete"),
+        "{junit}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with('.'))

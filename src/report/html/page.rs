@@ -20,6 +20,7 @@ pub(super) fn status_class(s: Status) -> &'static str {
         Status::Green => "green",
         Status::Yellow => "yellow",
         Status::Red => "red",
+        Status::Interrupted => "interrupted",
     }
 }
 
