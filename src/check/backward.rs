@@ -37,7 +37,8 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
     };
     let format = r.format(Base::Old);
     r.judge(at, expect, result, |miss| {
-        must_validate(&format, &expect, miss)
+        let why = "old issued it for this entitlement (customers hold such keys)";
+        must_validate(&format, &expect, why, miss)
     });
 }
 

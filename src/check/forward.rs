@@ -63,7 +63,8 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         };
         let accepted = accepted_alternative(r, i, &release.name);
         r.judge_avoidable(at, expect, result, |miss| {
-            let words = must_validate(&format, &expect, miss);
+            let why = "new issued it for an entitlement this release covers";
+            let words = must_validate(&format, &expect, why, miss);
             match (miss, accepted) {
                 (Miss::Rejected(_), Some((g, alt_format))) => avoidable(words, &g, &alt_format),
                 _ => (words, None),

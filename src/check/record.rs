@@ -289,14 +289,16 @@ fn base_system(m: &Matrix, base: Base) -> &str {
 
 /// The words of a miss where a key of `format` was expected to validate
 /// (ROUNDTRIP, BACKWARD, FORWARD, ROLLBACK).
-pub(super) fn must_validate(format: &str, expected: &Expect<'_>, miss: &Miss) -> Words {
+/// `why` says why the key must validate (who issued it, for what), so the
+/// finding names the expectation's source, not just its value.
+pub(super) fn must_validate(format: &str, expected: &Expect<'_>, why: &str, miss: &Miss) -> Words {
     let (cause, expected) = match miss {
         Miss::Rejected(_) | Miss::Accepted => (
             format!("{format} key {}", miss.cause()),
-            expected.describe(),
+            format!("{}: {why}", expected.describe()),
         ),
         Miss::Failed(_) => (format!("validate {}", miss.cause()), "an answer".into()),
-        _ => (miss.cause(), "the same decode".into()),
+        _ => (miss.cause(), format!("the same decode: {why}")),
     };
     Words { cause, expected }
 }

@@ -39,7 +39,8 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
     );
     let old_format = r.format(Base::Old);
     r.judge_avoidable(at, expect, result, |miss| {
-        let words = must_validate(&format, &expect, miss);
+        let why = "new issued it; after a rollback the old system must read it";
+        let words = must_validate(&format, &expect, why, miss);
         match miss {
             Miss::Rejected(_) if old_reads_own => avoidable(words, &m.old, &old_format),
             _ => (words, None),

@@ -110,7 +110,8 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         };
         let format = r.format(base);
         r.judge(at, expect, result, |miss| {
-            must_validate(&format, &expect, miss)
+            let why = "it issued this key itself, for this entitlement";
+            must_validate(&format, &expect, why, miss)
         });
     }
 }
