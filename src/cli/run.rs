@@ -123,6 +123,14 @@ fn report_dir(args: &JudgeArgs, scope: Scope) -> Result<PathBuf, CliError> {
         "creating the report directory {}",
         dir.display()
     )))?;
+    // Found now, not after the whole run: the directory must take files.
+    let probe = dir.join(format!(".keycompat-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(io(format!(
+            "the report directory {} cannot be written",
+            dir.display()
+        )))?;
     Ok(dir)
 }
 

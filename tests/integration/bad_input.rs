@@ -86,6 +86,7 @@ fn systems_that_cannot_open(#[case] config: &str, #[case] exit: i32, #[case] nee
 #[case::unknown_subcommand(&["frobnicate"], "unrecognized subcommand")]
 #[case::zero_threads(&["run", "-j", "0"], "expected a number of threads, 1 or more")]
 #[case::report_dir_checked_before_the_run(&["run", "--report-dir", "/dev/null/reports"], "creating the report directory /dev/null/reports")]
+#[case::unwritable_report_dir_checked_before_the_run(&["run", "--cases", "100000000", "--report-dir", "/proc/self/fdinfo"], "the report directory /proc/self/fdinfo cannot be written")]
 fn argument_errors_exit_2(#[case] args: &[&str], #[case] needle: &str) {
     check(&run(args, b""), 2, needle);
 }
