@@ -386,6 +386,33 @@ impl Config {
         for (i, w) in self.waivers.iter().enumerate() {
             w.check(&self.catalog)
                 .map_err(|(field, m)| self.invalid(format!("waivers[{i}].{field}"), m))?;
+            if self.systems.is_empty() {
+                continue;
+            }
+            // A waiver naming nothing that exists would silently cover nothing.
+            if let Some(g) = &w.generator
+                && !self.systems.contains_key(g)
+                && g != "field-keys"
+            {
+                known(g, format!("waivers[{i}].generator"))?;
+            }
+            if let Some(v) = &w.validator
+                && !self.systems.contains_key(v)
+                && !self.releases.iter().any(|r| r.name == *v)
+            {
+                return Err(self.invalid(
+                    format!("waivers[{i}].validator"),
+                    format!(
+                        "no system or release named {v:?}; systems: {}; releases: {}",
+                        self.systems.keys().cloned().collect::<Vec<_>>().join(", "),
+                        self.releases
+                            .iter()
+                            .map(|r| r.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
         }
         self.gates
             .check()
