@@ -13,7 +13,7 @@ use keycompat::catalog::Catalog;
 use keycompat::settings::{self, Settings};
 
 use crate::legacy::UnprefixedMac;
-use crate::signed::LaxVerifier;
+use crate::signed::{LaxVerifier, VersionBlind};
 use crate::system::Scheme;
 
 /// A planted defect, with what it needs to act.
@@ -66,10 +66,20 @@ pub(crate) enum Defect {
     /// that left the check for later): any 25 symbols with a well-formed
     /// payload validate. Issuing is the spec's.
     LaxMac,
+    /// `reserved-ignored`: the acme-lk1 validator never looks at the
+    /// `reserved` bits (a port that unpacks only the fields it uses): a key
+    /// whose payload breaks no other rule validates whatever they hold.
+    /// Only a correctly MACed key with non-zero reserved bits (a forgery)
+    /// triggers it.
+    ReservedIgnored,
+    /// `version-ignored`: the acme-ed1 validator never reads `v` (written
+    /// when there was only one version): a correctly signed payload with
+    /// `v` 2, `"1"` or none validates. Needs `scheme=acme-ed1`.
+    VersionIgnored(VersionBlind),
 }
 
 /// Every value of the `defect` setting.
-pub(crate) const NAMES: [&str; 12] = [
+pub(crate) const NAMES: [&str; 14] = [
     "none",
     "expiry-off-by-one",
     "feature-bit-moved",
@@ -82,6 +92,8 @@ pub(crate) const NAMES: [&str; 12] = [
     "crash-long-name",
     "product-unchecked",
     "lax-mac",
+    "reserved-ignored",
+    "version-ignored",
 ];
 
 impl Defect {
@@ -116,6 +128,12 @@ impl Defect {
             }
             "product-unchecked" => Defect::ProductUnchecked,
             "lax-mac" => Defect::LaxMac,
+            "reserved-ignored" => Defect::ReservedIgnored,
+            "version-ignored" => {
+                require_new_system(name, scheme)?;
+                let trusted = settings::required(s, "trusted_keys").map_err(|e| e.to_string())?;
+                Defect::VersionIgnored(VersionBlind::new(catalog, trusted)?)
+            }
             other => {
                 return Err(format!(
                     "setting `defect`: unknown defect {other:?}; the defects are {}",
@@ -141,6 +159,8 @@ impl Defect {
             Defect::CrashLongName => NAMES[9],
             Defect::ProductUnchecked => NAMES[10],
             Defect::LaxMac => NAMES[11],
+            Defect::ReservedIgnored => NAMES[12],
+            Defect::VersionIgnored(_) => NAMES[13],
         }
     }
 }
