@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::entitlement::Entitlement;
+use crate::forgery::{Forgery, Pick};
 use crate::verdict::{Context, Validation};
 
 /// How an implementation failed to answer (as opposed to answering "no").
@@ -182,5 +183,25 @@ pub trait Implementation: Send + Sync {
         requests: &[(&[u8], &Context)],
     ) -> Vec<Result<Validation, CallFailure>> {
         requests.iter().map(|(k, c)| self.validate(k, c)).collect()
+    }
+
+    /// Forgeries of a genuine `key` (see [`crate::forgery`]): keys that
+    /// carry, in place of one field of its payload, a value the format
+    /// reserves, rules out or does not know, correctly MACed or signed with
+    /// the secret this implementation holds, each with the verdict the
+    /// format's specification requires. `pick` says which to make.
+    ///
+    /// TAMPER presents them with every case, and `keycompat vectors forge`
+    /// writes them all as vectors, so that a validator accepting such a value
+    /// is caught whichever value it is. Only an implementation that holds the
+    /// secret can forge: the default is none, and plugins (the C ABI has no
+    /// such call) offer none. A vendor's own Rust implementation of its
+    /// format offers them by overriding this; it returns none for a key it
+    /// did not authenticate itself (another format, another secret), lists
+    /// its most telling forgery first (see [`Pick::Sample`]), and offers only
+    /// forgeries whose verdict its specification decides.
+    fn forgeries(&self, key: &str, pick: Pick) -> Vec<Forgery> {
+        let _ = (key, pick);
+        Vec::new()
     }
 }

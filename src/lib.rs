@@ -9,10 +9,10 @@
 //! Modules follow the concepts a user names: the [`entitlement`] model and
 //! [`catalog`], the [`verdict`] of a validator, the builtin [`schemes`], the
 //! [`implementation`] interface that makes builtins and plugins
-//! interchangeable, the [`plugin`] host (the only place with `unsafe`), the
-//! checks of the matrix ([`check`], one file per check), the one [`judge`]
-//! that classifies every disagreement, [`waiver`]s and [`gate`]s, and the
-//! [`report`] formats.
+//! interchangeable (and lets those that hold a secret offer [`forgery`]s),
+//! the [`plugin`] host (the only place with `unsafe`), the checks of the
+//! matrix ([`check`], one file per check), the one [`judge`] that classifies
+//! every disagreement, [`waiver`]s and [`gate`]s, and the [`report`] formats.
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -27,6 +27,7 @@ pub mod entitlement;
 pub mod exit;
 pub mod export;
 pub mod finding;
+pub mod forgery;
 pub mod gate;
 pub mod implementation;
 pub mod json_u64;

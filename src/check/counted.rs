@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::entitlement::Entitlement;
+use crate::forgery::{Forgery, Pick};
 use crate::implementation::{CallFailure, GenerateFailure, ImplInfo, Implementation};
 use crate::verdict::{Context, Validation};
 
@@ -72,6 +73,11 @@ impl Implementation for Counted {
         let r = self.inner.validate_batch(requests);
         self.count(&r, Result::is_err);
         r
+    }
+
+    /// Not a call to count: forging makes keys, it asks the system nothing.
+    fn forgeries(&self, key: &str, pick: Pick) -> Vec<Forgery> {
+        self.inner.forgeries(key, pick)
     }
 
     fn fatal_error(&self) -> Option<String> {

@@ -130,6 +130,14 @@ pub enum VectorsCommand {
         /// The vectors directory [default: `[run] vectors` of the config].
         dir: Option<PathBuf>,
     },
+    /// Write key vectors of forged keys: every forgery that the systems of
+    /// the config holding a secret (builtins) make of the keys issued for a
+    /// few entitlements, with the verdict `[run] old` and `new` must return.
+    Forge {
+        /// The file to write (atomically) [default: standard output].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// What `run` and `data` share: the seed, the threads, the checks, where

@@ -7,6 +7,7 @@
 mod args;
 mod bench;
 mod error;
+mod forge;
 mod keys;
 mod output;
 mod replay;
@@ -64,6 +65,9 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         } => run::merge(&shards, allow_partial, report_dir.as_deref(), quiet),
         Command::Vectors(VectorsCommand::Check { dir }) => {
             run::lint_vectors(cli.config.as_deref(), dir.as_deref())
+        }
+        Command::Vectors(VectorsCommand::Forge { out }) => {
+            forge::forge(cli.config.as_deref(), out.as_deref())
         }
         Command::Bench(args) => bench::bench(cli.config.as_deref(), args),
         Command::SampleData {

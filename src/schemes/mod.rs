@@ -1,11 +1,13 @@
 //! The builtins: pure-Rust reimplementations of the Acme key formats of
 //! SCHEMES.md, compiled into keycompat.
 //!
-//! They exist for three reasons: a vendor's original (the old system's C
+//! They exist for four reasons: a vendor's original (the old system's C
 //! library) needs a second, independent implementation to be compared with
 //! (PARITY), the new system needs a legacy emitter that issues old-format
-//! keys byte for byte like the original, and benchmarks need an in-process
-//! baseline with no plugin boundary in the way. The codecs ([`lk1::Lk1`],
+//! keys byte for byte like the original, benchmarks need an in-process
+//! baseline with no plugin boundary in the way, and only an implementation
+//! that holds a format's secret can forge keys with reserved values
+//! ([`crate::forgery`]), which a plugin behind the C ABI cannot offer. The codecs ([`lk1::Lk1`],
 //! [`ed1::Ed1`]) are plain values; the systems built from them
 //! ([`lk1::Lk1System`], [`new_system::NewSystemImpl`]) present them as an
 //! [`Implementation`]. `builtin:NAME` in `keycompat.toml` names one of

@@ -13,6 +13,7 @@ use std::fmt;
 
 use crate::catalog::Catalog;
 use crate::entitlement::Entitlement;
+use crate::forgery::{Forgery, Pick};
 use crate::implementation::{CallFailure, GenerateFailure, ImplInfo, Implementation, Origin};
 use crate::settings::{self, SettingError, Settings};
 use crate::verdict::{Context, Validation};
@@ -146,14 +147,30 @@ impl NewSystem {
     /// Validates a key of either format: one that starts with `key/` after
     /// trimming surrounding whitespace is acme-ed1, any other acme-lk1.
     pub fn validate(&self, key: &[u8], ctx: &Context) -> Validation {
-        let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-        let start = key.iter().position(|b| !space(b)).unwrap_or(key.len());
-        if key[start..].starts_with(ed1::PREFIX.as_bytes()) {
+        if is_acme_ed1(key) {
             self.ed1.decode(key, ctx)
         } else {
             self.lk1.decode(key, ctx)
         }
     }
+
+    /// Forgeries of a key of either format (read as [`Self::validate`]
+    /// reads it), made with the acme-lk1 secret or the signing key.
+    pub fn forgeries(&self, key: &str, pick: Pick) -> Vec<Forgery> {
+        if is_acme_ed1(key.as_bytes()) {
+            self.ed1.forgeries(key, pick)
+        } else {
+            self.lk1.forgeries(key, pick)
+        }
+    }
+}
+
+/// Whether the new system reads `key` as acme-ed1: it starts with `key/`
+/// after surrounding whitespace.
+fn is_acme_ed1(key: &[u8]) -> bool {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let start = key.iter().position(|b| !space(b)).unwrap_or(key.len());
+    key[start..].starts_with(ed1::PREFIX.as_bytes())
 }
 
 /// Parses `lk1_products`: catalog slugs with a legacy id, comma-separated.
@@ -220,6 +237,12 @@ impl Implementation for NewSystemImpl {
 
     fn validate(&self, key: &[u8], context: &Context) -> Result<Validation, CallFailure> {
         Ok(self.system.validate(key, context))
+    }
+
+    /// Forgeries with whichever secret the key's format needs: the system
+    /// holds both.
+    fn forgeries(&self, key: &str, pick: Pick) -> Vec<Forgery> {
+        self.system.forgeries(key, pick)
     }
 }
 
@@ -442,6 +465,28 @@ mod tests {
         let spaced = system_with(&[("lk1_products", Some(" acme-cad , acme-sim "))]).unwrap();
         assert_eq!(spaced.lk1_products().len(), 2);
         assert_eq!(system().emit(), Emit::Policy);
+    }
+
+    #[test]
+    fn forges_each_format_with_the_secret_it_needs_and_judges_its_forgeries() {
+        let new = NewSystemImpl::from_settings(&Catalog::acme(), &demo::new_system()).unwrap();
+        let old = Lk1System::from_settings(&Catalog::acme(), &demo::lk1()).unwrap();
+        let lk1 = new.system().lk1().encode(&cad()).unwrap();
+        let ed1 = new.system().ed1().encode(&cad()).unwrap();
+        for (key, first) in [(&lk1, "forged ver=2"), (&ed1, "forged v=2")] {
+            let forged = new.forgeries(key, Pick::All);
+            assert_eq!(forged[0].family, first);
+            for f in &forged {
+                let v = new.validate(f.key.as_bytes(), &ctx("acme-cad", None));
+                assert_eq!(v.unwrap().verdict, f.verdict, "{}", f.family);
+            }
+        }
+        // The old system holds the same acme-lk1 secret, and no signing key.
+        assert_eq!(
+            old.forgeries(&lk1, Pick::All),
+            new.forgeries(&lk1, Pick::All)
+        );
+        assert!(old.forgeries(&ed1, Pick::All).is_empty());
     }
 
     #[test]

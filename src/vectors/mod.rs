@@ -12,11 +12,14 @@
 //! The file format is documented in `vectors/README.md`. This module loads and
 //! lints the files ([`load_dir`], [`lint`]; every error has a
 //! `file:line:column`), gives each vector a stable id derived from its
-//! content ([`key_vector_id`] and friends). Checking a vector against
+//! content ([`key_vector_id`] and friends), and writes the forged key
+//! vectors of `keycompat vectors forge` ([`forge`]: keys of the given
+//! systems, forged by those that hold a secret). Checking a vector against
 //! implementations is the VECTOR check, in [`crate::check::vector`]; this
 //! module opens no system and judges nothing.
 
 mod error;
+mod forge;
 mod id;
 mod load;
 mod model;
@@ -30,6 +33,7 @@ use std::path::Path;
 use crate::catalog::Catalog;
 
 pub use error::VectorError;
+pub use forge::{ForgeError, ForgedVector, base_entitlements, forge, forged_vectors_toml};
 pub use id::{
     entitlement_vector_canonical, entitlement_vector_id, key_vector_canonical, key_vector_id,
     regression_id,

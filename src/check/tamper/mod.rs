@@ -1,7 +1,9 @@
-//! TAMPER: damaged or disguised keys ([`mutate`]) and valid keys shown
-//! outside their licence (another product, a version above it, another
-//! host). The expected answer is known without asking either system: a
-//! changed key, or a key outside its licence, must be rejected; a benign
+//! TAMPER: damaged or disguised keys ([`mutate`]), forged keys (a payload
+//! changed and correctly re-authenticated by a system of the matrix that
+//! holds the secret, [`crate::forgery`]) and valid keys shown outside their
+//! licence (another product, a version above it, another host). The
+//! expected answer is known without asking either system: a changed or
+//! forged key, or a key outside its licence, must be rejected; a benign
 //! change (a spelling the format folds, SCHEMES.md) must validate wherever
 //! the unchanged key does. Old and new are each judged against that, so a
 //! finding blames the system that deviates, never the one that is right.
@@ -9,23 +11,34 @@
 
 pub mod mutate;
 
+use std::collections::HashSet;
+
 use super::matrix::{Matrix, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
+use crate::forgery::{self, Pick};
 use crate::judge::{Expect, Miss};
 use crate::verdict::{Context, Verdict};
 use mutate::Mutation;
 
-/// TAMPER's presentations of `key`: damaged keys in its own context, then
-/// the key itself in contexts outside (or, for the host, beside) its licence.
+/// Forgeries of each key that each forging system makes per case: TAMPER
+/// runs for every random case, and each forgery costs a MAC or a signature
+/// and a validation by old and new. Which ones rotate with the key (see
+/// [`Pick::Sample`]); the vectors of `keycompat vectors forge` carry all.
+pub const FORGERIES_PER_KEY: usize = 2;
+
+/// TAMPER's presentations of `key`: damaged keys in its own context, forged
+/// keys, then the key itself in contexts outside (or, for the host, beside)
+/// its licence.
 fn tampered(m: &Matrix, key: &str, e: &Entitlement, ctx: &Context) -> Vec<Mutation> {
     let at = m.products.iter().position(|p| *p == e.product);
     let other = at
         .map(|i| &m.products[(i + 1) % m.products.len()])
         .filter(|p| **p != e.product);
     let mut out = mutate::mutations(key);
+    out.extend(forged(m, key));
     out.extend(mutate::context_mutations(
         key,
         ctx,
@@ -33,6 +46,22 @@ fn tampered(m: &Matrix, key: &str, e: &Entitlement, ctx: &Context) -> Vec<Mutati
         other.map(String::as_str),
     ));
     out
+}
+
+/// The forgeries of `key` that the systems of the matrix offer, asked in
+/// name order, each forged key once. The same key always gets the same ones.
+fn forged(m: &Matrix, key: &str) -> Vec<Mutation> {
+    let pick = Pick::Sample {
+        seed: forgery::seed_of(key.as_bytes()),
+        count: FORGERIES_PER_KEY,
+    };
+    let mut seen = HashSet::new();
+    m.systems
+        .values()
+        .flat_map(|system| system.forgeries(key, pick))
+        .filter(|f| seen.insert(f.key.clone()))
+        .map(Mutation::forged)
+        .collect()
 }
 
 pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
@@ -125,10 +154,79 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
 
 /// Why the mutation's answer is what it is, for the finding.
 fn expected_words(mutation: &Mutation, format: &str) -> String {
+    if let Some(verdict) = mutation.forged {
+        return format!(
+            "rejected ({verdict}): a {format} key, {}, correctly authenticated",
+            mutation.family
+        );
+    }
     match (mutation.benign, mutation.context.is_some()) {
         (true, false) => format!("valid: {} is a spelling {format} accepts", mutation.family),
         (true, true) => format!("valid: {} is within the licence", mutation.family),
         (false, false) => format!("rejected: a {format} key changed by {}", mutation.family),
         (false, true) => format!("rejected: {} is outside the licence", mutation.family),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::implementation::Implementation;
+    use crate::schemes::demo;
+    use crate::schemes::lk1::Lk1System;
+    use crate::schemes::new_system::NewSystemImpl;
+
+    fn cad() -> Entitlement {
+        Entitlement::from_json(
+            r#"{"product":"acme-cad","edition":"professional","max_major":7,"features":["export-dwg"],"seats":25,"issued":"2026-11-23","expires":"2027-12-31","maintenance_until":null,"serial":4242,"customer":null,"order_id":null,"host_id":null}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn forgeries_come_once_from_whichever_system_holds_the_secret() {
+        // The old and the new builtin: both hold the acme-lk1 secret, only
+        // the new one the signing key.
+        let old = Lk1System::from_settings(&Catalog::acme(), &demo::lk1()).unwrap();
+        let new = NewSystemImpl::from_settings(&Catalog::acme(), &demo::new_system()).unwrap();
+        let e = cad();
+        let lk1 = old.generate(&e).unwrap();
+        let ed1 = new.system().ed1().encode(&e).unwrap();
+        let systems: BTreeMap<String, Arc<dyn Implementation>> = BTreeMap::from([
+            ("new".to_string(), Arc::new(new) as Arc<dyn Implementation>),
+            ("old".to_string(), Arc::new(old) as Arc<dyn Implementation>),
+        ]);
+        let m = Matrix {
+            systems,
+            old: "old".into(),
+            new: "new".into(),
+            releases: Vec::new(),
+            parity: Vec::new(),
+            issuers: Vec::new(),
+            checks: BTreeSet::from([Check::Tamper]),
+            products: Vec::new(),
+        };
+        let ctx = own_context(&e);
+        for (key, first) in [(lk1, "forged ver=2"), (ed1, "forged v=2")] {
+            let forged = forged(&m, &key);
+            assert_eq!(forged.len(), FORGERIES_PER_KEY, "{key}");
+            assert_eq!(forged[0].family, first);
+            assert_eq!(
+                forged,
+                super::forged(&m, &key),
+                "the same key, the same forgeries"
+            );
+            for f in &forged {
+                assert!(!f.benign && f.context.is_none(), "{}", f.family);
+                let v = m.systems["new"].validate(&f.key, &ctx).unwrap();
+                assert_eq!(Some(v.verdict), f.forged, "{}", f.family);
+            }
+            let all = tampered(&m, &key, &e, &ctx);
+            assert!(forged.iter().all(|f| all.contains(f)));
+        }
     }
 }

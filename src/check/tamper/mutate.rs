@@ -8,13 +8,19 @@
 //! whitespace, mail clients eating dashes, case drift between generator and
 //! validator, look-alike characters, truncation, and base64 re-encoding.
 //!
+//! Forgeries ([`Mutation::forged`]) are keys whose payload was changed and
+//! correctly re-authenticated by an implementation that holds the secret
+//! (see [`crate::forgery`]): the only way to reach a validator's checks of
+//! the payload itself.
+//!
 //! [`context_mutations`] tamper with the other half of a validation: the
 //! unchanged key shown to another product, a version above its licence, or
 //! another machine. Old and new must refuse (or, for a key that is not
 //! node-locked, accept) these alike; a new system that accepts a key outside
 //! its licence is a leak no key mutation finds.
 
-use crate::verdict::{Context, Version};
+use crate::forgery::Forgery;
+use crate::verdict::{Context, Verdict, Version};
 
 /// A mutated key and what it should do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +33,23 @@ pub struct Mutation {
     pub benign: bool,
     /// The context to present it in, when not the entitlement's own.
     pub context: Option<Context>,
+    /// For a forgery (a payload changed and correctly re-authenticated), the
+    /// verdict its format requires; it is judged, like every other change
+    /// of a key, only on being rejected.
+    pub forged: Option<Verdict>,
+}
+
+impl Mutation {
+    /// A forgery presented in the key's own context: never benign.
+    pub fn forged(f: Forgery) -> Self {
+        Mutation {
+            family: f.family,
+            key: f.key.into_bytes(),
+            benign: false,
+            context: None,
+            forged: Some(f.verdict),
+        }
+    }
 }
 
 /// Whether `key` is in the Crockford-base32 human form (acme-lk1 style),
@@ -81,6 +104,7 @@ pub fn mutations(key: &str) -> Vec<Mutation> {
                 key: k,
                 benign,
                 context: None,
+                forged: None,
             });
         }
     };
@@ -174,6 +198,7 @@ pub fn context_mutations(
             key: key.as_bytes().to_vec(),
             benign,
             context: Some(context),
+            forged: None,
         })
     };
     if let Some(product) = other_product {

@@ -12,9 +12,12 @@
 //!
 //! The codec ([`Ed1`]) is in `codec`; `wire` is the `key/...` text form,
 //! `payload` the JSON payload, `keys` the key settings, and `generate` and
-//! `validate` the two directions built from them. This file only re-exports.
+//! `validate` the two directions built from them, and `forge` re-signed
+//! payloads with values the format rules out ([`crate::forgery`]). This file
+//! only re-exports.
 
 mod codec;
+mod forge;
 mod generate;
 mod keys;
 mod payload;

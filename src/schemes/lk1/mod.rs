@@ -15,10 +15,12 @@
 //!
 //! The codec ([`Lk1`]) is in `codec`; `text` is the key's symbols, `payload`
 //! the 85-bit field layout, `mac` the 40-bit MAC, `generate` and `validate`
-//! the two directions built from them, and `system` the builtin. This file
-//! only re-exports.
+//! the two directions built from them, `forge` the re-MACed payloads with
+//! values the format rules out ([`crate::forgery`]), and `system` the
+//! builtin. This file only re-exports.
 
 mod codec;
+mod forge;
 mod generate;
 mod mac;
 mod payload;

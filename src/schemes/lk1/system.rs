@@ -3,6 +3,7 @@
 
 use crate::catalog::Catalog;
 use crate::entitlement::Entitlement;
+use crate::forgery::{Forgery, Pick};
 use crate::implementation::{CallFailure, GenerateFailure, ImplInfo, Implementation, Origin};
 use crate::settings::{SettingError, Settings};
 use crate::verdict::{Context, Validation};
@@ -56,6 +57,11 @@ impl Implementation for Lk1System {
 
     fn validate(&self, key: &[u8], context: &Context) -> Result<Validation, CallFailure> {
         Ok(self.codec.decode(key, context))
+    }
+
+    /// The codec's forgeries: it holds the secret.
+    fn forgeries(&self, key: &str, pick: Pick) -> Vec<Forgery> {
+        self.codec.forgeries(key, pick)
     }
 }
 

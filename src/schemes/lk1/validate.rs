@@ -32,7 +32,7 @@ impl Lk1 {
     }
 
     /// The entitlement a version-1 payload carries, or why it is malformed.
-    fn decoded(&self, p: &Payload) -> Result<Decoded, String> {
+    pub(super) fn decoded(&self, p: &Payload) -> Result<Decoded, String> {
         if p.reserved != 0 {
             return Err(format!("reserved bits are {}, expected 0", p.reserved));
         }

@@ -13,7 +13,7 @@ use keycompat::catalog::Catalog;
 use keycompat::settings::{self, Settings};
 
 use crate::legacy::UnprefixedMac;
-use crate::signed::LaxVerifier;
+use crate::signed::{LaxVerifier, VersionBlind};
 use crate::system::Scheme;
 
 /// A planted defect, with what it needs to act.
@@ -71,10 +71,20 @@ pub(crate) enum Defect {
     /// table was never loaded would: a declared refusal, not a crash, of
     /// what the other system issues.
     RefusesFeatures,
+    /// `reserved-ignored`: the acme-lk1 validator never looks at the
+    /// `reserved` bits (a port that unpacks only the fields it uses): a key
+    /// whose payload breaks no other rule validates whatever they hold.
+    /// Only a correctly MACed key with non-zero reserved bits (a forgery)
+    /// triggers it.
+    ReservedIgnored,
+    /// `version-ignored`: the acme-ed1 validator never reads `v` (written
+    /// when there was only one version): a correctly signed payload with
+    /// `v` 2, `"1"` or none validates. Needs `scheme=acme-ed1`.
+    VersionIgnored(VersionBlind),
 }
 
 /// Every value of the `defect` setting.
-pub(crate) const NAMES: [&str; 13] = [
+pub(crate) const NAMES: [&str; 15] = [
     "none",
     "expiry-off-by-one",
     "feature-bit-moved",
@@ -88,6 +98,8 @@ pub(crate) const NAMES: [&str; 13] = [
     "product-unchecked",
     "lax-mac",
     "refuses-features",
+    "reserved-ignored",
+    "version-ignored",
 ];
 
 impl Defect {
@@ -123,6 +135,12 @@ impl Defect {
             "product-unchecked" => Defect::ProductUnchecked,
             "lax-mac" => Defect::LaxMac,
             "refuses-features" => Defect::RefusesFeatures,
+            "reserved-ignored" => Defect::ReservedIgnored,
+            "version-ignored" => {
+                require_new_system(name, scheme)?;
+                let trusted = settings::required(s, "trusted_keys").map_err(|e| e.to_string())?;
+                Defect::VersionIgnored(VersionBlind::new(catalog, trusted)?)
+            }
             other => {
                 return Err(format!(
                     "setting `defect`: unknown defect {other:?}; the defects are {}",
@@ -149,6 +167,8 @@ impl Defect {
             Defect::ProductUnchecked => NAMES[10],
             Defect::LaxMac => NAMES[11],
             Defect::RefusesFeatures => NAMES[12],
+            Defect::ReservedIgnored => NAMES[13],
+            Defect::VersionIgnored(_) => NAMES[14],
         }
     }
 }

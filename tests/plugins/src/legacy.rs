@@ -140,6 +140,23 @@ pub(crate) fn decode_without_mac(codec: &Lk1, key: &[u8], ctx: &Context) -> Vali
     }
 }
 
+/// `reserved-ignored`, validating: as the spec, except that the `reserved`
+/// bits are never looked at; a key the spec rejects only for them (past the
+/// MAC and the version) is judged as if they were 0.
+pub(crate) fn decode_ignoring_reserved(codec: &Lk1, key: &[u8], ctx: &Context) -> Validation {
+    let v = codec.decode(key, ctx);
+    let past_the_version = v.verdict == Verdict::Malformed && v.format.is_some();
+    let Ok(value) = lk1::parse_symbols(key) else {
+        return v;
+    };
+    let mut payload = Payload::unpack(value >> MAC_BITS);
+    if !past_the_version || payload.reserved == 0 {
+        return v;
+    }
+    payload.reserved = 0; // the bug: never unpacked, so never checked
+    codec.decode(codec.seal(&payload).as_bytes(), ctx)
+}
+
 /// `mac-wrong-bytes`: the MAC is HMAC-SHA256 over the 11 payload bytes
 /// alone, without the `ACME-LK1` prefix the spec (and the C original) feeds
 /// first. Everything else is the spec's.

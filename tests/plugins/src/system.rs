@@ -190,6 +190,7 @@ impl Defective {
             Defect::MacWrongBytes(mac) => mac.decode(codec, key, ctx),
             Defect::DateEpoch => legacy::decode_with_late_epoch(codec, key, ctx),
             Defect::LaxMac => legacy::decode_without_mac(codec, key, ctx),
+            Defect::ReservedIgnored => legacy::decode_ignoring_reserved(codec, key, ctx),
             _ => codec.decode(key, ctx),
         }
     }
@@ -204,6 +205,7 @@ impl Defective {
     fn ed1_decode(&self, codec: &Ed1, key: &[u8], ctx: &Context) -> Validation {
         match &self.defect {
             Defect::LaxSignature(lax) => lax.decode(codec, key, ctx),
+            Defect::VersionIgnored(blind) => blind.decode(codec, key, ctx),
             _ => codec.decode(key, ctx),
         }
     }

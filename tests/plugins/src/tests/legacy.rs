@@ -1,7 +1,9 @@
 //! The acme-lk1 defects: `feature-bit-moved`, `case-sensitive`,
-//! `mac-wrong-bytes`, `seats-wrapped`, `host-lock-dropped`, `date-epoch`.
+//! `mac-wrong-bytes`, `seats-wrapped`, `host-lock-dropped`, `date-epoch`,
+//! `reserved-ignored`.
 
 use keycompat::catalog::Catalog;
+use keycompat::forgery::Pick;
 use keycompat::schemes::lk1::{Lk1, format_symbols};
 use keycompat::verdict::{Field, Verdict};
 
@@ -263,4 +265,38 @@ fn date_epoch_moves_the_range_of_expiries_it_can_carry() {
         v.decoded.and_then(|d| d.expires),
         Some(Some(day("2044-11-08")))
     );
+}
+
+#[test]
+fn reserved_ignored_accepts_forged_reserved_bits_and_nothing_else() {
+    for (scheme, overrides) in LK1_ISSUERS {
+        let pair = Pair::new(scheme, "reserved-ignored", overrides);
+        let e = cad();
+        let key = pair.builtin_key(&e);
+        let ctx = at(&e, "2026-12-01");
+        let genuine = pair.builtin_says(&key, &ctx);
+        assert!(valid(&genuine));
+        let forgeries = pair.builtin.forgeries(&key, Pick::All);
+        let reserved: Vec<_> = forgeries
+            .iter()
+            .filter(|f| f.family.starts_with("forged reserved="))
+            .collect();
+        assert_eq!(reserved.len(), 3);
+        for f in &forgeries {
+            let spec = pair.builtin_says(&f.key, &ctx);
+            assert_eq!(spec.verdict, f.verdict, "{}", f.family);
+            let ours = pair.defective_says(&f.key, &ctx);
+            if reserved.contains(&f) {
+                assert_eq!(spec.verdict, Verdict::Malformed);
+                assert_eq!(ours, genuine, "{}: judged as the genuine key", f.family);
+            } else {
+                assert_eq!(ours, spec, "{}", f.family);
+            }
+        }
+        // Reserved bits with a wrong MAC are still a bad signature.
+        let broken = format!("{}0", &reserved[0].key[..reserved[0].key.len() - 1]);
+        if broken != reserved[0].key {
+            pair.assert_same_validation(&broken, &ctx);
+        }
+    }
 }

@@ -168,7 +168,7 @@ pub(crate) const SYSTEMS: [(&str, &[(&str, &str)]); 4] = [
 
 /// The defects that exist on a wrapped system.
 fn defects_for(scheme: &str) -> impl Iterator<Item = &'static str> {
-    let ed1_only = ["lax-signature", "crash-long-name"];
+    let ed1_only = ["lax-signature", "crash-long-name", "version-ignored"];
     NAMES
         .into_iter()
         .filter(move |name| scheme == "acme-ed1" || !ed1_only.contains(name))
@@ -388,7 +388,7 @@ fn settings_are_checked_and_named() {
         err,
         "unknown builtin `acme-lk2`; the builtins are acme-lk1, acme-ed1"
     );
-    for ed1_only in ["lax-signature", "crash-long-name"] {
+    for ed1_only in ["lax-signature", "crash-long-name", "version-ignored"] {
         let err = make("acme-lk1", ed1_only).unwrap_err();
         assert!(err.contains("hint: use scheme=acme-ed1"), "{err}");
     }

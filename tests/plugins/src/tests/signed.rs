@@ -1,7 +1,9 @@
-//! The acme-ed1 defects: `lax-signature`, `crash-long-name`.
+//! The acme-ed1 defects: `lax-signature`, `crash-long-name`,
+//! `version-ignored`.
 
 use std::panic;
 
+use keycompat::forgery::Pick;
 use keycompat::schemes::ed1::Ed1;
 
 use super::*;
@@ -136,4 +138,82 @@ fn crash_long_name_never_fires_on_the_acme_lk1_path() {
     assert!(!is_acme_ed1(&key));
     pair.assert_same_issue(&long_name_on_lk1);
     pair.assert_same_validation(&key, &at(&long_name_on_lk1, "2026-12-01"));
+}
+
+fn version_blind() -> Pair {
+    Pair::new("acme-ed1", "version-ignored", &[("emit", "acme-ed1")])
+}
+
+#[test]
+fn version_ignored_accepts_any_v_and_nothing_else() {
+    let pair = version_blind();
+    let e = cad();
+    let key = pair.builtin_key(&e);
+    let ctx = at(&e, "2026-12-01");
+    let genuine = pair.builtin_says(&key, &ctx);
+    assert!(valid(&genuine));
+    let mut accepted = Vec::new();
+    for f in pair.builtin.forgeries(&key, Pick::All) {
+        let spec = pair.builtin_says(&f.key, &ctx);
+        assert_eq!(spec.verdict, f.verdict, "{}", f.family);
+        let ours = pair.defective_says(&f.key, &ctx);
+        match f.family {
+            "forged v=2" | "forged v=0" | "forged v string" | "forged v missing" => {
+                assert_eq!(ours, genuine, "{}", f.family);
+                accepted.push(f.family);
+            }
+            // `v` ignored, the unknown edition is what is left.
+            "forged v=2 ed unknown" => {
+                assert_eq!(
+                    (spec.verdict, ours.verdict),
+                    (Verdict::UnsupportedFormat, Verdict::Malformed)
+                );
+            }
+            _ => assert_eq!(ours, spec, "{}", f.family),
+        }
+    }
+    assert_eq!(accepted.len(), 4);
+}
+
+#[test]
+fn version_ignored_still_checks_the_kid_and_the_signature() {
+    let pair = version_blind();
+    let e = cad();
+    let ctx = at(&e, "2026-12-01");
+    // Signed by the older trusted key under its own kid: `v` 2 is accepted.
+    let older = Ed1::from_settings(
+        &Catalog::acme(),
+        &settings(
+            "acme-ed1",
+            &[
+                (
+                    "signing_key",
+                    "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+                ),
+                ("kid", "acme-demo-2025"),
+            ],
+        ),
+    )
+    .unwrap();
+    let old_key = older.encode(&e).unwrap();
+    let v2 = older
+        .forgeries(&old_key, Pick::All)
+        .into_iter()
+        .find(|f| f.family == "forged v=2")
+        .unwrap();
+    assert_eq!(
+        pair.builtin_says(&v2.key, &ctx).verdict,
+        Verdict::UnsupportedFormat
+    );
+    assert!(valid(&pair.defective_says(&v2.key, &ctx)));
+    // An attacker's key, and a kid naming the other trusted key: as the spec.
+    let attacker = forger("acme-demo-2026").encode(&e).unwrap();
+    pair.assert_same_validation(&attacker, &ctx);
+    let mislabelled = older
+        .forgeries(&old_key, Pick::All)
+        .into_iter()
+        .find(|f| f.family == "forged kid of another trusted key")
+        .unwrap();
+    pair.assert_same_validation(&mislabelled.key, &ctx);
+    pair.assert_same_validation(&with_bad_signature(&v2.key), &ctx);
 }
