@@ -166,6 +166,14 @@ impl Catalog {
             return Err("catalog: needs at least one edition and one product".into());
         }
         for f in &self.features {
+            if let Some(bit) = f.legacy_bit.filter(|b| *b >= LEGACY_BITS) {
+                return Err(format!(
+                    "catalog: feature {:?} has legacy_bit {bit}, outside the {LEGACY_BITS}-bit legacy \
+                     feature bitmap (0 to {})",
+                    f.slug,
+                    LEGACY_BITS - 1
+                ));
+            }
             if !is_slug(&f.slug) {
                 return Err(format!(
                     "catalog: feature {:?} is not a slug (lower-case letters, digits, '-')",
@@ -176,6 +184,10 @@ impl Catalog {
         Ok(())
     }
 }
+
+/// Bits of the legacy feature bitmap (SCHEMES.md, acme-lk1 `features`): a
+/// `legacy_bit` names one of them.
+pub const LEGACY_BITS: u8 = 16;
 
 /// Whether `s` is a non-empty slug of `a-z`, `0-9` and `-`.
 pub fn is_slug(s: &str) -> bool {

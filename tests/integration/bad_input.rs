@@ -40,6 +40,7 @@ fn check(out: &std::process::Output, exit: i32, needle: &str) {
 #[case::waiver_unknown_generator(&format!("{BASE}[[waivers]]\ncheck = \"forward\"\ngenerator = \"nwe\"\nreason = \"r\"\nowner = \"o\"\nticket = \"T-1\"\nexpires = \"2027-01-01\"\n"), "waivers[0].generator")]
 #[case::waiver_unknown_feature(&format!("{BASE}[[waivers]]\ncheck = \"forward\"\nfeature = \"ai-asist\"\nreason = \"r\"\nowner = \"o\"\nticket = \"T-1\"\nexpires = \"2027-01-01\"\n"), "waivers[0].feature")]
 #[case::bad_timeout(&format!("{BASE}[run]\ntimeout = \"5 parsecs\"\n"), "not a duration")]
+#[case::legacy_bit_outside_the_bitmap(&format!("{BASE}[catalog]\neditions = [\"standard\"]\n[[catalog.products]]\nslug = \"acme-cad\"\nname = \"CAD\"\nlegacy_id = 17\n[[catalog.features]]\nslug = \"x\"\nlegacy_bit = 16\n"), "legacy_bit 16, outside the 16-bit legacy feature bitmap")]
 #[case::green_threshold(&format!("{BASE}[[gates.thresholds]]\nname = \"x\"\nmax = 0\nlevel = \"green\"\n"), "gates.thresholds[0].level")]
 #[case::unknown_run_system(&format!("{BASE}[run]\nold = \"legacy\"\n"), "`run.old`")]
 fn config_errors_exit_2(#[case] config: &str, #[case] needle: &str) {
