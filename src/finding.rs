@@ -258,9 +258,30 @@ impl Finding {
     }
 }
 
+impl GroupKey {
+    /// A short, stable id of the root cause (`g-` and 10 hex digits of a
+    /// SHA-256 of its fields): the same on every machine and in every run,
+    /// so `keycompat replay --report R --finding ID` can name a group.
+    pub fn id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.check.as_str(),
+            self.severity.as_str(),
+            self.generator,
+            self.validator.as_deref().unwrap_or(""),
+            self.cause
+        );
+        format!("g-{}", &hex::encode(Sha256::digest(text.as_bytes()))[..10])
+    }
+}
+
 /// All findings of one root cause.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
+    /// The root cause's stable id ([`GroupKey::id`]).
+    #[serde(default)]
+    pub id: String,
     /// The root cause.
     #[serde(flatten)]
     pub key: GroupKey,

@@ -71,7 +71,7 @@ pub fn render(r: &RunResult) -> String {
             let _ = writeln!(s, "           example: {e}");
         }
         let _ = writeln!(s, "           expected {}, found {}", ex.expected, ex.found);
-        let _ = writeln!(s, "           replay: {}", g.replay);
+        let _ = writeln!(s, "           replay: {}  (finding {})", g.replay, g.id);
     }
     if groups.len() > TOP {
         let _ = writeln!(s, "  ... {} more groups in the reports", groups.len() - TOP);

@@ -264,6 +264,15 @@ pub struct ReplayArgs {
     /// A canonical JSON entitlement.
     #[arg(long, conflicts_with_all = ["seed", "case", "vector"])]
     pub entitlement: Option<String>,
+    /// A report.json to take the finding from (with `--finding`): its case,
+    /// check, config (unless `--config` is given) and day.
+    #[arg(long, value_name = "PATH", requires = "finding",
+          conflicts_with_all = ["seed", "case", "vector", "entitlement"])]
+    pub report: Option<std::path::PathBuf>,
+    /// The id of a finding group of `--report` (`g-...`, as every report
+    /// prints it).
+    #[arg(long, value_name = "ID", requires = "report")]
+    pub finding: Option<String>,
     /// Only this check.
     #[arg(long, value_parser = parse_check)]
     pub check: Option<crate::finding::Check>,

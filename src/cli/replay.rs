@@ -9,9 +9,13 @@ use super::error::CliError;
 use super::setup::{hosting, require_config, today_utc};
 use crate::entitlement::Entitlement;
 use crate::exit;
+use crate::finding::Source;
 use crate::run::{self, ReplayTarget, Replayed, WaiverDecision};
 
 pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32, CliError> {
+    if let (Some(report), Some(id)) = (&args.report, &args.finding) {
+        return from_report(config_path, report, id, &args);
+    }
     let config = require_config(config_path)?;
     let target = match (&args.seed, &args.case, &args.vector, &args.entitlement) {
         (Some(seed), Some(index), _, _) => ReplayTarget::Random {
@@ -33,14 +37,86 @@ pub(super) fn replay(config_path: Option<&Path>, args: ReplayArgs) -> Result<i32
         }
     };
     let today = args.today.unwrap_or_else(today_utc);
+    replay_target(&config, &target, args.check, today)
+}
+
+/// Replays `target` and prints it; the exit code says whether it blocks.
+fn replay_target(
+    config: &crate::config::Config,
+    target: &ReplayTarget,
+    check: Option<crate::finding::Check>,
+    today: crate::date::Day,
+) -> Result<i32, CliError> {
     let hosting = hosting(config.run.isolation, Some(config.run.timeout), 1);
-    let replayed = run::replay(&config, &target, args.check, today, &hosting)?;
+    let replayed = run::replay(config, target, check, today, &hosting)?;
     print(&replayed, &config.waivers, today);
     Ok(if replayed.blocks() {
         exit::INCOMPATIBLE
     } else {
         exit::GO
     })
+}
+
+/// `replay --report PATH --finding ID`: everything from the report: the
+/// group's example case and check, the run's config (unless `--config` names
+/// another) and the day it judged waivers on (unless `--today`).
+fn from_report(
+    config_path: Option<&Path>,
+    report: &Path,
+    id: &str,
+    args: &ReplayArgs,
+) -> Result<i32, CliError> {
+    let result = crate::report::read_json(report).map_err(|e| CliError::Usage(e.to_string()))?;
+    let groups = result.aggregate.groups();
+    let Some(group) = groups.values().find(|g| g.id == id) else {
+        let ids: Vec<&str> = groups.values().map(|g| g.id.as_str()).collect();
+        return Err(CliError::Usage(format!(
+            "{}: no finding {id:?}; its findings are {}",
+            report.display(),
+            if ids.is_empty() {
+                "none".to_string()
+            } else {
+                ids.join(", ")
+            }
+        )));
+    };
+    let config_file = config_path.map_or_else(
+        || Path::new(&result.meta.config).to_path_buf(),
+        Path::to_path_buf,
+    );
+    let config = require_config(Some(&config_file))?;
+    if config.sha256 != result.meta.config_sha256 {
+        eprintln!(
+            "warning: {} changed since the run that wrote {} (its SHA-256 differs)",
+            config_file.display(),
+            report.display()
+        );
+    }
+    let example = &group.example;
+    let target = match (&example.source, &example.entitlement) {
+        (Source::Random { seed, index }, _) => ReplayTarget::Random {
+            seed: *seed,
+            index: *index,
+        },
+        (Source::Vector { id, .. }, _) => ReplayTarget::Vector(id.clone()),
+        (Source::Steered { .. } | Source::Order { .. }, Some(e)) => {
+            ReplayTarget::Entitlement(e.clone())
+        }
+        _ => {
+            return Err(CliError::Usage(format!(
+                "finding {id} is not a case to replay; run: {}",
+                group.replay
+            )));
+        }
+    };
+    eprintln!("replaying {id} ({}) from {}", group.key, report.display());
+    let today = args.today.unwrap_or(result.meta.today);
+    replay_target(
+        &config,
+        &target,
+        args.check.or(Some(group.key.check)),
+        today,
+    )
 }
 
 fn print(replayed: &Replayed, waivers: &[crate::waiver::Waiver], today: crate::date::Day) {

@@ -121,6 +121,7 @@ fn group_text(out: &mut String, g: &Group) {
         );
     }
     let _ = writeln!(out, "  replay:   {}", g.replay);
+    let _ = writeln!(out, "  finding:  {}", g.id);
 }
 
 fn gates_suite(r: &RunResult) -> TestSuite {

@@ -187,7 +187,7 @@ fn findings(s: &mut String, r: &RunResult) {
             text(&ex.expected),
             text(&ex.found)
         );
-        let _ = writeln!(s, "    - replay: {}", code(&g.replay));
+        let _ = writeln!(s, "    - replay: {} (finding `{}`)", code(&g.replay), g.id);
     }
     s.push('\n');
 }

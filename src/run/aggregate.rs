@@ -250,6 +250,7 @@ impl Aggregate {
             }
             let replay = replay_command(&f);
             let group = Group {
+                id: f.key.id(),
                 key: f.key.clone(),
                 count: 1,
                 replay,

@@ -1,6 +1,8 @@
 //! `keycompat run` end to end: the demo's verdict, determinism across thread
 //! counts, and the gates' exit codes.
 
+use std::collections::BTreeSet;
+
 use crate::common::*;
 
 fn small(s: Scenario, cases: i64) -> Scenario {
@@ -144,6 +146,72 @@ fn replay_commands_of_a_run_with_another_config_name_it_and_reproduce() {
             stdout(&again)
         );
     }
+}
+
+/// `replay --report PATH --finding ID` takes everything from the report:
+/// the case, the check, the config the run used (here not the directory's
+/// default) and the day: each group's id replays its finding.
+#[test]
+fn replay_from_a_report_by_finding_id_reproduces_it() {
+    let s = Scenario::demo().without_sources().faulty_system(
+        "new",
+        "acme-ed1",
+        &[("defect", "expiry-off-by-one")],
+    );
+    std::fs::rename(s.path(), s.dir.path().join("defect.toml")).unwrap();
+    std::fs::copy(Scenario::demo().without_sources().path(), s.path()).unwrap();
+    let out = s.run(&[
+        "--config",
+        "defect.toml",
+        "run",
+        "--cases",
+        "60",
+        "--seed",
+        "4",
+        "--no-shrink",
+        "--report-dir",
+        "r",
+        "--today",
+        "2026-11-23",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.dir.path().join("r/report.json")).unwrap())
+            .unwrap();
+    let groups = report["groups"].as_array().unwrap();
+    let ids: BTreeSet<&str> = groups.iter().map(|g| g["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), groups.len(), "group ids are unique");
+    let markdown = std::fs::read_to_string(s.dir.path().join("r/report.md")).unwrap();
+    let mut replayed = 0;
+    for g in groups.iter().filter(|g| g["waived_by"].is_null()) {
+        let id = g["id"].as_str().unwrap();
+        assert!(markdown.contains(id), "{id} not in report.md");
+        if g["example"]["source"]["kind"] == "field_key" {
+            continue;
+        }
+        let out = s.run(&["replay", "--report", "r/report.json", "--finding", id]);
+        assert_eq!(code(&out), 1, "{id}: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            stdout(&out).contains(g["cause"].as_str().unwrap()),
+            "{id}: {}",
+            stdout(&out)
+        );
+        replayed += 1;
+    }
+    assert!(replayed > 0);
+    let out = s.run(&[
+        "replay",
+        "--report",
+        "r/report.json",
+        "--finding",
+        "g-0000000000",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("no finding \"g-0000000000\"; its findings are g-"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

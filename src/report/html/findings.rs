@@ -39,6 +39,8 @@ pub(super) struct FindingView {
     context: Option<String>,
     source: String,
     case_id: String,
+    /// The group's id, for `keycompat replay --report --finding`.
+    group_id: String,
     replay: String,
 }
 
@@ -156,6 +158,7 @@ fn finding_view(i: usize, g: &Group) -> FindingView {
             Source::FieldKey { file, line } => format!("field key ({file}:{line})"),
         },
         case_id: ex.case_id.clone(),
+        group_id: g.id.clone(),
         replay: g.replay.clone(),
     }
 }
