@@ -179,9 +179,11 @@ pub struct RunArgs {
     /// Number of random cases [default: `[run] cases`].
     #[arg(long)]
     pub cases: Option<u64>,
-    /// Run only shard k of n (by stable case id), e.g. `2/3`.
-    #[arg(long, value_name = "K/N", value_parser = crate::run::Partition::parse)]
-    pub partition: Option<crate::run::Partition>,
+    /// Run only shard k of n (by stable case id), e.g. `2/3`, or `auto`:
+    /// the shard the CI system says this job is (GitLab, Bazel, Buildkite,
+    /// CircleCI, Kubernetes Indexed Jobs; see README).
+    #[arg(long, value_name = "K/N|auto", value_parser = parse_partition)]
+    pub partition: Option<PartitionArg>,
     /// Do not shrink failing random cases or save them as regression vectors.
     #[arg(long)]
     pub no_shrink: bool,
@@ -279,6 +281,24 @@ pub struct ReplayArgs {
     /// The day waivers are judged on [default: today, UTC].
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = Day::parse)]
     pub today: Option<Day>,
+}
+
+/// `--partition`: a shard, or `auto` (from the CI environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionArg {
+    /// This shard.
+    Fixed(crate::run::Partition),
+    /// Whatever the CI environment says.
+    Auto,
+}
+
+fn parse_partition(s: &str) -> Result<PartitionArg, String> {
+    if s == "auto" {
+        return Ok(PartitionArg::Auto);
+    }
+    crate::run::Partition::parse(s)
+        .map(PartitionArg::Fixed)
+        .map_err(|e| format!("{e}, or auto"))
 }
 
 fn parse_check(s: &str) -> Result<crate::finding::Check, String> {

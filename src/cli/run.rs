@@ -236,7 +236,8 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         .map(super::bench::read)
         .transpose()?;
     let cases = args.cases.unwrap_or(config.run.cases);
-    let mut settings = settings(&config, config_path, &args.judge, cases, args.partition);
+    let partition = resolve_partition(args.partition)?;
+    let mut settings = settings(&config, config_path, &args.judge, cases, partition);
     settings.shrink = !args.no_shrink;
     settings.steer = !args.no_steer;
     settings.throughput = throughput;
@@ -244,6 +245,31 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let printer = Printer::new(args.judge.quiet, cases);
     let result = run::run(&config, &settings, &printer, stop_flag())?;
     finish(&result, &dir, args.judge.quiet)
+}
+
+/// `--partition`, with `auto` read from the CI environment (and said on
+/// stderr). Under Bazel, touches `TEST_SHARD_STATUS_FILE` to say the test
+/// shards itself.
+fn resolve_partition(
+    arg: Option<super::args::PartitionArg>,
+) -> Result<Option<run::Partition>, CliError> {
+    use super::args::PartitionArg;
+    match arg {
+        None => Ok(None),
+        Some(PartitionArg::Fixed(p)) => Ok(Some(p)),
+        Some(PartitionArg::Auto) => {
+            let (p, used) =
+                run::partition_from_ci(|k| std::env::var(k).ok()).map_err(CliError::Usage)?;
+            eprintln!("partition {p} from {used}");
+            if let Some(status) = std::env::var_os("TEST_SHARD_STATUS_FILE") {
+                std::fs::write(&status, b"").map_err(io(format!(
+                    "touching TEST_SHARD_STATUS_FILE {}",
+                    std::path::Path::new(&status).display()
+                )))?;
+            }
+            Ok(Some(p))
+        }
+    }
 }
 
 /// `keycompat data`: the exports of `[sources]` alone, with the paths,

@@ -24,7 +24,7 @@ mod vectors;
 pub use crate::check::case_id;
 pub use aggregate::{Aggregate, Counts, GroupMap};
 pub use merge::MergeError;
-pub use partition::Partition;
+pub use partition::{CI_SHARD_VARIABLES, Partition, from_ci as partition_from_ci};
 pub use proof::{data, run};
 pub use replay::{ReplayError, ReplayTarget, Replayed, WaiverDecision, replay};
 pub use replay_command::{replay_command, shell_quote};

@@ -214,6 +214,85 @@ fn replay_from_a_report_by_finding_id_reproduces_it() {
     );
 }
 
+/// `--partition auto` takes the shard from the CI system's variables, says
+/// which it used, and under Bazel touches the shard status file; with none
+/// set it is a usage error listing what it looked for.
+#[test]
+fn partition_auto_reads_the_ci_environment() {
+    let s = small(Scenario::demo().without_sources(), 10);
+    let run = |vars: &[(&str, String)], report: &str| {
+        let mut cmd = std::process::Command::new(bin());
+        cmd.args([
+            "run",
+            "--cases",
+            "30",
+            "--seed",
+            "6",
+            "--no-shrink",
+            "-q",
+            "--partition",
+            "auto",
+            "--report-dir",
+            report,
+            "--today",
+            "2026-11-23",
+        ])
+        .current_dir(s.dir.path());
+        // This job's own CI variables must not decide the shard.
+        for (_, index, count, _) in keycompat::run::CI_SHARD_VARIABLES {
+            cmd.env_remove(index).env_remove(count);
+        }
+        cmd.env_remove("TEST_SHARD_STATUS_FILE");
+        cmd.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
+        cmd.output().unwrap()
+    };
+    let partitions = |report: &str| -> serde_json::Value {
+        let r: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(s.dir.path().join(report).join("report.json")).unwrap(),
+        )
+        .unwrap();
+        r["meta"]["partitions"].clone()
+    };
+    let gitlab = [
+        ("CI_NODE_INDEX", "2".to_string()),
+        ("CI_NODE_TOTAL", "3".to_string()),
+    ];
+    let out = run(&gitlab, "gitlab");
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("partition 2/3 from GitLab parallel: CI_NODE_INDEX=2, CI_NODE_TOTAL=3"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(partitions("gitlab"), serde_json::json!([{"k": 2, "n": 3}]));
+
+    let status = s.dir.path().join("shard-status");
+    let bazel = [
+        ("TEST_SHARD_INDEX", "0".to_string()),
+        ("TEST_TOTAL_SHARDS", "2".to_string()),
+        (
+            "TEST_SHARD_STATUS_FILE",
+            status.to_string_lossy().into_owned(),
+        ),
+    ];
+    let out = run(&bazel, "bazel");
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    assert_eq!(partitions("bazel"), serde_json::json!([{"k": 1, "n": 2}]));
+    assert!(
+        status.is_file(),
+        "Bazel's shard status file was not touched"
+    );
+
+    let out = run(&[], "none");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no CI shard variables are set"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn too_few_cases_is_a_red_gate_and_exit_1() {
     let s = Scenario::demo();
