@@ -86,16 +86,15 @@ pub fn render(r: &RunResult) -> String {
             g.measured
         );
     }
+    // The verdict and why, in one sentence, with the counts behind it.
     let verdict = match r.verdict {
-        Status::Green => "GO (all gates green)",
-        Status::Yellow => "GO with warnings (yellow gates: waivers or drift)",
-        Status::Red => "NO-GO (a red gate blocks go-live)",
-        Status::Interrupted => "INTERRUPTED: partial results, no verdict (run it again)",
+        Status::Interrupted => "INTERRUPTED: partial results, no verdict (run it again)".into(),
+        v => format!(
+            "{}: {}",
+            crate::report::model::verdict_title(v),
+            crate::report::model::verdict_reason(r)
+        ),
     };
-    let scope = match r.meta.scope {
-        Scope::Full => "",
-        Scope::Data => " for the exports alone (keycompat data)",
-    };
-    let _ = writeln!(s, "\nverdict: {verdict}{scope}");
+    let _ = writeln!(s, "\nverdict: {verdict}");
     s
 }

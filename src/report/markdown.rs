@@ -39,13 +39,12 @@ pub fn render(r: &RunResult) -> String {
 fn verdict(s: &mut String, r: &RunResult) {
     let m = &r.meta;
     let _ = writeln!(s, "# keycompat: **{}**\n", model::verdict_title(r.verdict));
-    let mut reason = capitalised(&model::verdict_reason(r));
-    for (status, word) in [(Status::Red, "red"), (Status::Yellow, "yellow")] {
-        let names = model::gate_names(r, status);
-        if !names.is_empty() {
-            let list: Vec<String> = names.iter().map(|n| format!("**{}**", text(n))).collect();
-            let _ = write!(reason, "; {word}: {}", list.join(", "));
-        }
+    let mut reason = text(&capitalised(&model::verdict_reason(r)));
+    // The reason names the red gates already.
+    let yellow = model::gate_names(r, Status::Yellow);
+    if !yellow.is_empty() {
+        let list: Vec<String> = yellow.iter().map(|n| format!("**{}**", text(n))).collect();
+        let _ = write!(reason, "; yellow: {}", list.join(", "));
     }
     let _ = writeln!(s, "{reason}.\n");
     let c = r.aggregate.counts();

@@ -22,7 +22,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
-mod model;
+pub(crate) mod model;
 mod svg;
 
 use std::path::{Path, PathBuf};

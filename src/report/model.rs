@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::check::{Cell, Tally};
-use crate::finding::{Check, Finding, Group};
+use crate::finding::{Check, Finding, Group, Severity};
 use crate::gate::Status;
 use crate::run::RunResult;
 
@@ -123,23 +123,99 @@ pub(crate) fn verdict_title(s: Status) -> &'static str {
     }
 }
 
-/// One line on why the verdict is what it is; a data-only run says so first,
+/// One sentence on why the verdict is what it is, with the counts behind
+/// it: what is unwaived, what is waived and under how many waivers until
+/// when (e.g. "0 unwaived outages or leaks; 94,951 findings waived under 2
+/// waivers, the first expiring 2027-06-30"). A data-only run says so first,
 /// since its GO covers the exports alone.
 pub(crate) fn verdict_reason(r: &RunResult) -> String {
     let why = match r.verdict {
-        Status::Green => "every go-live gate is green",
-        Status::Yellow => "no gate is red; yellow gates carry waivers, drift or warnings to review",
-        Status::Red => "a red gate blocks go-live",
         Status::Interrupted => {
-            "the run was cut short: its partial results decide nothing; run it again"
+            "the run was cut short: its partial results decide nothing; run it again".to_string()
+        }
+        Status::Green | Status::Yellow | Status::Red => {
+            let mut parts = vec![unwaived_words(r)];
+            if let Some(w) = waived_words(r) {
+                parts.push(w);
+            }
+            if r.verdict == Status::Red {
+                parts.push(format!("red: {}", gate_names(r, Status::Red).join(", ")));
+            }
+            parts.join("; ")
         }
     };
     match r.meta.scope {
-        crate::gate::Scope::Full => why.to_string(),
+        crate::gate::Scope::Full => why,
         crate::gate::Scope::Data => format!(
             "the vendor's exports alone (keycompat data; vectors and random cases are \
              keycompat run's): {why}"
         ),
+    }
+}
+
+/// "0 unwaived outages or leaks", or the unwaived findings by severity,
+/// worst first ("3 unwaived outages, 1 leak, 2 crashes").
+fn unwaived_words(r: &RunResult) -> String {
+    let unwaived = r.aggregate.unwaived();
+    let by: Vec<(u64, &str)> = Severity::ALL
+        .iter()
+        .map(|sev| {
+            let n = unwaived
+                .iter()
+                .filter(|(_, s, _)| s == sev)
+                .map(|(.., n)| n)
+                .sum();
+            (n, sev.as_str())
+        })
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    let Some(((n, first), rest)) = by.split_first() else {
+        return "0 unwaived outages or leaks".into();
+    };
+    let mut out = format!("{} unwaived {}", count(*n), noun(*n, first));
+    for (n, word) in rest {
+        out.push_str(&format!(", {} {}", count(*n), noun(*n, word)));
+    }
+    out
+}
+
+/// "N findings waived under K waivers, the first expiring D", when any were.
+fn waived_words(r: &RunResult) -> Option<String> {
+    let n = r.aggregate.counts().waived_findings;
+    if n == 0 {
+        return None;
+    }
+    let used: Vec<&crate::waiver::WaiverUse> = r.waivers.iter().filter(|w| w.matched > 0).collect();
+    let first = used.iter().map(|w| w.waiver.expires).min()?;
+    let k = used.len() as u64;
+    Some(format!(
+        "{} {} waived under {} {}, the first expiring {first}",
+        count(n),
+        noun(n, "finding"),
+        count(k),
+        noun(k, "waiver")
+    ))
+}
+
+/// `n` with thousands separators: `94,951`.
+pub(crate) fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `word` in the plural unless `n` is 1.
+fn noun(n: u64, word: &str) -> String {
+    match (n, word) {
+        (1, w) => w.to_string(),
+        (_, "crash") => "crashes".into(),
+        (_, w) => format!("{w}s"),
     }
 }
 
@@ -169,5 +245,21 @@ pub(crate) fn shown_key(key: &str) -> String {
         format!("{key:?}")
     } else {
         key.to_string()
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::{count, noun};
+
+    #[test]
+    fn counts_are_grouped_and_nouns_agree() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(94_951), "94,951");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(noun(1, "crash"), "crash");
+        assert_eq!(noun(2, "crash"), "crashes");
+        assert_eq!(noun(0, "outage"), "outages");
     }
 }
