@@ -32,9 +32,23 @@ fn the_demo_finds_only_its_waived_incompatibilities() {
     assert!(waived.contains(&("forward", "EMS-1042")), "{waived:?}");
     assert!(waived.contains(&("rollback", "EMS-1043")), "{waived:?}");
     assert_eq!(report["verdict"], "yellow");
+    // The verdict and why, in one sentence, with the counts behind it.
+    let waived = report["counts"]["waived_findings"].as_u64().unwrap();
+    let grouped = waived
+        .to_string()
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    let headline = format!(
+        "verdict: GO with warnings: 0 unwaived outages or leaks; {grouped} findings waived \
+         under 3 waivers, the first expiring 2027-06-30"
+    );
     assert!(
-        stdout(&out).contains("verdict: GO with warnings"),
-        "{}",
+        stdout(&out).contains(&headline),
+        "{headline}\n{}",
         stdout(&out)
     );
 }
