@@ -46,12 +46,7 @@ pub(crate) fn number(v: f64) -> String {
     } else if v >= 1e4 {
         format!("{:.1}k", v / 1e3)
     } else if v.fract() == 0.0 {
-        let n = v as u64;
-        if n >= 1000 {
-            format!("{},{:03}", n / 1000, n % 1000)
-        } else {
-            n.to_string()
-        }
+        super::model::count(v as u64)
     } else {
         format!("{v:.1}")
     }

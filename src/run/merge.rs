@@ -23,7 +23,7 @@ impl RunResult {
         shards: Vec<(String, RunResult)>,
         allow_partial: bool,
     ) -> Result<RunResult, MergeError> {
-        check_shards(&shards, allow_partial)?;
+        let missing = check_shards(&shards, allow_partial)?;
         let mut iter = shards.into_iter();
         let (_, first) = iter
             .next()
@@ -65,10 +65,10 @@ impl RunResult {
             aggregate.merge(shard.aggregate);
         }
         meta.partitions.sort_by_key(|p| (p.n, p.k));
-        meta.missing_shards = missing(&meta.partitions);
-        if meta.missing_shards.is_empty() {
+        if missing.is_empty() {
             meta.partitions.clear();
         }
+        meta.missing_shards = missing;
         let gates = meta.gates_config.clone();
         // Coverage needs the config's entitlement space: re-read it.
         let coverage = crate::config::Config::load(std::path::Path::new(&meta.config))
@@ -92,8 +92,11 @@ fn missing(partitions: &[Partition]) -> Vec<Partition> {
 }
 
 /// Refuses a set of reports that is not shards of one partitioning, each
-/// once, and (unless `allow_partial`) all of them.
-fn check_shards(shards: &[(String, RunResult)], allow_partial: bool) -> Result<(), MergeError> {
+/// once, and (unless `allow_partial`) all of them; returns the shards missing.
+fn check_shards(
+    shards: &[(String, RunResult)],
+    allow_partial: bool,
+) -> Result<Vec<Partition>, MergeError> {
     let mut seen: Vec<(Partition, &str)> = Vec::new();
     let mut n = None;
     for (which, shard) in shards {
@@ -135,5 +138,5 @@ fn check_shards(shards: &[(String, RunResult)], allow_partial: bool) -> Result<(
             names.join(", ")
         )));
     }
-    Ok(())
+    Ok(missing)
 }

@@ -22,11 +22,12 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::catalog::Catalog;
+use crate::check::own_context;
 use crate::date::Day;
 use crate::entitlement::{Customer, Entitlement};
 use crate::forgery::{Forgery, Pick};
 use crate::implementation::{CallFailure, Implementation};
-use crate::verdict::{Context, Verdict, Version};
+use crate::verdict::{Context, Verdict};
 
 /// Why no vector file could be made.
 #[derive(Debug, thiserror::Error)]
@@ -149,20 +150,6 @@ pub fn base_entitlements(catalog: &Catalog) -> Vec<Entitlement> {
         ..full.clone()
     };
     vec![full, empty]
-}
-
-/// The context a key is issued for: its product at the highest version it
-/// covers, on the day of issue, on its own host.
-fn own_context(e: &Entitlement) -> Context {
-    Context {
-        product: e.product.clone(),
-        version: Version {
-            major: u32::from(e.max_major),
-            minor: 0,
-        },
-        today: e.issued,
-        host_id: e.host_id.clone(),
-    }
 }
 
 /// Every forgery of every key that a system of `forgers` or `judged` issues
