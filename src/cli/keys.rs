@@ -203,13 +203,8 @@ pub(super) fn inspect(
             };
             let mut merged = system.settings.clone();
             merged.extend(settings);
-            match (&system.command, &system.plugin) {
-                (Some(argv), _) => {
-                    let mut command =
-                        ProcessCommand::new(config.command_argv(argv), config.command_cwd(system));
-                    command.env = system.env.clone();
-                    (command, merged)
-                }
+            match (crate::system::process_command(system, &config), &system.plugin) {
+                (Some(command), _) => (command, merged),
                 (None, Some(path)) => return inspect_library(&config.plugin_path(path), json),
                 (None, None) => {
                     return Err(CliError::Usage(format!(
