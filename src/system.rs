@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError, SystemConfig};
 use crate::implementation::Implementation;
+use crate::plugin::worker::ProcessCommand;
 use crate::plugin::{self, PluginError, PluginImpl, WorkerImpl, WorkerOptions};
 use crate::schemes::{self, BuiltinError};
 use crate::settings::Settings;
@@ -112,11 +113,38 @@ pub fn open_configured(
     config: &Config,
     hosting: &Hosting,
 ) -> Result<Box<dyn Implementation>, OpenError> {
+    if let Some(argv) = &system.command {
+        let command = ProcessCommand {
+            argv: config.command_argv(argv),
+            cwd: config.command_cwd(system),
+            env: system.env.clone(),
+        };
+        return open_command(&command, &system.settings, hosting);
+    }
     match (&system.plugin, &system.builtin) {
         (Some(path), _) => open_plugin(config.plugin_path(path), &system.settings, hosting),
         (None, Some(builtin)) => open_builtin(name, builtin, &config.catalog, &system.settings),
-        (None, None) => unreachable!("Config::check requires plugin or builtin"),
+        (None, None) => unreachable!("Config::check requires plugin, builtin or command"),
     }
+}
+
+/// Starts a process plugin. It always runs in child processes: in-process
+/// hosting only decides how many (one), and the default timeout.
+pub fn open_command(
+    command: &ProcessCommand,
+    settings: &Settings,
+    hosting: &Hosting,
+) -> Result<Box<dyn Implementation>, OpenError> {
+    let options = match hosting {
+        Hosting::InProcess => WorkerOptions::default(),
+        Hosting::Workers(options) => options.clone(),
+    };
+    Ok(Box::new(WorkerImpl::spawn_command(
+        command,
+        settings,
+        &Default::default(),
+        options,
+    )?))
 }
 
 /// Opens a plugin library, in-process or in workers.
