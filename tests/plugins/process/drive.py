@@ -539,6 +539,16 @@ def run_lk1(kc, args):
     t_api = Tally("lk1: module API == protocol answers")
     for (k, ctx, _), m in zip(cases, mine):
         t_api.check(acme_lk1.validate(k, ctx, SECRET) == m, repr(k))
+    # --- the same answers under other time zones and locales (the ENV check)
+    t_env = Tally("lk1: same answers under other TZ / LANG / LC_ALL")
+    for env in ({"TZ": "America/New_York"}, {"TZ": "Pacific/Kiritimati", "LC_ALL": "tr_TR.UTF-8"},
+                {"LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "latin-1"},
+                {"TZ": "Asia/Kathmandu", "LANG": "th_TH.UTF-8", "PYTHONUTF8": "0"}):
+        other = Plugin(["python3", "plugins/python/acme_lk1.py"], {"secret": SECRET}, env=env)
+        answers = other.validate([(k, ctx) for k, ctx, _ in cases], batch=97)
+        for (k, ctx, label), a, m in zip(cases, answers, mine):
+            t_env.check(a == m, "%s %s: %r %s vs %s" % (env, label, k, a, m))
+        other.close()
     # --- protocol details
     t_p = Tally("lk1: protocol details")
     bad = plugin.request("validate", [{"context": cases[0][1]}, {"key": 5, "context": cases[0][1]},
@@ -566,7 +576,7 @@ def run_lk1(kc, args):
         p = subprocess.run(["python3", "plugins/python/acme_lk1.py"], cwd=ROOT, stdout=subprocess.PIPE,
                            input=json.dumps({"type": "hello", "protocol": 1, "settings": settings}).encode() + b"\n")
         t_p.check(json.loads(p.stdout) == {"type": "error", "message": want}, p.stdout.decode())
-    for t in (t_vk, t_vr, t_vx, t_ve, t_vee, t_re, t_rf, t_rk, t_rr, t_api, t_p):
+    for t in (t_vk, t_vr, t_vx, t_ve, t_vee, t_re, t_rf, t_rk, t_rr, t_api, t_env, t_p):
         ok = t.report() and ok
     return ok
 
