@@ -40,9 +40,22 @@ impl WorkerImpl {
         settings: &Settings,
         options: WorkerOptions,
     ) -> Result<WorkerImpl, PluginError> {
+        Self::spawn_in_env(path, settings, &Default::default(), options)
+    }
+
+    /// [`Self::spawn`], with `env` set over keycompat's environment in the
+    /// worker processes (the ENV check's copies under other time zones and
+    /// locales).
+    pub fn spawn_in_env(
+        path: &Path,
+        settings: &Settings,
+        env: &std::collections::BTreeMap<String, String>,
+        options: WorkerOptions,
+    ) -> Result<WorkerImpl, PluginError> {
         let target = Target::Library {
             plugin: path.to_path_buf(),
             settings: settings.clone(),
+            env: env.clone(),
         };
         Self::start(target, options)
     }

@@ -33,7 +33,11 @@ pub(super) fn launch(
     options: &WorkerOptions,
 ) -> Result<(Process, ImplInfo), PluginError> {
     match target {
-        Target::Library { plugin, settings } => launch_worker(plugin, settings, options),
+        Target::Library {
+            plugin,
+            settings,
+            env,
+        } => launch_worker(plugin, settings, env, options),
         Target::Command {
             command,
             settings,
@@ -133,13 +137,14 @@ fn launch_command(
 fn launch_worker(
     path: &Path,
     settings: &Settings,
+    env: &BTreeMap<String, String>,
     options: &WorkerOptions,
 ) -> Result<(Process, ImplInfo), PluginError> {
     let worker_failed = |message: String| PluginError::Open {
         path: path.to_path_buf(),
         message,
     };
-    let mut p = Process::spawn_worker(&options.exe).map_err(|e| {
+    let mut p = Process::spawn_worker(&options.exe, env).map_err(|e| {
         worker_failed(format!(
             "cannot start the worker process {}: {e}",
             options.exe.display()

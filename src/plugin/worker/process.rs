@@ -125,9 +125,13 @@ fn wait_fd(fd: libc::c_int, events: libc::c_short, deadline: Instant) -> io::Res
 
 impl Process {
     /// Starts `exe __worker` with piped stdio in a new process group.
-    pub(super) fn spawn_worker(exe: &Path) -> io::Result<Process> {
+    /// `env` is set over keycompat's own environment.
+    pub(super) fn spawn_worker(
+        exe: &Path,
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> io::Result<Process> {
         let mut command = Command::new(exe);
-        command.arg("__worker");
+        command.arg("__worker").envs(env);
         Process::spawn(command, Framing::LengthPrefixed)
     }
 
