@@ -21,7 +21,7 @@ pub(super) trait Op {
     const JSON_TYPE: &'static str;
     const JSON_FIELD: &'static str;
     fn read(r: &mut Reader<'_>) -> Result<Self::Answer, WireError>;
-    fn read_json(v: serde_json::Value) -> Result<Self::Answer, String>;
+    fn read_json(a: json::Answer) -> Result<Self::Answer, String>;
     fn failed(f: CallFailure) -> Self::Answer;
 }
 
@@ -34,8 +34,8 @@ impl Op for GenerateOp {
     fn read(r: &mut Reader<'_>) -> Result<Self::Answer, WireError> {
         wire::read_generate_result(r)
     }
-    fn read_json(v: serde_json::Value) -> Result<Self::Answer, String> {
-        json::generate_answer(v)
+    fn read_json(a: json::Answer) -> Result<Self::Answer, String> {
+        json::generate_answer(a)
     }
     fn failed(f: CallFailure) -> Self::Answer {
         Err(GenerateFailure::Failed(f))
@@ -51,8 +51,8 @@ impl Op for ValidateOp {
     fn read(r: &mut Reader<'_>) -> Result<Self::Answer, WireError> {
         wire::read_validate_result(r)
     }
-    fn read_json(v: serde_json::Value) -> Result<Self::Answer, String> {
-        json::validate_answer(v)
+    fn read_json(a: json::Answer) -> Result<Self::Answer, String> {
+        json::validate_answer(a)
     }
     fn failed(f: CallFailure) -> Self::Answer {
         Err(f)

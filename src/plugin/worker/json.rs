@@ -111,12 +111,25 @@ pub(super) fn put_entitlement(b: &mut Vec<u8>, e: &Entitlement) {
 /// Appends one (key, context) item of a validate request: the key as a
 /// string when it is UTF-8, else as `key_base64`.
 pub(super) fn put_validate_item(b: &mut Vec<u8>, key: &[u8], c: &Context) {
+    #[derive(serde::Serialize)]
+    struct Item<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key_base64: Option<String>,
+        context: &'a Context,
+    }
     let item = match std::str::from_utf8(key) {
-        Ok(key) => serde_json::json!({ "key": key, "context": c }),
-        Err(_) => serde_json::json!({
-            "key_base64": base64::engine::general_purpose::STANDARD.encode(key),
-            "context": c,
-        }),
+        Ok(key) => Item {
+            key: Some(key),
+            key_base64: None,
+            context: c,
+        },
+        Err(_) => Item {
+            key: None,
+            key_base64: Some(base64::engine::general_purpose::STANDARD.encode(key)),
+            context: c,
+        },
     };
     serde_json::to_writer(b, &item).expect("items always serialize");
 }
@@ -142,102 +155,149 @@ pub(super) fn request<'a>(
     b
 }
 
-/// A results message: its id and answers (still JSON).
+/// A results message: its id and answers.
 pub(super) enum Reply {
     /// `more`: further results messages follow for the same request.
     Results {
         id: u64,
-        results: Vec<Value>,
+        results: Vec<Answer>,
         more: bool,
     },
     /// `{"type":"error"}`: the plugin gives up.
     Error(String),
 }
 
+/// Any message a plugin sends after its ready, read in one pass (no
+/// intermediate `Value`: this is the protocol's hot path).
+#[derive(Deserialize)]
+struct Message {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    results: Option<Vec<Answer>>,
+    #[serde(default)]
+    more: Option<bool>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// One answer of a results message: a validation, a key, a refusal or an
+/// error, told apart by which fields it has.
+#[derive(Deserialize)]
+pub(super) struct Answer {
+    #[serde(default)]
+    verdict: Option<crate::verdict::Verdict>,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    decoded: Option<crate::verdict::Decoded>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    refused: Option<Refusal>,
+    #[serde(default)]
+    error: Option<ErrorBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refusal {
+    field: String,
+    reason: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    kind: String,
+    #[serde(default)]
+    message: Option<String>,
+}
+
 /// Reads one line where results were due.
 pub(super) fn read_reply(line: &[u8]) -> Result<Reply, String> {
-    let mut v: Value = parse(line)?;
-    match message_type(&v)? {
+    let m: Message = match serde_json::from_slice(line) {
+        Ok(m) => m,
+        // The slow path, for the words: not JSON, or not a message.
+        Err(e) => {
+            let v = parse(line)?;
+            message_type(&v)?;
+            return Err(format!(
+                "a message that is not valid ({e}): {}",
+                excerpt(&v.to_string())
+            ));
+        }
+    };
+    match m.kind.as_str() {
         "results" => {}
-        "error" => return Ok(Reply::Error(error_message(&v))),
+        "error" => return Ok(Reply::Error(m.message.unwrap_or_else(|| "(no message)".into()))),
         other => return Err(format!("a {other:?} message where results were due")),
     }
-    let id = v
-        .get("id")
-        .and_then(Value::as_u64)
-        .ok_or("a results message without an integer id")?;
-    let more = match v.get("more") {
-        None | Some(Value::Bool(false)) | Some(Value::Null) => false,
-        Some(Value::Bool(true)) => true,
-        Some(other) => return Err(format!("a results message with \"more\": {other}")),
-    };
-    let Some(Value::Array(results)) = v.get_mut("results").map(Value::take) else {
-        return Err("a results message without a results array".into());
-    };
-    Ok(Reply::Results { id, results, more })
+    let id = m.id.ok_or("a results message without an integer id")?;
+    let results = m.results.ok_or("a results message without a results array")?;
+    Ok(Reply::Results {
+        id,
+        results,
+        more: m.more.unwrap_or(false),
+    })
 }
 
 /// Reads one validate answer.
-pub(super) fn validate_answer(v: Value) -> Result<Result<Validation, CallFailure>, String> {
-    if let Some(e) = v.get("error") {
+pub(super) fn validate_answer(a: Answer) -> Result<Result<Validation, CallFailure>, String> {
+    if let Some(e) = a.error {
         return Ok(Err(call_failure(e)?));
     }
-    let validation: Validation =
-        serde_json::from_value(v).map_err(|e| format!("a validate answer that is not valid: {e}"))?;
-    if validation.decoded.is_some() && !validation.verdict.decodes() {
+    let Some(verdict) = a.verdict else {
+        return Err("a validate answer with no verdict or error".into());
+    };
+    if a.decoded.is_some() && !verdict.decodes() {
         return Err(format!(
-            "a decoded entitlement with verdict {}, which decodes nothing",
-            validation.verdict
+            "a decoded entitlement with verdict {verdict}, which decodes nothing"
         ));
     }
-    Ok(Ok(validation))
+    Ok(Ok(Validation {
+        verdict,
+        format: a.format,
+        reason: a.reason,
+        decoded: a.decoded,
+    }))
 }
 
 /// Reads one generate answer.
-pub(super) fn generate_answer(v: Value) -> Result<Result<String, GenerateFailure>, String> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Refusal {
-        field: String,
-        reason: String,
-    }
-    if let Some(e) = v.get("error") {
+pub(super) fn generate_answer(a: Answer) -> Result<Result<String, GenerateFailure>, String> {
+    if let Some(e) = a.error {
         return Ok(Err(GenerateFailure::Failed(call_failure(e)?)));
     }
-    if let Some(r) = v.get("refused") {
-        let r: Refusal = serde_json::from_value(r.clone())
-            .map_err(|e| format!("a refusal that is not valid: {e}"))?;
+    if let Some(r) = a.refused {
         return Ok(Err(GenerateFailure::Refused {
             field: r.field,
             reason: r.reason,
         }));
     }
-    match v.get("key") {
-        Some(Value::String(key)) => Ok(Ok(key.clone())),
-        _ => Err(format!(
-            "a generate answer with no key, refusal or error: {}",
-            excerpt(&v.to_string())
-        )),
+    match a.key {
+        Some(key) => Ok(Ok(key)),
+        None => Err("a generate answer with no key, refusal or error".into()),
     }
 }
 
-fn call_failure(e: &Value) -> Result<CallFailure, String> {
-    let kind = match e.get("kind").and_then(Value::as_str) {
-        Some("bad_argument") => FailureKind::BadArgument,
-        Some("unsupported") => FailureKind::Unsupported,
-        Some("internal") => FailureKind::Internal,
+fn call_failure(e: ErrorBody) -> Result<CallFailure, String> {
+    let kind = match e.kind.as_str() {
+        "bad_argument" => FailureKind::BadArgument,
+        "unsupported" => FailureKind::Unsupported,
+        "internal" => FailureKind::Internal,
         other => {
             return Err(format!(
-                "an error of kind {}, not bad_argument, unsupported or internal",
-                other.map_or("(none)".to_string(), |k| format!("{k:?}"))
+                "an error of kind {other:?}, not bad_argument, unsupported or internal"
             ));
         }
     };
-    let message = e
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or("(no message)");
-    Ok(CallFailure::new(kind, message))
+    Ok(CallFailure::new(
+        kind,
+        e.message.unwrap_or_else(|| "(no message)".into()),
+    ))
 }
 
 fn parse(line: &[u8]) -> Result<Value, String> {
@@ -312,9 +372,26 @@ mod tests {
         assert!(v.get("key").is_none());
     }
 
+    fn one_answer(line: &str) -> Answer {
+        match read_reply(line.as_bytes()) {
+            Ok(Reply::Results { mut results, .. }) => results.remove(0),
+            _ => panic!("not results: {line}"),
+        }
+    }
+
     #[test]
     fn a_decode_with_a_rejection_is_garbage() {
-        let v = serde_json::json!({"verdict":"malformed","decoded":{"product":"acme-cad"}});
-        assert!(validate_answer(v).is_err());
+        let a = one_answer(
+            r#"{"type":"results","id":1,"results":[{"verdict":"malformed","decoded":{"product":"acme-cad"}}]}"#,
+        );
+        assert!(validate_answer(a).is_err());
+    }
+
+    #[test]
+    fn an_unknown_verdict_names_the_message() {
+        let e = read_reply(br#"{"type":"results","id":1,"results":[{"verdict":"ok"}]}"#)
+            .err()
+            .unwrap();
+        assert!(e.contains("not valid") && e.contains("unknown variant"), "{e}");
     }
 }
