@@ -543,6 +543,109 @@ class Plugin:
             return "did not exit within 10 s of EOF"
 
 
+def exchange(argv, lines, timeout=60):
+    """Runs a plugin on the given input lines (then EOF): its stdout lines
+    parsed as JSON, its exit status, and the seconds from EOF to exit."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
+    out = []
+    for line in lines:
+        proc.stdin.write((line if isinstance(line, str) else json.dumps(line)).encode("utf-8") + b"\n")
+        proc.stdin.flush()
+        if not (isinstance(line, dict) and line.get("type") == "ready"):
+            got = proc.stdout.readline()
+            if not got:
+                break
+            out.append(json.loads(got))
+    t0 = time.perf_counter()
+    proc.stdin.close()
+    rest = proc.stdout.read()
+    status = proc.wait(timeout=timeout)
+    out += [json.loads(l) for l in rest.splitlines() if l.strip()]
+    return out, status, time.perf_counter() - t0
+
+
+def protocol_checks(argv):
+    """The protocol's rules other than verdicts; returns a list of failures."""
+    hello = {"type": "hello", "protocol": 1, "keycompat": "drive.py", "settings": SETTINGS}
+    ctx = context("acme-cad", "5.4", "2026-11-23")
+    worked = "24A0M-02T1K-7Y9KS-689RQ-7B450"
+    failures = []
+
+    def check(what, ok, detail):
+        if not ok:
+            failures.append("%s: %s" % (what, json.dumps(detail)[:400]))
+
+    out, status, eof = exchange(argv, [hello, {"type": "validate", "id": 7, "items": [
+        {"key": worked, "context": ctx},
+        {"key_base64": base64.b64encode(worked.encode()).decode(), "context": ctx},
+        {"key_base64": base64.b64encode(b"24A0M-02T1K-7Y9KS-689RQ-7B45\xff").decode(), "context": ctx},
+        {"context": ctx},
+        {"key": worked, "context": {"product": "acme-cad", "version": "5", "today": "2026-11-23"}},
+        {"key": worked, "context": {"product": "acme-cad", "version": "5.4", "today": "2026-02-30"}},
+        {"key": worked, "context": {"product": "acme-cad", "version": "5.4", "today": "2026-11-23", "future": 1}},
+        {"key": worked, "context": {"product": "acme-cad", "version": "5.4", "today": "2026-11-23"}},
+    ], "future_field": True},
+        {"type": "generate", "id": 8, "entitlements": [SPEC, SPEC, SPEC]},
+        {"type": "validate", "id": 9, "items": []},
+        {"type": "shutdown", "id": 10}])
+    types = [m.get("type") for m in out]
+    check("conversation", types == ["ready", "results", "results", "results", "error"], out)
+    if types[:1] == ["ready"]:
+        r = out[0]
+        check("ready", r.get("protocol") == 1 and r.get("capabilities", {}).get("validate") is True
+              and r.get("capabilities", {}).get("generate") is False and isinstance(r.get("name"), str)
+              and isinstance(r.get("version"), str), r)
+    if len(out) >= 4:
+        v = out[1]
+        res = v.get("results", [])
+        check("results id", v.get("id") == 7 and len(res) == 8, v)
+        if len(res) == 8:
+            check("key", res[0].get("verdict") == "valid", res[0])
+            check("key_base64", res[1] == res[0], res[1])
+            check("key_base64 not UTF-8", res[2].get("verdict") == "malformed", res[2])
+            check("no key", res[3].get("error", {}).get("kind") == "bad_argument", res[3])
+            check("bad version", res[4].get("error", {}).get("kind") == "bad_argument", res[4])
+            check("bad today", res[5].get("error", {}).get("kind") == "bad_argument", res[5])
+            check("unknown context field ignored", res[6].get("verdict") == "valid", res[6])
+            check("host_id absent", res[7].get("verdict") == "valid", res[7])
+        g = out[2]
+        check("generate", g.get("id") == 8 and [x.get("error", {}).get("kind") for x in g.get("results", [])]
+              == ["unsupported"] * 3, g)
+        check("empty validate", out[3] == {"type": "results", "id": 9, "results": []}, out[3])
+    check("exit on EOF", status == 0 and eof < 5, {"status": status, "seconds": eof})
+
+    def hello_error(settings, protocol=1, mentions=None):
+        out, status, _ = exchange(argv, [{"type": "hello", "protocol": protocol, "settings": settings}])
+        ok = len(out) == 1 and out[0].get("type") == "error" and (mentions is None or mentions in out[0].get("message", ""))
+        check("hello %s %r" % (protocol, {k: v[:20] for k, v in settings.items() if SETTINGS.get(k) != v}), ok, out)
+
+    hello_error(SETTINGS, protocol=2, mentions="2")
+    for key, value in [("lk1_secret", None), ("lk1_secret", ""), ("trusted_keys", None), ("trusted_keys", ""),
+                       ("trusted_keys", "acme-demo-2026"), ("trusted_keys", "a:1234"),
+                       ("trusted_keys", ":d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"),
+                       ("trusted_keys", "a:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a,"
+                                        "b:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"),
+                       ("trusted_keys", "a:d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a,"
+                                        "a:3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"),
+                       ("trusted_keys", SETTINGS["trusted_keys"] + ",")]:
+        settings = dict(SETTINGS)
+        if value is None:
+            del settings[key]
+        else:
+            settings[key] = value
+        hello_error(settings, mentions=key)
+    # what a validator does not need may be missing; white space around entries is fine
+    spaced = dict(SETTINGS, trusted_keys=" acme-demo-2026 : d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f7"
+                                         "07511a ,\n acme-demo-2025:3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0"
+                                         "cd55f12af4660c\u3000")
+    for settings in ({"lk1_secret": "x", "trusted_keys": SETTINGS["trusted_keys"]}, spaced):
+        out, status, _ = exchange(argv, [{"type": "hello", "protocol": 1, "settings": settings}])
+        check("hello accepted", [m.get("type") for m in out] == ["ready"], out)
+    out, _, _ = exchange(argv, [{"type": "validate", "id": 1, "items": [{"key": worked, "context": ctx}]}])
+    check("validate before hello", [m.get("type") for m in out] == ["error"], out)
+    return failures
+
+
 def comparable(answer):
     """What must match: verdict, format, whether a reason is given, decoded."""
     if "error" in answer:
@@ -600,15 +703,18 @@ def main():
         gen = plugin.request({"type": "generate", "entitlements": [SPEC, SPEC]}, 2)
         gen_ok = all(g.get("error", {}).get("kind") == "unsupported" for g in gen)
         status = plugin.close()
+        protocol_failures = protocol_checks(shlex.split(command))
         mismatches = [(c, a, e) for c, a, e in zip(cases, answers, expected) if comparable(a) != comparable(e)]
         print("%s: ready in %.3f s; %d keys in %.2f s (%.0f keys/s, batches of %d); %d mismatches; "
-              "generate unsupported: %s; exit on EOF: %s"
+              "generate unsupported: %s; exit on EOF: %s; protocol checks failed: %d"
               % (name, plugin.startup, len(items), elapsed, len(items) / elapsed, args.batch, len(mismatches),
-                 gen_ok, status))
+                 gen_ok, status, len(protocol_failures)))
+        for f in protocol_failures:
+            print("  PROTOCOL " + f)
         for (kind, key, ctx), a, e in mismatches[:args.show]:
             print("  MISMATCH %s key=%r ctx=%s\n    plugin:  %s\n    builtin: %s"
                   % (kind, key[:200], json.dumps(ctx), json.dumps(a)[:600], json.dumps(e)[:600]))
-        failed |= bool(mismatches) or not gen_ok or status != 0
+        failed |= bool(mismatches) or not gen_ok or status != 0 or bool(protocol_failures)
     return 1 if failed else 0
 
 
