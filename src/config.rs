@@ -62,6 +62,17 @@ pub struct SystemConfig {
     /// Name of a builtin implementation (`acme-lk1`, `acme-ed1`).
     #[serde(default)]
     pub builtin: Option<String>,
+    /// A process plugin's command line (`plugins/PROTOCOL.md`): the program
+    /// and its arguments; `${exe_dir}` expands as in `plugin`.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// A process plugin's working directory, relative to the config file's
+    /// directory (the default).
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Variables added to a process plugin's environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     /// Settings passed to the implementation's `create`.
     #[serde(default)]
     pub settings: Settings,
@@ -316,17 +327,45 @@ impl Config {
         }
         for (name, s) in &self.systems {
             let field = format!("systems.{name}");
-            match (&s.plugin, &s.builtin) {
-                (Some(_), Some(_)) => {
-                    return Err(self.invalid(field, "set either `plugin` or `builtin`, not both"));
-                }
-                (None, None) => {
+            let kinds = [
+                s.plugin.is_some(),
+                s.builtin.is_some(),
+                s.command.is_some(),
+            ];
+            match kinds.iter().filter(|&&k| k).count() {
+                1 => {}
+                0 => {
                     return Err(self.invalid(
                         field,
-                        "set `plugin = \"path/to/lib.so\"` or `builtin = \"acme-lk1\"`",
+                        "set `plugin = \"path/to/lib.so\"`, `builtin = \"acme-lk1\"` or `command = [\"python3\", \"validator.py\"]`",
                     ));
                 }
-                _ => {}
+                _ => {
+                    return Err(self.invalid(
+                        field,
+                        "set only one of `plugin`, `builtin` and `command`",
+                    ));
+                }
+            }
+            if let Some(command) = &s.command {
+                if command.first().is_none_or(|p| p.trim().is_empty()) {
+                    return Err(self.invalid(
+                        format!("{field}.command"),
+                        "the command is empty: give the program and its arguments, e.g. [\"python3\", \"validator.py\"]",
+                    ));
+                }
+                let cwd = self.command_cwd(s);
+                if !cwd.is_dir() {
+                    return Err(self.invalid(
+                        format!("{field}.cwd"),
+                        format!("{} is not a directory", cwd.display()),
+                    ));
+                }
+            } else if s.cwd.is_some() || !s.env.is_empty() {
+                return Err(self.invalid(
+                    field,
+                    "`cwd` and `env` apply to process plugins (`command`) only",
+                ));
             }
         }
         for (i, r) in self.releases.iter().enumerate() {
@@ -445,20 +484,43 @@ impl Config {
         let base = self.path.parent().unwrap_or(Path::new("."));
         expand_plugin_path(plugin, base)
     }
+
+    /// The working directory of a process plugin: its `cwd` relative to the
+    /// config file's directory, or that directory.
+    pub fn command_cwd(&self, system: &SystemConfig) -> PathBuf {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let base = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base
+        };
+        match &system.cwd {
+            Some(cwd) => expand_plugin_path(cwd, base),
+            None => base.to_path_buf(),
+        }
+    }
+
+    /// A process plugin's argv, with `${exe_dir}` expanded.
+    pub fn command_argv(&self, command: &[String]) -> Vec<String> {
+        command.iter().map(|a| expand_exe_dir(a)).collect()
+    }
+}
+
+/// Expands `${exe_dir}` to the directory of the running binary.
+fn expand_exe_dir(text: &str) -> String {
+    if !text.contains("${exe_dir}") {
+        return text.to_string();
+    }
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    text.replace("${exe_dir}", &exe_dir.to_string_lossy())
 }
 
 /// Expands `${exe_dir}` and resolves `plugin` against `base`.
 pub fn expand_plugin_path(plugin: &str, base: &Path) -> PathBuf {
-    let expanded = if plugin.contains("${exe_dir}") {
-        let exe_dir = std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-            .unwrap_or_else(|| PathBuf::from("."));
-        plugin.replace("${exe_dir}", &exe_dir.to_string_lossy())
-    } else {
-        plugin.to_string()
-    };
-    let p = PathBuf::from(expanded);
+    let p = PathBuf::from(expand_exe_dir(plugin));
     if p.is_absolute() { p } else { base.join(p) }
 }
 

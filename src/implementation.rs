@@ -115,6 +115,23 @@ pub enum Origin {
         /// `KC_FLAG_*`.
         flags: u64,
     },
+    /// A child process speaking the process protocol (`plugins/PROTOCOL.md`).
+    Process {
+        /// The command line (argv).
+        command: Vec<String>,
+        /// The script, jar or program file the command runs, when one of its
+        /// arguments names a file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<PathBuf>,
+        /// SHA-256 of that file, hex.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
+        /// The process protocol version spoken.
+        protocol: u32,
+        /// The key formats the plugin says it issues or reads.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        formats: Vec<String>,
+    },
 }
 
 /// What the report prints about an implementation.
@@ -124,7 +141,7 @@ pub struct ImplInfo {
     pub name: String,
     /// Its version.
     pub version: String,
-    /// Builtin or plugin.
+    /// Builtin, plugin or process plugin.
     pub origin: Origin,
     /// Whether it can generate keys.
     pub can_generate: bool,
@@ -146,6 +163,15 @@ impl fmt::Display for ImplInfo {
                 path.display(),
                 sha256
             ),
+            Origin::Process {
+                command, sha256, ..
+            } => {
+                write!(f, "{} {} (command `{}`", self.name, self.version, command.join(" "))?;
+                match sha256 {
+                    Some(h) => write!(f, ", sha256 {h})"),
+                    None => write!(f, ")"),
+                }
+            }
         }
     }
 }

@@ -17,5 +17,7 @@ fn main() {
         keycompat::cli::main()
     };
     keycompat::plugin::exit_guard::finished();
+    // Children still running (a plugin that ignores end-of-file) end with us.
+    keycompat::plugin::worker::kill_all();
     std::process::exit(code);
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use crate::catalog::Catalog;
 use crate::config::{Config, ConfigError, SystemConfig};
 use crate::implementation::Implementation;
+use crate::plugin::worker::ProcessCommand;
 use crate::plugin::{self, PluginError, PluginImpl, WorkerImpl, WorkerOptions};
 use crate::schemes::{self, BuiltinError};
 use crate::settings::Settings;
@@ -112,10 +113,75 @@ pub fn open_configured(
     config: &Config,
     hosting: &Hosting,
 ) -> Result<Box<dyn Implementation>, OpenError> {
+    if let Some(command) = process_command(system, config) {
+        return open_command(&command, &system.settings, hosting);
+    }
     match (&system.plugin, &system.builtin) {
         (Some(path), _) => open_plugin(config.plugin_path(path), &system.settings, hosting),
         (None, Some(builtin)) => open_builtin(name, builtin, &config.catalog, &system.settings),
-        (None, None) => unreachable!("Config::check requires plugin or builtin"),
+        (None, None) => unreachable!("Config::check requires plugin, builtin or command"),
+    }
+}
+
+/// A system of the config opened again with `env` set over the environment
+/// its processes run in (the ENV check), or `None` when the system runs in
+/// keycompat's own process (a builtin, an in-process library), whose
+/// environment cannot differ.
+pub fn open_configured_in_env(
+    system: &SystemConfig,
+    config: &Config,
+    hosting: &Hosting,
+    env: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<Box<dyn Implementation>>, OpenError> {
+    if let Some(command) = process_command(system, config) {
+        return Ok(Some(Box::new(WorkerImpl::spawn_command(
+            &command,
+            &system.settings,
+            env,
+            command_options(hosting),
+        )?)));
+    }
+    match (&system.plugin, hosting) {
+        (Some(path), Hosting::Workers(options)) => Ok(Some(Box::new(WorkerImpl::spawn_in_env(
+            &config.plugin_path(path),
+            &system.settings,
+            env,
+            options.clone(),
+        )?))),
+        _ => Ok(None),
+    }
+}
+
+/// Starts a process plugin. It always runs in child processes: in-process
+/// hosting only decides how many (one), and the default timeout.
+pub fn open_command(
+    command: &ProcessCommand,
+    settings: &Settings,
+    hosting: &Hosting,
+) -> Result<Box<dyn Implementation>, OpenError> {
+    Ok(Box::new(WorkerImpl::spawn_command(
+        command,
+        settings,
+        &Default::default(),
+        command_options(hosting),
+    )?))
+}
+
+/// A process plugin's command, if the system is one.
+pub fn process_command(system: &SystemConfig, config: &Config) -> Option<ProcessCommand> {
+    system.command.as_ref().map(|argv| ProcessCommand {
+        argv: config.command_argv(argv),
+        cwd: config.command_cwd(system),
+        env: system.env.clone(),
+    })
+}
+
+/// How a process plugin's processes run: as workers do, or one at a time
+/// with the default timeout when plugins are hosted in-process.
+fn command_options(hosting: &Hosting) -> WorkerOptions {
+    match hosting {
+        Hosting::InProcess => WorkerOptions::default(),
+        Hosting::Workers(options) => options.clone(),
     }
 }
 

@@ -361,11 +361,28 @@ pub struct ValidateArgs {
 /// `keycompat plugin ...`.
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
-    /// Load a plugin and print its name, version, ABI, capabilities,
-    /// thread safety and SHA-256. Exit 3 if it cannot be loaded.
+    /// Load a plugin library, or start a process plugin and complete its
+    /// hello, and print its name, version, ABI or protocol, capabilities and
+    /// SHA-256. Exit 3 if it cannot be loaded or started.
+    ///
+    /// `keycompat plugin inspect lib.so`, `keycompat plugin inspect --system
+    /// NAME` (a system of keycompat.toml), or `keycompat plugin inspect --
+    /// python3 validator.py` (a process plugin's command line).
     Inspect {
         /// Path of the shared library.
-        path: PathBuf,
+        #[arg(required_unless_present_any = ["system", "command"])]
+        path: Option<PathBuf>,
+        /// A system of keycompat.toml: its library or process plugin, with
+        /// its settings.
+        #[arg(long, conflicts_with_all = ["path", "command"])]
+        system: Option<String>,
+        /// A process plugin's command line, after `--`; it runs in the
+        /// current directory.
+        #[arg(last = true, conflicts_with = "path")]
+        command: Vec<String>,
+        /// A setting handed to the plugin (repeatable).
+        #[arg(long = "setting", value_name = "KEY=VALUE", value_parser = parse_setting)]
+        settings: Vec<(String, String)>,
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -164,7 +164,104 @@ fn print_validation(v: &Validation) {
     }
 }
 
-pub(super) fn inspect(path: &Path, json: bool) -> Result<i32, CliError> {
+/// What `plugin inspect` looks at.
+pub(super) enum Inspected {
+    /// A plugin library.
+    Library(std::path::PathBuf),
+    /// A system of the config.
+    System(String),
+    /// A process plugin's command line, run in the current directory.
+    Command(Vec<String>),
+}
+
+pub(super) fn inspect(
+    config_path: Option<&Path>,
+    target: Inspected,
+    settings: crate::settings::Settings,
+    json: bool,
+) -> Result<i32, CliError> {
+    use crate::plugin::worker::ProcessCommand;
+    let (command, settings) = match target {
+        Inspected::Library(path) => return inspect_library(&path, json),
+        Inspected::Command(argv) => {
+            let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+            (ProcessCommand::new(argv, cwd), settings)
+        }
+        Inspected::System(name) => {
+            let config = load_config(config_path)?.ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--system {name}: no keycompat.toml here; pass --config"
+                ))
+            })?;
+            let Some(system) = config.systems.get(&name) else {
+                return Err(crate::system::OpenError::UnknownSystem {
+                    name,
+                    config: Some(config.path.clone()),
+                    known: config.systems.keys().cloned().collect::<Vec<_>>().join(", "),
+                }
+                .into());
+            };
+            let mut merged = system.settings.clone();
+            merged.extend(settings);
+            match (crate::system::process_command(system, &config), &system.plugin) {
+                (Some(command), _) => (command, merged),
+                (None, Some(path)) => return inspect_library(&config.plugin_path(path), json),
+                (None, None) => {
+                    return Err(CliError::Usage(format!(
+                        "system {name:?} is a builtin, compiled into keycompat: there is no plugin to inspect"
+                    )));
+                }
+            }
+        }
+    };
+    let started = std::time::Instant::now();
+    let imp = crate::system::open_command(&command, &settings, &crate::system::Hosting::InProcess)?;
+    let hello_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let info = imp.info();
+    let crate::implementation::Origin::Process {
+        file,
+        sha256,
+        protocol,
+        formats,
+        ..
+    } = &info.origin
+    else {
+        unreachable!("a process plugin has a process origin")
+    };
+    let caps: Vec<&str> = [(info.can_generate, "generate"), (info.can_validate, "validate")]
+        .into_iter()
+        .filter_map(|(ok, w)| ok.then_some(w))
+        .collect();
+    if json {
+        let v = serde_json::json!({
+            "command": command.argv, "cwd": command.cwd, "file": file, "sha256": sha256,
+            "name": info.name, "version": info.version, "protocol": protocol,
+            "capabilities": caps, "formats": formats, "hello_ms": hello_ms,
+        });
+        outln!("{v}");
+    } else {
+        outln!("command:      {}", command.display());
+        outln!("cwd:          {}", command.cwd.display());
+        match (file, sha256) {
+            (Some(f), Some(h)) => {
+                outln!("file:         {}", f.display());
+                outln!("sha256:       {h}");
+            }
+            _ => outln!("file:         (no argument names a file: nothing to hash)"),
+        }
+        outln!("name:         {}", info.name);
+        outln!("version:      {}", info.version);
+        outln!("protocol:     {protocol} (plugins/PROTOCOL.md)");
+        outln!("capabilities: {}", caps.join(", "));
+        if !formats.is_empty() {
+            outln!("formats:      {}", formats.join(", "));
+        }
+        outln!("hello:        ready in {hello_ms:.0} ms");
+    }
+    Ok(exit::GO)
+}
+
+fn inspect_library(path: &Path, json: bool) -> Result<i32, CliError> {
     let p = plugin::load(path)?;
     if json {
         let v = serde_json::json!({

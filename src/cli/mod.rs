@@ -53,7 +53,25 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Generate(args) => keys::generate(cli.config.as_deref(), args),
         Command::Validate(args) => keys::validate(cli.config.as_deref(), args),
-        Command::Plugin(PluginCommand::Inspect { path, json }) => keys::inspect(&path, json),
+        Command::Plugin(PluginCommand::Inspect {
+            path,
+            system,
+            command,
+            settings,
+            json,
+        }) => {
+            let target = match (path, system) {
+                (Some(path), _) => keys::Inspected::Library(path),
+                (None, Some(system)) => keys::Inspected::System(system),
+                (None, None) => keys::Inspected::Command(command),
+            };
+            keys::inspect(
+                cli.config.as_deref(),
+                target,
+                settings.into_iter().collect(),
+                json,
+            )
+        }
         Command::Run(args) => run::run(cli.config.as_deref(), args),
         Command::Data(args) => run::data(cli.config.as_deref(), args),
         Command::Replay(args) => replay::replay(cli.config.as_deref(), args),

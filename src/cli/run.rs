@@ -39,11 +39,7 @@ fn stop() -> &'static Stop {
         ] {
             // The shutdown goes first: it acts only on a second signal, once
             // the flag is already set.
-            let _ = signal_hook::flag::register_conditional_shutdown(
-                signal,
-                code,
-                Arc::clone(&stop.flag),
-            );
+            crate::plugin::worker::exit_on_second_signal(signal, code, Arc::clone(&stop.flag));
             let _ =
                 signal_hook::flag::register_usize(signal, Arc::clone(&stop.code), code as usize);
             let _ = signal_hook::flag::register(signal, Arc::clone(&stop.flag));

@@ -54,6 +54,15 @@ pub enum PluginError {
         /// What the plugin said, if anything.
         message: String,
     },
+    /// A process plugin could not be started or did not complete its
+    /// hello (see `plugins/PROTOCOL.md`).
+    #[error("process plugin `{command}`: {message}")]
+    Process {
+        /// The command line, as the config gives it.
+        command: String,
+        /// What went wrong, with the plugin's stderr.
+        message: String,
+    },
 }
 
 /// A loaded, checked plugin. The library is never unloaded, so the table and

@@ -419,6 +419,22 @@ fn origin_cells(info: &ImplInfo) -> (String, String, String) {
             cell_code(&path.display().to_string()),
             cell_code(sha256),
         ),
+        Origin::Process {
+            command,
+            file,
+            sha256,
+            protocol,
+            ..
+        } => (
+            format!(
+                "process plugin, protocol {protocol}: {}",
+                cell_code(&command.join(" "))
+            ),
+            file.as_ref()
+                .map(|f| cell_code(&f.display().to_string()))
+                .unwrap_or_default(),
+            sha256.as_deref().map(cell_code).unwrap_or_default(),
+        ),
     }
 }
 

@@ -171,7 +171,7 @@ fn crash_messages_carry_the_stderr_tail() {
     };
     assert!(
         f.message
-            .contains("worker stderr: fault plugin: segv_on_serial triggered"),
+            .contains("stderr: fault plugin: segv_on_serial triggered"),
         "{f}"
     );
     assert_eq!(w.stats().deaths, 1);

@@ -15,12 +15,15 @@ use crate::settings::Settings;
 use crate::verdict::{Context, Validation};
 
 use super::encoded::{Encoded, GenerateOp, ValidateOp};
+use super::command::ProcessCommand;
+use super::json;
 use super::launch::launch;
 use super::options::WorkerOptions;
 use super::pool::{Pool, WorkerStats};
+use super::target::Target;
 use super::wire;
 
-/// A plugin run in worker processes.
+/// A plugin run in worker processes, or a process plugin.
 pub struct WorkerImpl {
     info: ImplInfo,
     pool: Pool,
@@ -37,12 +40,51 @@ impl WorkerImpl {
         settings: &Settings,
         options: WorkerOptions,
     ) -> Result<WorkerImpl, PluginError> {
+        Self::spawn_in_env(path, settings, &Default::default(), options)
+    }
+
+    /// [`Self::spawn`], with `env` set over keycompat's environment in the
+    /// worker processes (the ENV check's copies under other time zones and
+    /// locales).
+    pub fn spawn_in_env(
+        path: &Path,
+        settings: &Settings,
+        env: &std::collections::BTreeMap<String, String>,
+        options: WorkerOptions,
+    ) -> Result<WorkerImpl, PluginError> {
+        let target = Target::Library {
+            plugin: path.to_path_buf(),
+            settings: settings.clone(),
+            env: env.clone(),
+        };
+        Self::start(target, options)
+    }
+
+    /// Starts one process of a process plugin (`plugins/PROTOCOL.md`) with
+    /// `settings` in its hello, `env` over its configured environment, and
+    /// waits for its ready. A plugin that cannot be started, or refuses or
+    /// botches its hello, gives a [`PluginError::Process`] saying so.
+    pub fn spawn_command(
+        command: &ProcessCommand,
+        settings: &Settings,
+        env: &std::collections::BTreeMap<String, String>,
+        options: WorkerOptions,
+    ) -> Result<WorkerImpl, PluginError> {
+        let target = Target::Command {
+            command: command.clone(),
+            settings: settings.clone(),
+            env: env.clone(),
+        };
+        Self::start(target, options)
+    }
+
+    fn start(target: Target, options: WorkerOptions) -> Result<WorkerImpl, PluginError> {
         let options = WorkerOptions {
             workers: options.workers.max(1),
             ..options
         };
-        let (process, info) = launch(path, settings, &options)?;
-        let pool = Pool::new(path, settings, &info.name, options, process);
+        let (process, info) = launch(&target, &options)?;
+        let pool = Pool::new(target, &info.name, options, process);
         Ok(WorkerImpl { info, pool })
     }
 
@@ -88,7 +130,11 @@ impl Implementation for WorkerImpl {
         &self,
         entitlements: &[&Entitlement],
     ) -> Vec<Result<String, GenerateFailure>> {
-        let items = Encoded::new(entitlements, |b, e| wire::put_entitlement(b, e));
+        let items = if self.pool.target.is_command() {
+            Encoded::new(entitlements, |b, e| json::put_entitlement(b, e))
+        } else {
+            Encoded::new(entitlements, |b, e| wire::put_entitlement(b, e))
+        };
         self.pool.run::<GenerateOp>(&items)
     }
 
@@ -96,7 +142,11 @@ impl Implementation for WorkerImpl {
         &self,
         requests: &[(&[u8], &Context)],
     ) -> Vec<Result<Validation, CallFailure>> {
-        let items = Encoded::new(requests, |b, (k, c)| wire::put_validate_item(b, k, c));
+        let items = if self.pool.target.is_command() {
+            Encoded::new(requests, |b, (k, c)| json::put_validate_item(b, k, c))
+        } else {
+            Encoded::new(requests, |b, (k, c)| wire::put_validate_item(b, k, c))
+        };
         self.pool.run::<ValidateOp>(&items)
     }
 

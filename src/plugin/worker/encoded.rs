@@ -9,13 +9,19 @@
 use crate::implementation::{CallFailure, GenerateFailure};
 use crate::verdict::Validation;
 
+use super::json;
 use super::wire::{self, Reader, WireError};
 
 /// The request kinds, with how their answers decode.
 pub(super) trait Op {
     type Answer;
+    /// The worker protocol's request tag.
     const TAG: u8;
+    /// The process protocol's request type and the field of its items.
+    const JSON_TYPE: &'static str;
+    const JSON_FIELD: &'static str;
     fn read(r: &mut Reader<'_>) -> Result<Self::Answer, WireError>;
+    fn read_json(v: serde_json::Value) -> Result<Self::Answer, String>;
     fn failed(f: CallFailure) -> Self::Answer;
 }
 
@@ -23,8 +29,13 @@ pub(super) struct GenerateOp;
 impl Op for GenerateOp {
     type Answer = Result<String, GenerateFailure>;
     const TAG: u8 = wire::TAG_GENERATE;
+    const JSON_TYPE: &'static str = "generate";
+    const JSON_FIELD: &'static str = "entitlements";
     fn read(r: &mut Reader<'_>) -> Result<Self::Answer, WireError> {
         wire::read_generate_result(r)
+    }
+    fn read_json(v: serde_json::Value) -> Result<Self::Answer, String> {
+        json::generate_answer(v)
     }
     fn failed(f: CallFailure) -> Self::Answer {
         Err(GenerateFailure::Failed(f))
@@ -35,8 +46,13 @@ pub(super) struct ValidateOp;
 impl Op for ValidateOp {
     type Answer = Result<Validation, CallFailure>;
     const TAG: u8 = wire::TAG_VALIDATE;
+    const JSON_TYPE: &'static str = "validate";
+    const JSON_FIELD: &'static str = "items";
     fn read(r: &mut Reader<'_>) -> Result<Self::Answer, WireError> {
         wire::read_validate_result(r)
+    }
+    fn read_json(v: serde_json::Value) -> Result<Self::Answer, String> {
+        json::validate_answer(v)
     }
     fn failed(f: CallFailure) -> Self::Answer {
         Err(f)
@@ -74,6 +90,22 @@ impl Encoded {
     /// The encoded size of item `i`.
     pub(super) fn size(&self, i: usize) -> usize {
         self.ends[i] - self.starts[i]
+    }
+
+    /// The bytes of item `i`.
+    fn item(&self, i: usize) -> &[u8] {
+        &self.bytes[self.starts[i]..self.ends[i]]
+    }
+
+    /// The process protocol's request line for items `indices`.
+    pub(super) fn json_request<O: Op>(&self, id: u64, indices: &[usize]) -> Vec<u8> {
+        json::request(
+            O::JSON_TYPE,
+            O::JSON_FIELD,
+            id,
+            indices.iter().map(|&i| self.item(i)),
+            indices.iter().map(|&i| self.size(i) + 1).sum(),
+        )
     }
 
     /// The request frame for items `indices`.

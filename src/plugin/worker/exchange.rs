@@ -6,10 +6,12 @@
 //! before the fault is returned; which item is to blame is decided by the
 //! caller in `batch.rs`.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::encoded::{Encoded, Op};
 use super::ending::human;
+use super::json;
 use super::pool::{Pool, lock};
 use super::process::{EXIT_GRACE, Process, RecvError, SendError};
 use super::wire::{self, Reader, WireError};
@@ -29,7 +31,14 @@ impl Pool {
         indices: &[usize],
         out: &mut [Option<O::Answer>],
     ) -> Result<(), Fault> {
-        let frame = items.frame(O::TAG, indices);
+        let json_id = self
+            .target
+            .is_command()
+            .then(|| self.next_id.fetch_add(1, Ordering::Relaxed));
+        let frame = match json_id {
+            Some(id) => items.json_request::<O>(id, indices),
+            None => items.frame(O::TAG, indices),
+        };
         let mut p = self.checkout().map_err(Fault)?;
         let silence = self.options.silence();
         match p.send(&frame, Instant::now() + silence) {
@@ -59,7 +68,11 @@ impl Pool {
                     return Err(self.died(p, &format!("; reading from the worker failed: {e}")));
                 }
             };
-            match read_results::<O>(&payload, next, indices.len()) {
+            let read = match json_id {
+                Some(id) => read_json_results::<O>(&payload, id, next, indices.len()),
+                None => read_results::<O>(&payload, next, indices.len()),
+            };
+            match read {
                 Ok((answers, done)) => {
                     for a in answers {
                         out[indices[next]] = Some(a);
@@ -74,6 +87,7 @@ impl Pool {
                 Err(Reply::WorkerError(message)) => {
                     return Err(self.garbage(p, &format!("an error: {message}")));
                 }
+                Err(Reply::JsonGarbage(what)) => return Err(self.garbage(p, &what)),
                 Err(Reply::Garbage(e)) => return Err(self.garbage(p, &e.to_string())),
             }
         }
@@ -106,9 +120,14 @@ impl Pool {
 
     fn garbage(&self, p: Process, what: &str) -> Fault {
         let (_, quote) = self.discard(p, Duration::ZERO);
+        let who = if self.target.is_command() {
+            "the plugin"
+        } else {
+            "the worker"
+        };
         Fault(CallFailure::new(
             FailureKind::Protocol,
-            format!("the worker sent {what}{quote}"),
+            format!("{who} sent {what}{quote}"),
         ))
     }
 }
@@ -116,6 +135,49 @@ impl Pool {
 enum Reply {
     WorkerError(String),
     Garbage(WireError),
+    /// What is wrong with a process plugin's line.
+    JsonGarbage(String),
+}
+
+/// Decodes a process plugin's results line for request `id`, which must
+/// continue at item `next` of `total`.
+fn read_json_results<O: Op>(
+    line: &[u8],
+    id: u64,
+    next: usize,
+    total: usize,
+) -> Result<(Vec<O::Answer>, bool), Reply> {
+    let (got, results) = match json::read_reply(line).map_err(Reply::JsonGarbage)? {
+        json::Reply::Results { id, results } => (id, results),
+        json::Reply::Error(message) => return Err(Reply::WorkerError(message)),
+    };
+    if got != id {
+        return Err(Reply::JsonGarbage(format!(
+            "results for request {got} when request {id} was due"
+        )));
+    }
+    if results.len() > total - next {
+        return Err(Reply::JsonGarbage(format!(
+            "{} results to request {id} of {total} items{}",
+            next + results.len(),
+            if next > 0 { " (in several messages)" } else { "" }
+        )));
+    }
+    if results.is_empty() && total > next {
+        return Err(Reply::JsonGarbage(format!(
+            "an empty results message to request {id} ({} of {total} items still due)",
+            total - next
+        )));
+    }
+    let mut answers = Vec::with_capacity(results.len());
+    for (k, v) in results.into_iter().enumerate() {
+        let a = O::read_json(v).map_err(|e| {
+            Reply::JsonGarbage(format!("{e} (request {id}, result {})", next + k))
+        })?;
+        answers.push(a);
+    }
+    let done = next + answers.len() == total;
+    Ok((answers, done))
 }
 
 /// Decodes a results frame that must start at item `next` of `total`.

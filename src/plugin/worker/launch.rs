@@ -1,36 +1,150 @@
-//! Starting a worker: spawn `keycompat __worker`, send the hello, and wait
-//! for it to load the plugin.
+//! Starting a pool's process and waiting for its hello: a `keycompat
+//! __worker` loading a plugin library, or a process plugin's command.
 //!
 //! A plugin that cannot be loaded gives the very [`PluginError`] an
 //! in-process load gives; a worker that cannot be started, or dies or hangs
 //! while loading, gives a [`PluginError::Open`] that says how it ended and
-//! quotes its stderr.
+//! quotes its stderr. A process plugin that cannot be started, refuses its
+//! hello or answers it wrongly gives a [`PluginError::Process`] that says
+//! the same.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::command::ProcessCommand;
 use super::ending::human;
+use super::json::{self, HelloAnswer};
 use super::options::WorkerOptions;
-use super::process::{EXIT_GRACE, Process, RecvError, STDERR_GRACE, SendError};
+use super::process::{EXIT_GRACE, Framing, Process, RecvError, STDERR_GRACE, SendError};
+use super::target::Target;
 use super::wire::{self, Reader, WireError};
-use crate::implementation::ImplInfo;
-use crate::plugin::library::PluginError;
+use crate::implementation::{ImplInfo, Origin};
+use crate::plugin::library::{PluginError, sha256_file};
 use crate::settings::Settings;
 
-/// How long a worker may take to load its plugin and say hello.
+/// How long a worker may take to load its plugin, or a process plugin to
+/// start, and say hello.
 const MIN_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Starts a worker and waits for its hello.
+/// Starts a process for `target` and waits for its hello.
 pub(super) fn launch(
+    target: &Target,
+    options: &WorkerOptions,
+) -> Result<(Process, ImplInfo), PluginError> {
+    match target {
+        Target::Library {
+            plugin,
+            settings,
+            env,
+        } => launch_worker(plugin, settings, env, options),
+        Target::Command {
+            command,
+            settings,
+            env,
+        } => launch_command(command, settings, env, options),
+    }
+}
+
+/// Starts a process plugin and waits for its ready.
+fn launch_command(
+    command: &ProcessCommand,
+    settings: &Settings,
+    env: &BTreeMap<String, String>,
+    options: &WorkerOptions,
+) -> Result<(Process, ImplInfo), PluginError> {
+    let failed = |message: String| PluginError::Process {
+        command: command.display(),
+        message,
+    };
+    if command.argv.is_empty() {
+        return Err(failed("the command is empty".into()));
+    }
+    let mut p = Process::spawn(command.command(env), Framing::Lines).map_err(|e| {
+        failed(format!(
+            "cannot start it in {}: {e}",
+            command.cwd.display()
+        ))
+    })?;
+    let limit = MIN_LOAD_TIMEOUT.max(options.timeout);
+    let deadline = Instant::now() + limit;
+    let failed_while = |p: &mut Process, what: String| {
+        let ending = p.kill_and_reap(EXIT_GRACE);
+        failed(format!(
+            "{what} (the process: {}){}",
+            ending.describe(),
+            p.stderr().quote(STDERR_GRACE)
+        ))
+    };
+    if let Err(e) = p.send(&json::hello(settings), deadline) {
+        let why = match e {
+            SendError::Timeout => "timeout".to_string(),
+            SendError::Closed => "it closed its stdin".to_string(),
+            SendError::Io(e) => e.to_string(),
+        };
+        return Err(failed_while(&mut p, format!("it did not take the hello ({why})")));
+    }
+    let line = match p.recv(deadline) {
+        Ok(line) => line,
+        Err(RecvError::Timeout) => {
+            return Err(failed_while(
+                &mut p,
+                format!("no ready within {}", human(limit)),
+            ));
+        }
+        Err(e) => {
+            return Err(failed_while(
+                &mut p,
+                format!("it ended before its ready ({})", recv_error_words(&e)),
+            ));
+        }
+    };
+    let ready = match json::read_ready(&line) {
+        Ok(HelloAnswer::Ready(ready)) => ready,
+        Ok(HelloAnswer::Refused(message)) => {
+            p.kill_and_reap(EXIT_GRACE);
+            return Err(failed(format!(
+                "it refused the hello: {message}{}",
+                p.stderr().quote(STDERR_GRACE)
+            )));
+        }
+        Err(e) => {
+            return Err(failed_while(
+                &mut p,
+                format!("it answered the hello with {e}"),
+            ));
+        }
+    };
+    let file = command.file();
+    let sha256 = file.as_deref().and_then(|f| sha256_file(f).ok());
+    let info = ImplInfo {
+        name: ready.name,
+        version: ready.version,
+        origin: Origin::Process {
+            command: command.argv.clone(),
+            file,
+            sha256,
+            protocol: json::PROTOCOL,
+            formats: ready.formats,
+        },
+        can_generate: ready.can_generate,
+        can_validate: ready.can_validate,
+    };
+    Ok((p, info))
+}
+
+/// Starts a worker and waits for its hello.
+fn launch_worker(
     path: &Path,
     settings: &Settings,
+    env: &BTreeMap<String, String>,
     options: &WorkerOptions,
 ) -> Result<(Process, ImplInfo), PluginError> {
     let worker_failed = |message: String| PluginError::Open {
         path: path.to_path_buf(),
         message,
     };
-    let mut p = Process::spawn(&options.exe).map_err(|e| {
+    let mut p = Process::spawn_worker(&options.exe, env).map_err(|e| {
         worker_failed(format!(
             "cannot start the worker process {}: {e}",
             options.exe.display()

@@ -75,18 +75,24 @@
 #![allow(unsafe_code)]
 
 mod batch;
+mod children;
+mod command;
 mod coordinator;
 mod encoded;
 mod ending;
 mod exchange;
+mod json;
 mod launch;
 mod options;
 mod pool;
 mod process;
 mod serve;
 mod stderr;
+mod target;
 mod wire;
 
+pub use children::{exit_on_second_signal, kill_all};
+pub use command::ProcessCommand;
 pub use coordinator::WorkerImpl;
 pub use options::WorkerOptions;
 pub use pool::WorkerStats;

@@ -8,15 +8,15 @@
 //! and counted here, and after too many deaths in a row every later call
 //! fails fast instead of starting yet another worker.
 
-use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::launch::launch;
 use super::options::WorkerOptions;
 use super::process::{Process, STDERR_GRACE};
+use super::target::Target;
 use crate::implementation::{CallFailure, FailureKind};
-use crate::settings::Settings;
 
 /// What happened to the workers so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,9 +34,10 @@ pub struct WorkerStats {
 /// The worker processes of one plugin and their health, shared by every
 /// call made through its [`WorkerImpl`](crate::plugin::WorkerImpl).
 pub(super) struct Pool {
-    /// The plugin each worker loads, and what its `create` is given.
-    plugin: PathBuf,
-    settings: Settings,
+    /// What each process runs, and with which settings.
+    pub(super) target: Target,
+    /// The id of the next process-protocol request.
+    pub(super) next_id: AtomicU64,
     /// The plugin's name, for the message that declares it dead.
     name: String,
     pub(super) options: WorkerOptions,
@@ -68,18 +69,12 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Pool {
-    /// A pool of one worker, `first`, already started for the plugin at
-    /// `plugin` called `name`.
-    pub(super) fn new(
-        plugin: &Path,
-        settings: &Settings,
-        name: &str,
-        options: WorkerOptions,
-        first: Process,
-    ) -> Pool {
+    /// A pool of one process, `first`, already started for `target`, whose
+    /// implementation is called `name`.
+    pub(super) fn new(target: Target, name: &str, options: WorkerOptions, first: Process) -> Pool {
         Pool {
-            plugin: plugin.to_path_buf(),
-            settings: settings.clone(),
+            target,
+            next_id: AtomicU64::new(1),
             name: name.to_string(),
             options,
             processes: Mutex::new(Processes {
@@ -147,7 +142,7 @@ impl Pool {
                 processes.live += 1;
                 drop(processes);
                 lock(&self.health).stats.spawned += 1;
-                return match launch(&self.plugin, &self.settings, &self.options) {
+                return match launch(&self.target, &self.options) {
                     Ok((p, _)) => Ok(p),
                     Err(e) => {
                         lock(&self.processes).live -= 1;
@@ -193,7 +188,7 @@ impl Pool {
             h.fatal = Some(format!(
                 "plugin {} ({}) crashed {} times in a row; last: {}",
                 self.name,
-                self.plugin.display(),
+                self.target.describe(),
                 h.in_a_row,
                 f.message
             ));

@@ -48,9 +48,23 @@ pub(super) enum SendError {
     Io(io::Error),
 }
 
-/// One worker process: `exe __worker`, in a process group of its own.
+/// How messages are cut on a process's stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Framing {
+    /// `keycompat __worker`: a `u32` little-endian length, then the payload.
+    LengthPrefixed,
+    /// A process plugin: one JSON message per `\n`-terminated line.
+    Lines,
+}
+
+/// One child process speaking a protocol on its stdin and stdout, in a
+/// process group of its own: a `keycompat __worker` or a process plugin.
 pub(super) struct Process {
     child: Child,
+    framing: Framing,
+    /// How many bytes at the start of `inbox` are known to hold no newline
+    /// (line framing), so a long line is scanned once.
+    scanned: usize,
     /// `None` once the process has been reaped.
     pid: Option<libc::pid_t>,
     stdin: ChildStdin,
@@ -111,9 +125,20 @@ fn wait_fd(fd: libc::c_int, events: libc::c_short, deadline: Instant) -> io::Res
 
 impl Process {
     /// Starts `exe __worker` with piped stdio in a new process group.
-    pub(super) fn spawn(exe: &Path) -> io::Result<Process> {
-        let mut child = Command::new(exe)
-            .arg("__worker")
+    /// `env` is set over keycompat's own environment.
+    pub(super) fn spawn_worker(
+        exe: &Path,
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> io::Result<Process> {
+        let mut command = Command::new(exe);
+        command.arg("__worker").envs(env);
+        Process::spawn(command, Framing::LengthPrefixed)
+    }
+
+    /// Starts `command` with piped stdio in a new process group (so that
+    /// killing the group also ends whatever it started).
+    pub(super) fn spawn(mut command: Command, framing: Framing) -> io::Result<Process> {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -127,8 +152,11 @@ impl Process {
         };
         let tail = Arc::new(StderrTail::default());
         let drain = Arc::clone(&tail);
+        super::children::register(pid);
         let mut process = Process {
             child,
+            framing,
+            scanned: 0,
             pid: Some(pid),
             stdin,
             stdout,
@@ -213,9 +241,37 @@ impl Process {
         Ok(())
     }
 
-    /// Receives one frame's payload, or fails at `deadline`. The buffer grows
-    /// only as bytes arrive, so a garbage length cannot make us allocate.
+    /// Receives one message's payload (a frame's payload, or a line without
+    /// its `\n`), or fails at `deadline`. The buffer grows only as bytes
+    /// arrive, so a garbage length cannot make us allocate.
     pub(super) fn recv(&mut self, deadline: Instant) -> Result<Vec<u8>, RecvError> {
+        match self.framing {
+            Framing::LengthPrefixed => self.recv_frame(deadline),
+            Framing::Lines => self.recv_line(deadline),
+        }
+    }
+
+    fn recv_line(&mut self, deadline: Instant) -> Result<Vec<u8>, RecvError> {
+        loop {
+            if let Some(at) = self.inbox[self.scanned..].iter().position(|&b| b == b'\n') {
+                let end = self.scanned + at;
+                let mut line: Vec<u8> = self.inbox.drain(..=end).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                self.scanned = 0;
+                return Ok(line);
+            }
+            self.scanned = self.inbox.len();
+            if self.inbox.len() > MAX_FRAME_BYTES {
+                return Err(RecvError::TooLarge(self.inbox.len()));
+            }
+            self.fill(self.inbox.len() + 1, deadline)?;
+        }
+    }
+
+    fn recv_frame(&mut self, deadline: Instant) -> Result<Vec<u8>, RecvError> {
         self.fill(HEADER_BYTES, deadline)?;
         let len = u32::from_le_bytes([self.inbox[0], self.inbox[1], self.inbox[2], self.inbox[3]])
             as usize;
@@ -257,6 +313,7 @@ impl Process {
         // no memory is involved.
         unsafe { libc::kill(-pid, libc::SIGKILL) };
         let status = self.child.wait().ok();
+        super::children::unregister(pid);
         self.pid = None;
         Ending {
             status,

@@ -94,7 +94,7 @@ impl StderrTail {
             .filter(|l| !l.is_empty())
             .collect();
         format!(
-            "; worker stderr: {}{}",
+            "; stderr: {}{}",
             if clipped { "..." } else { "" },
             lines.join(" | ")
         )

@@ -68,6 +68,17 @@ fn system_view(role: &str, i: &ImplInfo) -> SystemView {
             Some(path.display().to_string()),
             Some(sha256.clone()),
         ),
+        Origin::Process {
+            command,
+            file,
+            sha256,
+            protocol,
+            ..
+        } => (
+            format!("process plugin, protocol {protocol}: {}", command.join(" ")),
+            file.as_ref().map(|f| f.display().to_string()),
+            sha256.clone(),
+        ),
     };
     SystemView {
         role: role.to_string(),

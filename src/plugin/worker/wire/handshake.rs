@@ -109,6 +109,14 @@ pub(crate) fn encode_ready(info: &ImplInfo) -> Vec<u8> {
             put_str(b, abi);
             put_u64(b, *flags);
         }
+        // A worker hosts libraries only; carried whole for completeness.
+        origin @ Origin::Process { .. } => {
+            put_u8(b, 2);
+            put_str(
+                b,
+                &serde_json::to_string(origin).expect("origins always serialize"),
+            );
+        }
     }
     put_bool(b, info.can_generate);
     put_bool(b, info.can_validate);
@@ -137,6 +145,8 @@ pub(crate) fn decode_ready(r: &mut Reader<'_>) -> Result<ImplInfo, WireError> {
             abi: r.string("abi")?,
             flags: r.u64("flags")?,
         },
+        2 => serde_json::from_str(&r.string("origin")?)
+            .map_err(|e| err(format!("origin: {e}")))?,
         other => return Err(err(format!("origin tag {other}"))),
     };
     let info = ImplInfo {
@@ -185,6 +195,11 @@ pub(crate) fn encode_load_failed(e: &PluginError) -> Vec<u8> {
             put_u32(b, *status as u32);
             put_str(b, message);
         }
+        PluginError::Process { command, message } => {
+            put_u8(b, 5);
+            put_str(b, command);
+            put_str(b, message);
+        }
     }
     f.finish()
 }
@@ -212,6 +227,10 @@ pub(crate) fn decode_load_failed(r: &mut Reader<'_>) -> Result<PluginError, Wire
             path: read_path(r, "path")?,
             name: r.string("name")?,
             status: r.i32("status")?,
+            message: r.string("message")?,
+        },
+        5 => PluginError::Process {
+            command: r.string("command")?,
             message: r.string("message")?,
         },
         other => return Err(err(format!("load error kind {other}"))),

@@ -1,0 +1,71 @@
+//! Every child process keycompat started and has not reaped yet, so that
+//! none outlives it: not when it exits normally, and not when a second
+//! Ctrl-C or SIGTERM ends it at once.
+//!
+//! Workers and process plugins run in process groups of their own (so a
+//! terminal's Ctrl-C reaches keycompat alone, which then stops them in
+//! order). Their group ids are kept here in a fixed table of atomics, which
+//! a signal handler may read: [`kill_all`] is async-signal-safe. A group id
+//! stays in the table only while its leader is unreaped, so it cannot have
+//! been reused by another process when it is killed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+/// How many children are tracked at once; more than any run starts.
+const SLOTS: usize = 1024;
+
+static PGIDS: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
+
+/// Records a child that leads its own process group.
+pub(super) fn register(pgid: libc::pid_t) {
+    for slot in &PGIDS {
+        if slot
+            .compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+/// Forgets a child about to be reaped (its group was killed already).
+pub(super) fn unregister(pgid: libc::pid_t) {
+    for slot in &PGIDS {
+        if slot
+            .compare_exchange(pgid, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+/// Kills the process group of every child not reaped yet. Async-signal-safe
+/// (atomics and `kill(2)` only).
+pub fn kill_all() {
+    for slot in &PGIDS {
+        let pgid = slot.load(Ordering::SeqCst);
+        if pgid > 0 {
+            // SAFETY: kill(2) with a negative pid signals a process group
+            // whose leader is our unreaped child; no memory is involved.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// On `signal`, once `flag` is already set (a second Ctrl-C or SIGTERM),
+/// kills every child's process group and exits at once with `code`.
+/// Register it before whatever sets the flag, as
+/// `signal_hook::flag::register_conditional_shutdown` is.
+pub fn exit_on_second_signal(signal: i32, code: i32, flag: Arc<AtomicBool>) {
+    let handler = move || {
+        if flag.load(Ordering::SeqCst) {
+            kill_all();
+            signal_hook::low_level::exit(code);
+        }
+    };
+    // SAFETY: the handler only loads atomics, calls kill(2) and _exit(2),
+    // all async-signal-safe; it allocates nothing and takes no lock.
+    let _ = unsafe { signal_hook::low_level::register(signal, handler) };
+}
