@@ -2,8 +2,21 @@
 // acme-lk1, vectors/acme/SCHEMES.md) as a Java server would embed it, run as a
 // keycompat process plugin (plugins/PROTOCOL.md, protocol 1).
 //
-//   java plugins/java/AcmeValidator.java                  (no build step: compiled in memory at start-up)
-//   javac -d build AcmeValidator.java && java -cp build AcmeValidator   (faster start-up)
+//   java plugins/java/AcmeValidator.java        no build step: the launcher compiles the file in
+//                                               memory first, which costs seconds of CPU (0.5-2 s on an
+//                                               idle machine, 5-15 s on a loaded 2-core one: keycompat
+//                                               waits 30 s for the ready, and starts --jobs copies at
+//                                               once); adding -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
+//                                               roughly halves it
+//   javac -d build plugins/java/AcmeValidator.java && java -cp build AcmeValidator
+//                                               compiled once: ready in well under a second
+//
+// keycompat.toml:
+//   [systems.java-server]
+//   command = ["java", "plugins/java/AcmeValidator.java"]
+//   [systems.java-server.settings]
+//   lk1_secret = "..."
+//   trusted_keys = "acme-demo-2026:d75a...511a,acme-demo-2025:3d40...660c"
 //
 // JDK 17+, standard library only (java.security Ed25519, javax.crypto HMAC,
 // and a small strict JSON reader and writer below). Validate only: generate
@@ -1286,6 +1299,16 @@ public final class AcmeValidator {
         return m;
     }
 
+    /** Answers sent per results message at most. */
+    static final int PARTIAL = 32;
+
+    void sendResults(Object id, List<Object> results) throws IOException {
+        Map<String, Object> answer = message("results");
+        answer.put("id", id);
+        answer.put("results", results);
+        send(answer);
+    }
+
     void sendError(String text) throws IOException {
         Map<String, Object> m = message("error");
         m.put("message", text);
@@ -1340,15 +1363,20 @@ public final class AcmeValidator {
                 sendError("validate before a successful hello");
                 return;
             }
+            // The answers go out PARTIAL items at a time (PROTOCOL.md, "Long
+            // requests"): an acme-ed1 key costs up to two Ed25519 checks in pure
+            // Java, so a whole batch of bad signatures on a cold JVM could stay
+            // silent for longer than keycompat waits.
+            List<?> items = msg.get("items") instanceof List ? (List<?>) msg.get("items") : List.of();
             List<Object> results = new ArrayList<>();
-            Object items = msg.get("items");
-            if (items instanceof List) {
-                for (Object item : (List<?>) items) results.add(validateItem(validator, item));
+            for (int k = 0; k < items.size(); k++) {
+                results.add(validateItem(validator, items.get(k)));
+                if (results.size() == PARTIAL && k + 1 < items.size()) {
+                    sendResults(msg.get("id"), results);
+                    results = new ArrayList<>();
+                }
             }
-            Map<String, Object> answer = message("results");
-            answer.put("id", msg.get("id"));
-            answer.put("results", results);
-            send(answer);
+            sendResults(msg.get("id"), results);
         } else if ("generate".equals(type)) {
             List<Object> results = new ArrayList<>();
             Object entitlements = msg.get("entitlements");

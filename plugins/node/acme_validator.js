@@ -5,6 +5,13 @@
 //
 //   node plugins/node/acme_validator.js
 //
+// keycompat.toml:
+//   [systems.electron-app]
+//   command = ["node", "plugins/node/acme_validator.js"]
+//   [systems.electron-app.settings]
+//   lk1_secret = "..."
+//   trusted_keys = "acme-demo-2026:d75a...511a,acme-demo-2025:3d40...660c"
+//
 // Node.js 18+, standard library only. Validate only: generate requests are
 // answered `unsupported`. Settings (the new system's, [systems.new.settings]):
 //   lk1_secret    the acme-lk1 HMAC secret (required, not empty)
