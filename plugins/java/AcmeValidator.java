@@ -2,14 +2,15 @@
 // acme-lk1, vectors/acme/SCHEMES.md) as a Java server would embed it, run as a
 // keycompat process plugin (plugins/PROTOCOL.md, protocol 1).
 //
-//   java plugins/java/AcmeValidator.java        no build step: the launcher compiles the file in
-//                                               memory first, which costs seconds of CPU (0.5-2 s on an
-//                                               idle machine, 5-15 s on a loaded 2-core one: keycompat
-//                                               waits 30 s for the ready, and starts --jobs copies at
-//                                               once); adding -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
-//                                               roughly halves it
+//   java plugins/java/AcmeValidator.java
+//       No build step: the launcher compiles the file in memory before main runs, which costs
+//       about 5 s of CPU. Measured start to ready on a 2-core machine at load average 8-13: 7-15 s
+//       (median 13 s; keycompat waits 30 s for the ready and starts several copies at once, and
+//       two copies starting together once took longer). -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
+//       before the file name halves it (median 6 s).
 //   javac -d build plugins/java/AcmeValidator.java && java -cp build AcmeValidator
-//                                               compiled once: ready in well under a second
+//       Compiled once: ready in 0.4-1.5 s at the same load (median 0.6-0.9 s); with the two
+//       flags above it also validates faster on a short run (C1 only, no C2 compilations).
 //
 // keycompat.toml:
 //   [systems.java-server]

@@ -153,7 +153,7 @@ LEGACY = ["export-dwg", "export-step", "export-pdf", "render-gpu", "scripting", 
           "electrical", "piping", "offline-mode", "priority-support"]
 NEW_ONLY = ["ai-assist", "web-viewer", "api-access"]
 NAMES = ["Zoë Müller GmbH", "ACME \"Quoted\" Ltd.", "Back\\slash", "李雷", "😀 Emoji Inc", "Ω", "\u2028sep",
-         "a" * 200, ""]
+         "a" * 200]
 
 
 def context(product, version, today, host_id=None):
@@ -177,8 +177,9 @@ def random_entitlement(rng, lk1_fit):
     if not lk1_fit and rng.random() < 0.5:
         feats += rng.sample(NEW_ONLY, rng.randint(1, 3))
     seats = rng.choice([None, 1, 25, 1023] + ([] if lk1_fit else [1024, 4294967295]))
-    issued = day(rng.randint(9000, 10000))
     expires = rng.choice([None, day(rng.randint(1, 16383))] + ([] if lk1_fit else ["9999-12-31", "2050-02-28"]))
+    last = ddays(expires) if expires and expires < "2044-11-09" else 16383
+    issued = day(rng.randint(max(0, last - 3000), last) if rng.random() < 0.9 else rng.randint(0, last))
     serial = rng.choice([0, 1, 424242, 2**20 - 1] + ([] if lk1_fit else [2**20, 2**32 - 1]))
     e = {
         "product": product, "edition": rng.choice(EDITIONS), "max_major": rng.choice([0, 1, 5, 7, 254, 255]),
