@@ -487,11 +487,27 @@ def expected_answers(keycompat, cases, cache_path, jobs):
 
 # ----------------------------------------------------------------- a plugin
 
+# Other time zones, locales and calendars, as keycompat's ENV check starts
+# plugins under (JAVA_TOOL_OPTIONS reaches the JVM, which ignores LANG for
+# locales the machine does not have).
+ENV_VARIANTS = [
+    {"TZ": "Pacific/Kiritimati", "LANG": "th_TH.UTF-8", "LC_ALL": "th_TH.UTF-8",
+     "JAVA_TOOL_OPTIONS": "-Duser.language=th -Duser.country=TH -Duser.variant=TH -Duser.timezone=Pacific/Kiritimati "
+                          "-Dfile.encoding=ISO-8859-1"},
+    {"TZ": "America/St_Johns", "LANG": "ar_SA.UTF-8", "LC_ALL": "ar_SA.UTF-8",
+     "JAVA_TOOL_OPTIONS": "-Duser.language=ar -Duser.country=SA -Duser.timezone=America/St_Johns"},
+    {"TZ": "Asia/Kathmandu", "LC_ALL": "tr_TR.UTF-8",
+     "JAVA_TOOL_OPTIONS": "-Duser.language=tr -Duser.country=TR -Duser.timezone=Asia/Kathmandu"},
+]
+
+
 class Plugin:
-    def __init__(self, name, argv, settings):
+    def __init__(self, name, argv, settings, env=None):
         self.name = name
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
+        full_env = dict(os.environ, **(env or {}))
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=full_env,
+                                     stderr=subprocess.DEVNULL if env else None)
         self.next_id = 0
         self.send({"type": "hello", "protocol": 1, "keycompat": "drive_validators.py", "settings": settings})
         ready = self.receive()
@@ -702,6 +718,9 @@ def main():
     ap.add_argument("--cache", default=None, help="JSON file caching the builtin's answers")
     ap.add_argument("--jobs", type=int, default=2, help="builtin processes at a time")
     ap.add_argument("--show", type=int, default=10, help="mismatches to print per plugin")
+    ap.add_argument("--env-check", action="store_true",
+                    help="also run every case under other TZ, LANG, LC_ALL and JVM locales and require the very same "
+                         "answers, reasons included")
     ap.add_argument("--through-keycompat", type=int, default=0, metavar="N",
                     help="also validate N sampled cases through keycompat itself (a config with the plugin as a "
                          "`command` system; one keycompat and one plugin process per case)")
@@ -754,6 +773,20 @@ def main():
             print("  MISMATCH %s key=%r ctx=%s\n    plugin:  %s\n    builtin: %s"
                   % (kind, key[:200], json.dumps(ctx), json.dumps(a)[:600], json.dumps(e)[:600]))
         failed |= bool(mismatches) or not gen_ok or status != 0 or bool(protocol_failures)
+        if args.env_check:
+            for env in ENV_VARIANTS:
+                other = Plugin(name, shlex.split(command), settings, env)
+                again = []
+                for i in range(0, len(items), args.batch):
+                    again += other.validate(items[i:i + args.batch])
+                other.close()
+                differ = [(c, a, b) for c, a, b in zip(cases, answers, again) if a != b]
+                print("%s under %s: %d of %d answers differ" % (name, " ".join("%s=%s" % kv for kv in env.items()),
+                                                                len(differ), len(items)))
+                for (kind, key, ctx), a, b in differ[:args.show]:
+                    print("  ENV %s key=%r ctx=%s\n    default: %s\n    here:    %s"
+                          % (kind, key[:200], json.dumps(ctx), json.dumps(a)[:400], json.dumps(b)[:400]))
+                failed |= bool(differ)
         if args.through_keycompat:
             t0 = time.perf_counter()
             n, through = through_keycompat(args.keycompat, name, shlex.split(command), cases, expected,
