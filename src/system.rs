@@ -58,6 +58,18 @@ pub enum OpenError {
     /// The plugin cannot be loaded or created.
     #[error(transparent)]
     Plugin(#[from] PluginError),
+    /// A system that issues no keys is named where keys must be issued.
+    #[error(
+        "system {system:?} ({implementation}) cannot issue keys, but it is {role}; hint: name a system that generates, or use this one as a release's validator"
+    )]
+    CannotGenerate {
+        /// The system's name.
+        system: String,
+        /// Its implementation, as reports print it.
+        implementation: String,
+        /// Where the config names it, e.g. "`[run] old`".
+        role: String,
+    },
     /// The builtin does not exist or its settings are wrong.
     #[error("system {system:?}: {source}")]
     Builtin {

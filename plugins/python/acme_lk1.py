@@ -619,11 +619,10 @@ def hello_settings(line):
     return settings, None
 
 
-# A request's answers go out in several `results` messages when answering it
-# takes longer than this (PROTOCOL.md, "Long requests"): keycompat takes a
-# request that is silent for about 1.3 times its per-item timeout as hung,
-# however many items it holds. The clock paces messages only; no answer
-# depends on it.
+# A request's answers go out in several `results` messages, all but the last
+# marked "more", when answering it takes longer than this (PROTOCOL.md,
+# "Time"): keycompat takes a plugin silent for longer than its timeout as
+# hung. The clock paces messages only; no answer depends on it.
 PROGRESS_SECONDS = 0.25
 
 
@@ -634,17 +633,16 @@ def answer_request(out, rid, items, one):
     clock = time.monotonic
     last = clock()
     pending = []
-    for item in items:
+    for i, item in enumerate(items):
         try:
             pending.append(one(item))
         except Exception as err:  # anything else is this plugin's bug
             pending.append(_error("internal", "%s: %s" % (type(err).__name__, err)))
-        if clock() - last >= PROGRESS_SECONDS:
-            _write(out, {"type": "results", "id": rid, "results": pending})
+        if i + 1 < len(items) and clock() - last >= PROGRESS_SECONDS:
+            _write(out, {"type": "results", "id": rid, "results": pending, "more": True})
             pending = []
             last = clock()
-    if pending or not items:
-        _write(out, {"type": "results", "id": rid, "results": pending})
+    _write(out, {"type": "results", "id": rid, "results": pending})
 
 
 def serve(make, ready, answer, stdin=None, stdout=None):

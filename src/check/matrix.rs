@@ -141,7 +141,30 @@ impl Matrix {
         for f in config.formats.values() {
             names.extend(f.generators.iter().cloned());
         }
-        let systems = crate::system::open_all(config, &names, hosting)?
+        let opened = crate::system::open_all(config, &names, hosting)?;
+        let mut generating: Vec<(&String, String)> = vec![
+            (&config.run.old, "`[run] old`".to_string()),
+            (&config.run.new, "`[run] new`".to_string()),
+        ];
+        for (format, f) in &config.formats {
+            generating.extend(
+                f.generators
+                    .iter()
+                    .map(|g| (g, format!("a generator of `[formats.{format}]`"))),
+            );
+        }
+        for (name, role) in generating {
+            if let Some(imp) = opened.get(name)
+                && !imp.info().can_generate
+            {
+                return Err(crate::system::OpenError::CannotGenerate {
+                    system: name.clone(),
+                    implementation: imp.info().to_string(),
+                    role,
+                });
+            }
+        }
+        let systems = opened
             .into_iter()
             .map(|(name, s)| (name, super::counted::Counted::wrap(s)))
             .collect();

@@ -82,7 +82,10 @@ impl CliError {
 fn open_code(e: &OpenError) -> i32 {
     match e {
         OpenError::Plugin(_) => exit::PLUGIN,
-        OpenError::UnknownSystem { .. } | OpenError::Config(_) | OpenError::Builtin { .. } => {
+        OpenError::UnknownSystem { .. }
+        | OpenError::Config(_)
+        | OpenError::Builtin { .. }
+        | OpenError::CannotGenerate { .. } => {
             exit::USAGE
         }
     }

@@ -238,3 +238,151 @@ fn the_report_names_the_command_and_the_hash_of_its_script() {
         Some(keycompat::plugin::sha256_file(file).unwrap().as_str())
     );
 }
+
+/// A runtime the reference plugins need, or a clear failure naming what to
+/// install (`.ci/run` installs them): never a silent pass.
+fn runtime(program: &str, version_arg: &str) -> String {
+    let ok = std::process::Command::new(program)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "`{program}` is not on PATH: the tests of the reference process plugins need it (.ci/run installs Node.js and a JDK)"
+    );
+    program.to_string()
+}
+
+/// The demo settings of the new system (both formats' secrets and keys).
+fn new_settings() -> Settings {
+    keycompat::system::acme_demo_settings("acme-ed1")
+}
+
+fn lk1_settings() -> Settings {
+    keycompat::system::acme_demo_settings("acme-lk1")
+}
+
+/// Every key of the shared vectors, with its context; then keys the builtins
+/// issue for random entitlements, in their own context and on the days
+/// around their expiry, and one-symbol mutations of them.
+fn conformance_keys() -> Vec<(Vec<u8>, Context)> {
+    use keycompat::catalog::Catalog;
+    use keycompat::random::Generator;
+    let catalog = Catalog::acme();
+    let set = keycompat::vectors::load_dir(&repo().join("vectors"), &catalog)
+        .unwrap_or_else(|e| panic!("the shared vectors load: {e:?}"));
+    let mut keys: Vec<(Vec<u8>, Context)> = set
+        .keys
+        .iter()
+        .map(|v| (v.key.clone(), v.context.clone()))
+        .collect();
+    let lk1 = keycompat::schemes::builtin("acme-lk1", &catalog, &lk1_settings()).unwrap();
+    let mut ed1_settings = new_settings();
+    ed1_settings.insert("emit".into(), "acme-ed1".into());
+    let ed1 = keycompat::schemes::builtin("acme-ed1", &catalog, &ed1_settings).unwrap();
+    let generator = Generator::new(29, catalog.clone(), vec![1, 2, 3, 5, 6, 7]);
+    for i in 0..400u64 {
+        let e = generator.entitlement(i);
+        for issuer in [&lk1, &ed1] {
+            let Ok(key) = issuer.generate(&e) else { continue };
+            let own = keycompat::check::own_context(&e);
+            let mut contexts = vec![own.clone()];
+            if let Some(x) = e.expires {
+                for d in [0, 1] {
+                    if let Some(today) = x.add_days(d) {
+                        contexts.push(Context { today, ..own.clone() });
+                    }
+                }
+            }
+            for c in contexts {
+                keys.push((key.clone().into_bytes(), c));
+            }
+            let mut bytes = key.into_bytes();
+            let at = (i as usize * 7) % bytes.len();
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            keys.push((bytes, own));
+        }
+    }
+    keys
+}
+
+/// The same answer, but for the free-text reason.
+fn without_reason(a: &Result<Validation, CallFailure>) -> Result<Validation, CallFailure> {
+    a.clone().map(|v| Validation { reason: None, ..v })
+}
+
+#[rstest]
+#[case::python_lk1(&["python3", "plugins/python/acme_lk1.py"], "acme-lk1")]
+#[case::perl_lk1(&["perl", "plugins/perl/acme_lk1_validator.pl"], "acme-lk1")]
+#[case::node(&["node", "plugins/node/acme_validator.js"], "acme-ed1")]
+#[case::java(&["java", "plugins/java/AcmeValidator.java"], "acme-ed1")]
+fn a_reference_plugin_in_another_language_answers_as_the_builtin(
+    #[case] argv: &[&str],
+    #[case] builtin: &str,
+) {
+    let program = runtime(argv[0], if argv[0] == "java" { "-version" } else { "--version" });
+    let settings = if builtin == "acme-lk1" {
+        lk1_settings()
+    } else {
+        new_settings()
+    };
+    let catalog = keycompat::catalog::Catalog::acme();
+    let reference = keycompat::schemes::builtin(builtin, &catalog, &settings).unwrap();
+    let mut command_line: Vec<String> = vec![program];
+    command_line.extend(argv[1..].iter().map(|a| a.to_string()));
+    let plugin = WorkerImpl::spawn_command(
+        &ProcessCommand::new(command_line, repo()),
+        &settings,
+        &Default::default(),
+        WorkerOptions {
+            timeout: Duration::from_secs(30),
+            ..WorkerOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{argv:?} starts: {e}"));
+    let keys = conformance_keys();
+    let requests: Vec<(&[u8], &Context)> = keys.iter().map(|(k, c)| (k.as_slice(), c)).collect();
+    let expected = reference.validate_batch(&requests);
+    let got = plugin.validate_batch(&requests);
+    let mut differ = 0;
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        if without_reason(g) != without_reason(e) {
+            differ += 1;
+            if differ <= 3 {
+                eprintln!(
+                    "{argv:?} differs on {:?} in {:?}:\n  plugin:  {g:?}\n  builtin: {e:?}",
+                    String::from_utf8_lossy(&keys[i].0),
+                    keys[i].1
+                );
+            }
+        }
+    }
+    assert!(keys.len() > 1500, "{} keys", keys.len());
+    assert_eq!(differ, 0, "{argv:?}: {differ} of {} answers differ", keys.len());
+    assert_eq!(plugin.stats().deaths, 0);
+}
+
+#[test]
+fn the_python_generator_issues_the_builtins_keys_and_refusals() {
+    use keycompat::random::Generator;
+    let catalog = keycompat::catalog::Catalog::acme();
+    let reference = keycompat::schemes::builtin("acme-lk1", &catalog, &lk1_settings()).unwrap();
+    let plugin = WorkerImpl::spawn_command(
+        &ProcessCommand::new(
+            vec![python3().into(), "plugins/python/acme_lk1.py".into()],
+            repo(),
+        ),
+        &lk1_settings(),
+        &Default::default(),
+        WorkerOptions::default(),
+    )
+    .expect("the Python plugin starts");
+    let generator = Generator::new(31, catalog, vec![1, 2, 3, 5, 6, 7]);
+    let es: Vec<_> = (0..1000).map(|i| generator.entitlement(i)).collect();
+    let refs: Vec<_> = es.iter().collect();
+    let got = plugin.generate_batch(&refs);
+    let expected = reference.generate_batch(&refs);
+    assert_eq!(got, expected);
+    let refused = got.iter().filter(|g| g.is_err()).count();
+    assert!(refused > 50 && refused < 950, "{refused} refusals: both kinds are exercised");
+}
