@@ -1228,7 +1228,8 @@ public final class AcmeValidator {
         Object today = c.get("today");
         Object host = c.get("host_id");
         if (!(product instanceof String)) throw new BadArgument("context: product: expected a string");
-        if (!(version instanceof String) || !((String) version).matches("[0-9]{1,9}\\.[0-9]{1,9}")) {
+        // MAJOR.MINOR: two decimal numbers below 2^32, no signs or spaces (PROTOCOL.md).
+        if (!(version instanceof String) || !((String) version).matches("[0-9]+\\.[0-9]+")) {
             throw new BadArgument("context: version: " + Json.toJson(version) + " is not MAJOR.MINOR");
         }
         if (!(today instanceof String) || !isDay((String) today)) {
@@ -1238,10 +1239,19 @@ public final class AcmeValidator {
             throw new BadArgument("context: host_id: expected a string or null");
         }
         String[] parts = ((String) version).split("\\.");
-        long major = Long.parseLong(parts[0]);
-        long minor = Long.parseLong(parts[1]);
+        long major = u32(parts[0]);
+        long minor = u32(parts[1]);
+        if (major < 0 || minor < 0) {
+            throw new BadArgument("context: version: " + Json.toJson(version) + " is not MAJOR.MINOR");
+        }
         return new Context((String) product, major + "." + minor, major, (String) today,
             host instanceof String ? (String) host : null);
+    }
+
+    /** Decimal digits as a number below 2^32, or -1. */
+    static long u32(String digits) {
+        String d = digits.replaceFirst("^0+(?=.)", "");
+        return d.length() <= 10 && Long.parseLong(d) <= 0xFFFF_FFFFL ? Long.parseLong(d) : -1;
     }
 
     static byte[] keyBytes(Map<?, ?> item) throws BadArgument {
@@ -1317,6 +1327,9 @@ public final class AcmeValidator {
         send(m);
     }
 
+    /** Set when the hello was refused: the plugin then exits (PROTOCOL.md). */
+    boolean refused;
+
     void handle(String line) throws IOException {
         Object parsed;
         try {
@@ -1335,6 +1348,7 @@ public final class AcmeValidator {
             Object protocol = msg.get("protocol");
             if (!(protocol instanceof JNum && ((JNum) protocol).isU64 && ((JNum) protocol).u64 == PROTOCOL)) {
                 sendError("protocol " + Json.toJson(protocol) + " is not supported; I speak " + PROTOCOL);
+                refused = true;
                 return;
             }
             Object settings = msg.containsKey("settings") ? msg.get("settings") : new HashMap<String, Object>();
@@ -1343,6 +1357,7 @@ public final class AcmeValidator {
             } catch (SettingsError | GeneralSecurityException e) {
                 validator = null;
                 sendError(e.getMessage());
+                refused = true;
                 return;
             }
             List<String> kids = new ArrayList<>();
@@ -1437,6 +1452,7 @@ public final class AcmeValidator {
             String text = new String(line, StandardCharsets.UTF_8);
             if (text.isBlank()) continue;
             plugin.handle(text);
+            if (plugin.refused) break;
         }
         stdout.flush();
     }

@@ -834,20 +834,30 @@ function parseTrusted(text) {
 
 // ------------------------------------------------------------------ protocol
 
+// After refusing the hello the plugin exits (PROTOCOL.md): once the answer is written.
+function refuse(message) {
+  process.stdout.write(JSON.stringify({ type: 'error', message }) + '\n', () => process.exit(0));
+  refused = true;
+}
+
+let refused = false;
+
 class BadArgument extends Error {}
 
-const VERSION_SHAPE = /^([0-9]{1,9})\.([0-9]{1,9})$/;
+// MAJOR.MINOR: two decimal numbers below 2^32, no signs or spaces (PROTOCOL.md).
+const VERSION_SHAPE = /^([0-9]+)\.([0-9]+)$/;
+const U32_LIMIT = 2 ** 32;
 
 function readContext(c) {
   if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new BadArgument('context: not an object');
   if (typeof c.product !== 'string') throw new BadArgument('context: product: expected a string');
-  if (typeof c.version !== 'string' || !VERSION_SHAPE.test(c.version)) {
+  const m = typeof c.version === 'string' ? VERSION_SHAPE.exec(c.version) : null;
+  if (m === null || !(Number(m[1]) < U32_LIMIT && Number(m[2]) < U32_LIMIT)) {
     throw new BadArgument(`context: version: ${JSON.stringify(c.version)} is not MAJOR.MINOR`);
   }
   if (parseDay(c.today) === null) throw new BadArgument(`context: today: ${JSON.stringify(c.today)} is not a date`);
   const host = c.host_id === undefined ? null : c.host_id;
   if (host !== null && typeof host !== 'string') throw new BadArgument('context: host_id: expected a string or null');
-  const m = VERSION_SHAPE.exec(c.version);
   return {
     product: c.product,
     version: `${Number(m[1])}.${Number(m[2])}`,
@@ -895,14 +905,14 @@ function handle(line) {
   switch (msg.type) {
     case 'hello': {
       if (msg.protocol !== PROTOCOL) {
-        send({ type: 'error', message: `protocol ${JSON.stringify(msg.protocol)} is not supported; I speak ${PROTOCOL}` });
+        refuse(`protocol ${JSON.stringify(msg.protocol)} is not supported; I speak ${PROTOCOL}`);
         return;
       }
       try {
         validator = new Validator(msg.settings === undefined ? {} : msg.settings);
       } catch (e) {
         validator = null;
-        send({ type: 'error', message: e.message });
+        refuse(e.message);
         return;
       }
       process.stderr.write(`${NAME} ${VERSION}: ready (node ${process.version}; trusted kids: ${validator.trusted.map((t) => t.kid).join(', ')})\n`);
@@ -952,6 +962,7 @@ function main() {
       pending = [];
       pendingBytes = 0;
       from = nl + 1;
+      if (refused) return;
       if (line.trim() !== '') handle(line);
     }
     if (from < chunk.length) {

@@ -606,6 +606,11 @@ def protocol_checks(argv):
         {"key": worked, "context": {"product": "acme-cad", "version": "5.4", "today": "2026-02-30"}},
         {"key": worked, "context": {"product": "acme-cad", "version": "5.4", "today": "2026-11-23", "future": 1}},
         {"key": worked, "context": {"product": "acme-cad", "version": "5.4", "today": "2026-11-23"}},
+        {"key": worked, "context": context("acme-cad", "4294967295.4294967295", "2026-11-23")},
+        {"key": worked, "context": context("acme-cad", "4294967296.0", "2026-11-23")},
+        {"key": worked, "context": context("acme-cad", "+5.4", "2026-11-23")},
+        {"key": worked, "context": context("acme-cad", "5.4 ", "2026-11-23")},
+        {"key": worked, "context": context("acme-cad", "5", "2026-11-23")},
     ], "future_field": True},
         {"type": "generate", "id": 8, "entitlements": [SPEC, SPEC, SPEC]},
         {"type": "validate", "id": 9, "items": []},
@@ -620,8 +625,8 @@ def protocol_checks(argv):
     if len(out) >= 4:
         v = out[1]
         res = v.get("results", [])
-        check("results id", v.get("id") == 7 and len(res) == 8, v)
-        if len(res) == 8:
+        check("results id", v.get("id") == 7 and len(res) == 13, v)
+        if len(res) == 13:
             check("key", res[0].get("verdict") == "valid", res[0])
             check("key_base64", res[1] == res[0], res[1])
             check("key_base64 not UTF-8", res[2].get("verdict") == "malformed", res[2])
@@ -630,6 +635,9 @@ def protocol_checks(argv):
             check("bad today", res[5].get("error", {}).get("kind") == "bad_argument", res[5])
             check("unknown context field ignored", res[6].get("verdict") == "valid", res[6])
             check("host_id absent", res[7].get("verdict") == "valid", res[7])
+            check("version 2^32-1", res[8].get("verdict") == "version_not_covered", res[8])
+            for i in range(9, 13):
+                check("version %s" % i, res[i].get("error", {}).get("kind") == "bad_argument", res[i])
         g = out[2]
         check("generate", g.get("id") == 8 and [x.get("error", {}).get("kind") for x in g.get("results", [])]
               == ["unsupported"] * 3, g)
@@ -637,9 +645,21 @@ def protocol_checks(argv):
     check("exit on EOF", status == 0 and eof < 5, {"status": status, "seconds": eof})
 
     def hello_error(settings, protocol=1, mentions=None):
-        out, status, _ = exchange(argv, [{"type": "hello", "protocol": protocol, "settings": settings}])
+        # A refused hello: one error naming the setting, then the plugin exits by itself.
+        what = "hello %s %r" % (protocol, {k: v[:20] for k, v in settings.items() if SETTINGS.get(k) != v})
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                cwd=ROOT)
+        proc.stdin.write((json.dumps({"type": "hello", "protocol": protocol, "settings": settings}) + "\n").encode())
+        proc.stdin.flush()
+        try:
+            status = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            status = "still running 60 s after refusing the hello"
+        out = [json.loads(l) for l in proc.stdout.read().splitlines() if l.strip()]
         ok = len(out) == 1 and out[0].get("type") == "error" and (mentions is None or mentions in out[0].get("message", ""))
-        check("hello %s %r" % (protocol, {k: v[:20] for k, v in settings.items() if SETTINGS.get(k) != v}), ok, out)
+        check(what, ok, out)
+        check(what + ": exits", isinstance(status, int), status)
 
     hello_error(SETTINGS, protocol=2, mentions="2")
     for key, value in [("lk1_secret", None), ("lk1_secret", ""), ("trusted_keys", None), ("trusted_keys", ""),
