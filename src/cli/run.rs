@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use super::args::{DataArgs, DataSource, JudgeArgs, RunArgs};
 use super::error::{CliError, io};
 use super::setup::{DEFAULT_REPORT_DIR, hosting, require_config, today_utc};
-use crate::config::Config;
+use crate::config::{Config, Isolation};
 use crate::entitlement::Entitlement;
 use crate::exit;
 use crate::finding::{Check, GroupKey};
@@ -82,11 +82,10 @@ fn settings(
     cases: u64,
     partition: Option<run::Partition>,
 ) -> Settings {
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let threads = args.threads.unwrap_or(cpus);
     let checks = args
         .checks
         .clone()
@@ -104,12 +103,33 @@ fn settings(
             today: args.today.unwrap_or_else(today_utc),
         },
         checks,
-        hosting: hosting(isolation, Some(config.run.timeout), threads),
+        hosting: hosting(
+            isolation,
+            Some(config.run.timeout),
+            worker_processes(threads, cpus, isolation, args.quiet),
+        ),
         shrink: true,
         steer: true,
         throughput: None,
         replay_config: config_path.map(|p| p.display().to_string()),
     }
+}
+
+/// Worker processes per worker-hosted plugin: one per thread, but no more
+/// than the `cpus` this process may use (`available_parallelism` honours
+/// CPU affinity and cgroup quotas): more would only compete for them, and
+/// cost a process each per plugin. Says so on stderr when it caps.
+fn worker_processes(threads: usize, cpus: usize, isolation: Isolation, quiet: bool) -> usize {
+    if isolation != Isolation::Worker || threads <= cpus {
+        return threads;
+    }
+    if !quiet {
+        eprintln!(
+            "note: -j {threads} is more than the {cpus} CPUs this machine lets keycompat use: \
+             each worker-hosted plugin runs in at most {cpus} worker processes"
+        );
+    }
+    cpus
 }
 
 /// Makes the report directory before the run, so a bad path costs no run.
@@ -168,15 +188,19 @@ impl run::Events for Printer {
         }
     }
 
-    fn vectors_loaded(&self, v: &VectorSet, dir: &Path) {
-        if !self.quiet {
-            eprintln!(
+    fn vectors_loaded(&self, v: &VectorSet, dir: Option<&Path>) {
+        if self.quiet {
+            return;
+        }
+        match dir {
+            Some(dir) => eprintln!(
                 "vectors: {} entitlement, {} key, {} regression vectors from {}",
                 v.entitlements.len(),
                 v.keys.len(),
                 v.regressions.len(),
                 dir.display()
-            );
+            ),
+            None => eprintln!("vectors: none (`[run] vectors = false`)"),
         }
     }
 
@@ -453,9 +477,16 @@ pub(super) fn lint_vectors(
     dir: Option<&Path>,
 ) -> Result<i32, CliError> {
     let config = require_config(config_path)?;
-    let dir = dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| config.vectors_dir());
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => config.vectors_dir().ok_or_else(|| {
+            CliError::Usage(format!(
+                "{}: `[run] vectors = false`: no vector files to check; \
+                 hint: name a directory: keycompat vectors check DIR",
+                config.path.display()
+            ))
+        })?,
+    };
     if !dir.is_dir() {
         return Err(CliError::Usage(format!(
             "{}: no such directory",

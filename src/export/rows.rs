@@ -67,10 +67,14 @@ impl RowReader {
             source,
         };
         let format = shape.format().map_err(mapping)?;
-        let file = File::open(&path).map_err(|source| SourceError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let open = || {
+            File::open(&path).map_err(|source| SourceError::Open {
+                path: path.clone(),
+                source,
+            })
+        };
+        check_utf8(open()?, &path)?;
+        let file = open()?;
         let columns: Vec<Option<String>> = F::ALL.iter().map(|f| shape.column(*f)).collect();
         let vocabularies = F::ALL
             .iter()
@@ -181,6 +185,23 @@ impl RowReader {
         }
         next
     }
+}
+
+/// Reads the whole file once before any row: an export in another encoding
+/// is an error at its first bad byte, not a row error on every line with an
+/// accent (and found before the run, not after it).
+fn check_utf8(file: File, path: &Path) -> Result<(), SourceError> {
+    let read = |source| SourceError::Read {
+        path: path.to_path_buf(),
+        line: 0,
+        source,
+    };
+    crate::utf8::check(BufReader::with_capacity(1 << 16, file))
+        .map_err(read)?
+        .map_err(|at| SourceError::NotUtf8 {
+            path: path.to_path_buf(),
+            at,
+        })
 }
 
 /// Reads the header row: it must exist and be UTF-8 (a leading BOM is dropped
