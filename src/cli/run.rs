@@ -268,7 +268,23 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let dir = report_dir(&args.judge, Scope::Full)?;
     let printer = Printer::new(args.judge.quiet, cases);
     let result = run::run(&config, &settings, &printer, stop_flag())?;
-    finish(&result, &dir, args.judge.quiet)
+    // A shard's report is partial: the merge writes the job summary.
+    let summary = match partition {
+        None => JobSummary::Append,
+        Some(_) => JobSummary::LeaveToMerge,
+    };
+    finish(&result, &dir, args.judge.quiet, summary)
+}
+
+/// Whether a command appends its Markdown report to a GitHub Actions job
+/// summary (`GITHUB_STEP_SUMMARY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobSummary {
+    /// The report is a whole run's (or a merge's): append it.
+    Append,
+    /// A shard's: partial, and alarming on the job page (its gates count
+    /// only its own cases); `keycompat merge` appends the merged report.
+    LeaveToMerge,
 }
 
 /// `--partition`, with `auto` read from the CI environment (and said on
@@ -305,11 +321,16 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
     let dir = report_dir(&args.judge, Scope::Data)?;
     let printer = Printer::new(args.judge.quiet, 0);
     let result = run::data(&config, &settings, &printer, stop_flag())?;
-    finish(&result, &dir, args.judge.quiet)
+    finish(&result, &dir, args.judge.quiet, JobSummary::Append)
 }
 
 /// Prints the summary, writes every report; the exit code is the verdict's.
-fn finish(result: &RunResult, dir: &Path, quiet: bool) -> Result<i32, CliError> {
+fn finish(
+    result: &RunResult,
+    dir: &Path,
+    quiet: bool,
+    summary: JobSummary,
+) -> Result<i32, CliError> {
     if result.meta.interrupted {
         eprintln!("interrupted: writing a partial report (marked interrupted)");
     }
@@ -318,7 +339,7 @@ fn finish(result: &RunResult, dir: &Path, quiet: bool) -> Result<i32, CliError> 
     } else {
         out!("{}", crate::summary::render(result));
     }
-    write_reports(result, dir, quiet)?;
+    write_reports(result, dir, quiet, summary)?;
     Ok(verdict_code(result.verdict))
 }
 
@@ -409,8 +430,14 @@ fn select_sources(config: &mut Config, args: &DataArgs) -> Result<(), CliError> 
 }
 
 /// Writes every report format; appends the Markdown to a GitHub Actions job
-/// summary when `GITHUB_STEP_SUMMARY` names one.
-fn write_reports(result: &RunResult, dir: &Path, quiet: bool) -> Result<(), CliError> {
+/// summary when `GITHUB_STEP_SUMMARY` names one, unless `summary` leaves it
+/// to the merge.
+fn write_reports(
+    result: &RunResult,
+    dir: &Path,
+    quiet: bool,
+    summary: JobSummary,
+) -> Result<(), CliError> {
     let written = crate::report::write_all(result, dir)
         .map_err(|e| CliError::Usage(format!("writing reports: {e}")))?;
     if !quiet {
@@ -420,21 +447,32 @@ fn write_reports(result: &RunResult, dir: &Path, quiet: bool) -> Result<(), CliE
             .collect();
         eprintln!("reports: {} in {}", names.join(", "), dir.display());
     }
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-        use std::io::Write;
-        let appended = std::fs::read(dir.join("report.md")).and_then(|md| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&summary)
-                .and_then(|mut f| f.write_all(&md))
-        });
-        if let Err(e) = appended {
+    let Some(job_summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
+    else {
+        return Ok(());
+    };
+    if summary == JobSummary::LeaveToMerge {
+        if !quiet {
             eprintln!(
-                "warning: cannot append to the job summary {}: {e}",
-                PathBuf::from(summary).display()
+                "job summary: left to `keycompat merge` (a shard's report is partial; \
+                 not appended to GITHUB_STEP_SUMMARY)"
             );
         }
+        return Ok(());
+    }
+    use std::io::Write;
+    let appended = std::fs::read(dir.join("report.md")).and_then(|md| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&job_summary)
+            .and_then(|mut f| f.write_all(&md))
+    });
+    if let Err(e) = appended {
+        eprintln!(
+            "warning: cannot append to the job summary {}: {e}",
+            PathBuf::from(job_summary).display()
+        );
     }
     Ok(())
 }
@@ -468,7 +506,7 @@ pub(super) fn merge(
     let dir = report_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
-    write_reports(&merged, &dir, quiet)?;
+    write_reports(&merged, &dir, quiet, JobSummary::Append)?;
     Ok(verdict_code(merged.verdict))
 }
 
