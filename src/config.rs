@@ -128,8 +128,38 @@ fn default_new() -> String {
 fn default_cases() -> u64 {
     100_000
 }
-fn default_vectors() -> String {
-    "vectors".into()
+fn default_vectors() -> Option<String> {
+    Some("vectors".into())
+}
+
+/// Reads `[run] vectors`: a directory, or `false` for no shared vectors.
+fn vectors_setting<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct Setting;
+    impl serde::de::Visitor<'_> for Setting {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("the vectors directory (a path relative to this file), or `false` for none")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v.trim().is_empty() {
+                return Err(E::custom(
+                    "an empty path; write `vectors = false` to run without shared vectors",
+                ));
+            }
+            Ok(Some(v.to_string()))
+        }
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            if v {
+                Err(E::custom(
+                    "`true` names no directory: write its path (e.g. `vectors = \"vectors\"`), \
+                     or `vectors = false` to run without shared vectors",
+                ))
+            } else {
+                Ok(None)
+            }
+        }
+    }
+    d.deserialize_any(Setting)
 }
 
 /// `[run]`: what `keycompat run` does by default.
@@ -148,9 +178,11 @@ pub struct RunConfig {
     /// Number of random cases.
     #[serde(default = "default_cases")]
     pub cases: u64,
-    /// Directory of test vectors, relative to this file.
-    #[serde(default = "default_vectors")]
-    pub vectors: String,
+    /// Directory of test vectors, relative to this file (default
+    /// `vectors`); `None` (`vectors = false`): no shared vectors, and no
+    /// regression vectors saved.
+    #[serde(default = "default_vectors", deserialize_with = "vectors_setting")]
+    pub vectors: Option<String>,
     /// Checks to run; absent: all.
     #[serde(default)]
     pub checks: Option<Vec<Check>>,
@@ -272,14 +304,21 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and checks a config file.
+    /// Reads and checks a config file, and the paths it names (the vectors
+    /// directory must exist).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let bytes = std::fs::read(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
+        let text = crate::utf8::decode(bytes).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-        Self::parse(&text, &abs)
+        let config = Self::parse(&text, &abs)?;
+        config.check_paths()?;
+        Ok(config)
     }
 
     /// Parses config text as if read from `path`.
@@ -459,10 +498,36 @@ impl Config {
         Ok(())
     }
 
-    /// The absolute directory of test vectors.
-    pub fn vectors_dir(&self) -> PathBuf {
+    /// The directories and files the config names exist: a vectors
+    /// directory that does not is an error, never an empty set of vectors
+    /// (a typo would silently drop every vector).
+    fn check_paths(&self) -> Result<(), ConfigError> {
+        let Some(dir) = self.vectors_dir() else {
+            return Ok(());
+        };
+        if !dir.is_dir() {
+            let what = if dir.exists() {
+                "is not a directory"
+            } else {
+                "does not exist"
+            };
+            return Err(self.invalid(
+                "run.vectors",
+                format!(
+                    "the vectors directory {} {what} (`vectors` is relative to this file; \
+                     absent, it is \"vectors\"); hint: set `[run] vectors = \"PATH\"` to your \
+                     vectors, or `vectors = false` to run without shared vectors",
+                    dir.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The absolute directory of test vectors; `None` with `vectors = false`.
+    pub fn vectors_dir(&self) -> Option<PathBuf> {
         let base = self.path.parent().unwrap_or(Path::new("."));
-        base.join(&self.run.vectors)
+        self.run.vectors.as_ref().map(|v| base.join(v))
     }
 
     /// The major versions of the shipped releases, sorted and distinct

@@ -44,6 +44,7 @@ pub mod shrink;
 pub mod sources;
 pub mod summary;
 pub mod system;
+pub mod utf8;
 pub mod vectors;
 pub mod verdict;
 pub mod waiver;

@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use super::args::{DataArgs, DataSource, JudgeArgs, RunArgs};
 use super::error::{CliError, io};
 use super::setup::{DEFAULT_REPORT_DIR, hosting, require_config, today_utc};
-use crate::config::Config;
+use crate::config::{Config, Isolation};
 use crate::entitlement::Entitlement;
 use crate::exit;
 use crate::finding::{Check, GroupKey};
@@ -78,11 +78,10 @@ fn settings(
     cases: u64,
     partition: Option<run::Partition>,
 ) -> Settings {
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let threads = args.threads.unwrap_or(cpus);
     let checks = args
         .checks
         .clone()
@@ -100,12 +99,33 @@ fn settings(
             today: args.today.unwrap_or_else(today_utc),
         },
         checks,
-        hosting: hosting(isolation, Some(config.run.timeout), threads),
+        hosting: hosting(
+            isolation,
+            Some(config.run.timeout),
+            worker_processes(threads, cpus, isolation, args.quiet),
+        ),
         shrink: true,
         steer: true,
         throughput: None,
         replay_config: config_path.map(|p| p.display().to_string()),
     }
+}
+
+/// Worker processes per worker-hosted plugin: one per thread, but no more
+/// than the `cpus` this process may use (`available_parallelism` honours
+/// CPU affinity and cgroup quotas): more would only compete for them, and
+/// cost a process each per plugin. Says so on stderr when it caps.
+fn worker_processes(threads: usize, cpus: usize, isolation: Isolation, quiet: bool) -> usize {
+    if isolation != Isolation::Worker || threads <= cpus {
+        return threads;
+    }
+    if !quiet {
+        eprintln!(
+            "note: -j {threads} is more than the {cpus} CPUs this machine lets keycompat use: \
+             each worker-hosted plugin runs in at most {cpus} worker processes"
+        );
+    }
+    cpus
 }
 
 /// Makes the report directory before the run, so a bad path costs no run.
@@ -164,15 +184,19 @@ impl run::Events for Printer {
         }
     }
 
-    fn vectors_loaded(&self, v: &VectorSet, dir: &Path) {
-        if !self.quiet {
-            eprintln!(
+    fn vectors_loaded(&self, v: &VectorSet, dir: Option<&Path>) {
+        if self.quiet {
+            return;
+        }
+        match dir {
+            Some(dir) => eprintln!(
                 "vectors: {} entitlement, {} key, {} regression vectors from {}",
                 v.entitlements.len(),
                 v.keys.len(),
                 v.regressions.len(),
                 dir.display()
-            );
+            ),
+            None => eprintln!("vectors: none (`[run] vectors = false`)"),
         }
     }
 
@@ -240,7 +264,23 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let dir = report_dir(&args.judge, Scope::Full)?;
     let printer = Printer::new(args.judge.quiet, cases);
     let result = run::run(&config, &settings, &printer, stop_flag())?;
-    finish(&result, &dir, args.judge.quiet)
+    // A shard's report is partial: the merge writes the job summary.
+    let summary = match partition {
+        None => JobSummary::Append,
+        Some(_) => JobSummary::LeaveToMerge,
+    };
+    finish(&result, &dir, args.judge.quiet, summary)
+}
+
+/// Whether a command appends its Markdown report to a GitHub Actions job
+/// summary (`GITHUB_STEP_SUMMARY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobSummary {
+    /// The report is a whole run's (or a merge's): append it.
+    Append,
+    /// A shard's: partial, and alarming on the job page (its gates count
+    /// only its own cases); `keycompat merge` appends the merged report.
+    LeaveToMerge,
 }
 
 /// `--partition`, with `auto` read from the CI environment (and said on
@@ -277,11 +317,16 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
     let dir = report_dir(&args.judge, Scope::Data)?;
     let printer = Printer::new(args.judge.quiet, 0);
     let result = run::data(&config, &settings, &printer, stop_flag())?;
-    finish(&result, &dir, args.judge.quiet)
+    finish(&result, &dir, args.judge.quiet, JobSummary::Append)
 }
 
 /// Prints the summary, writes every report; the exit code is the verdict's.
-fn finish(result: &RunResult, dir: &Path, quiet: bool) -> Result<i32, CliError> {
+fn finish(
+    result: &RunResult,
+    dir: &Path,
+    quiet: bool,
+    summary: JobSummary,
+) -> Result<i32, CliError> {
     if result.meta.interrupted {
         eprintln!("interrupted: writing a partial report (marked interrupted)");
     }
@@ -290,7 +335,7 @@ fn finish(result: &RunResult, dir: &Path, quiet: bool) -> Result<i32, CliError> 
     } else {
         out!("{}", crate::summary::render(result));
     }
-    write_reports(result, dir, quiet)?;
+    write_reports(result, dir, quiet, summary)?;
     Ok(verdict_code(result.verdict))
 }
 
@@ -381,8 +426,14 @@ fn select_sources(config: &mut Config, args: &DataArgs) -> Result<(), CliError> 
 }
 
 /// Writes every report format; appends the Markdown to a GitHub Actions job
-/// summary when `GITHUB_STEP_SUMMARY` names one.
-fn write_reports(result: &RunResult, dir: &Path, quiet: bool) -> Result<(), CliError> {
+/// summary when `GITHUB_STEP_SUMMARY` names one, unless `summary` leaves it
+/// to the merge.
+fn write_reports(
+    result: &RunResult,
+    dir: &Path,
+    quiet: bool,
+    summary: JobSummary,
+) -> Result<(), CliError> {
     let written = crate::report::write_all(result, dir)
         .map_err(|e| CliError::Usage(format!("writing reports: {e}")))?;
     if !quiet {
@@ -392,21 +443,32 @@ fn write_reports(result: &RunResult, dir: &Path, quiet: bool) -> Result<(), CliE
             .collect();
         eprintln!("reports: {} in {}", names.join(", "), dir.display());
     }
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-        use std::io::Write;
-        let appended = std::fs::read(dir.join("report.md")).and_then(|md| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&summary)
-                .and_then(|mut f| f.write_all(&md))
-        });
-        if let Err(e) = appended {
+    let Some(job_summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
+    else {
+        return Ok(());
+    };
+    if summary == JobSummary::LeaveToMerge {
+        if !quiet {
             eprintln!(
-                "warning: cannot append to the job summary {}: {e}",
-                PathBuf::from(summary).display()
+                "job summary: left to `keycompat merge` (a shard's report is partial; \
+                 not appended to GITHUB_STEP_SUMMARY)"
             );
         }
+        return Ok(());
+    }
+    use std::io::Write;
+    let appended = std::fs::read(dir.join("report.md")).and_then(|md| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&job_summary)
+            .and_then(|mut f| f.write_all(&md))
+    });
+    if let Err(e) = appended {
+        eprintln!(
+            "warning: cannot append to the job summary {}: {e}",
+            PathBuf::from(job_summary).display()
+        );
     }
     Ok(())
 }
@@ -440,7 +502,7 @@ pub(super) fn merge(
     let dir = report_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
-    write_reports(&merged, &dir, quiet)?;
+    write_reports(&merged, &dir, quiet, JobSummary::Append)?;
     Ok(verdict_code(merged.verdict))
 }
 
@@ -449,9 +511,16 @@ pub(super) fn lint_vectors(
     dir: Option<&Path>,
 ) -> Result<i32, CliError> {
     let config = require_config(config_path)?;
-    let dir = dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| config.vectors_dir());
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => config.vectors_dir().ok_or_else(|| {
+            CliError::Usage(format!(
+                "{}: `[run] vectors = false`: no vector files to check; \
+                 hint: name a directory: keycompat vectors check DIR",
+                config.path.display()
+            ))
+        })?,
+    };
     if !dir.is_dir() {
         return Err(CliError::Usage(format!(
             "{}: no such directory",

@@ -74,6 +74,15 @@ pub enum SourceError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The file is not UTF-8 text (exported in another encoding): found
+    /// before any row is read, so no row of it counts.
+    #[error("{path}:{line}:{column}: byte 0x{byte:02X} is not UTF-8; hint: export the file as UTF-8", path = .path.display(), line = .at.line, column = .at.column, byte = .at.byte)]
+    NotUtf8 {
+        /// The export.
+        path: PathBuf,
+        /// Where its first bad byte is.
+        at: crate::utf8::NotUtf8,
+    },
     /// The header row is missing, not UTF-8, or ambiguous.
     #[error("{path}: {message}", path = .path.display())]
     Header {

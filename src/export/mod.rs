@@ -14,9 +14,9 @@
 //! - **Nothing is dropped silently.** A row that does not fit is an item of
 //!   the stream, a [`RowError`] with file, line (where the row starts, even if
 //!   a quoted cell spans lines), column and value; the stream goes on. Only a
-//!   file that cannot be read at all (missing, header not UTF-8, a required
+//!   file that cannot be read at all (missing, not UTF-8 anywhere, a required
 //!   column missing from the header, I/O failure) is a [`SourceError`], and
-//!   the header is checked before any row is read. Items are therefore
+//!   the encoding and the header are checked before any row is read. Items are therefore
 //!   `Result<Result<T, RowError>, SourceError>`: `item?` propagates the fatal
 //!   case and leaves the row's result.
 //! - **A missing column is never a default.** Every field's column must be in

@@ -20,6 +20,7 @@ use super::line_tracking::LineTracking;
 use super::row::{Cells, Layout, Row};
 use super::sampling::{Sampler, Stats};
 use crate::schemes::ed1::describe;
+use crate::utf8::{Checked, NotUtf8};
 
 /// One data row as read, before its fields are interpreted.
 #[derive(Debug)]
@@ -32,12 +33,12 @@ pub(crate) struct RawRow {
 
 enum Input {
     Csv {
-        reader: csv::Reader<LineTracking<File>>,
+        reader: csv::Reader<LineTracking<Checked<File>>>,
         record: ByteRecord,
         header: Vec<String>,
     },
     Jsonl {
-        reader: BufReader<File>,
+        reader: BufReader<Checked<File>>,
         buf: Vec<u8>,
         line: u64,
     },
@@ -67,10 +68,19 @@ impl RowReader {
             source,
         };
         let format = shape.format().map_err(mapping)?;
-        let file = File::open(&path).map_err(|source| SourceError::Open {
-            path: path.clone(),
-            source,
-        })?;
+        let open = || {
+            File::open(&path).map_err(|source| SourceError::Open {
+                path: path.clone(),
+                source,
+            })
+        };
+        let file = open()?;
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            // Read once before any row, so an export in another encoding
+            // costs no run; a pipe can be read only once, and is checked as
+            // it streams.
+            check_utf8(open()?, &path)?;
+        }
         let columns: Vec<Option<String>> = F::ALL.iter().map(|f| shape.column(*f)).collect();
         let vocabularies = F::ALL
             .iter()
@@ -81,7 +91,7 @@ impl RowReader {
                 let mut reader = csv::ReaderBuilder::new()
                     .delimiter(shape.delimiter as u8)
                     .flexible(true)
-                    .from_reader(LineTracking::new(file));
+                    .from_reader(LineTracking::new(Checked::new(file)));
                 let header = read_header(&mut reader, &path)?;
                 let positions = locate::<F>(&columns, &header, &path)?;
                 let input = Input::Csv {
@@ -93,7 +103,7 @@ impl RowReader {
             }
             Format::Jsonl => {
                 let input = Input::Jsonl {
-                    reader: BufReader::new(file),
+                    reader: BufReader::new(Checked::new(file)),
                     buf: Vec::new(),
                     line: 0,
                 };
@@ -183,17 +193,55 @@ impl RowReader {
     }
 }
 
+/// Reads the whole file: an export in another encoding is an error at its
+/// first bad byte, not a row error on every line with an accent.
+fn check_utf8(file: File, path: &Path) -> Result<(), SourceError> {
+    crate::utf8::check(BufReader::with_capacity(1 << 16, file))
+        .map_err(|source| read_error(path, 0, source))?
+        .map_err(|at| SourceError::NotUtf8 {
+            path: path.to_path_buf(),
+            at,
+        })
+}
+
+/// A failed read after `line`: the export's first byte that is not UTF-8
+/// (found by [`Checked`] as it streams), or an I/O error.
+fn read_error(path: &Path, line: u64, source: std::io::Error) -> SourceError {
+    match NotUtf8::in_io_error(&source) {
+        Some(at) => SourceError::NotUtf8 {
+            path: path.to_path_buf(),
+            at,
+        },
+        None => SourceError::Read {
+            path: path.to_path_buf(),
+            line,
+            source,
+        },
+    }
+}
+
+/// [`read_error`] of a CSV reader's error.
+fn csv_read_error(path: &Path, line: u64, e: csv::Error) -> SourceError {
+    if let csv::ErrorKind::Io(io) = e.kind()
+        && let Some(at) = NotUtf8::in_io_error(io)
+    {
+        return SourceError::NotUtf8 {
+            path: path.to_path_buf(),
+            at,
+        };
+    }
+    read_error(path, line, e.into())
+}
+
 /// Reads the header row: it must exist and be UTF-8 (a leading BOM is dropped
 /// by the csv crate).
 fn read_header(
-    reader: &mut csv::Reader<LineTracking<File>>,
+    reader: &mut csv::Reader<LineTracking<Checked<File>>>,
     path: &Path,
 ) -> Result<Vec<String>, SourceError> {
-    let header = reader.byte_headers().map_err(|e| SourceError::Read {
-        path: path.to_path_buf(),
-        line: 0,
-        source: e.into(),
-    })?;
+    let header = reader
+        .byte_headers()
+        .map_err(|e| csv_read_error(path, 0, e))?;
     if header.is_empty() {
         return Err(SourceError::Header {
             path: path.to_path_buf(),
@@ -255,7 +303,7 @@ fn locate<F: FieldSet>(
 }
 
 fn next_csv(
-    reader: &mut csv::Reader<LineTracking<File>>,
+    reader: &mut csv::Reader<LineTracking<Checked<File>>>,
     record: &mut ByteRecord,
     header: &[String],
     path: &Path,
@@ -267,11 +315,7 @@ fn next_csv(
             Ok(true) => {}
             Ok(false) => return None,
             Err(e) => {
-                return Some(Err(SourceError::Read {
-                    path: path.to_path_buf(),
-                    line: reader.position().line(),
-                    source: e.into(),
-                }));
+                return Some(Err(csv_read_error(path, reader.position().line(), e)));
             }
         }
         stats.rows += 1;
@@ -315,7 +359,7 @@ fn next_csv(
 }
 
 fn next_jsonl(
-    reader: &mut BufReader<File>,
+    reader: &mut BufReader<Checked<File>>,
     buf: &mut Vec<u8>,
     line: &mut u64,
     columns: &[Option<String>],
@@ -329,11 +373,7 @@ fn next_jsonl(
             Ok(0) => return None,
             Ok(_) => {}
             Err(source) => {
-                return Some(Err(SourceError::Read {
-                    path: path.to_path_buf(),
-                    line: *line,
-                    source,
-                }));
+                return Some(Err(read_error(path, *line, source)));
             }
         }
         *line += 1;

@@ -126,7 +126,8 @@ pub fn run(
     let (options, runner) = (&settings.options, opened.runner());
     let mut aggregate = Aggregate::new(config.waivers.len());
     let set = vectors::load_vectors(config)?;
-    events.vectors_loaded(&set, &config.vectors_dir());
+    events.vectors_loaded(&set, config.vectors_dir().as_deref());
+    let exports = sources::Exports::open(config, options.seed, options.today)?;
     vectors::check(&opened.matrix, config, &set, options, &mut aggregate);
     aggregate.merge(runner.run_cases(&vectors::cases(&set), &|_| {}));
     let generator = Generator::new(
@@ -145,10 +146,16 @@ pub fn run(
         }
         aggregate.merge(runner.run_steered(&steered));
     }
-    let data = if config.sources.field_keys.is_some() || config.sources.orders.is_some() {
-        Some(sources::run_all(&runner, config, &mut aggregate, events)?)
-    } else {
+    let data = if exports.is_empty() {
         None
+    } else {
+        Some(sources::run_all(
+            &runner,
+            exports,
+            config,
+            &mut aggregate,
+            events,
+        )?)
     };
     opened.conclude(aggregate, data, events)
 }
@@ -163,7 +170,9 @@ pub fn data(
     stop: &AtomicBool,
 ) -> Result<RunResult, RunError> {
     let opened = Opened::open(config, settings, Scope::Data, events, stop)?;
+    let options = &settings.options;
+    let exports = sources::Exports::open(config, options.seed, options.today)?;
     let mut aggregate = Aggregate::new(config.waivers.len());
-    let data = sources::run_all(&opened.runner(), config, &mut aggregate, events)?;
+    let data = sources::run_all(&opened.runner(), exports, config, &mut aggregate, events)?;
     opened.conclude(aggregate, Some(data), events)
 }

@@ -55,18 +55,28 @@ pub(super) fn shrink(
     }
 }
 
-/// Saves every shrunk example as a regression vector.
+/// Saves every shrunk example as a regression vector; with `[run] vectors
+/// = false` there is nowhere to save them, and a warning says so.
 pub(super) fn save(
     config: &Config,
     aggregate: &Aggregate,
     options: &RunOptions,
     events: &dyn Events,
 ) -> Result<(), RunError> {
-    let dir = config.vectors_dir();
-    for g in aggregate.groups().values() {
-        let Some(e) = g.shrunk.as_ref().and_then(|s| s.entitlement.as_ref()) else {
-            continue;
-        };
+    let shrunk = aggregate
+        .groups()
+        .values()
+        .filter_map(|g| Some((g, g.shrunk.as_ref()?.entitlement.as_ref()?)));
+    let Some(dir) = config.vectors_dir() else {
+        let n = shrunk.count();
+        if n > 0 {
+            events.warning(&format!(
+                "{n} shrunk examples not saved as regression vectors: `[run] vectors = false`"
+            ));
+        }
+        return Ok(());
+    };
+    for (g, e) in shrunk {
         let mut r = RegressionVector::new(e.clone(), g.key.check, g.key.cause.clone());
         r.generator = g.key.generator.clone();
         r.validator = g.key.validator.clone();

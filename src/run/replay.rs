@@ -131,7 +131,10 @@ pub fn replay(
                 None => {
                     return Err(ReplayError::NoSuchVector {
                         id: id.clone(),
-                        dir: config.vectors_dir().display().to_string(),
+                        dir: config.vectors_dir().map_or_else(
+                            || "the config (`[run] vectors = false`)".to_string(),
+                            |d| d.display().to_string(),
+                        ),
                     });
                 }
             }

@@ -56,8 +56,8 @@ pub struct Settings {
 pub trait Events: Sync {
     /// The run starts (`scope` says whether it is a full run or data only).
     fn started(&self, _scope: Scope, _options: &RunOptions) {}
-    /// The vectors were loaded from `dir`.
-    fn vectors_loaded(&self, _set: &VectorSet, _dir: &Path) {}
+    /// The vectors were loaded from `dir` (`None`: the config has none).
+    fn vectors_loaded(&self, _set: &VectorSet, _dir: Option<&Path>) {}
     /// `n` more random cases were run.
     fn progress(&self, _n: u64) {}
     /// The random cases are done.

@@ -13,6 +13,7 @@ use super::runner::{Runner, pull_parallel};
 use super::settings::{Events, RunError};
 use crate::check::{Case, Matrix, backward, case_id};
 use crate::config::Config;
+use crate::date::Day;
 use crate::export::{FieldKey, FieldKeyReader, OrderReader, RowError, SourceError};
 use crate::finding::{Check, Finding, GroupKey, Source};
 use crate::implementation::CallFailure;
@@ -214,29 +215,60 @@ fn run_orders(
     Ok((total, summary, failing_orders))
 }
 
-/// Runs both exports of the config, if configured, into `aggregate`.
+/// The exports of the config, opened: each file's encoding and header are
+/// checked when it opens, before any case runs, so a bad export costs no run.
+pub(super) struct Exports {
+    field_keys: Option<(FieldKeyReader, String, f64)>,
+    orders: Option<(OrderReader, String, f64)>,
+}
+
+impl Exports {
+    /// Opens both exports of the config, if configured.
+    pub(super) fn open(config: &Config, seed: u64, today: Day) -> Result<Self, RunError> {
+        let base = config.path.parent().unwrap_or(Path::new("."));
+        let field_keys = match &config.sources.field_keys {
+            Some(src) => Some((
+                FieldKeyReader::open(src, base, &config.catalog, seed, today)?,
+                src.path.display().to_string(),
+                src.share,
+            )),
+            None => None,
+        };
+        let orders = match &config.sources.orders {
+            Some(src) => Some((
+                OrderReader::open(src, base, &config.catalog, seed)?,
+                src.path.display().to_string(),
+                src.share,
+            )),
+            None => None,
+        };
+        Ok(Exports { field_keys, orders })
+    }
+
+    /// Whether the config has no exports.
+    pub(super) fn is_empty(&self) -> bool {
+        self.field_keys.is_none() && self.orders.is_none()
+    }
+}
+
+/// Runs both opened exports into `aggregate`.
 pub(super) fn run_all(
     runner: &Runner<'_>,
+    exports: Exports,
     config: &Config,
     aggregate: &mut Aggregate,
     events: &dyn Events,
 ) -> Result<DataSummary, RunError> {
     warn_about_shares(config, events);
-    let seed = runner.options.seed;
-    let base = config.path.parent().unwrap_or(Path::new("."));
     let mut data = DataSummary::default();
-    if let Some(src) = &config.sources.field_keys {
-        let reader = FieldKeyReader::open(src, base, &config.catalog, seed, runner.options.today)?;
-        let file = src.path.display().to_string();
-        let (agg, summary) = run_field_keys(runner, reader, &file, src.share, events)?;
+    if let Some((reader, file, share)) = exports.field_keys {
+        let (agg, summary) = run_field_keys(runner, reader, &file, share, events)?;
         aggregate.merge(agg);
         events.source_done("field keys", &summary);
         data.field_keys = Some(summary);
     }
-    if let Some(src) = &config.sources.orders {
-        let reader = OrderReader::open(src, base, &config.catalog, seed)?;
-        let file = src.path.display().to_string();
-        let (agg, summary, failing) = run_orders(runner, reader, &file, src.share, events)?;
+    if let Some((reader, file, share)) = exports.orders {
+        let (agg, summary, failing) = run_orders(runner, reader, &file, share, events)?;
         aggregate.merge(agg);
         events.source_done("orders", &summary);
         data.orders = Some(summary);

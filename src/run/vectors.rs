@@ -12,13 +12,13 @@ use crate::config::Config;
 use crate::finding::{Check, Source};
 use crate::vectors::{self as vector_files, VectorSet};
 
-/// Loads the vectors directory of the config; a missing directory is an
-/// empty set (the vectors gate then says so), a broken file an error.
+/// Loads the vectors directory of the config; `vectors = false` is an
+/// empty set (the vectors gate then says so), a missing directory or a
+/// broken file an error.
 pub fn load_vectors(config: &Config) -> Result<VectorSet, RunError> {
-    let dir = config.vectors_dir();
-    if !dir.is_dir() {
+    let Some(dir) = config.vectors_dir() else {
         return Ok(VectorSet::default());
-    }
+    };
     vector_files::load_dir(&dir, &config.catalog)
         .map_err(|errors| RunError::Vectors { dir, errors })
 }

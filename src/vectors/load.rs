@@ -34,10 +34,18 @@ pub(crate) fn load(
     let mut ids = IdRegistry::default();
     for rel in files {
         let path = dir.join(&rel);
-        let text = match std::fs::read(&path).map(String::from_utf8) {
+        let text = match std::fs::read(&path).map(crate::utf8::decode) {
             Ok(Ok(text)) => text,
-            Ok(Err(_)) => {
-                errors.push(VectorError::whole(&path, "is not UTF-8 text"));
+            Ok(Err(e)) => {
+                errors.push(VectorError {
+                    file: path.clone(),
+                    line: e.line as usize,
+                    column: e.column as usize,
+                    message: format!(
+                        "byte 0x{:02X} is not UTF-8; hint: save the file as UTF-8",
+                        e.byte
+                    ),
+                });
                 continue;
             }
             Err(e) => {

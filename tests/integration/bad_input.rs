@@ -68,10 +68,78 @@ fn config_errors_exit_2(#[case] config: &str, #[case] needle: &str) {
     "cannot read the file"
 )]
 fn systems_that_cannot_open(#[case] config: &str, #[case] exit: i32, #[case] needle: &str) {
+    let config = format!("{config}[run]\nvectors = false\n");
     check(
-        &with_config(config, &["run", "--cases", "1"], b""),
+        &with_config(&config, &["run", "--cases", "1"], b""),
         exit,
         needle,
+    );
+}
+
+/// A vectors directory that is not there is an error naming it and the
+/// key, before anything runs (a typo must not silently drop every
+/// vector); `vectors = false` says "none" and runs.
+#[rstest]
+#[case::default_missing("", "the vectors directory <dir>/vectors does not exist")]
+#[case::named_missing(
+    "[run]\nvectors = \"vectrs\"\n",
+    "the vectors directory <dir>/vectrs does not exist"
+)]
+#[case::a_file(
+    "[run]\nvectors = \"keycompat.toml\"\n",
+    "<dir>/keycompat.toml is not a directory"
+)]
+#[case::empty(
+    "[run]\nvectors = \"\"\n",
+    "write `vectors = false` to run without shared vectors"
+)]
+#[case::true_("[run]\nvectors = true\n", "`true` names no directory")]
+fn a_vectors_directory_that_is_not_there_is_a_config_error(
+    #[case] run: &str,
+    #[case] needle: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keycompat.toml"), format!("{BASE}{run}")).unwrap();
+    let needle = needle.replace("<dir>", &dir.path().display().to_string());
+    for args in [&["run", "--cases", "1"][..], &["vectors", "check"]] {
+        let out = run_in(dir.path(), args, b"");
+        check(&out, 2, &needle);
+        if needle.contains("exist") {
+            check(&out, 2, "`run.vectors`");
+        }
+    }
+}
+
+#[test]
+fn vectors_false_runs_without_shared_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keycompat.toml"),
+        format!("{BASE}[run]\nvectors = false\n"),
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &["run", "--cases", "20", "--seed", "1", "--report-dir", "r"],
+        b"",
+    );
+    let err = stderr(&out);
+    assert!(code(&out) <= 1, "{err}");
+    assert!(
+        err.contains("vectors: none (`[run] vectors = false`)"),
+        "{err}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/report.json")).unwrap())
+            .unwrap();
+    for count in ["vector_checks", "vector_cases"] {
+        assert_eq!(report["counts"][count], 0, "{:#}", report["counts"]);
+    }
+    // Nothing to lint: a usage error that says how to name a directory.
+    check(
+        &run_in(dir.path(), &["vectors", "check"], b""),
+        2,
+        "hint: name a directory: keycompat vectors check DIR",
     );
 }
 
@@ -158,4 +226,107 @@ fn a_directory_is_not_a_plugin() {
         3,
         "cannot read the file: Is a directory",
     );
+}
+
+/// A file saved in another encoding is named with the line and column of
+/// its first bad byte: the config and vector files (exit 2, before the run).
+#[test]
+fn a_config_or_vector_file_that_is_not_utf8_is_named_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = BASE.as_bytes().to_vec();
+    config.extend_from_slice(b"description = \"M\xFCller\"\n");
+    std::fs::write(dir.path().join("keycompat.toml"), &config).unwrap();
+    let line = BASE.lines().count() + 1;
+    let out = run_in(dir.path(), &["run", "--cases", "1"], b"");
+    check(
+        &out,
+        2,
+        &format!("keycompat.toml: line {line}, column 17: byte 0xFC is not UTF-8"),
+    );
+
+    std::fs::write(dir.path().join("keycompat.toml"), BASE).unwrap();
+    std::fs::create_dir(dir.path().join("vectors")).unwrap();
+    std::fs::write(
+        dir.path().join("vectors/latin1.toml"),
+        b"[[key]]\ncomment = \"caf\xE9\"\n",
+    )
+    .unwrap();
+    for args in [&["vectors", "check"][..], &["run", "--cases", "1"]] {
+        let out = run_in(dir.path(), args, b"");
+        check(&out, 2, "latin1.toml:2:15: byte 0xE9 is not UTF-8");
+    }
+}
+
+/// An export in another encoding (CSV or JSON Lines) is refused before any
+/// case runs, at its first bad byte, not counted as a row error per accent.
+#[rstest]
+#[case::csv_in_a_full_run("run", "vectors/acme/data/orders.csv")]
+#[case::jsonl_in_a_data_run("data", "vectors/acme/data/keys.jsonl")]
+fn an_export_that_is_not_utf8_is_an_error_before_the_run(
+    #[case] command: &str,
+    #[case] export: &str,
+) {
+    let s = Scenario::demo();
+    let path = s.dir.path().join(export);
+    let (line, column) = if export.ends_with(".csv") {
+        // A vendor's customer name in Latin-1, as a spreadsheet may save it.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (i, row) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains("Zoë"))
+            .expect("a row with Zoë");
+        let column = row[..row.find("Zoë").unwrap()].chars().count() + 3;
+        let at = text.find("Zoë").unwrap() + "Zo".len();
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.splice(at..at + 'ë'.len_utf8(), [0xEB]);
+        std::fs::write(&path, bytes).unwrap();
+        (i + 1, column)
+    } else {
+        std::fs::write(
+            &path,
+            b"{\"License Key\":\"K\",\"Product Name\":\"Acme CAD\"}\n{\"License Key\":\"K\",\"Customer\":\"M\xFCller\"}\n",
+        )
+        .unwrap();
+        (2, 33)
+    };
+    let mut args = vec![command, "--report-dir", "r"];
+    match command {
+        // Millions of random cases: it fails at once, or the test hangs.
+        "run" => args.extend(["--cases", "100000000"]),
+        _ => args.extend(["--only", "field-keys", "--field-keys", export]),
+    }
+    let out = s.run(&args);
+    check(&out, 2, &format!("{export}:{line}:{column}: byte 0x"));
+    check(&out, 2, "is not UTF-8; hint: export the file as UTF-8");
+}
+
+/// More threads than the machine lets keycompat use are not more worker
+/// processes per plugin: capped, with a note; in-process plugins are not.
+#[test]
+fn threads_beyond_the_cpus_are_capped_for_worker_hosted_plugins() {
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    let s = Scenario::demo().without_sources().without_vectors();
+    let j = (cpus + 3).to_string();
+    let args = [
+        "run",
+        "--cases",
+        "40",
+        "--seed",
+        "1",
+        "--no-shrink",
+        "-j",
+        &j,
+    ];
+    let note = format!(
+        "note: -j {j} is more than the {cpus} CPUs this machine lets keycompat use: \
+         each worker-hosted plugin runs in at most {cpus} worker processes"
+    );
+    let out = s.run(&[&args[..], &["--isolation", "worker", "--report-dir", "w"]].concat());
+    let err = stderr(&out);
+    assert!(code(&out) <= 1, "{err}");
+    assert!(err.contains(&note), "{err}");
+    let out = s.run(&[&args[..], &["--isolation", "none", "--report-dir", "n"]].concat());
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("note: -j"), "{}", stderr(&out));
 }

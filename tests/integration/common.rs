@@ -238,6 +238,19 @@ impl Scenario {
         self
     }
 
+    /// Without shared vectors (`[run] vectors = false`): nothing but random
+    /// cases (and exports), and shrunk examples are not saved.
+    pub fn without_vectors(self) -> Self {
+        self.set("run", "vectors", false.into())
+    }
+
+    /// Vectors in `name`, a new and empty directory: no shared vectors yet,
+    /// and regressions are saved there.
+    pub fn fresh_vectors(self, name: &str) -> Self {
+        std::fs::create_dir_all(self.dir.path().join(name)).expect("create vectors dir");
+        self.set("run", "vectors", name.into())
+    }
+
     /// Without `[sources]`: random cases and vectors only.
     pub fn without_sources(mut self) -> Self {
         self.config.remove("sources");

@@ -396,7 +396,7 @@ fn a_failing_order_is_shrunk_and_saved_as_a_regression_vector() {
     let s = Scenario::demo()
         .without_source("field_keys")
         .faulty_system("new", "acme-ed1", &[("defect", "expiry-off-by-one")])
-        .set("run", "vectors", "fresh-vectors".into())
+        .fresh_vectors("fresh-vectors")
         .set("run", "isolation", "none".into());
     // No random cases and no vectors yet: every example is an order row.
     let (out, r) = s.run_report(

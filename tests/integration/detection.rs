@@ -17,7 +17,7 @@ fn run_with_defect(defect: &str, cases: &str, checks: &str) -> (Scenario, serde_
             "acme-ed1",
             &[("defect", defect), ("emit", "acme-lk1")],
         )
-        .set("run", "vectors", "no-vectors-here".into())
+        .without_vectors()
         .without_sources();
     let (out, report) = s.run_report(
         &[

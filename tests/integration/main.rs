@@ -13,6 +13,7 @@ mod common;
 
 mod bad_input;
 mod bench;
+mod ci;
 mod data;
 mod detection;
 mod foundation;

@@ -744,7 +744,7 @@ fn a_plugin_that_crashes_on_every_call_ends_the_run_with_exit_3() {
             "acme-ed1",
             &[("fault", "segv-on-serial"), ("every", "1")],
         )
-        .set("run", "vectors", "no-vectors-here".into());
+        .without_vectors();
     let out = s.run(&[
         "run",
         "--cases",

@@ -212,7 +212,7 @@ fn every_failing_input_is_one_crash_finding(
             },
             &[("fault", fault), ("every", every), ("log", &log_path)],
         )
-        .set("run", "vectors", "no-vectors-here".into())
+        .without_vectors()
         .set("run", "isolation", isolation.into());
     let mut args = vec!["--cases", cases, "--seed", "11", "--no-shrink", "-q"];
     if check != "all" {

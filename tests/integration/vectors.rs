@@ -181,7 +181,12 @@ fn the_acme_set_lints_clean_against_the_demo_config() {
     let config = demo_config();
     let systems: Vec<String> = config.systems.keys().cloned().collect();
     let formats: Vec<String> = config.formats.keys().cloned().collect();
-    let errors = vectors::lint(&config.vectors_dir(), &config.catalog, &systems, &formats);
+    let errors = vectors::lint(
+        &config.vectors_dir().expect("the demo has vectors"),
+        &config.catalog,
+        &systems,
+        &formats,
+    );
     assert!(
         errors.is_empty(),
         "{}",

@@ -147,6 +147,46 @@ fn rows_stream_before_the_file_ends() {
     assert_eq!(reader.count(), 1);
 }
 
+/// A pipe is read once: its encoding is checked as it streams, and its
+/// first byte that is not UTF-8 ends the stream, named by line and column.
+#[cfg(unix)]
+#[test]
+fn a_pipe_is_checked_for_utf8_as_it_streams() {
+    use std::io::Write;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let dir = TempDir::new().unwrap();
+    let fifo = dir.path().join("orders.csv");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let (pulled, wait_pull) = mpsc::channel::<()>();
+    let writer = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            writeln!(f, "{ORDERS_HEADER}\n{GOOD_ORDER}").unwrap();
+            f.flush().unwrap();
+            let _ = wait_pull.recv_timeout(Duration::from_secs(20));
+            f.write_all(b"SO-2,23/11/2026,Acme CAD,Pro,7,,1,,,1,,M\xFCller,\n")
+                .unwrap();
+        }
+    });
+    let mut reader =
+        OrderReader::open(&orders_source(ORDERS_TOML), dir.path(), &Catalog::acme(), 0).unwrap();
+    let first = reader.next().unwrap().unwrap().unwrap();
+    assert_eq!(first.line, 2);
+    pulled.send(()).unwrap();
+    let e = reader.next().unwrap().unwrap_err();
+    writer.join().unwrap();
+    assert!(
+        e.to_string()
+            .ends_with("orders.csv:3:41: byte 0xFC is not UTF-8; hint: export the file as UTF-8"),
+        "{e}"
+    );
+    assert!(reader.next().is_none(), "a failed stream ends");
+}
+
 #[rstest]
 #[case("7", Some((7, 0)))]
 #[case("7.2", Some((7, 2)))]

@@ -434,12 +434,18 @@ fn missing_files_and_bad_headers_are_fatal_and_name_the_path() {
 }
 
 #[test]
-fn a_row_that_is_not_utf8_is_a_row_error_on_its_column() {
+fn an_export_that_is_not_utf8_is_refused_at_its_first_bad_byte() {
     let dir = TempDir::new().unwrap();
     let mut bytes = orders_csv(&[GOOD_ORDER]).into_bytes();
     bytes.extend_from_slice(b"SO-2,23/11/2026,Acme CAD,Pro,7,,1,,,1,,M\xFCller,\n");
     write(&dir, "orders.csv", bytes);
-    let (items, _) = read_orders(&dir, &orders_source(ORDERS_TOML), 0);
-    let e = items[1].as_ref().unwrap_err();
-    assert_eq!((e.line, e.column.as_deref()), (3, Some("Customer Name")));
+    let catalog = Catalog::acme();
+    let e = OrderReader::open(&orders_source(ORDERS_TOML), dir.path(), &catalog, 0)
+        .err()
+        .expect("not UTF-8");
+    let SourceError::NotUtf8 { at, .. } = &e else {
+        panic!("{e}");
+    };
+    assert_eq!((at.line, at.column, at.byte), (3, 41, 0xFC), "{e}");
+    assert!(e.to_string().contains("orders.csv:3:41: byte 0xFC"), "{e}");
 }
