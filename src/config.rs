@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::catalog::Catalog;
+use crate::environment::EnvConfig;
 use crate::finding::Check;
 use crate::gate::GatesConfig;
 use crate::settings::Settings;
@@ -231,6 +232,8 @@ struct RawConfig {
     waivers: Vec<Waiver>,
     #[serde(default)]
     sources: Sources,
+    #[serde(default)]
+    env: EnvConfig,
 }
 
 /// `[sources]`: the vendor's exports a run reads besides vectors and random
@@ -269,6 +272,8 @@ pub struct Config {
     pub waivers: Vec<Waiver>,
     /// Field-key and order exports.
     pub sources: Sources,
+    /// `[env]`: the environments of the ENV check.
+    pub env: EnvConfig,
 }
 
 impl Config {
@@ -300,6 +305,7 @@ impl Config {
             gates: raw.gates,
             waivers: raw.waivers,
             sources: raw.sources,
+            env: raw.env,
         };
         config.check()?;
         Ok(config)
@@ -456,6 +462,9 @@ impl Config {
         self.gates
             .check()
             .map_err(|(field, m)| self.invalid(format!("gates.{field}"), m))?;
+        self.env
+            .check(&self.systems)
+            .map_err(|(field, m)| self.invalid(format!("env.{field}"), m))?;
         Ok(())
     }
 
