@@ -192,6 +192,45 @@ fn isolation(c: &mut Criterion) {
     }
 }
 
+/// The process protocol's own cost on keycompat's side: validate batches of
+/// 256 acme-ed1 keys through `kc_echo`, a process plugin that answers without
+/// reading the items (target: at most 2 us per item), beside the same batch
+/// through a worker-hosted library (the binary worker protocol).
+fn process(c: &mut Criterion) {
+    build_plugins();
+    let config = demo_config();
+    let echo = keycompat::plugin::WorkerImpl::spawn_command(
+        &keycompat::plugin::worker::ProcessCommand::new(
+            vec![profile_dir().join("kc_echo").to_string_lossy().into_owned()],
+            profile_dir(),
+        ),
+        &Settings::new(),
+        &Default::default(),
+        WorkerOptions::default(),
+    )
+    .expect("start kc_echo (built by cargo build --release --workspace --bins)");
+    let new = open(&config, "new");
+    let (_, keys) = corpus(new.as_ref(), "acme-ed1");
+    let requests: Vec<(&[u8], &Context)> = (0..ISOLATED_BATCH)
+        .map(|i| {
+            let (k, ctx) = &keys[i % keys.len()];
+            (k.as_slice(), ctx)
+        })
+        .collect();
+    assert!(
+        echo.validate_batch(&requests)
+            .iter()
+            .all(|a| a.as_ref().is_ok_and(|v| v.verdict == Verdict::Malformed)),
+        "kc_echo answers every item malformed"
+    );
+    let mut g = c.benchmark_group("process/echo/validate");
+    g.throughput(Throughput::Elements(ISOLATED_BATCH as u64));
+    g.bench_function("process-protocol", |b| {
+        b.iter(|| black_box(echo.validate_batch(black_box(&requests))))
+    });
+    g.finish();
+}
+
 fn matrix(c: &mut Criterion) {
     build_plugins();
     let config = demo_config();
@@ -241,5 +280,5 @@ fn matrix(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, schemes, isolation, matrix);
+criterion_group!(benches, schemes, isolation, process, matrix);
 criterion_main!(benches);

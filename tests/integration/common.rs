@@ -189,6 +189,13 @@ impl Scenario {
                 if let Some(toml::Value::String(p)) = system.get_mut("plugin") {
                     *p = p.replace("${exe_dir}", &exe_dir);
                 }
+                // Process plugins' scripts are in the repository, not here.
+                if let Some(system) = system.as_table_mut()
+                    && system.contains_key("command")
+                    && !system.contains_key("cwd")
+                {
+                    system.insert("cwd".into(), repo().to_string_lossy().into_owned().into());
+                }
             }
         }
         let s = Scenario { dir, config };

@@ -17,6 +17,7 @@ mod data;
 mod detection;
 mod foundation;
 mod isolation;
+mod process;
 mod proof;
 mod properties;
 mod reports;

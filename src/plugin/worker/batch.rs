@@ -16,6 +16,9 @@ use super::wire;
 
 /// Request frames are cut to at most this many bytes of items.
 const MAX_REQUEST_BYTES: usize = 16 << 20;
+/// A process plugin's request holds at most this many items
+/// (`plugins/PROTOCOL.md`), so a slow plugin answers within its timeout.
+const MAX_PROCESS_ITEMS: usize = 256;
 
 impl Pool {
     /// Runs every item, in request frames of at most [`MAX_REQUEST_BYTES`].
@@ -37,7 +40,8 @@ impl Pool {
                 )));
                 continue;
             }
-            if !chunk.is_empty() && chunk_bytes + size > limit {
+            let full = chunk.len() >= self.max_items();
+            if !chunk.is_empty() && (full || chunk_bytes + size > limit) {
                 self.run_frame::<O>(items, &chunk, &mut out);
                 chunk.clear();
                 chunk_bytes = 0;
@@ -58,6 +62,15 @@ impl Pool {
                 })
             })
             .collect()
+    }
+
+    /// The most items one request may carry.
+    fn max_items(&self) -> usize {
+        if self.target.is_command() {
+            MAX_PROCESS_ITEMS
+        } else {
+            usize::MAX
+        }
     }
 
     /// One request frame for `indices`; on a fault, blames the culprit.

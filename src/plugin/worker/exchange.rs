@@ -147,8 +147,8 @@ fn read_json_results<O: Op>(
     next: usize,
     total: usize,
 ) -> Result<(Vec<O::Answer>, bool), Reply> {
-    let (got, results) = match json::read_reply(line).map_err(Reply::JsonGarbage)? {
-        json::Reply::Results { id, results } => (id, results),
+    let (got, results, more) = match json::read_reply(line).map_err(Reply::JsonGarbage)? {
+        json::Reply::Results { id, results, more } => (id, results, more),
         json::Reply::Error(message) => return Err(Reply::WorkerError(message)),
     };
     if got != id {
@@ -156,17 +156,16 @@ fn read_json_results<O: Op>(
             "results for request {got} when request {id} was due"
         )));
     }
-    if results.len() > total - next {
+    let answered = next + results.len();
+    let several = if next > 0 { " (over several messages)" } else { "" };
+    if answered > total || (!more && answered < total) {
         return Err(Reply::JsonGarbage(format!(
-            "{} results to request {id} of {total} items{}",
-            next + results.len(),
-            if next > 0 { " (in several messages)" } else { "" }
+            "{answered} results to request {id} of {total} items{several}"
         )));
     }
-    if results.is_empty() && total > next {
+    if more && answered == total {
         return Err(Reply::JsonGarbage(format!(
-            "an empty results message to request {id} ({} of {total} items still due)",
-            total - next
+            "all {total} results to request {id} marked \"more\":true"
         )));
     }
     let mut answers = Vec::with_capacity(results.len());
@@ -176,8 +175,7 @@ fn read_json_results<O: Op>(
         })?;
         answers.push(a);
     }
-    let done = next + answers.len() == total;
-    Ok((answers, done))
+    Ok((answers, !more))
 }
 
 /// Decodes a results frame that must start at item `next` of `total`.

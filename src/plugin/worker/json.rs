@@ -144,7 +144,12 @@ pub(super) fn request<'a>(
 
 /// A results message: its id and answers (still JSON).
 pub(super) enum Reply {
-    Results { id: u64, results: Vec<Value> },
+    /// `more`: further results messages follow for the same request.
+    Results {
+        id: u64,
+        results: Vec<Value>,
+        more: bool,
+    },
     /// `{"type":"error"}`: the plugin gives up.
     Error(String),
 }
@@ -161,10 +166,15 @@ pub(super) fn read_reply(line: &[u8]) -> Result<Reply, String> {
         .get("id")
         .and_then(Value::as_u64)
         .ok_or("a results message without an integer id")?;
+    let more = match v.get("more") {
+        None | Some(Value::Bool(false)) | Some(Value::Null) => false,
+        Some(Value::Bool(true)) => true,
+        Some(other) => return Err(format!("a results message with \"more\": {other}")),
+    };
     let Some(Value::Array(results)) = v.get_mut("results").map(Value::take) else {
         return Err("a results message without a results array".into());
     };
-    Ok(Reply::Results { id, results })
+    Ok(Reply::Results { id, results, more })
 }
 
 /// Reads one validate answer.

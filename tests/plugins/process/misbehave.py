@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""A deliberately faulty process plugin, for keycompat's tests of its host side.
+
+Underneath it is the correct acme-lk1 generator and validator of
+plugins/python/acme_lk1.py (settings: `secret`, as that plugin's). On top of
+it, the hello settings choose one fault:
+
+* `fault`: the mode below (absent or empty: no fault, a correct plugin);
+* `on`: a substring. The fault fires only on an item whose key (validate), or
+  whose entitlement's serial or customer as JSON (generate; the customer both
+  as compact JSON and its id and name), contains it. Absent: every request and
+  every item. Faults of the whole request (wrong-id, garbage, ...) fire on a
+  request with at least one such item; faults mid-request (exit, kill, segv,
+  hang, spawn-child) fire when the loop reaches the first such item, after the
+  items before it were computed (but never sent);
+* `delay_ms`: for `slow`, the sleep per item (default 1000).
+
+Modes:
+
+| fault | what the plugin does |
+|---|---|
+| `exit` | prints a traceback-like line to stderr, exits with status 3 mid-request |
+| `kill` | SIGKILLs itself mid-request |
+| `segv` | SIGSEGVs itself mid-request (os.kill(os.getpid(), SIGSEGV)) |
+| `hang` | sleeps forever mid-request |
+| `garbage` | prints a line that is not JSON on stdout instead of the results |
+| `banner` | prints a non-JSON log line on stdout BEFORE the ready message (`on` is not used), then works correctly |
+| `wrong-id` | answers with id + 1 |
+| `wrong-count` | answers with one result too few |
+| `too-many` | answers with one result too many (the last one twice) |
+| `error-message` | answers `{"type":"error","message":...}` instead of the results |
+| `internal` | answers `{"error":{"kind":"internal",...}}` for each matching item (a per-item crash); the other items get their real answers |
+| `bad-settings` | answers the hello with `{"type":"error","message":"settings: fault: ..."}` |
+| `old-protocol` | answers the hello with a ready of protocol 99 |
+| `slow` | sleeps `delay_ms` per matching item, then answers correctly |
+| `spawn-child` | starts a grandchild `sleep 1000` (its pid on stderr), then hangs: the whole process group must be killed |
+| `stderr-chatter` | writes about 64 KiB to stderr on every request (whatever `on` says), and answers correctly: stderr must be drained |
+| `nondeterministic-env` | validates matching items with a "today" computed through local time: the context's day at 00:00 UTC converted with time.localtime, which is the day before when TZ is west of UTC (a realistic bug: keys are valid one day past expiry there). Same answers as the correct plugin under TZ=UTC. For the ENV check |
+
+Every mode writes a line to stderr naming itself when it fires.
+"""
+
+import calendar
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "plugins", "python"))
+
+import acme_lk1  # noqa: E402
+
+MODES = ("exit", "kill", "segv", "hang", "garbage", "banner", "wrong-id", "wrong-count",
+         "too-many", "error-message", "internal", "bad-settings", "old-protocol", "slow",
+         "spawn-child", "stderr-chatter", "nondeterministic-env")
+
+
+def log(text):
+    sys.stderr.write("misbehave[%d]: %s\n" % (os.getpid(), text))
+    sys.stderr.flush()
+
+
+def write(out, message):
+    out.write(json.dumps(message, separators=(",", ":")).encode("utf-8") + b"\n")
+    out.flush()
+
+
+def hang():
+    while True:
+        time.sleep(3600)
+
+
+class Plugin(object):
+    def __init__(self, settings):
+        self.fault = settings.get("fault") or ""
+        self.on = settings.get("on")
+        self.delay = int(settings.get("delay_ms") or 1000) / 1000.0
+        self.lk1 = acme_lk1.make_codec(settings)
+
+    def matches(self, kind, item):
+        """Whether the fault fires on this item."""
+        if self.on is None:
+            return True
+        if not isinstance(item, dict):
+            return False
+        if kind == "validate":
+            key = item.get("key")
+            if key is None:
+                key = item.get("key_base64", "")
+            return isinstance(key, str) and self.on in key
+        texts = [json.dumps(item.get("serial"))]
+        customer = item.get("customer")
+        texts.append(json.dumps(customer, ensure_ascii=False, separators=(",", ":")))
+        texts.append(json.dumps(customer, ensure_ascii=False))
+        if isinstance(customer, dict):
+            texts.extend(str(v) for v in customer.values())
+        return any(self.on in t for t in texts)
+
+    def one(self, kind, item, fire):
+        """The real answer to one item, or the fault's."""
+        fault = self.fault
+        if fire and fault in ("exit", "kill", "segv", "hang", "spawn-child"):
+            self.crash()
+        if fire and fault == "internal":
+            log("internal: a per-item crash")
+            return {"error": {"kind": "internal",
+                              "message": "Traceback (most recent call last): ZeroDivisionError: "
+                                         "division by zero (planted by misbehave.py)"}}
+        if fire and fault == "slow":
+            time.sleep(self.delay)
+        if kind == "validate":
+            if fire and fault == "nondeterministic-env":
+                return self.validate_through_local_time(item)
+            return acme_lk1.validate_item(item, self.lk1)
+        return self.lk1.generate(item)
+
+    def validate_through_local_time(self, item):
+        """THE BUG: "today" as a local date. The context's day at midnight UTC,
+        converted to local time, is the day before west of UTC."""
+        context = dict(item.get("context") or {})
+        y, m, d = (int(p) for p in context["today"].split("-"))
+        local = time.localtime(calendar.timegm((y, m, d, 0, 0, 0, 0, 0, 0)))
+        context["today"] = "%04d-%02d-%02d" % (local.tm_year, local.tm_mon, local.tm_mday)
+        return acme_lk1.validate_item(dict(item, context=context), self.lk1)
+
+    def crash(self):
+        fault = self.fault
+        if fault == "exit":
+            sys.stderr.write("Traceback (most recent call last):\n"
+                             "  File \"misbehave.py\", line 1, in <module>\n"
+                             "RuntimeError: planted fault: exit with status 3\n")
+            sys.stderr.flush()
+            os._exit(3)
+        if fault == "kill":
+            log("kill: SIGKILL myself")
+            os.kill(os.getpid(), signal.SIGKILL)
+        if fault == "segv":
+            log("segv: SIGSEGV myself")
+            signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGSEGV)
+        if fault == "spawn-child":
+            child = subprocess.Popen(["sleep", "1000"])
+            log("spawn-child: grandchild pid %d, now hanging" % child.pid)
+        else:
+            log("hang: sleeping forever")
+        hang()
+
+    def request(self, out, request):
+        kind = request.get("type")
+        rid = request.get("id")
+        items = request.get("items" if kind == "validate" else "entitlements")
+        if kind not in ("validate", "generate") or not isinstance(items, list):
+            write(out, {"type": "error", "message": "not a request: %s" % json.dumps(request)[:200]})
+            return
+        fault = self.fault
+        if fault == "stderr-chatter":
+            line = "chatter " + "x" * 120 + "\n"
+            for i in range(512):
+                sys.stderr.write("%d %s" % (i, line))
+            sys.stderr.flush()
+        fires = [self.matches(kind, item) for item in items]
+        results = []
+        for item, fire in zip(items, fires):
+            try:
+                results.append(self.one(kind, item, fire))
+            except Exception as err:
+                results.append({"error": {"kind": "internal", "message": "%s: %s"
+                                          % (type(err).__name__, err)}})
+        if any(fires):
+            if fault == "garbage":
+                log("garbage on stdout")
+                out.write(b"Segmentation fault? no: this line is not JSON\n")
+                out.flush()
+                return
+            if fault == "error-message":
+                log("error-message")
+                write(out, {"type": "error", "message": "planted fault: cannot go on"})
+                return
+            if fault == "wrong-id":
+                log("wrong-id: answering %s as %s" % (rid, rid + 1))
+                rid = rid + 1
+            if fault == "wrong-count":
+                log("wrong-count: one result too few")
+                results = results[:-1]
+            if fault == "too-many":
+                log("too-many: one result too many")
+                results = results + results[-1:]
+        write(out, {"type": "results", "id": rid, "results": results})
+
+
+def main():
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    stdin = sys.stdin.buffer
+    line = stdin.readline()
+    if not line:
+        return 0
+    settings, problem = acme_lk1.hello_settings(line)
+    plugin = None
+    if problem is None:
+        fault = settings.get("fault") or ""
+        if fault not in MODES and fault != "":
+            problem = "settings: fault: %s is not one of %s" % (json.dumps(fault), ", ".join(MODES))
+        elif fault == "bad-settings":
+            log("bad-settings: refusing the hello")
+            problem = "settings: fault: bad-settings (planted by misbehave.py)"
+        else:
+            try:
+                plugin = Plugin(settings)
+            except ValueError as err:
+                problem = str(err)
+    if problem is not None:
+        write(out, {"type": "error", "message": problem})
+        return 1
+    ready = dict(acme_lk1.READY, name="misbehave", version="0.0.1")
+    if plugin.fault == "banner":
+        out.write(b"misbehave 0.0.1 starting up (a banner on stdout, where it must not be)\n")
+        out.flush()
+    if plugin.fault == "old-protocol":
+        log("old-protocol: ready with protocol 99")
+        ready["protocol"] = 99
+    write(out, ready)
+    for line in iter(stdin.readline, b""):
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line.decode("utf-8"))
+        except ValueError as err:
+            write(out, {"type": "error", "message": "a request that is not JSON: %s" % err})
+            continue
+        if not isinstance(request, dict):
+            write(out, {"type": "error", "message": "a request that is not an object"})
+            continue
+        plugin.request(out, request)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
