@@ -289,6 +289,7 @@ fn words(format: &str, under: &str, reference: &Validation, miss: &Miss) -> Word
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::Validation;
 
     fn entitlement(issued: &str, expires: Option<&str>) -> Entitlement {
         let mut e: Entitlement = serde_json::from_str(
@@ -325,6 +326,158 @@ mod tests {
             labels(&entitlement("2027-12-31", Some("2027-12-31"))),
             ["2027-12-31 the expiry day", "2028-01-01 the day after expiry"]
         );
+    }
+
+    /// A copy of a system under another environment that moves "today" a
+    /// day on (a validator east of UTC reading the local date), or fails.
+    struct Copy {
+        inner: Arc<dyn Implementation>,
+        fails: bool,
+    }
+
+    impl Implementation for Copy {
+        fn info(&self) -> &crate::implementation::ImplInfo {
+            self.inner.info()
+        }
+        fn generate(
+            &self,
+            e: &Entitlement,
+        ) -> Result<String, crate::implementation::GenerateFailure> {
+            self.inner.generate(e)
+        }
+        fn validate(
+            &self,
+            key: &[u8],
+            ctx: &Context,
+        ) -> Result<Validation, crate::implementation::CallFailure> {
+            if self.fails {
+                return Err(crate::implementation::CallFailure::new(
+                    crate::implementation::FailureKind::Crash,
+                    "planted",
+                ));
+            }
+            let today = ctx.today.add_days(1).unwrap_or(ctx.today);
+            self.inner.validate(key, &Context { today, ..ctx.clone() })
+        }
+    }
+
+    /// The demo's builtins as old and new, with `new` copied under two
+    /// environments: `TZ=East` (today a day on) and `TZ=Broken` (fails).
+    fn matrix() -> Matrix {
+        use crate::catalog::Catalog;
+        use crate::schemes::demo;
+        use crate::schemes::lk1::Lk1System;
+        use crate::schemes::new_system::NewSystemImpl;
+        let old: Arc<dyn Implementation> =
+            Arc::new(Lk1System::from_settings(&Catalog::acme(), &demo::lk1()).unwrap());
+        let new: Arc<dyn Implementation> = Arc::new(
+            NewSystemImpl::from_settings(&Catalog::acme(), &demo::new_system()).unwrap(),
+        );
+        let copy = |fails| -> Arc<dyn Implementation> {
+            Arc::new(Copy {
+                inner: Arc::clone(&new),
+                fails,
+            })
+        };
+        let env = EnvCopies {
+            environments: vec!["TZ=East".into(), "TZ=Broken".into()],
+            systems: vec!["new".into()],
+            copies: vec![
+                EnvCopy {
+                    name: "new [TZ=East]".into(),
+                    system: 0,
+                    environment: 0,
+                },
+                EnvCopy {
+                    name: "new [TZ=Broken]".into(),
+                    system: 0,
+                    environment: 1,
+                },
+            ],
+            unchecked: Vec::new(),
+            every: 1,
+        };
+        Matrix {
+            systems: BTreeMap::from([
+                ("old".to_string(), old),
+                ("new".to_string(), Arc::clone(&new)),
+                ("new [TZ=East]".to_string(), copy(false)),
+                ("new [TZ=Broken]".to_string(), copy(true)),
+            ]),
+            old: "old".into(),
+            new: "new".into(),
+            releases: Vec::new(),
+            parity: Vec::new(),
+            issuers: Vec::new(),
+            checks: [Check::Roundtrip, Check::Env].into(),
+            products: Vec::new(),
+            env,
+        }
+    }
+
+    #[test]
+    fn a_copy_that_answers_otherwise_or_fails_is_blamed_on_its_system() {
+        let m = matrix();
+        let e = entitlement("2026-11-23", Some("2027-12-31"));
+        let case = super::super::Case {
+            id: super::super::case_id(&e),
+            source: Source::Random { seed: 1, index: 0 },
+            entitlement: e,
+        };
+        let outcome = m.run_batch(std::slice::from_ref(&case)).pop().unwrap();
+        let findings: Vec<(String, String, String, String)> = outcome
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.key.severity.to_string(),
+                    f.key.generator.clone(),
+                    f.key.validator.clone().unwrap_or_default(),
+                    f.key.cause.clone(),
+                )
+            })
+            .collect();
+        let finding = |severity: &str, generator: &str, cause: &str| {
+            (severity.into(), generator.into(), "new".into(), cause.into())
+        };
+        // The new system issues the old key (acme-lk1) for Acme CAD: one
+        // key, on the expiry day already expired a day on, and failing on
+        // every day under the broken environment.
+        let mut expected = vec![finding(
+            "outage",
+            "old",
+            "acme-lk1 key rejected under TZ=East on the expiry day",
+        )];
+        for day in ["the day of issue", "the expiry day", "the day after expiry"] {
+            expected.push(finding(
+                "crash",
+                "old",
+                &format!("validate failed: crash under TZ=Broken on {day}"),
+            ));
+        }
+        let mut sorted = findings.clone();
+        sorted.sort();
+        expected.sort();
+        assert_eq!(sorted, expected, "{:#?}", outcome.findings);
+        // Every copy's answer is tallied at its system's cell, none at a copy's.
+        assert!(outcome.tallies.keys().all(|(c, _, v)| *c != Check::Env
+            || v.as_deref() == Some("new")));
+        let env_fail: u64 = outcome
+            .tallies
+            .iter()
+            .filter(|((c, _, _), _)| *c == Check::Env)
+            .map(|(_, t)| t.fail)
+            .sum();
+        assert_eq!(env_fail, 4);
+        // Copies are not validators of the run: no coverage verdicts.
+        let copies: Vec<usize> = m
+            .systems
+            .keys()
+            .enumerate()
+            .filter(|(_, n)| m.env.is_copy(n))
+            .map(|(i, _)| i)
+            .collect();
+        assert!(outcome.verdicts.iter().all(|(i, _)| !copies.contains(i)));
     }
 
     #[test]

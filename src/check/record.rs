@@ -87,11 +87,16 @@ impl<'a> Recorder<'a> {
             let Some(result @ Err(_)) = answer else {
                 continue;
             };
-            let call = (req.validator.clone(), req.key.clone(), req.context.clone());
+            let m = self.matrix;
+            // A copy's call counts as its system's (see `push`).
+            let system = match req.purpose {
+                Purpose::Env { copy, .. } => &m.env.systems[m.env.copies[copy].system],
+                _ => &req.validator,
+            };
+            let call = (system.clone(), req.key.clone(), req.context.clone());
             if self.crashed.contains(&call) {
                 continue;
             }
-            let m = self.matrix;
             let generator = match req.purpose {
                 Purpose::ForwardAlternative(_, j) => self.plan.alternatives[j].0.as_str(),
                 Purpose::Roundtrip(b) | Purpose::TamperBase { base: b, .. } => base_system(m, b),

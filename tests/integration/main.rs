@@ -15,6 +15,7 @@ mod bad_input;
 mod bench;
 mod data;
 mod detection;
+mod env;
 mod foundation;
 mod isolation;
 mod process;
