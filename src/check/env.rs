@@ -224,9 +224,16 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
     let mut home: Option<&Result<Validation, _>> = None;
     for (req, answer) in plan.requests.iter().zip(answers) {
         let (base, day, copy) = match req.purpose {
-            Purpose::EnvHome { .. } => {
-                // Planned right before the copies that compare with it.
+            Purpose::EnvHome { base, system, .. } => {
+                // Planned right before the copies that compare with it. A
+                // failure at home is recorded as such, first: a copy failing
+                // on the same input is the same finding, not an ENV one.
                 home = answer.as_ref();
+                if let Some(result) = home {
+                    let generator = if base == Base::Old { &m.old } else { &m.new };
+                    let at = At::request(Check::Env, generator, &m.env.systems[system], req);
+                    r.failure(at, result);
+                }
                 continue;
             }
             Purpose::Env { base, day, copy } => (base, day, copy),
