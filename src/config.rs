@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::catalog::Catalog;
+use crate::environment::EnvConfig;
 use crate::finding::Check;
 use crate::gate::GatesConfig;
 use crate::settings::Settings;
@@ -263,6 +264,8 @@ struct RawConfig {
     waivers: Vec<Waiver>,
     #[serde(default)]
     sources: Sources,
+    #[serde(default)]
+    env: EnvConfig,
 }
 
 /// `[sources]`: the vendor's exports a run reads besides vectors and random
@@ -301,6 +304,8 @@ pub struct Config {
     pub waivers: Vec<Waiver>,
     /// Field-key and order exports.
     pub sources: Sources,
+    /// `[env]`: the environments of the ENV check.
+    pub env: EnvConfig,
 }
 
 impl Config {
@@ -339,6 +344,7 @@ impl Config {
             gates: raw.gates,
             waivers: raw.waivers,
             sources: raw.sources,
+            env: raw.env,
         };
         config.check()?;
         Ok(config)
@@ -366,11 +372,7 @@ impl Config {
         }
         for (name, s) in &self.systems {
             let field = format!("systems.{name}");
-            let kinds = [
-                s.plugin.is_some(),
-                s.builtin.is_some(),
-                s.command.is_some(),
-            ];
+            let kinds = [s.plugin.is_some(), s.builtin.is_some(), s.command.is_some()];
             match kinds.iter().filter(|&&k| k).count() {
                 1 => {}
                 0 => {
@@ -380,10 +382,9 @@ impl Config {
                     ));
                 }
                 _ => {
-                    return Err(self.invalid(
-                        field,
-                        "set only one of `plugin`, `builtin` and `command`",
-                    ));
+                    return Err(
+                        self.invalid(field, "set only one of `plugin`, `builtin` and `command`")
+                    );
                 }
             }
             if let Some(command) = &s.command {
@@ -495,6 +496,9 @@ impl Config {
         self.gates
             .check()
             .map_err(|(field, m)| self.invalid(format!("gates.{field}"), m))?;
+        self.env
+            .check(&self.systems)
+            .map_err(|(field, m)| self.invalid(format!("env.{field}"), m))?;
         Ok(())
     }
 

@@ -32,11 +32,14 @@ pub enum Check {
     Tamper,
     /// Verdicts agree on a grid of days around every expiry.
     Time,
+    /// A validator in a child process answers the same under other time
+    /// zones, locales and calendars as in keycompat's own environment.
+    Env,
 }
 
 impl Check {
     /// Every check, in report order.
-    pub const ALL: [Check; 8] = [
+    pub const ALL: [Check; 9] = [
         Check::Vector,
         Check::Roundtrip,
         Check::Backward,
@@ -45,6 +48,7 @@ impl Check {
         Check::Parity,
         Check::Tamper,
         Check::Time,
+        Check::Env,
     ];
 
     /// The lower-case name.
@@ -58,6 +62,7 @@ impl Check {
             Check::Parity => "parity",
             Check::Tamper => "tamper",
             Check::Time => "time",
+            Check::Env => "env",
         }
     }
 

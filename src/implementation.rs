@@ -166,7 +166,13 @@ impl fmt::Display for ImplInfo {
             Origin::Process {
                 command, sha256, ..
             } => {
-                write!(f, "{} {} (command `{}`", self.name, self.version, command.join(" "))?;
+                write!(
+                    f,
+                    "{} {} (command `{}`",
+                    self.name,
+                    self.version,
+                    command.join(" ")
+                )?;
                 match sha256 {
                     Some(h) => write!(f, ", sha256 {h})"),
                     None => write!(f, ")"),

@@ -24,6 +24,7 @@ pub mod config;
 pub mod coverage;
 pub mod date;
 pub mod entitlement;
+pub mod environment;
 pub mod exit;
 pub mod export;
 pub mod finding;

@@ -57,6 +57,9 @@ pub fn render(r: &RunResult) -> String {
             t.pass, t.fail, t.skipped
         );
     }
+    if let Some(env) = &m.env {
+        let _ = writeln!(s, "  ENV {}", env.describe());
+    }
     let groups = r.groups_by_importance();
     let _ = writeln!(s, "\nfindings: {} groups", groups.len());
     for g in groups.iter().take(TOP) {

@@ -8,14 +8,20 @@ use std::collections::BTreeMap;
 use super::matrix::{Case, CaseOutcome, Generated, Matrix};
 use super::plan::{self, Plan};
 use super::record::Recorder;
-use super::{backward, forward, parity, rollback, roundtrip, tamper, time};
+use super::{backward, env, forward, parity, rollback, roundtrip, tamper, time};
 use crate::entitlement::Entitlement;
 use crate::implementation::GenerateFailure;
 use crate::verdict::Context;
 
 /// The plan of case `i` of a batch whose keys are `generated`: what every
-/// check asks.
-fn plan_case(m: &Matrix, e: &Entitlement, generated: &Generated, i: usize) -> Plan {
+/// check asks (ENV only when `env_sampled`).
+fn plan_case(
+    m: &Matrix,
+    e: &Entitlement,
+    generated: &Generated,
+    i: usize,
+    env_sampled: bool,
+) -> Plan {
     let mut plan = Plan::new(m, generated, i);
     roundtrip::plan(m, e, &mut plan);
     backward::plan(m, e, &mut plan);
@@ -23,6 +29,9 @@ fn plan_case(m: &Matrix, e: &Entitlement, generated: &Generated, i: usize) -> Pl
     forward::plan(m, e, &mut plan);
     tamper::plan(m, e, &mut plan);
     time::plan(m, e, &mut plan);
+    if env_sampled {
+        env::plan(m, e, &mut plan);
+    }
     plan
 }
 
@@ -41,7 +50,15 @@ impl Matrix {
         let plans: Vec<Plan> = cases
             .iter()
             .enumerate()
-            .map(|(i, c)| plan_case(self, &c.entitlement, &generated, i))
+            .map(|(i, c)| {
+                plan_case(
+                    self,
+                    &c.entitlement,
+                    &generated,
+                    i,
+                    self.env.samples(&c.source),
+                )
+            })
             .collect();
         let answers = plan::validate_all(self, &plans);
         cases
@@ -59,6 +76,7 @@ impl Matrix {
                 rollback::judge(&mut r);
                 tamper::judge(&mut r);
                 time::judge(&mut r);
+                env::judge(&mut r);
                 r.finish()
             })
             .collect()
@@ -76,7 +94,7 @@ impl Matrix {
         let plans: Vec<Plan> = entitlements
             .iter()
             .enumerate()
-            .map(|(i, e)| plan_case(self, e, &generated, i))
+            .map(|(i, e)| plan_case(self, e, &generated, i, true))
             .collect();
         let validations = plan::batches(&plans)
             .into_iter()

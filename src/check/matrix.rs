@@ -106,6 +106,9 @@ pub struct Matrix {
     pub checks: BTreeSet<Check>,
     /// The catalog's product slugs, for TAMPER's other-product context.
     pub products: Vec<String>,
+    /// ENV's systems and their copies under other environments (each copy
+    /// is also in [`Self::systems`], under its own name).
+    pub env: super::env::EnvCopies,
 }
 
 /// The context a key is issued for: its own product, the highest version it
@@ -141,6 +144,10 @@ impl Matrix {
         for f in config.formats.values() {
             names.extend(f.generators.iter().cloned());
         }
+        let env_enabled = checks.contains(&Check::Env);
+        if env_enabled {
+            names.extend(super::env::systems(config));
+        }
         let opened = crate::system::open_all(config, &names, hosting)?;
         let mut generating: Vec<(&String, String)> = vec![
             (&config.run.old, "`[run] old`".to_string()),
@@ -164,10 +171,19 @@ impl Matrix {
                 });
             }
         }
-        let systems = opened
+        let mut systems: BTreeMap<String, Arc<dyn Implementation>> = opened
             .into_iter()
             .map(|(name, s)| (name, super::counted::Counted::wrap(s)))
             .collect();
+        let env = if env_enabled {
+            let (env, copies) = super::env::EnvCopies::open(config, hosting, &systems)?;
+            for (name, copy) in copies {
+                systems.insert(name, super::counted::Counted::wrap(copy.into()));
+            }
+            env
+        } else {
+            super::env::EnvCopies::default()
+        };
         let mut issuers: Vec<String> = Vec::new();
         for f in config.formats.values() {
             for g in &f.generators {
@@ -190,6 +206,7 @@ impl Matrix {
                 .iter()
                 .map(|p| p.slug.clone())
                 .collect(),
+            env,
         })
     }
 

@@ -11,6 +11,7 @@
 //! | PARITY | `parity.rs` |
 //! | TAMPER (and its mutations) | `tamper/` |
 //! | TIME | `time.rs` |
+//! | ENV (validators under other environments) | `env.rs` |
 //!
 //! A batch of cases goes through three phases so that implementations behind
 //! a process boundary are crossed once per batch, not once per call: every
@@ -23,6 +24,7 @@
 pub mod backward;
 mod batch;
 mod counted;
+mod env;
 mod forward;
 mod matrix;
 mod parity;
@@ -36,4 +38,5 @@ pub mod vector;
 
 pub use backward::{FieldKeyMiss, judge_field_key};
 pub use batch::Calls;
+pub use env::{EnvCopies, EnvCopy};
 pub use matrix::{Case, CaseOutcome, Cell, Matrix, Release, Tally, case_id, own_context, releases};

@@ -36,6 +36,22 @@ pub(crate) enum Purpose {
         day: usize,
         by_old: bool,
     },
+    /// ENV: `base`'s key on [`Plan::env_days`]`[day]`, asked of a copy of a
+    /// system running under another environment (index into the matrix's
+    /// [`super::env::EnvCopies::copies`]).
+    Env {
+        base: Base,
+        day: usize,
+        copy: usize,
+    },
+    /// ENV's reference: the same question asked of the system itself, in
+    /// keycompat's own environment (index into
+    /// [`super::env::EnvCopies::systems`]).
+    EnvHome {
+        base: Base,
+        day: usize,
+        system: usize,
+    },
 }
 
 impl Purpose {
@@ -49,6 +65,7 @@ impl Purpose {
             Purpose::Rollback => Check::Rollback,
             Purpose::Tamper { .. } | Purpose::TamperBase { .. } => Check::Tamper,
             Purpose::Time { .. } => Check::Time,
+            Purpose::Env { .. } | Purpose::EnvHome { .. } => Check::Env,
         }
     }
 }
@@ -95,6 +112,8 @@ pub(crate) struct Plan {
     pub(crate) mutations: [Vec<Mutation>; 2],
     /// TIME's grid: (day, should validate, label).
     pub(crate) days: Vec<(Day, bool, &'static str)>,
+    /// ENV's days: (day, label).
+    pub(crate) env_days: Vec<(Day, &'static str)>,
     pub(crate) requests: Vec<Request>,
 }
 
@@ -124,6 +143,7 @@ impl Plan {
             alternatives,
             mutations: Default::default(),
             days: Vec::new(),
+            env_days: Vec::new(),
             requests: Vec::new(),
         }
     }

@@ -87,26 +87,42 @@ impl<'a> Recorder<'a> {
             let Some(result @ Err(_)) = answer else {
                 continue;
             };
-            let call = (req.validator.clone(), req.key.clone(), req.context.clone());
+            let m = self.matrix;
+            // A copy's call counts as its system's (see `push`).
+            let system = match req.purpose {
+                Purpose::Env { copy, .. } => &m.env.systems[m.env.copies[copy].system],
+                _ => &req.validator,
+            };
+            let call = (system.clone(), req.key.clone(), req.context.clone());
             if self.crashed.contains(&call) {
                 continue;
             }
-            let m = self.matrix;
             let generator = match req.purpose {
                 Purpose::ForwardAlternative(_, j) => self.plan.alternatives[j].0.as_str(),
                 Purpose::Roundtrip(b) | Purpose::TamperBase { base: b, .. } => base_system(m, b),
                 Purpose::Tamper { base, .. } | Purpose::Time { base, .. } => base_system(m, base),
+                Purpose::Env { base, .. } | Purpose::EnvHome { base, .. } => base_system(m, base),
                 Purpose::Backward => m.old.as_str(),
                 Purpose::Forward(_) | Purpose::Rollback => m.new.as_str(),
             };
-            let validator = match req.purpose {
+            // A copy under another environment is blamed as its system,
+            // with the environment named.
+            let (validator, under) = match req.purpose {
                 Purpose::Forward(r) | Purpose::ForwardAlternative(r, _) => {
-                    m.releases[r].name.as_str()
+                    (m.releases[r].name.as_str(), None)
                 }
-                _ => req.validator.as_str(),
+                Purpose::Env { copy, .. } => {
+                    let copy = &m.env.copies[copy];
+                    let env = &m.env.environments[copy.environment];
+                    (
+                        m.env.systems[copy.system].as_str(),
+                        Some(format!("under {env}")),
+                    )
+                }
+                _ => (req.validator.as_str(), None),
             };
             let at = At::request(req.purpose.check(), generator, validator, req);
-            self.failure(at, result);
+            self.failure_under(at, result, under.as_deref());
         }
         let systems = &self.matrix.systems;
         let mut verdicts: Vec<(usize, crate::verdict::Verdict)> = self
@@ -114,6 +130,8 @@ impl<'a> Recorder<'a> {
             .requests
             .iter()
             .zip(self.answers)
+            // Copies under other environments are not validators of the run.
+            .filter(|(req, _)| !matches!(req.purpose, Purpose::Env { .. }))
             .filter_map(|(req, a)| match a {
                 Some(Ok(v)) => systems
                     .keys()
@@ -134,6 +152,11 @@ impl<'a> Recorder<'a> {
         purpose: Purpose,
     ) -> Option<(&'a Request, &'a Result<Validation, CallFailure>)> {
         self.plan.answered(self.answers, purpose)
+    }
+
+    /// Every request's answer, in the order of the plan's requests.
+    pub(super) fn answers(&self) -> &'a [Answer] {
+        self.answers
     }
 
     /// Remembers the format a system reported for its own key.
@@ -201,12 +224,26 @@ impl<'a> Recorder<'a> {
     /// answers no check compares, which must still not be dropped). Returns
     /// whether it failed.
     pub(super) fn failure(&mut self, at: At<'_>, result: &Result<Validation, CallFailure>) -> bool {
+        self.failure_under(at, result, None)
+    }
+
+    /// [`Self::failure`], with where the call was made (`under TZ=...`)
+    /// added to the cause.
+    pub(super) fn failure_under(
+        &mut self,
+        at: At<'_>,
+        result: &Result<Validation, CallFailure>,
+        under: Option<&str>,
+    ) -> bool {
         let Err(f) = result else {
             return false;
         };
         let miss = Miss::Failed(f.clone());
         let words = Words {
-            cause: format!("validate {}", miss.cause()),
+            cause: match under {
+                Some(under) => format!("validate {} {under}", miss.cause()),
+                None => format!("validate {}", miss.cause()),
+            },
             expected: "an answer".into(),
         };
         self.find(at, &miss, words, None);
@@ -238,7 +275,9 @@ impl<'a> Recorder<'a> {
         if !self.matrix.enabled(at.check) && miss.severity() != Severity::Crash {
             return;
         }
-        // One failed call is one crash finding, however many checks read it.
+        // One failed call is one crash finding, however many checks read it;
+        // a copy under another environment (ENV) counts as its system, so an
+        // input it fails on everywhere is one finding too.
         if let (true, Some(validator), Some(key), Some(context)) = (
             matches!(miss, Miss::Failed(_)),
             at.validator,

@@ -70,7 +70,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
     };
     let checks: std::collections::BTreeSet<Check> = Check::ALL
         .into_iter()
-        .filter(|c| !matches!(c, Check::Tamper | Check::Time | Check::Vector))
+        .filter(|c| !matches!(c, Check::Tamper | Check::Time | Check::Env | Check::Vector))
         .collect();
     let matrices = if args.matrix_cases == 0 {
         Matrices {

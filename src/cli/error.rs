@@ -85,9 +85,7 @@ fn open_code(e: &OpenError) -> i32 {
         OpenError::UnknownSystem { .. }
         | OpenError::Config(_)
         | OpenError::Builtin { .. }
-        | OpenError::CannotGenerate { .. } => {
-            exit::USAGE
-        }
+        | OpenError::CannotGenerate { .. } => exit::USAGE,
     }
 }
 

@@ -197,13 +197,21 @@ pub(super) fn inspect(
                 return Err(crate::system::OpenError::UnknownSystem {
                     name,
                     config: Some(config.path.clone()),
-                    known: config.systems.keys().cloned().collect::<Vec<_>>().join(", "),
+                    known: config
+                        .systems
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 }
                 .into());
             };
             let mut merged = system.settings.clone();
             merged.extend(settings);
-            match (crate::system::process_command(system, &config), &system.plugin) {
+            match (
+                crate::system::process_command(system, &config),
+                &system.plugin,
+            ) {
                 (Some(command), _) => (command, merged),
                 (None, Some(path)) => return inspect_library(&config.plugin_path(path), json),
                 (None, None) => {
@@ -228,10 +236,13 @@ pub(super) fn inspect(
     else {
         unreachable!("a process plugin has a process origin")
     };
-    let caps: Vec<&str> = [(info.can_generate, "generate"), (info.can_validate, "validate")]
-        .into_iter()
-        .filter_map(|(ok, w)| ok.then_some(w))
-        .collect();
+    let caps: Vec<&str> = [
+        (info.can_generate, "generate"),
+        (info.can_validate, "validate"),
+    ]
+    .into_iter()
+    .filter_map(|(ok, w)| ok.then_some(w))
+    .collect();
     if json {
         let v = serde_json::json!({
             "command": command.argv, "cwd": command.cwd, "file": file, "sha256": sha256,

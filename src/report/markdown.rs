@@ -369,6 +369,9 @@ fn metadata(s: &mut String, r: &RunResult) {
     }
     let checks: Vec<String> = m.checks.iter().map(|c| c.to_string()).collect();
     let _ = writeln!(s, "- checks {}", checks.join(", "));
+    if let Some(env) = &m.env {
+        let _ = writeln!(s, "- ENV {}", text(&env.describe()));
+    }
     let _ = writeln!(s, "- waivers judged on {}", m.today);
     let _ = writeln!(
         s,

@@ -97,6 +97,10 @@ impl<'a> Opened<'a> {
             missing_shards: Vec::new(),
             gates_config: config.gates.clone(),
             scope: self.scope,
+            env: self
+                .matrix
+                .enabled(crate::finding::Check::Env)
+                .then(|| self.matrix.env.scope()),
         };
         let coverage = Some(coverage_report(&self.space, &aggregate));
         let mut result = RunResult::judge(

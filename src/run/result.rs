@@ -81,6 +81,10 @@ pub struct RunMeta {
     /// (`keycompat data`, the exports alone).
     #[serde(default)]
     pub scope: Scope,
+    /// What ENV checked under which environments, and which systems it
+    /// could not (when ENV ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<crate::environment::EnvScope>,
 }
 
 /// A finished run: what the report formats render.
@@ -213,8 +217,11 @@ impl RunResult {
 
 /// Options shared with systems: the systems of a matrix, by name, for reports.
 pub fn system_infos(m: &Matrix) -> BTreeMap<String, ImplInfo> {
+    // ENV's copies are the same implementations under other environments:
+    // `RunMeta::env` names them.
     m.systems
         .iter()
+        .filter(|(name, _)| !m.env.is_copy(name))
         .map(|(k, v)| (k.clone(), v.info().clone()))
         .collect()
 }

@@ -102,10 +102,16 @@ pub fn bad_table(name: &str) -> PathBuf {
 
 /// Runs keycompat in `dir` with `args` and `stdin`.
 pub fn run_in(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    run_in_env(dir, args, stdin, &[])
+}
+
+/// [`run_in`] with variables set in keycompat's environment (e.g. `TZ`).
+pub fn run_in_env(dir: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     ensure_built();
     let mut child = Command::new(bin())
         .args(args)
         .current_dir(dir)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -226,6 +232,29 @@ impl Scenario {
         self
     }
 
+    /// Replaces system `name` with a process plugin: `script` (relative to
+    /// the repository) run by `python3`, with `settings`.
+    pub fn python_system(mut self, name: &str, script: &str, settings: &[(&str, &str)]) -> Self {
+        let mut s = toml::Table::new();
+        for (k, v) in settings {
+            s.insert((*k).into(), (*v).into());
+        }
+        let mut system = toml::Table::new();
+        system.insert(
+            "command".into(),
+            toml::Value::Array(vec!["python3".into(), script.into()]),
+        );
+        system.insert("cwd".into(), repo().to_string_lossy().into_owned().into());
+        system.insert("settings".into(), toml::Value::Table(s));
+        self.config
+            .get_mut("systems")
+            .and_then(|v| v.as_table_mut())
+            .expect("systems table")
+            .insert(name.into(), toml::Value::Table(system));
+        self.save();
+        self
+    }
+
     /// Sets a top-level value, e.g. `("run", "isolation", "none")`.
     pub fn set(mut self, table: &str, key: &str, value: toml::Value) -> Self {
         self.config
@@ -332,9 +361,20 @@ impl Scenario {
         args: &[&str],
         report: &str,
     ) -> (Output, serde_json::Value) {
+        self.report_in_env(command, args, report, &[])
+    }
+
+    /// [`Self::report`] with variables set in keycompat's environment.
+    pub fn report_in_env(
+        &self,
+        command: &str,
+        args: &[&str],
+        report: &str,
+        env: &[(&str, &str)],
+    ) -> (Output, serde_json::Value) {
         let mut all = vec![command, "--report-dir", report, "--today", "2026-11-23"];
         all.extend_from_slice(args);
-        let out = self.run(&all);
+        let out = run_in_env(self.dir.path(), &all, b"", env);
         let path = self.dir.path().join(report).join("report.json");
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}\nstderr: {}", path.display(), stderr(&out)));

@@ -101,6 +101,13 @@ fn group<'a>(
     "other-product: accepted by new",
     "300"
 )]
+#[case::tz_expiry(
+    "tz-expiry",
+    "env",
+    "outage",
+    "key rejected under TZ=Pacific/Kiritimati on the expiry day",
+    "300"
+)]
 #[case::crash_on_long_name(
     "crash-long-name",
     "roundtrip",

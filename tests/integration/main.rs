@@ -16,6 +16,7 @@ mod bench;
 mod ci;
 mod data;
 mod detection;
+mod env;
 mod foundation;
 mod isolation;
 mod process;

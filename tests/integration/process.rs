@@ -197,8 +197,7 @@ fn a_hung_child_is_killed_with_everything_it_started() {
         .unwrap_or_else(|| panic!("the grandchild's pid is quoted: {}", f.message));
     // Killed with its process group; reaped by init, so give it a moment.
     let alive = |pid: u32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|s| !s.contains(") Z "))
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while alive(pid) && std::time::Instant::now() < deadline {
@@ -284,13 +283,18 @@ fn conformance_keys() -> Vec<(Vec<u8>, Context)> {
     for i in 0..400u64 {
         let e = generator.entitlement(i);
         for issuer in [&lk1, &ed1] {
-            let Ok(key) = issuer.generate(&e) else { continue };
+            let Ok(key) = issuer.generate(&e) else {
+                continue;
+            };
             let own = keycompat::check::own_context(&e);
             let mut contexts = vec![own.clone()];
             if let Some(x) = e.expires {
                 for d in [0, 1] {
                     if let Some(today) = x.add_days(d) {
-                        contexts.push(Context { today, ..own.clone() });
+                        contexts.push(Context {
+                            today,
+                            ..own.clone()
+                        });
                     }
                 }
             }
@@ -320,7 +324,14 @@ fn a_reference_plugin_in_another_language_answers_as_the_builtin(
     #[case] argv: &[&str],
     #[case] builtin: &str,
 ) {
-    let program = runtime(argv[0], if argv[0] == "java" { "-version" } else { "--version" });
+    let program = runtime(
+        argv[0],
+        if argv[0] == "java" {
+            "-version"
+        } else {
+            "--version"
+        },
+    );
     let settings = if builtin == "acme-lk1" {
         lk1_settings()
     } else {
@@ -358,7 +369,12 @@ fn a_reference_plugin_in_another_language_answers_as_the_builtin(
         }
     }
     assert!(keys.len() > 1500, "{} keys", keys.len());
-    assert_eq!(differ, 0, "{argv:?}: {differ} of {} answers differ", keys.len());
+    assert_eq!(
+        differ,
+        0,
+        "{argv:?}: {differ} of {} answers differ",
+        keys.len()
+    );
     assert_eq!(plugin.stats().deaths, 0);
 }
 
@@ -384,5 +400,8 @@ fn the_python_generator_issues_the_builtins_keys_and_refusals() {
     let expected = reference.generate_batch(&refs);
     assert_eq!(got, expected);
     let refused = got.iter().filter(|g| g.is_err()).count();
-    assert!(refused > 50 && refused < 950, "{refused} refusals: both kinds are exercised");
+    assert!(
+        refused > 50 && refused < 950,
+        "{refused} refusals: both kinds are exercised"
+    );
 }

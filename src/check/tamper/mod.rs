@@ -209,6 +209,7 @@ mod tests {
             issuers: Vec::new(),
             checks: BTreeSet::from([Check::Tamper]),
             products: Vec::new(),
+            env: Default::default(),
         };
         let ctx = own_context(&e);
         for (key, first) in [(lk1, "forged ver=2"), (ed1, "forged v=2")] {

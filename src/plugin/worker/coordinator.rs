@@ -14,8 +14,8 @@ use crate::plugin::library::PluginError;
 use crate::settings::Settings;
 use crate::verdict::{Context, Validation};
 
-use super::encoded::{Encoded, GenerateOp, ValidateOp};
 use super::command::ProcessCommand;
+use super::encoded::{Encoded, GenerateOp, ValidateOp};
 use super::json;
 use super::launch::launch;
 use super::options::WorkerOptions;

@@ -157,7 +157,11 @@ fn read_json_results<O: Op>(
         )));
     }
     let answered = next + results.len();
-    let several = if next > 0 { " (over several messages)" } else { "" };
+    let several = if next > 0 {
+        " (over several messages)"
+    } else {
+        ""
+    };
     if answered > total || (!more && answered < total) {
         return Err(Reply::JsonGarbage(format!(
             "{answered} results to request {id} of {total} items{several}"
@@ -170,9 +174,8 @@ fn read_json_results<O: Op>(
     }
     let mut answers = Vec::with_capacity(results.len());
     for (k, v) in results.into_iter().enumerate() {
-        let a = O::read_json(v).map_err(|e| {
-            Reply::JsonGarbage(format!("{e} (request {id}, result {})", next + k))
-        })?;
+        let a = O::read_json(v)
+            .map_err(|e| Reply::JsonGarbage(format!("{e} (request {id}, result {})", next + k)))?;
         answers.push(a);
     }
     Ok((answers, !more))

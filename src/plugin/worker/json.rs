@@ -24,11 +24,12 @@ use crate::verdict::{Context, Validation};
 pub(crate) const PROTOCOL: u32 = 1;
 
 /// The hello line (with its `\n`).
-pub(super) fn hello(settings: &Settings) -> Vec<u8> {
+pub(super) fn hello(settings: &Settings, timeout: std::time::Duration) -> Vec<u8> {
     let v = serde_json::json!({
         "type": "hello",
         "protocol": PROTOCOL,
         "keycompat": env!("CARGO_PKG_VERSION"),
+        "timeout_ms": u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         "settings": settings,
     });
     let mut line = serde_json::to_vec(&v).expect("a hello always serializes");
@@ -233,11 +234,17 @@ pub(super) fn read_reply(line: &[u8]) -> Result<Reply, String> {
     };
     match m.kind.as_str() {
         "results" => {}
-        "error" => return Ok(Reply::Error(m.message.unwrap_or_else(|| "(no message)".into()))),
+        "error" => {
+            return Ok(Reply::Error(
+                m.message.unwrap_or_else(|| "(no message)".into()),
+            ));
+        }
         other => return Err(format!("a {other:?} message where results were due")),
     }
     let id = m.id.ok_or("a results message without an integer id")?;
-    let results = m.results.ok_or("a results message without a results array")?;
+    let results = m
+        .results
+        .ok_or("a results message without a results array")?;
     Ok(Reply::Results {
         id,
         results,
@@ -317,12 +324,9 @@ fn parse(line: &[u8]) -> Result<Value, String> {
 }
 
 fn message_type(v: &Value) -> Result<&str, String> {
-    v.get("type").and_then(Value::as_str).ok_or_else(|| {
-        format!(
-            "a message without a \"type\": {}",
-            excerpt(&v.to_string())
-        )
-    })
+    v.get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("a message without a \"type\": {}", excerpt(&v.to_string())))
 }
 
 fn error_message(v: &Value) -> String {
@@ -392,6 +396,9 @@ mod tests {
         let e = read_reply(br#"{"type":"results","id":1,"results":[{"verdict":"ok"}]}"#)
             .err()
             .unwrap();
-        assert!(e.contains("not valid") && e.contains("unknown variant"), "{e}");
+        assert!(
+            e.contains("not valid") && e.contains("unknown variant"),
+            "{e}"
+        );
     }
 }

@@ -25,7 +25,7 @@ use crate::settings::Settings;
 
 /// How long a worker may take to load its plugin, or a process plugin to
 /// start, and say hello.
-const MIN_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
+const MIN_LOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Starts a process for `target` and waits for its hello.
 pub(super) fn launch(
@@ -60,12 +60,8 @@ fn launch_command(
     if command.argv.is_empty() {
         return Err(failed("the command is empty".into()));
     }
-    let mut p = Process::spawn(command.command(env), Framing::Lines).map_err(|e| {
-        failed(format!(
-            "cannot start it in {}: {e}",
-            command.cwd.display()
-        ))
-    })?;
+    let mut p = Process::spawn(command.command(env), Framing::Lines)
+        .map_err(|e| failed(format!("cannot start it in {}: {e}", command.cwd.display())))?;
     let limit = MIN_LOAD_TIMEOUT.max(options.timeout);
     let deadline = Instant::now() + limit;
     let failed_while = |p: &mut Process, what: String| {
@@ -76,13 +72,16 @@ fn launch_command(
             p.stderr().quote(STDERR_GRACE)
         ))
     };
-    if let Err(e) = p.send(&json::hello(settings), deadline) {
+    if let Err(e) = p.send(&json::hello(settings, options.timeout), deadline) {
         let why = match e {
             SendError::Timeout => "timeout".to_string(),
             SendError::Closed => "it closed its stdin".to_string(),
             SendError::Io(e) => e.to_string(),
         };
-        return Err(failed_while(&mut p, format!("it did not take the hello ({why})")));
+        return Err(failed_while(
+            &mut p,
+            format!("it did not take the hello ({why})"),
+        ));
     }
     let line = match p.recv(deadline) {
         Ok(line) => line,

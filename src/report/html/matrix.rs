@@ -26,6 +26,9 @@ fn check_blurb(c: Check) -> &'static str {
             "mutated keys, and keys shown to another product, version or host, get the same accept or reject from old and new"
         }
         Check::Time => "verdicts agree on days around every expiry boundary",
+        Check::Env => {
+            "validators in child processes answer the same under other time zones, locales and calendars as in keycompat's own environment"
+        }
     }
 }
 

@@ -22,6 +22,8 @@ pub(super) struct MetaView {
     releases: Vec<(String, String)>,
     /// A `keycompat data` run: the exports alone.
     data_only: bool,
+    /// What ENV checked under which environments, and what it could not.
+    env: Option<crate::environment::EnvScope>,
 }
 
 pub(super) fn meta(r: &RunResult) -> MetaView {
@@ -37,6 +39,7 @@ pub(super) fn meta(r: &RunResult) -> MetaView {
         today: m.today.to_string(),
         releases: m.releases.clone(),
         data_only: m.scope == crate::gate::Scope::Data,
+        env: m.env.clone(),
     }
 }
 

@@ -81,10 +81,16 @@ pub(crate) enum Defect {
     /// when there was only one version): a correctly signed payload with
     /// `v` 2, `"1"` or none validates. Needs `scheme=acme-ed1`.
     VersionIgnored(VersionBlind),
+    /// `tz-expiry`: the validator (both formats) takes "today" as the local
+    /// date of the context's day at 23:59:59 UTC, through the time zone of
+    /// its process (`TZ`): east of UTC every key expires a day early. Under
+    /// `TZ` unset or UTC it answers like the spec. Only the ENV check, which
+    /// runs validators under other time zones, can see it.
+    TzExpiry,
 }
 
 /// Every value of the `defect` setting.
-pub(crate) const NAMES: [&str; 15] = [
+pub(crate) const NAMES: [&str; 16] = [
     "none",
     "expiry-off-by-one",
     "feature-bit-moved",
@@ -100,6 +106,7 @@ pub(crate) const NAMES: [&str; 15] = [
     "refuses-features",
     "reserved-ignored",
     "version-ignored",
+    "tz-expiry",
 ];
 
 impl Defect {
@@ -141,6 +148,7 @@ impl Defect {
                 let trusted = settings::required(s, "trusted_keys").map_err(|e| e.to_string())?;
                 Defect::VersionIgnored(VersionBlind::new(catalog, trusted)?)
             }
+            "tz-expiry" => Defect::TzExpiry,
             other => {
                 return Err(format!(
                     "setting `defect`: unknown defect {other:?}; the defects are {}",
@@ -169,6 +177,7 @@ impl Defect {
             Defect::RefusesFeatures => NAMES[12],
             Defect::ReservedIgnored => NAMES[13],
             Defect::VersionIgnored(_) => NAMES[14],
+            Defect::TzExpiry => NAMES[15],
         }
     }
 }

@@ -3,7 +3,7 @@
 //! SCHEMES.md: `expires` is the last valid day, inclusive, and the context
 //! checks run in the order product, version, expiry, host. Two defects move
 //! the expiry check: `expiry-off-by-one` changes its comparison, `date-epoch`
-//! the day it compares with. Both re-run the expiry check and the host check
+//! the day it compares with, `tz-expiry` the day it takes as today. Both re-run the expiry check and the host check
 //! that follows it, and keep every verdict decided before them.
 
 use keycompat::date::Day;
@@ -20,6 +20,41 @@ pub(crate) fn spec_is_expired(today: Day, expires: Day) -> bool {
 /// valid) instead of as the last valid day.
 pub(crate) fn off_by_one_is_expired(today: Day, expires: Day) -> bool {
     today >= expires
+}
+
+/// `tz-expiry`: "today" taken as the local date of the context's day's last
+/// second (23:59:59 UTC), as a validator that means "valid through the whole
+/// day" and then asks the C library for the date would: east of UTC that is
+/// the next day, so keys expire a day early there (on the expiry day they
+/// are already expired); west of UTC and at UTC it is the same day.
+///
+/// `tz` is the value of `TZ` (the plugin reads its process's environment);
+/// the zone's offset comes from [`utc_offset_hours`].
+pub(crate) fn local_today(today: Day, tz: Option<&str>) -> Day {
+    let offset = utc_offset_hours(tz.unwrap_or(""));
+    // 23:59:59 UTC plus the offset passes midnight for any positive offset.
+    if offset > 0 {
+        today.add_days(1).unwrap_or(today)
+    } else {
+        today
+    }
+}
+
+/// The UTC offset, in whole hours at 2026's standard time, of the zones the
+/// tests use; any other zone is taken as UTC (as the C library takes a zone
+/// it cannot find).
+pub(crate) fn utc_offset_hours(tz: &str) -> i32 {
+    match tz.trim_start_matches(':') {
+        "Pacific/Kiritimati" => 14,
+        "Pacific/Auckland" => 13,
+        "Asia/Tokyo" => 9,
+        "Asia/Bangkok" => 7,
+        "Europe/Berlin" => 1,
+        "America/New_York" => -5,
+        "America/Los_Angeles" => -8,
+        "Pacific/Pago_Pago" => -11,
+        _ => 0,
+    }
 }
 
 /// `v` with its expiry and host checks decided again by `is_expired`. Keys

@@ -150,6 +150,14 @@ impl Defective {
         };
         match self.defect {
             Defect::ExpiryOffByOne => expiry::rejudge(v, ctx, expiry::off_by_one_is_expired),
+            Defect::TzExpiry => {
+                let tz = std::env::var("TZ").ok();
+                let local = Context {
+                    today: expiry::local_today(ctx.today, tz.as_deref()),
+                    ..ctx.clone()
+                };
+                expiry::rejudge(v, &local, expiry::spec_is_expired)
+            }
             _ => v,
         }
     }

@@ -145,8 +145,7 @@ pub(crate) fn decode_ready(r: &mut Reader<'_>) -> Result<ImplInfo, WireError> {
             abi: r.string("abi")?,
             flags: r.u64("flags")?,
         },
-        2 => serde_json::from_str(&r.string("origin")?)
-            .map_err(|e| err(format!("origin: {e}")))?,
+        2 => serde_json::from_str(&r.string("origin")?).map_err(|e| err(format!("origin: {e}")))?,
         other => return Err(err(format!("origin tag {other}"))),
     };
     let info = ImplInfo {

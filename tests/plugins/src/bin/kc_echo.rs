@@ -41,7 +41,10 @@ fn main() {
             "validate" => (req.items.len(), r#"{"verdict":"malformed"}"#),
             "generate" => (req.entitlements.len(), r#"{"key":"ECHO"}"#),
             other => {
-                let _ = writeln!(out, r#"{{"type":"error","message":"unknown type {other}"}}"#);
+                let _ = writeln!(
+                    out,
+                    r#"{{"type":"error","message":"unknown type {other}"}}"#
+                );
                 let _ = out.flush();
                 continue;
             }

@@ -1,4 +1,4 @@
-//! `expiry-off-by-one`, on both formats.
+//! `expiry-off-by-one` and `tz-expiry`, on both formats.
 
 use super::*;
 
@@ -61,4 +61,55 @@ fn expiry_off_by_one_keeps_the_checks_before_and_after_expiry() {
     let perpetual = with(cad(), |e| e.expires = None);
     let key = pair.builtin_key(&perpetual);
     pair.assert_same_validation(&key, &at(&perpetual, "2044-12-31"));
+}
+
+#[test]
+fn tz_expiry_moves_today_a_day_on_east_of_utc_only() {
+    use crate::expiry::local_today;
+    let d = day("2027-12-31");
+    for east in ["Pacific/Kiritimati", ":Asia/Tokyo"] {
+        assert_eq!(local_today(d, Some(east)), day("2028-01-01"), "{east}");
+    }
+    for same in [
+        None,
+        Some(""),
+        Some("UTC"),
+        Some("Pacific/Pago_Pago"),
+        Some("Mars/Olympus"),
+    ] {
+        assert_eq!(local_today(d, same), d, "{same:?}");
+    }
+}
+
+#[test]
+fn tz_expiry_rejects_the_expiry_day_east_of_utc_and_nothing_else() {
+    use crate::expiry::{local_today, rejudge, spec_is_expired};
+    for (scheme, overrides) in SYSTEMS {
+        let pair = Pair::new(scheme, "none", overrides);
+        let e = cad();
+        let key = pair.builtin_key(&e);
+        // What the defect does under TZ=Pacific/Kiritimati, without setting
+        // this process's TZ (the plugin reads its own).
+        let in_kiritimati = |today: &str| {
+            let ctx = at(&e, today);
+            let local = Context {
+                today: local_today(ctx.today, Some("Pacific/Kiritimati")),
+                ..ctx.clone()
+            };
+            rejudge(pair.builtin_says(&key, &ctx), &local, spec_is_expired)
+        };
+        for unchanged in ["2026-11-23", "2027-12-30", "2028-01-01"] {
+            assert_eq!(
+                in_kiritimati(unchanged).verdict,
+                pair.builtin_says(&key, &at(&e, unchanged)).verdict,
+                "{scheme} {unchanged}"
+            );
+        }
+        assert!(valid(&pair.builtin_says(&key, &at(&e, "2027-12-31"))));
+        assert_eq!(
+            in_kiritimati("2027-12-31").verdict,
+            Verdict::Expired,
+            "{scheme}"
+        );
+    }
 }

@@ -1,0 +1,238 @@
+//! `[env]`: the environments the ENV check runs validators under, and what a
+//! run reports about them.
+//!
+//! Real validators have read the machine's time zone, locale and calendar
+//! (a key expiring a day early east of UTC, a Thai Buddhist year breaking a
+//! date parser). Only a validator in a child process (a process plugin, a
+//! library hosted in worker processes) can be started under another
+//! environment; one in keycompat's own process cannot, and is reported as
+//! not checked. Nothing here opens a system: [`crate::check`] does.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The variables of one environment, set over keycompat's own.
+pub type Environment = BTreeMap<String, String>;
+
+/// `[env]` of `keycompat.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvConfig {
+    /// The environments, each a table of variables.
+    #[serde(default = "default_environments")]
+    pub environments: Vec<Environment>,
+    /// The systems to check; absent: every validator of the run (old, new,
+    /// the release validators).
+    #[serde(default)]
+    pub systems: Option<Vec<String>>,
+    /// Check the random cases whose index is a multiple of this (1: all);
+    /// vectors, regressions, steered cases and orders are always checked.
+    #[serde(default = "default_every")]
+    pub every: u64,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        EnvConfig {
+            environments: default_environments(),
+            systems: None,
+            every: default_every(),
+        }
+    }
+}
+
+/// Far east of UTC (UTC+14), far west (UTC-11), and a locale whose calendar
+/// is not the Gregorian one (the Thai solar calendar: 2026 is 2569).
+pub fn default_environments() -> Vec<Environment> {
+    let env = |pairs: &[(&str, &str)]| -> Environment {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    vec![
+        env(&[("TZ", "Pacific/Kiritimati")]),
+        env(&[("TZ", "Pacific/Pago_Pago")]),
+        env(&[("LANG", "th_TH.UTF-8"), ("LC_ALL", "th_TH.UTF-8")]),
+    ]
+}
+
+fn default_every() -> u64 {
+    DEFAULT_EVERY
+}
+
+/// The default of `[env] every`: every 4th random case. Asking every random
+/// case made the demo run 1.6x as long (1.6 M more validations, each through
+/// a worker); a quarter keeps it near 1.15x (README, "The ENV check").
+pub const DEFAULT_EVERY: u64 = 4;
+
+/// An environment in words, as findings and reports name it:
+/// `TZ=Pacific/Kiritimati`, `LANG=th_TH.UTF-8 LC_ALL=th_TH.UTF-8`.
+pub fn label(env: &Environment) -> String {
+    env.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl EnvConfig {
+    /// Checks the section against the config's `systems`: a problem as
+    /// (field below `env`, message).
+    pub fn check<T>(&self, systems: &BTreeMap<String, T>) -> Result<(), (String, String)> {
+        if self.environments.is_empty() {
+            return Err((
+                "environments".into(),
+                "an empty list checks nothing; hint: leave `environments` out for the defaults, \
+                 or leave \"env\" out of `run.checks`"
+                    .into(),
+            ));
+        }
+        for (i, env) in self.environments.iter().enumerate() {
+            let field = format!("environments[{i}]");
+            if env.is_empty() {
+                return Err((
+                    field,
+                    "an environment without variables is keycompat's own: set at least one, e.g. { TZ = \"Asia/Tokyo\" }".into(),
+                ));
+            }
+            for (name, value) in env {
+                if name.is_empty() || name.contains(['=', '\0']) {
+                    return Err((
+                        field,
+                        format!(
+                            "{name:?} is not a variable name: it must be non-empty, without `=` or NUL"
+                        ),
+                    ));
+                }
+                if value.contains('\0') {
+                    return Err((format!("{field}.{name}"), "the value contains NUL".into()));
+                }
+            }
+            if self.environments[..i].contains(env) {
+                return Err((field, format!("{} appears twice", label(env))));
+            }
+        }
+        for (i, name) in self.systems.iter().flatten().enumerate() {
+            let field = format!("systems[{i}]");
+            if !systems.contains_key(name) {
+                let known: Vec<&str> = systems.keys().map(String::as_str).collect();
+                return Err((
+                    field,
+                    format!("no system named {name:?}; defined: {}", known.join(", ")),
+                ));
+            }
+            if self.systems.iter().flatten().take(i).any(|s| s == name) {
+                return Err((field, format!("{name:?} appears twice")));
+            }
+        }
+        if self.every == 0 {
+            return Err((
+                "every".into(),
+                "must be at least 1 (1: every random case)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the ENV check covered, as every report says it: a system that could
+/// not be checked is listed, never counted as passing.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EnvScope {
+    /// The environments, in words ([`label`]).
+    pub environments: Vec<String>,
+    /// The systems asked under every environment.
+    pub checked: Vec<String>,
+    /// The systems that could not be, and why.
+    pub unchecked: Vec<Unchecked>,
+    /// The share of random cases checked: every `every`-th.
+    pub every: u64,
+}
+
+/// A system the ENV check could not run under other environments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unchecked {
+    /// The system.
+    pub system: String,
+    /// Why, e.g. `a builtin: runs in keycompat's own process`.
+    pub reason: String,
+}
+
+impl EnvScope {
+    /// One line for the terminal and Markdown: what was checked under what.
+    pub fn describe(&self) -> String {
+        let mut s = format!("under {}: ", self.environments.join(", "));
+        if self.checked.is_empty() {
+            s.push_str("no system checked");
+        } else {
+            s.push_str(&format!("checked {}", self.checked.join(", ")));
+        }
+        if self.every > 1 {
+            s.push_str(&format!(" (every {}th random case)", self.every));
+        }
+        if !self.unchecked.is_empty() {
+            let list: Vec<String> = self
+                .unchecked
+                .iter()
+                .map(|u| format!("{} ({})", u.system, u.reason))
+                .collect();
+            s.push_str(&format!("; NOT checked: {}", list.join(", ")));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn systems() -> BTreeMap<String, ()> {
+        [("old".to_string(), ()), ("new".to_string(), ())].into()
+    }
+
+    fn parse(text: &str) -> EnvConfig {
+        toml::from_str(text).expect("parses")
+    }
+
+    #[test]
+    fn defaults_are_far_east_far_west_and_a_thai_calendar() {
+        let c = parse("");
+        let labels: Vec<String> = c.environments.iter().map(label).collect();
+        assert_eq!(
+            labels,
+            [
+                "TZ=Pacific/Kiritimati",
+                "TZ=Pacific/Pago_Pago",
+                "LANG=th_TH.UTF-8 LC_ALL=th_TH.UTF-8"
+            ]
+        );
+        assert_eq!(c.every, DEFAULT_EVERY);
+        assert_eq!(c.check(&systems()), Ok(()));
+    }
+
+    #[test]
+    fn problems_name_the_field() {
+        let field = |text: &str| parse(text).check(&systems()).unwrap_err().0;
+        assert_eq!(field("environments = []"), "environments");
+        assert_eq!(field("environments = [{}]"), "environments[0]");
+        assert_eq!(
+            field("environments = [{ TZ = \"UTC\" }, { \"A=B\" = \"x\" }]"),
+            "environments[1]"
+        );
+        assert_eq!(
+            field("environments = [{ \"\" = \"x\" }]"),
+            "environments[0]"
+        );
+        assert_eq!(
+            field("environments = [{ TZ = \"UTC\" }, { TZ = \"UTC\" }]"),
+            "environments[1]"
+        );
+        assert_eq!(field("systems = [\"new\", \"nope\"]"), "systems[1]");
+        assert_eq!(field("systems = [\"new\", \"new\"]"), "systems[1]");
+        assert_eq!(field("every = 0"), "every");
+        let (_, message) = parse("systems = [\"nope\"]").check(&systems()).unwrap_err();
+        assert!(message.contains("defined: new, old"), "{message}");
+        assert!(toml::from_str::<EnvConfig>("environment = []").is_err());
+    }
+}

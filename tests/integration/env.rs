@@ -1,0 +1,298 @@
+//! The ENV check: validators in child processes (worker-hosted libraries,
+//! process plugins) asked the same questions under other time zones and
+//! locales, against their own answers in keycompat's environment; systems
+//! in keycompat's own process listed as not checked, never as passing.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::common::{Scenario, assert_schema, code, stderr, stdout, unwaived_groups};
+
+/// keycompat's own environment in these tests: UTC, whatever the machine's.
+const HOME: &[(&str, &str)] = &[("TZ", "UTC")];
+
+const LK1_SECRET: &str = "acme-legacy-demo-secret-DO-NOT-SHIP";
+
+/// A run of `s` with ENV alone (ROUNDTRIP always runs underneath).
+fn run_env(s: &Scenario, cases: &str, extra: &[&str]) -> (std::process::Output, Value) {
+    let mut args = vec!["--cases", cases, "--seed", "5", "--checks", "env"];
+    args.extend_from_slice(extra);
+    s.report_in_env("run", &args, "r", HOME)
+}
+
+/// ENV's tallies by (generator, validator): (pass, fail).
+fn env_cells(r: &Value) -> BTreeMap<(String, String), (u64, u64)> {
+    r["tallies"]
+        .as_array()
+        .expect("tallies")
+        .iter()
+        .filter(|t| t["check"] == "env")
+        .map(|t| {
+            let s = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+            let n = |k: &str| t[k].as_u64().unwrap_or(0);
+            ((s("generator"), s("validator")), (n("pass"), n("fail")))
+        })
+        .collect()
+}
+
+fn env_groups(r: &Value) -> Vec<&Value> {
+    r["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter(|g| g["check"] == "env")
+        .collect()
+}
+
+/// The demo's validators (the C plugin and the Rust plugin, in worker
+/// processes) read nothing from their environment: every answer under every
+/// default environment is the answer at home, and the reports say which
+/// systems were asked under what.
+#[test]
+fn the_demo_answers_the_same_under_every_environment() {
+    let s = Scenario::demo().without_sources();
+    let (out, r) = run_env(&s, "300", &["--no-shrink"]);
+    assert_schema(&r);
+    assert!(env_groups(&r).is_empty(), "{:#?}", env_groups(&r));
+    let cells = env_cells(&r);
+    for validator in ["old", "new"] {
+        let asked: u64 = cells
+            .iter()
+            .filter(|((_, v), _)| v == validator)
+            .map(|(_, (pass, fail))| pass + fail)
+            .sum();
+        assert!(
+            asked > 300,
+            "{validator} was asked {asked} times: {cells:?}"
+        );
+    }
+    assert!(cells.values().all(|&(_, fail)| fail == 0), "{cells:?}");
+    let env = &r["meta"]["env"];
+    assert_eq!(
+        env["environments"],
+        json!([
+            "TZ=Pacific/Kiritimati",
+            "TZ=Pacific/Pago_Pago",
+            "LANG=th_TH.UTF-8 LC_ALL=th_TH.UTF-8"
+        ])
+    );
+    assert_eq!(env["checked"], json!(["old", "new"]), "{env:#}");
+    assert_eq!(env["unchecked"], json!([]), "{env:#}");
+    // The copies are not systems of the report.
+    let systems = r["meta"]["systems"].as_object().expect("systems");
+    assert!(systems.keys().all(|k| !k.contains('[')), "{systems:?}");
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("ENV under TZ=Pacific/Kiritimati, TZ=Pacific/Pago_Pago, LANG=th_TH.UTF-8 LC_ALL=th_TH.UTF-8: checked old, new"),
+        "{summary}"
+    );
+}
+
+/// A validator that takes "today" as the local date of the context's day's
+/// last second (kc_faulty's `tz-expiry`, a worker-hosted library as the new
+/// system) expires every key a day early east of UTC. At home (UTC) it is
+/// right, so only ENV sees it: outages under TZ=Pacific/Kiritimati on the
+/// expiry day, of the old system's keys and its own, blamed on the new
+/// system, never on the old one, under no other environment; shrunk.
+#[test]
+fn a_time_zone_bug_east_of_utc_is_an_outage_of_its_system() {
+    // Random cases only, so that every example is shrunk.
+    let s = Scenario::demo()
+        .without_sources()
+        .faulty_system("new", "acme-ed1", &[("defect", "tz-expiry")])
+        .set("run", "vectors", "no-vectors-here".into());
+    let (out, r) = run_env(&s, "200", &[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_schema(&r);
+    let unwaived = unwaived_groups(&r);
+    let expected = |format: &str| {
+        (
+            "env".to_string(),
+            "outage".to_string(),
+            "new".to_string(),
+            format!("{format} key rejected under TZ=Pacific/Kiritimati on the expiry day"),
+        )
+    };
+    let mut found: Vec<(String, String, String, String)> = unwaived
+        .iter()
+        .map(|(c, s, _, v, cause)| (c.clone(), s.clone(), v.clone(), cause.clone()))
+        .collect();
+    found.sort();
+    found.dedup();
+    assert_eq!(
+        found,
+        [expected("acme-ed1"), expected("acme-lk1")],
+        "{unwaived:#?}"
+    );
+    let generators: Vec<&str> = unwaived.iter().map(|(_, _, g, _, _)| g.as_str()).collect();
+    assert!(
+        generators.contains(&"old") && generators.contains(&"new"),
+        "{unwaived:#?}"
+    );
+    for g in env_groups(&r) {
+        let e = &g["example"];
+        assert_eq!(
+            e["context"]["today"], e["entitlement"]["expires"],
+            "on the expiry day: {g:#}"
+        );
+        assert_eq!(e["validation"]["verdict"], "expired", "{g:#}");
+        assert_eq!(e["expected"], "valid as in keycompat's own environment");
+        let shrunk = &g["shrunk"];
+        assert_eq!(shrunk["cause"], g["cause"], "shrunk: {g:#}");
+        assert_eq!(
+            shrunk["context"]["today"], shrunk["entitlement"]["expires"],
+            "{g:#}"
+        );
+    }
+    // The old system's validator is right everywhere.
+    let cells = env_cells(&r);
+    let old_failed: u64 = cells
+        .iter()
+        .filter(|((_, v), _)| v == "old")
+        .map(|(_, (_, fail))| fail)
+        .sum();
+    assert_eq!(old_failed, 0, "{cells:?}");
+}
+
+/// A Python process plugin as the old system (misbehave.py's
+/// `nondeterministic-env`: midnight UTC converted with `time.localtime`, the
+/// day before west of UTC) accepts keys a day past expiry under
+/// TZ=Pacific/Pago_Pago: a leak of the old system. With `isolation =
+/// "none"` the process plugin is still checked (it always runs in a child);
+/// the new system, a library in keycompat's own process, is listed as not
+/// checked.
+#[test]
+fn a_python_validator_reading_local_time_leaks_west_of_utc() {
+    assert!(
+        std::path::Path::new("/usr/share/zoneinfo/Pacific/Pago_Pago").is_file(),
+        "the time zone database (Debian: tzdata) is missing: Python cannot convert to Pacific/Pago_Pago"
+    );
+    let s = Scenario::demo()
+        .without_sources()
+        .python_system(
+            "old",
+            "tests/plugins/process/misbehave.py",
+            &[("secret", LK1_SECRET), ("fault", "nondeterministic-env")],
+        )
+        .set("run", "isolation", "none".into());
+    let (out, r) = run_env(&s, "200", &["--no-shrink"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_schema(&r);
+    let unwaived = unwaived_groups(&r);
+    assert!(!unwaived.is_empty(), "{}", stderr(&out));
+    for (check, severity, generator, validator, cause) in &unwaived {
+        assert_eq!(
+            (
+                check.as_str(),
+                severity.as_str(),
+                generator.as_str(),
+                validator.as_str()
+            ),
+            ("env", "leak", "old", "old"),
+            "{unwaived:#?}"
+        );
+        assert_eq!(
+            cause,
+            "acme-lk1 key accepted under TZ=Pacific/Pago_Pago on the day after expiry"
+        );
+    }
+    let env = &r["meta"]["env"];
+    assert_eq!(env["checked"], json!(["old"]), "{env:#}");
+    assert_eq!(
+        env["unchecked"],
+        json!([{ "system": "new", "reason": "isolation = \"none\": runs in keycompat's own process" }])
+    );
+}
+
+/// A system in keycompat's own process cannot run under another
+/// environment: a builtin named in `[env] systems`, and every library with
+/// `isolation = "none"`. Each is listed as not checked, in every report
+/// format, and has no ENV cell: nothing about it counts as passing.
+#[test]
+fn systems_in_keycompats_process_are_listed_as_not_checked() {
+    let builtin = "a builtin: runs in keycompat's own process";
+    let s = Scenario::demo().without_sources().set_path(
+        &["env", "systems"],
+        toml::Value::Array(vec!["new".into(), "old-rust".into()]),
+    );
+    let (out, r) = run_env(&s, "40", &["--no-shrink"]);
+    assert_schema(&r);
+    let env = &r["meta"]["env"];
+    assert_eq!(env["checked"], json!(["new"]), "{env:#}");
+    assert_eq!(
+        env["unchecked"],
+        json!([{ "system": "old-rust", "reason": builtin }])
+    );
+    let cells = env_cells(&r);
+    assert!(!cells.is_empty());
+    assert!(
+        cells.keys().all(|(_, v)| v == "new"),
+        "only new was asked: {cells:?}"
+    );
+    assert!(
+        stdout(&out).contains(&format!("NOT checked: old-rust ({builtin})")),
+        "{}",
+        stdout(&out)
+    );
+    let md = std::fs::read_to_string(s.dir.path().join("r/report.md")).expect("report.md");
+    assert!(md.contains("NOT checked: old-rust"), "{md}");
+    let html = std::fs::read_to_string(s.dir.path().join("r/report.html")).expect("report.html");
+    assert!(
+        html.contains("<strong>not checked</strong>: old-rust"),
+        "ENV in the HTML"
+    );
+
+    let s = Scenario::demo()
+        .without_sources()
+        .set("run", "isolation", "none".into());
+    let (out, r) = run_env(&s, "40", &["--no-shrink"]);
+    let env = &r["meta"]["env"];
+    assert_eq!(env["checked"], json!([]), "{env:#}");
+    let unchecked: Vec<&str> = env["unchecked"]
+        .as_array()
+        .expect("unchecked")
+        .iter()
+        .filter_map(|u| u["system"].as_str())
+        .collect();
+    assert_eq!(unchecked, ["old", "new"]);
+    assert!(env_cells(&r).is_empty(), "{:?}", env_cells(&r));
+    assert!(
+        stdout(&out).contains("no system checked"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// `[env]` is checked when the config loads, naming the field.
+#[test]
+fn a_bad_env_section_is_a_config_error_naming_the_field() {
+    for (key, value, field) in [
+        (
+            "systems",
+            toml::Value::Array(vec!["nope".into()]),
+            "env.systems[0]",
+        ),
+        (
+            "environments",
+            toml::Value::Array(vec![toml::Value::Table(
+                [("A=B".to_string(), toml::Value::from("x"))]
+                    .into_iter()
+                    .collect(),
+            )]),
+            "env.environments[0]",
+        ),
+        ("every", toml::Value::Integer(0), "env.every"),
+    ] {
+        let s = Scenario::demo()
+            .without_sources()
+            .set_path(&["env", key], value);
+        let out = s.run(&["run", "--cases", "1", "-q"]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("`{field}`")),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
