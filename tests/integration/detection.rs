@@ -176,3 +176,57 @@ fn a_correct_plugin_behind_the_same_wrapper_has_no_findings() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// A cross-language drift: a Python issuer that writes the acme-ed1 payload
+/// with `json.dumps`'s default `ensure_ascii` signs other bytes than the
+/// specification's for a customer with a non-ASCII letter. PARITY catches
+/// it as a drift blamed on that issuer, and the example shrinks to a
+/// customer name that keeps a non-ASCII letter.
+#[test]
+fn a_python_issuer_escaping_non_ascii_is_caught_by_parity_and_shrunk() {
+    crate::process::python3();
+    let mut issuer = toml::Table::new();
+    issuer.insert(
+        "command".into(),
+        toml::Value::Array(vec![
+            "python3".into(),
+            "tests/plugins/process/ed1_ascii_issuer.py".into(),
+        ]),
+    );
+    issuer.insert("cwd".into(), repo().to_string_lossy().into_owned().into());
+    let settings: toml::Table = keycompat::system::acme_demo_settings("acme-ed1")
+        .into_iter()
+        .map(|(k, v)| (k, toml::Value::String(v)))
+        .collect();
+    issuer.insert("settings".into(), toml::Value::Table(settings));
+    let s = Scenario::demo()
+        .set("systems", "ed1-py", toml::Value::Table(issuer))
+        .set_path(
+            &["formats", "acme-ed1", "generators"],
+            toml::Value::Array(vec!["new-rust".into(), "ed1-py".into()]),
+        )
+        .without_vectors()
+        .without_sources();
+    let (out, report) = s.run_report(
+        &["--cases", "300", "--seed", "1", "--checks", "parity", "--no-steer"],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let g = group(&report, "parity", "drift", "key differs").unwrap_or_else(|| {
+        panic!("no PARITY drift: {:#?}", unwaived_groups(&report))
+    });
+    assert!(
+        g.to_string().contains("ed1-py"),
+        "the drift names the Python issuer: {g:#}"
+    );
+    let name = |e: &serde_json::Value| e["customer"]["name"].as_str().map(str::to_string);
+    let original = name(&g["example"]["entitlement"]).expect("the example has a customer");
+    assert!(!original.is_ascii(), "{original}");
+    let shrunk = name(&g["shrunk"]["entitlement"]).unwrap_or_else(|| {
+        panic!("the shrunk example keeps the customer that matters: {g:#}")
+    });
+    let non_ascii = shrunk.chars().filter(|c| !c.is_ascii()).count();
+    assert!(non_ascii >= 1, "{shrunk:?}");
+    assert!(shrunk.chars().count() <= original.chars().count(), "{shrunk:?} vs {original:?}");
+    eprintln!("shrunk customer name: {shrunk:?} (from {original:?})");
+}
