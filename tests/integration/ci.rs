@@ -77,6 +77,8 @@ struct JobRun {
     log: String,
     /// Whether every command succeeded.
     ok: bool,
+    /// GitHub: each `run` step's command and the job summary it wrote.
+    summaries: Vec<(String, String)>,
 }
 
 impl Runner {
@@ -193,14 +195,14 @@ fn glob_matches(pattern: &str, name: &str) -> bool {
 }
 
 /// Runs one GitHub Actions job instance (a matrix entry), with the
-/// expressions in `values`; returns what it did and the `$GITHUB_STEP_SUMMARY`
-/// each `run` step wrote, by step.
+/// expressions in `values`; returns what it did, with the
+/// `$GITHUB_STEP_SUMMARY` each `run` step wrote.
 fn github_job(
     r: &Runner,
     job: &Value,
     values: &BTreeMap<String, String>,
     outputs: &mut BTreeMap<String, String>,
-) -> (JobRun, Vec<(String, String)>) {
+) -> JobRun {
     let workspace = r.workspace();
     let temp = r.root.path().join("runner-temp");
     let _ = std::fs::remove_dir_all(&temp);
@@ -210,8 +212,8 @@ fn github_job(
         codes: Vec::new(),
         log: String::new(),
         ok: true,
+        summaries: Vec::new(),
     };
-    let mut summaries = Vec::new();
     for (i, step) in job["steps"].as_array().expect("steps").iter().enumerate() {
         match step.get("if").map(text) {
             None if !run.ok => continue,
@@ -273,7 +275,7 @@ fn github_job(
         run.log += &format!("$ {script}\n{}{}", stdout(&out), stderr(&out));
         run.codes.push(code(&out));
         run.ok &= out.status.success();
-        summaries.push((
+        run.summaries.push((
             script,
             std::fs::read_to_string(&summary).unwrap_or_default(),
         ));
@@ -288,7 +290,7 @@ fn github_job(
             outputs.insert(k.clone(), github_expand(text(v), &values));
         }
     }
-    (run, summaries)
+    run
 }
 
 #[test]
@@ -297,7 +299,7 @@ fn the_github_actions_example_shards_then_merges_a_no_go_and_keeps_its_reports()
     let jobs = workflow["jobs"].as_object().expect("jobs");
     let r = Runner::new();
     let mut values = BTreeMap::from([("github.run_id".to_string(), PIPELINE_ID.to_string())]);
-    let mut runs: BTreeMap<String, Vec<(JobRun, Vec<(String, String)>)>> = BTreeMap::new();
+    let mut runs: BTreeMap<String, Vec<JobRun>> = BTreeMap::new();
     // Jobs in the order their `needs` allow, each after what it needs.
     let mut pending: Vec<&String> = jobs.keys().collect();
     while !pending.is_empty() {
@@ -317,7 +319,7 @@ fn the_github_actions_example_shards_then_merges_a_no_go_and_keeps_its_reports()
         );
         let needed_ok = needs(job)
             .iter()
-            .all(|n| runs[n.as_str()].iter().all(|(run, _)| run.ok));
+            .all(|n| runs[n.as_str()].iter().all(|run| run.ok));
         assert!(needed_ok, "{name} would not run: {runs:#?}");
         let matrix = job["strategy"]["matrix"].as_object();
         let instances: Vec<BTreeMap<String, String>> = match matrix {
@@ -353,10 +355,10 @@ fn the_github_actions_example_shards_then_merges_a_no_go_and_keeps_its_reports()
     // The shards: each ran, each its own artifact; none wrote a job summary.
     let shards = &runs["shard"];
     assert_eq!(shards.len(), 4);
-    for (run, summaries) in shards {
+    for run in shards {
         assert!(run.ok, "a shard's NO-GO is not a failed job:\n{}", run.log);
         assert!(run.codes.iter().all(|c| *c == 0), "{}", run.log);
-        for (step, summary) in summaries {
+        for (step, summary) in &run.summaries {
             assert!(
                 summary.is_empty(),
                 "a shard wrote a job summary in `{step}`"
@@ -374,11 +376,15 @@ fn the_github_actions_example_shards_then_merges_a_no_go_and_keeps_its_reports()
     }
 
     // The merge: NO-GO (exit 1), the only job summary, reports kept.
-    let (merge, summaries) = &runs["merge"][0];
+    let merge = &runs["merge"][0];
     assert!(!merge.ok, "a NO-GO merge fails its job:\n{}", merge.log);
     assert_eq!(merge.codes.last(), Some(&1), "{}", merge.log);
-    let written: Vec<&(String, String)> = summaries.iter().filter(|(_, s)| !s.is_empty()).collect();
-    assert_eq!(written.len(), 1, "{summaries:#?}");
+    let written: Vec<&(String, String)> = merge
+        .summaries
+        .iter()
+        .filter(|(_, s)| !s.is_empty())
+        .collect();
+    assert_eq!(written.len(), 1, "{:#?}", merge.summaries);
     assert!(written[0].0.contains("keycompat merge"), "{written:?}");
     assert!(written[0].1.contains("NO-GO"), "{}", written[0].1);
     assert_merged_no_go(&r.store("keycompat-report"));
@@ -475,6 +481,7 @@ fn gitlab_job(
         codes: Vec::new(),
         log: String::new(),
         ok: true,
+        summaries: Vec::new(),
     };
     for line in &script {
         let out = r
