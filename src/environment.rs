@@ -100,7 +100,9 @@ impl EnvConfig {
                 if name.is_empty() || name.contains(['=', '\0']) {
                     return Err((
                         field,
-                        format!("{name:?} is not a variable name: it must be non-empty, without `=` or NUL"),
+                        format!(
+                            "{name:?} is not a variable name: it must be non-empty, without `=` or NUL"
+                        ),
                     ));
                 }
                 if value.contains('\0') {
@@ -160,10 +162,7 @@ pub struct Unchecked {
 impl EnvScope {
     /// One line for the terminal and Markdown: what was checked under what.
     pub fn describe(&self) -> String {
-        let mut s = format!(
-            "under {}: ",
-            self.environments.join(", ")
-        );
+        let mut s = format!("under {}: ", self.environments.join(", "));
         if self.checked.is_empty() {
             s.push_str("no system checked");
         } else {
@@ -217,9 +216,18 @@ mod tests {
         let field = |text: &str| parse(text).check(&systems()).unwrap_err().0;
         assert_eq!(field("environments = []"), "environments");
         assert_eq!(field("environments = [{}]"), "environments[0]");
-        assert_eq!(field("environments = [{ TZ = \"UTC\" }, { \"A=B\" = \"x\" }]"), "environments[1]");
-        assert_eq!(field("environments = [{ \"\" = \"x\" }]"), "environments[0]");
-        assert_eq!(field("environments = [{ TZ = \"UTC\" }, { TZ = \"UTC\" }]"), "environments[1]");
+        assert_eq!(
+            field("environments = [{ TZ = \"UTC\" }, { \"A=B\" = \"x\" }]"),
+            "environments[1]"
+        );
+        assert_eq!(
+            field("environments = [{ \"\" = \"x\" }]"),
+            "environments[0]"
+        );
+        assert_eq!(
+            field("environments = [{ TZ = \"UTC\" }, { TZ = \"UTC\" }]"),
+            "environments[1]"
+        );
         assert_eq!(field("systems = [\"new\", \"nope\"]"), "systems[1]");
         assert_eq!(field("systems = [\"new\", \"new\"]"), "systems[1]");
         assert_eq!(field("every = 0"), "every");

@@ -51,7 +51,13 @@ impl Matrix {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                plan_case(self, &c.entitlement, &generated, i, self.env.samples(&c.source))
+                plan_case(
+                    self,
+                    &c.entitlement,
+                    &generated,
+                    i,
+                    self.env.samples(&c.source),
+                )
             })
             .collect();
         let answers = plan::validate_all(self, &plans);

@@ -114,7 +114,10 @@ impl<'a> Recorder<'a> {
                 Purpose::Env { copy, .. } => {
                     let copy = &m.env.copies[copy];
                     let env = &m.env.environments[copy.environment];
-                    (m.env.systems[copy.system].as_str(), Some(format!("under {env}")))
+                    (
+                        m.env.systems[copy.system].as_str(),
+                        Some(format!("under {env}")),
+                    )
                 }
                 _ => (req.validator.as_str(), None),
             };

@@ -62,7 +62,10 @@ fn the_demo_answers_the_same_under_every_environment() {
             .filter(|((_, v), _)| v == validator)
             .map(|(_, (pass, fail))| pass + fail)
             .sum();
-        assert!(asked > 300, "{validator} was asked {asked} times: {cells:?}");
+        assert!(
+            asked > 300,
+            "{validator} was asked {asked} times: {cells:?}"
+        );
     }
     assert!(cells.values().all(|&(_, fail)| fail == 0), "{cells:?}");
     let env = &r["meta"]["env"];
@@ -180,7 +183,12 @@ fn a_python_validator_reading_local_time_leaks_west_of_utc() {
     assert!(!unwaived.is_empty(), "{}", stderr(&out));
     for (check, severity, generator, validator, cause) in &unwaived {
         assert_eq!(
-            (check.as_str(), severity.as_str(), generator.as_str(), validator.as_str()),
+            (
+                check.as_str(),
+                severity.as_str(),
+                generator.as_str(),
+                validator.as_str()
+            ),
             ("env", "leak", "old", "old"),
             "{unwaived:#?}"
         );
@@ -230,7 +238,10 @@ fn systems_in_keycompats_process_are_listed_as_not_checked() {
     let md = std::fs::read_to_string(s.dir.path().join("r/report.md")).expect("report.md");
     assert!(md.contains("NOT checked: old-rust"), "{md}");
     let html = std::fs::read_to_string(s.dir.path().join("r/report.html")).expect("report.html");
-    assert!(html.contains("<strong>not checked</strong>: old-rust"), "ENV in the HTML");
+    assert!(
+        html.contains("<strong>not checked</strong>: old-rust"),
+        "ENV in the HTML"
+    );
 
     let s = Scenario::demo()
         .without_sources()
@@ -246,7 +257,11 @@ fn systems_in_keycompats_process_are_listed_as_not_checked() {
         .collect();
     assert_eq!(unchecked, ["old", "new"]);
     assert!(env_cells(&r).is_empty(), "{:?}", env_cells(&r));
-    assert!(stdout(&out).contains("no system checked"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("no system checked"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// `[env]` is checked when the config loads, naming the field.
@@ -261,7 +276,9 @@ fn a_bad_env_section_is_a_config_error_naming_the_field() {
         (
             "environments",
             toml::Value::Array(vec![toml::Value::Table(
-                [("A=B".to_string(), toml::Value::from("x"))].into_iter().collect(),
+                [("A=B".to_string(), toml::Value::from("x"))]
+                    .into_iter()
+                    .collect(),
             )]),
             "env.environments[0]",
         ),
@@ -272,6 +289,10 @@ fn a_bad_env_section_is_a_config_error_naming_the_field() {
             .set_path(&["env", key], value);
         let out = s.run(&["run", "--cases", "1", "-q"]);
         assert_eq!(code(&out), 2, "{}", stderr(&out));
-        assert!(stderr(&out).contains(&format!("`{field}`")), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("`{field}`")),
+            "{}",
+            stderr(&out)
+        );
     }
 }

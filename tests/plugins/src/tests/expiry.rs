@@ -70,7 +70,13 @@ fn tz_expiry_moves_today_a_day_on_east_of_utc_only() {
     for east in ["Pacific/Kiritimati", ":Asia/Tokyo"] {
         assert_eq!(local_today(d, Some(east)), day("2028-01-01"), "{east}");
     }
-    for same in [None, Some(""), Some("UTC"), Some("Pacific/Pago_Pago"), Some("Mars/Olympus")] {
+    for same in [
+        None,
+        Some(""),
+        Some("UTC"),
+        Some("Pacific/Pago_Pago"),
+        Some("Mars/Olympus"),
+    ] {
         assert_eq!(local_today(d, same), d, "{same:?}");
     }
 }
@@ -100,6 +106,10 @@ fn tz_expiry_rejects_the_expiry_day_east_of_utc_and_nothing_else() {
             );
         }
         assert!(valid(&pair.builtin_says(&key, &at(&e, "2027-12-31"))));
-        assert_eq!(in_kiritimati("2027-12-31").verdict, Verdict::Expired, "{scheme}");
+        assert_eq!(
+            in_kiritimati("2027-12-31").verdict,
+            Verdict::Expired,
+            "{scheme}"
+        );
     }
 }
