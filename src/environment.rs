@@ -169,7 +169,7 @@ impl EnvScope {
             s.push_str(&format!("checked {}", self.checked.join(", ")));
         }
         if self.every > 1 {
-            s.push_str(&format!(" (every {}th random case)", self.every));
+            s.push_str(&format!(" (1 random case in {})", self.every));
         }
         if !self.unchecked.is_empty() {
             let list: Vec<String> = self

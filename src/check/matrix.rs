@@ -108,7 +108,7 @@ pub struct Matrix {
     pub products: Vec<String>,
     /// ENV's systems and their copies under other environments (each copy
     /// is also in [`Self::systems`], under its own name).
-    pub env: super::env::EnvCopies,
+    pub env: super::env::copies::EnvCopies,
 }
 
 /// The context a key is issued for: its own product, the highest version it
@@ -146,7 +146,7 @@ impl Matrix {
         }
         let env_enabled = checks.contains(&Check::Env);
         if env_enabled {
-            names.extend(super::env::systems(config));
+            names.extend(super::env::copies::systems(config));
         }
         let opened = crate::system::open_all(config, &names, hosting)?;
         let mut generating: Vec<(&String, String)> = vec![
@@ -176,13 +176,13 @@ impl Matrix {
             .map(|(name, s)| (name, super::counted::Counted::wrap(s)))
             .collect();
         let env = if env_enabled {
-            let (env, copies) = super::env::EnvCopies::open(config, hosting, &systems)?;
+            let (env, copies) = super::env::copies::EnvCopies::open(config, hosting, &systems)?;
             for (name, copy) in copies {
                 systems.insert(name, super::counted::Counted::wrap(copy.into()));
             }
             env
         } else {
-            super::env::EnvCopies::default()
+            super::env::copies::EnvCopies::default()
         };
         let mut issuers: Vec<String> = Vec::new();
         for f in config.formats.values() {

@@ -11,7 +11,7 @@
 //! | PARITY | `parity.rs` |
 //! | TAMPER (and its mutations) | `tamper/` |
 //! | TIME | `time.rs` |
-//! | ENV (validators under other environments) | `env.rs` |
+//! | ENV (validators under other environments) | `env/` |
 //!
 //! A batch of cases goes through three phases so that implementations behind
 //! a process boundary are crossed once per batch, not once per call: every
@@ -38,5 +38,5 @@ pub mod vector;
 
 pub use backward::{FieldKeyMiss, judge_field_key};
 pub use batch::Calls;
-pub use env::{EnvCopies, EnvCopy};
+pub use env::copies::{EnvCopies, EnvCopy};
 pub use matrix::{Case, CaseOutcome, Cell, Matrix, Release, Tally, case_id, own_context, releases};

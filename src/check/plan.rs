@@ -38,7 +38,7 @@ pub(crate) enum Purpose {
     },
     /// ENV: `base`'s key on [`Plan::env_days`]`[day]`, asked of a copy of a
     /// system running under another environment (index into the matrix's
-    /// [`super::env::EnvCopies::copies`]).
+    /// [`super::env::copies::EnvCopies::copies`]).
     Env {
         base: Base,
         day: usize,
@@ -46,7 +46,7 @@ pub(crate) enum Purpose {
     },
     /// ENV's reference: the same question asked of the system itself, in
     /// keycompat's own environment (index into
-    /// [`super::env::EnvCopies::systems`]).
+    /// [`super::env::copies::EnvCopies::systems`]).
     EnvHome {
         base: Base,
         day: usize,

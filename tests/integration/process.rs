@@ -160,7 +160,9 @@ fn a_chatty_stderr_never_blocks_the_child() {
 #[case::old_protocol("old-protocol", "speaks process protocol 99, keycompat speaks 1")]
 #[case::banner("banner", "not JSON")]
 fn a_botched_hello_is_a_clear_error_at_start(#[case] fault: &str, #[case] says: &str) {
-    let e = start(fault, None).err().expect("the hello fails");
+    let Err(e) = start(fault, None) else {
+        panic!("{fault}: the hello must fail")
+    };
     let text = e.to_string();
     assert!(text.contains(says), "{fault}: {text}");
     assert!(text.contains("misbehave.py"), "names the command: {text}");
