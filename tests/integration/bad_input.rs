@@ -27,7 +27,7 @@ fn check(out: &std::process::Output, exit: i32, needle: &str) {
 #[case::unknown_section("[sistems.old]\nbuiltin = \"acme-lk1\"\n", "unknown field `sistems`")]
 #[case::plugin_and_builtin(
     "[systems.old]\nbuiltin = \"acme-lk1\"\nplugin = \"x.so\"\n",
-    "`systems.old`: set either `plugin` or `builtin`"
+    "`systems.old`: set only one of `plugin`, `builtin` and `command`"
 )]
 #[case::neither_plugin_nor_builtin("[systems.old]\ndescription = \"?\"\n", "`systems.old`")]
 #[case::unknown_release_validator(&format!("{BASE}[[releases]]\nname = \"R\"\nproduct = \"acme-cad\"\nversion = \"5.4\"\nvalidator = \"newer\"\n"), "releases[0].validator")]
