@@ -208,13 +208,20 @@ fn a_python_issuer_escaping_non_ascii_is_caught_by_parity_and_shrunk() {
         .without_vectors()
         .without_sources();
     let (out, report) = s.run_report(
-        &["--cases", "300", "--seed", "1", "--checks", "parity", "--no-steer"],
+        &[
+            "--cases",
+            "300",
+            "--seed",
+            "1",
+            "--checks",
+            "parity",
+            "--no-steer",
+        ],
         "r",
     );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let g = group(&report, "parity", "drift", "key differs").unwrap_or_else(|| {
-        panic!("no PARITY drift: {:#?}", unwaived_groups(&report))
-    });
+    let g = group(&report, "parity", "drift", "keys differ")
+        .unwrap_or_else(|| panic!("no PARITY drift: {:#?}", unwaived_groups(&report)));
     assert!(
         g.to_string().contains("ed1-py"),
         "the drift names the Python issuer: {g:#}"
@@ -222,11 +229,13 @@ fn a_python_issuer_escaping_non_ascii_is_caught_by_parity_and_shrunk() {
     let name = |e: &serde_json::Value| e["customer"]["name"].as_str().map(str::to_string);
     let original = name(&g["example"]["entitlement"]).expect("the example has a customer");
     assert!(!original.is_ascii(), "{original}");
-    let shrunk = name(&g["shrunk"]["entitlement"]).unwrap_or_else(|| {
-        panic!("the shrunk example keeps the customer that matters: {g:#}")
-    });
+    let shrunk = name(&g["shrunk"]["entitlement"])
+        .unwrap_or_else(|| panic!("the shrunk example keeps the customer that matters: {g:#}"));
     let non_ascii = shrunk.chars().filter(|c| !c.is_ascii()).count();
     assert!(non_ascii >= 1, "{shrunk:?}");
-    assert!(shrunk.chars().count() <= original.chars().count(), "{shrunk:?} vs {original:?}");
+    assert!(
+        shrunk.chars().count() <= original.chars().count(),
+        "{shrunk:?} vs {original:?}"
+    );
     eprintln!("shrunk customer name: {shrunk:?} (from {original:?})");
 }

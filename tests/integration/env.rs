@@ -56,7 +56,7 @@ fn the_demo_answers_the_same_under_every_environment() {
     assert_schema(&r);
     assert!(env_groups(&r).is_empty(), "{:#?}", env_groups(&r));
     let cells = env_cells(&r);
-    for validator in ["old", "new"] {
+    for validator in ["old", "new", "viewer-py"] {
         let asked: u64 = cells
             .iter()
             .filter(|((_, v), _)| v == validator)
@@ -77,7 +77,11 @@ fn the_demo_answers_the_same_under_every_environment() {
             "LANG=th_TH.UTF-8 LC_ALL=th_TH.UTF-8"
         ])
     );
-    assert_eq!(env["checked"], json!(["old", "new"]), "{env:#}");
+    assert_eq!(
+        env["checked"],
+        json!(["old", "new", "viewer-py"]),
+        "{env:#}"
+    );
     assert_eq!(env["unchecked"], json!([]), "{env:#}");
     // The copies are not systems of the report.
     let systems = r["meta"]["systems"].as_object().expect("systems");
@@ -101,7 +105,7 @@ fn a_time_zone_bug_east_of_utc_is_an_outage_of_its_system() {
     let s = Scenario::demo()
         .without_sources()
         .faulty_system("new", "acme-ed1", &[("defect", "tz-expiry")])
-        .set("run", "vectors", "no-vectors-here".into());
+        .without_vectors();
     let (out, r) = run_env(&s, "200", &[]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert_schema(&r);
@@ -198,7 +202,7 @@ fn a_python_validator_reading_local_time_leaks_west_of_utc() {
         );
     }
     let env = &r["meta"]["env"];
-    assert_eq!(env["checked"], json!(["old"]), "{env:#}");
+    assert_eq!(env["checked"], json!(["old", "viewer-py"]), "{env:#}");
     assert_eq!(
         env["unchecked"],
         json!([{ "system": "new", "reason": "isolation = \"none\": runs in keycompat's own process" }])
@@ -248,7 +252,8 @@ fn systems_in_keycompats_process_are_listed_as_not_checked() {
         .set("run", "isolation", "none".into());
     let (out, r) = run_env(&s, "40", &["--no-shrink"]);
     let env = &r["meta"]["env"];
-    assert_eq!(env["checked"], json!([]), "{env:#}");
+    // A process plugin runs in its own process whatever the isolation.
+    assert_eq!(env["checked"], json!(["viewer-py"]), "{env:#}");
     let unchecked: Vec<&str> = env["unchecked"]
         .as_array()
         .expect("unchecked")
@@ -256,9 +261,13 @@ fn systems_in_keycompats_process_are_listed_as_not_checked() {
         .filter_map(|u| u["system"].as_str())
         .collect();
     assert_eq!(unchecked, ["old", "new"]);
-    assert!(env_cells(&r).is_empty(), "{:?}", env_cells(&r));
     assert!(
-        stdout(&out).contains("no system checked"),
+        env_cells(&r).keys().all(|(_, v)| v == "viewer-py"),
+        "{:?}",
+        env_cells(&r)
+    );
+    assert!(
+        stdout(&out).contains("NOT checked: old"),
         "{}",
         stdout(&out)
     );

@@ -60,6 +60,11 @@ fn defect_config(defect: &str) -> PathBuf {
     // checkout's location) and the regressions this run saves stay out of
     // the repository (the demo fixture reads its vectors).
     common::copy_dir(&common::repo().join("vectors"), &dir.join("vectors"));
+    // The demo's Python process plugin, at the path the config names.
+    common::copy_dir(
+        &common::repo().join("plugins/python"),
+        &dir.join("plugins/python"),
+    );
     let path = dir.join("keycompat.toml");
     std::fs::write(&path, text).expect("write defect config");
     path
@@ -115,6 +120,18 @@ fn normalise(mut r: RunResult) -> RunResult {
                 .unwrap_or_default();
             *path = PathBuf::from(format!("<plugins>/{file}"));
             *sha256 = "<plugin-sha256>".into();
+        }
+        if let Origin::Process { file, sha256, .. } = &mut info.origin {
+            if let Some(f) = file {
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                *f = PathBuf::from(format!("<plugins>/{name}"));
+            }
+            if sha256.is_some() {
+                *sha256 = Some("<script-sha256>".into());
+            }
         }
     }
     r

@@ -687,7 +687,9 @@ fn an_interrupt_writes_a_partial_report_with_no_verdict(#[case] signal: i32, #[c
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // Past start-up (plugins, process plugins and their ENV copies open)
+    // and into the random cases.
+    std::thread::sleep(std::time::Duration::from_secs(10));
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(child.id() as i32, signal) };
     let out = child.wait_with_output().unwrap();
