@@ -80,6 +80,22 @@ pub enum OpenError {
     },
 }
 
+impl OpenError {
+    /// `name` is not a system of `config`.
+    pub fn unknown_system(name: &str, config: &Config) -> Self {
+        OpenError::UnknownSystem {
+            name: name.to_string(),
+            config: Some(config.path.clone()),
+            known: config
+                .systems
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
 /// The settings of the Acme demo (SCHEMES.md) for a builtin: public test
 /// keys, used when `builtin:NAME` is named without a config entry.
 pub fn acme_demo_settings(builtin: &str) -> Settings {
@@ -290,16 +306,7 @@ pub fn open_all(
             let system = config
                 .systems
                 .get(name)
-                .ok_or_else(|| OpenError::UnknownSystem {
-                    name: name.clone(),
-                    config: Some(config.path.clone()),
-                    known: config
-                        .systems
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })?;
+                .ok_or_else(|| OpenError::unknown_system(name, config))?;
             let imp: std::sync::Arc<dyn Implementation> =
                 open_configured(name, system, config, hosting)?.into();
             Ok((name.clone(), imp))

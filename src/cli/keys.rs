@@ -194,17 +194,7 @@ pub(super) fn inspect(
                 ))
             })?;
             let Some(system) = config.systems.get(&name) else {
-                return Err(crate::system::OpenError::UnknownSystem {
-                    name,
-                    config: Some(config.path.clone()),
-                    known: config
-                        .systems
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }
-                .into());
+                return Err(crate::system::OpenError::unknown_system(&name, &config).into());
             };
             let mut merged = system.settings.clone();
             merged.extend(settings);

@@ -73,14 +73,9 @@ fn launch_command(
         ))
     };
     if let Err(e) = p.send(&json::hello(settings, options.timeout), deadline) {
-        let why = match e {
-            SendError::Timeout => "timeout".to_string(),
-            SendError::Closed => "it closed its stdin".to_string(),
-            SendError::Io(e) => e.to_string(),
-        };
         return Err(failed_while(
             &mut p,
-            format!("it did not take the hello ({why})"),
+            format!("it did not take the hello ({})", send_error_words(&e)),
         ));
     }
     let line = match p.recv(deadline) {
@@ -165,14 +160,9 @@ fn launch_worker(
         ))
     };
     if let Err(e) = p.send(&hello, deadline) {
-        let why = match e {
-            SendError::Timeout => "timeout".to_string(),
-            SendError::Closed => "it closed its stdin".to_string(),
-            SendError::Io(e) => e.to_string(),
-        };
         return Err(failed_while(
             &mut p,
-            format!("did not take its hello ({why})"),
+            format!("did not take its hello ({})", send_error_words(&e)),
         ));
     }
     let payload = match p.recv(deadline) {
@@ -218,6 +208,14 @@ fn launch_worker(
             Err(e)
         }
         Err(e) => Err(failed_while(&mut p, format!("sent a bad hello ({e})"))),
+    }
+}
+
+fn send_error_words(e: &SendError) -> String {
+    match e {
+        SendError::Timeout => "timeout".into(),
+        SendError::Closed => "it closed its stdin".into(),
+        SendError::Io(e) => e.to_string(),
     }
 }
 
