@@ -645,6 +645,24 @@ def answer_request(out, rid, items, one):
     _write(out, {"type": "results", "id": rid, "results": pending})
 
 
+def requests(stdin, stdout):
+    """The requests on `stdin`, as dicts, until end of input; a line that is
+    not a JSON object is answered with an error message on `stdout` and
+    skipped, a blank line skipped."""
+    for line in iter(stdin.readline, b""):
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line.decode("utf-8"))
+        except ValueError as err:
+            _write(stdout, {"type": "error", "message": "a request that is not JSON: %s" % err})
+            continue
+        if not isinstance(request, dict):
+            _write(stdout, {"type": "error", "message": "a request that is not an object"})
+            continue
+        yield request
+
+
 def serve(make, ready, answer, stdin=None, stdout=None):
     """The protocol loop: hello -> ready (or error), then the results of each
     request until end of input. `make(settings)` builds the state or raises
@@ -667,17 +685,7 @@ def serve(make, ready, answer, stdin=None, stdout=None):
         _write(stdout, {"type": "error", "message": problem})
         return 1
     _write(stdout, ready)
-    for line in iter(stdin.readline, b""):
-        if not line.strip():
-            continue
-        try:
-            request = json.loads(line.decode("utf-8"))
-        except ValueError as err:
-            _write(stdout, {"type": "error", "message": "a request that is not JSON: %s" % err})
-            continue
-        if not isinstance(request, dict):
-            _write(stdout, {"type": "error", "message": "a request that is not an object"})
-            continue
+    for request in requests(stdin, stdout):
         if request.get("type") not in ("validate", "generate"):
             _write(stdout, {"type": "error", "message": "unknown request type %s"
                             % json.dumps(request.get("type"))})

@@ -56,7 +56,7 @@ fn entitlements(n: usize) -> Vec<Entitlement> {
         .collect()
 }
 
-fn context() -> Context {
+pub(crate) fn context() -> Context {
     Context {
         product: "acme-cad".into(),
         version: Version { major: 5, minor: 4 },

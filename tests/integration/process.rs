@@ -10,12 +10,11 @@ use std::time::Duration;
 use rstest::rstest;
 
 use crate::common::*;
-use keycompat::date::Day;
 use keycompat::implementation::{CallFailure, FailureKind, Implementation, Origin};
 use keycompat::plugin::worker::ProcessCommand;
 use keycompat::plugin::{PluginError, WorkerImpl, WorkerOptions};
 use keycompat::settings::Settings;
-use keycompat::verdict::{Context, Validation, Version};
+use keycompat::verdict::{Context, Validation};
 
 /// Items per batch, and the one that triggers the fault.
 const N: usize = 40;
@@ -71,14 +70,7 @@ fn start(fault: &str, on: Option<&str>) -> Result<WorkerImpl, PluginError> {
     )
 }
 
-fn context() -> Context {
-    Context {
-        product: "acme-cad".into(),
-        version: Version { major: 5, minor: 4 },
-        today: Day::from_ymd(2026, 11, 23).expect("a real day"),
-        host_id: None,
-    }
-}
+use crate::isolation::context;
 
 /// Keys `key-0`..: distinct, none a substring of another's trigger.
 fn keys() -> Vec<String> {

@@ -223,17 +223,7 @@ def main():
         log("old-protocol: ready with protocol 99")
         ready["protocol"] = 99
     write(out, ready)
-    for line in iter(stdin.readline, b""):
-        if not line.strip():
-            continue
-        try:
-            request = json.loads(line.decode("utf-8"))
-        except ValueError as err:
-            write(out, {"type": "error", "message": "a request that is not JSON: %s" % err})
-            continue
-        if not isinstance(request, dict):
-            write(out, {"type": "error", "message": "a request that is not an object"})
-            continue
+    for request in acme_lk1.requests(stdin, out):
         plugin.request(out, request)
     return 0
 
