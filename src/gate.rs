@@ -16,6 +16,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Check, Severity};
+use crate::words::{count, counted, percent};
 
 /// What a run set out to prove, and so which gates judge it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -76,9 +77,18 @@ pub struct GatesConfig {
     /// Scenario coverage the run must reach over all dimensions, in percent.
     #[serde(default)]
     pub min_coverage_percent: u32,
+    /// The colour of the gate on finding groups new (or no longer waived)
+    /// since the baseline, when a run is given one (`--baseline`): `yellow`
+    /// (default) or `red`, which fails the run.
+    #[serde(default = "default_new_since_baseline")]
+    pub new_since_baseline: Status,
     /// User-defined thresholds.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
+}
+
+fn default_new_since_baseline() -> Status {
+    Status::Yellow
 }
 
 /// The go-live criteria this project is built around: 10 % of real data.
@@ -93,6 +103,7 @@ impl Default for GatesConfig {
             min_field_keys_percent: default_min_share(),
             min_orders_percent: default_min_share(),
             min_coverage_percent: 0,
+            new_since_baseline: default_new_since_baseline(),
             thresholds: Vec::new(),
         }
     }
@@ -109,6 +120,12 @@ impl GatesConfig {
             if v > 100 {
                 return Err((field.into(), format!("{v} is not a percentage (0 to 100)")));
             }
+        }
+        if !matches!(self.new_since_baseline, Status::Red | Status::Yellow) {
+            return Err((
+                "new_since_baseline".into(),
+                "must be \"red\" or \"yellow\"".into(),
+            ));
         }
         for (i, t) in self.thresholds.iter().enumerate() {
             if t.name.trim().is_empty() {
@@ -168,8 +185,11 @@ pub struct GateInputs {
     pub scope: Scope,
     /// Shards missing from a partial merge (`k/n`).
     pub missing_shards: Vec<String>,
-    /// Vector checks run, and failed (unwaived).
+    /// Vector checks plus vector cases run, and failed (unwaived).
     pub vectors: (u64, u64),
+    /// Of `vectors`, the vector checks (one vector against one system); the
+    /// rest are vector cases (a vector or regression through the matrix).
+    pub vector_checks: u64,
     /// Random cases run.
     pub random_cases: u64,
     /// Random cases with at least one unwaived finding.
@@ -226,7 +246,7 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             format!("partial: shards {} missing", i.missing_shards.join(", ")),
         );
     }
-    let percent = |n: u64, of: u64| {
+    let share_of = |n: u64, of: u64| {
         if of == 0 {
             0.0
         } else {
@@ -234,7 +254,7 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
         }
     };
     if let Some((rows, run, failing)) = i.field_keys {
-        let share = percent(run, rows);
+        let share = share_of(run, rows);
         gate(
             "field keys validated",
             if share >= f64::from(config.min_field_keys_percent) && failing == 0 {
@@ -246,11 +266,18 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 "at least {} % of the field-key export validated by old and new, identically",
                 config.min_field_keys_percent
             ),
-            format!("{run} of {rows} keys ({share:.2} %), {failing} behave differently"),
+            format!(
+                "{} of {} validated ({}; {} % required), {} behave differently",
+                count(run),
+                counted(rows, "key"),
+                percent(share),
+                config.min_field_keys_percent,
+                count(failing)
+            ),
         );
     }
     if let Some((rows, run, failing)) = i.orders {
-        let clean = percent(run - failing.min(run), rows);
+        let clean = share_of(run - failing.min(run), rows);
         gate(
             "orders dual-run",
             if clean >= f64::from(config.min_orders_percent) {
@@ -262,7 +289,14 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 "at least {} % of the order export through both systems with no unwaived finding",
                 config.min_orders_percent
             ),
-            format!("{run} of {rows} orders run, {failing} with findings: {clean:.2} % clean"),
+            format!(
+                "{} of {} run, {} with findings: {} clean ({} % required)",
+                count(run),
+                counted(rows, "order"),
+                count(failing),
+                percent(clean),
+                config.min_orders_percent
+            ),
         );
     }
     if let (Some(c), Scope::Full) = (i.coverage_percent, i.scope) {
@@ -277,7 +311,11 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 "at least {} % of the entitlement space's values and pairs covered",
                 config.min_coverage_percent
             ),
-            format!("{c:.2} % covered"),
+            format!(
+                "{} covered ({} % required)",
+                percent(c),
+                config.min_coverage_percent
+            ),
         );
     }
     let full = i.scope == Scope::Full;
@@ -290,14 +328,23 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             } else {
                 Status::Red
             },
-            "all test vectors pass (and at least one ran)".into(),
-            format!("{vectors_failed} of {vectors_run} vector checks failed"),
+            "every vector check and vector case passes (and at least one ran)".into(),
+            format!(
+                "{} of {} failed ({}, {})",
+                count(vectors_failed),
+                count(vectors_run),
+                counted(i.vector_checks, "vector check"),
+                counted(vectors_run.saturating_sub(i.vector_checks), "vector case")
+            ),
         );
     }
     let outage = i.unwaived_count(Some(Severity::Outage), None);
     let leak = i.unwaived_count(Some(Severity::Leak), None);
     let waived_note = if i.expired_waivers_hit > 0 {
-        format!("; {} findings hit expired waivers", i.expired_waivers_hit)
+        format!(
+            "; {} under expired waivers",
+            counted(i.expired_waivers_hit, "finding")
+        )
     } else {
         String::new()
     };
@@ -312,8 +359,10 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
         },
         "zero unwaived outage or leak findings".into(),
         format!(
-            "{outage} outage, {leak} leak unwaived; {} waived{waived_note}",
-            i.waived
+            "{} and {} unwaived; {} waived{waived_note}",
+            counted(outage, "outage"),
+            counted(leak, "leak"),
+            counted(i.waived, "finding")
         ),
     );
     let crash_error = i.unwaived_count(Some(Severity::Crash), None)
@@ -326,7 +375,10 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             Status::Green
         },
         "no implementation crashed and the harness raised no error".into(),
-        format!("{crash_error} crash or error findings"),
+        format!(
+            "{} unwaived",
+            counted(crash_error, "crash or error finding")
+        ),
     );
     let drift = i.unwaived_count(Some(Severity::Drift), None);
     gate(
@@ -337,7 +389,7 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             Status::Green
         },
         "accepted keys decode to the same fields everywhere (warning only)".into(),
-        format!("{drift} drift findings"),
+        format!("{} unwaived", counted(drift, "drift finding")),
     );
     if full {
         let clean = i.random_cases - i.random_cases_failing;
@@ -353,8 +405,11 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 config.min_random_cases
             ),
             format!(
-                "{} random cases, {clean} clean, {} with unwaived findings",
-                i.random_cases, i.random_cases_failing
+                "{} of the {} required, {} clean, {} with unwaived findings",
+                count(i.random_cases),
+                count(config.min_random_cases),
+                count(clean),
+                count(i.random_cases_failing)
             ),
         );
         let unexercised: Vec<&str> = i
@@ -371,10 +426,18 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 Status::Red
             },
             "every shipped release validated new-issued keys (FORWARD)".into(),
-            if unexercised.is_empty() {
-                format!("{} releases, each exercised", i.releases.len())
-            } else {
-                format!("not exercised: {}", unexercised.join(", "))
+            {
+                let all = i.releases.len() as u64;
+                let exercised = all - unexercised.len() as u64;
+                let mut m = format!(
+                    "{} of {} exercised",
+                    count(exercised),
+                    counted(all, "release")
+                );
+                if !unexercised.is_empty() {
+                    m.push_str(&format!("; not exercised: {}", unexercised.join(", ")));
+                }
+                m
             },
         );
         gate(
@@ -385,7 +448,10 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 Status::Red
             },
             "new-issued keys were validated by the old system (ROLLBACK)".into(),
-            format!("{} rollback validations", i.rollback_validations),
+            format!(
+                "{} (at least 1 required)",
+                counted(i.rollback_validations, "rollback validation")
+            ),
         );
     }
     // A data-only run touches few cells: unused waivers say nothing there.
@@ -400,13 +466,14 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
         "every waiver still matches a finding and none has expired".into(),
         if full {
             format!(
-                "{} unused, {} expired waivers hit",
-                i.unused_waivers, i.expired_waivers_hit
+                "{}, {} under expired waivers",
+                counted(i.unused_waivers, "unused waiver"),
+                counted(i.expired_waivers_hit, "finding")
             )
         } else {
             format!(
-                "{} expired waivers hit (unused waivers are judged by a full run)",
-                i.expired_waivers_hit
+                "{} under expired waivers (unused waivers are judged by a full run)",
+                counted(i.expired_waivers_hit, "finding")
             )
         },
     );
@@ -422,10 +489,51 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             &t.name,
             if n > t.max { t.level } else { Status::Green },
             format!("at most {} unwaived {what}", t.max),
-            format!("{n} unwaived {what}"),
+            format!(
+                "{} unwaived {what} (at most {} allowed)",
+                count(n),
+                count(t.max)
+            ),
         );
     }
     gates
+}
+
+/// The name of the gate on [`GatesConfig::new_since_baseline`].
+pub const BASELINE_GATE: &str = "nothing new since baseline";
+
+/// The gate on a comparison with a baseline: finding groups with unwaived
+/// findings now that had none in the baseline (new, or no longer waived),
+/// by id, and how many groups were fixed.
+pub fn since_baseline(
+    config: &GatesConfig,
+    file: &str,
+    newly_unwaived: &[&str],
+    fixed: u64,
+) -> Gate {
+    let n = newly_unwaived.len() as u64;
+    let mut measured = format!("{} new or no longer waived", counted(n, "group"));
+    if n > 0 {
+        const SHOWN: usize = 5;
+        let mut ids = newly_unwaived[..newly_unwaived.len().min(SHOWN)].join(", ");
+        if newly_unwaived.len() > SHOWN {
+            ids.push_str(&format!(" and {} more", count(n - SHOWN as u64)));
+        }
+        measured.push_str(&format!(" ({ids})"));
+    }
+    measured.push_str(&format!("; {} fixed", count(fixed)));
+    Gate {
+        name: BASELINE_GATE.into(),
+        status: if n > 0 {
+            config.new_since_baseline
+        } else {
+            Status::Green
+        },
+        criterion: format!(
+            "no finding group with unwaived findings that had none in the baseline {file}"
+        ),
+        measured,
+    }
 }
 
 /// The overall verdict: the worst gate.

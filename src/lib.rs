@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod baseline;
 pub mod bench;
 pub mod catalog;
 pub mod check;
@@ -49,3 +50,4 @@ pub mod utf8;
 pub mod vectors;
 pub mod verdict;
 pub mod waiver;
+pub mod words;

@@ -4,8 +4,10 @@
 
 use std::fmt::Write;
 
+use crate::baseline::{Changes, colour};
 use crate::gate::{Scope, Status};
 use crate::run::RunResult;
+use crate::words::{count, counted};
 
 /// How many finding groups the summary lists.
 const TOP: usize = 12;
@@ -29,8 +31,11 @@ pub fn render(r: &RunResult) -> String {
         Scope::Full => {
             let _ = writeln!(
                 s,
-                "cases: {} random ({} with unwaived findings), {} from vectors and regressions, {} vector checks{interrupted}",
-                c.random_cases, c.random_cases_failing, c.vector_cases, c.vector_checks,
+                "cases: {} ({} with unwaived findings), {}, {}{interrupted}",
+                counted(c.random_cases, "random case"),
+                count(c.random_cases_failing),
+                counted(c.vector_cases, "vector case"),
+                counted(c.vector_checks, "vector check"),
             );
         }
         Scope::Data => {
@@ -61,7 +66,7 @@ pub fn render(r: &RunResult) -> String {
         let _ = writeln!(s, "  ENV {}", env.describe());
     }
     let groups = r.groups_by_importance();
-    let _ = writeln!(s, "\nfindings: {} groups", groups.len());
+    let _ = writeln!(s, "\nfindings: {}", counted(groups.len() as u64, "group"));
     for g in groups.iter().take(TOP) {
         let waived = g
             .waived_by
@@ -79,11 +84,14 @@ pub fn render(r: &RunResult) -> String {
     if groups.len() > TOP {
         let _ = writeln!(s, "  ... {} more groups in the reports", groups.len() - TOP);
     }
+    if let Some(c) = &r.changes {
+        changes(&mut s, c);
+    }
     let _ = writeln!(s, "\ngates:");
     for g in &r.gates {
         let _ = writeln!(
             s,
-            "  {:<7} {:<28} {}",
+            "  {:<8} {:<28} {}",
             format!("[{}]", g.status),
             g.name,
             g.measured
@@ -100,4 +108,45 @@ pub fn render(r: &RunResult) -> String {
     };
     let _ = writeln!(s, "\nverdict: {verdict}");
     s
+}
+
+/// What changed since the baseline: the headline, then each changed group
+/// and gate, worst change first.
+fn changes(s: &mut String, c: &Changes) {
+    let _ = writeln!(s, "\nsince baseline {}: {}", c.against(), c.headline());
+    for note in &c.notes {
+        let _ = writeln!(s, "  note: {note}");
+    }
+    for (i, g) in c.groups.iter().enumerate() {
+        if i == TOP {
+            let _ = writeln!(
+                s,
+                "  ... {} more changed groups in the reports",
+                c.groups.len() - TOP
+            );
+            break;
+        }
+        let waived = g
+            .waived_by
+            .as_ref()
+            .map(|w| format!(" [waived: {w}]"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {:<16} {}{waived}  (finding {})\n                   {}",
+            g.change.as_str(),
+            g.key,
+            g.id,
+            g.counts()
+        );
+    }
+    for g in &c.gates {
+        let _ = writeln!(
+            s,
+            "  gate {}: {} -> {}",
+            g.name,
+            colour(g.was),
+            colour(g.now)
+        );
+    }
 }

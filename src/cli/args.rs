@@ -57,6 +57,11 @@ pub enum Command {
         /// Directory for the merged reports [default: keycompat-report].
         #[arg(long, value_name = "DIR")]
         report_dir: Option<PathBuf>,
+        /// Compare with a previous run's report.json: new, fixed, grown and
+        /// shrunk finding groups and gates that changed colour, in every
+        /// format, and a gate on groups new since (`[gates] new_since_baseline`).
+        #[arg(long, value_name = "REPORT_JSON")]
+        baseline: Option<PathBuf>,
         /// Print only the verdict line.
         #[arg(long, short = 'q')]
         quiet: bool,
@@ -165,6 +170,11 @@ pub struct JudgeArgs {
     /// keycompat-report; for `data`, keycompat-report/data].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
+    /// Compare with a previous run's report.json: new, fixed, grown and
+    /// shrunk finding groups and gates that changed colour, in every
+    /// format, and a gate on groups new since (`[gates] new_since_baseline`).
+    #[arg(long, value_name = "REPORT_JSON")]
+    pub baseline: Option<PathBuf>,
     /// Print only the verdict line.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -79,8 +79,15 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
             shards,
             allow_partial,
             report_dir,
+            baseline,
             quiet,
-        } => run::merge(&shards, allow_partial, report_dir.as_deref(), quiet),
+        } => run::merge(
+            &shards,
+            allow_partial,
+            report_dir.as_deref(),
+            baseline.as_deref(),
+            quiet,
+        ),
         Command::Vectors(VectorsCommand::Check { dir }) => {
             run::lint_vectors(cli.config.as_deref(), dir.as_deref())
         }

@@ -255,6 +255,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         .as_deref()
         .map(super::bench::read)
         .transpose()?;
+    let baseline = read_baseline(args.judge.baseline.as_deref())?;
     let cases = args.cases.unwrap_or(config.run.cases);
     let partition = resolve_partition(args.partition)?;
     let mut settings = settings(&config, config_path, &args.judge, cases, partition);
@@ -263,7 +264,10 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     settings.throughput = throughput;
     let dir = report_dir(&args.judge, Scope::Full)?;
     let printer = Printer::new(args.judge.quiet, cases);
-    let result = run::run(&config, &settings, &printer, stop_flag())?;
+    let result = compared(
+        run::run(&config, &settings, &printer, stop_flag())?,
+        baseline,
+    );
     // A shard's report is partial: the merge writes the job summary.
     let summary = match partition {
         None => JobSummary::Append,
@@ -313,11 +317,33 @@ fn resolve_partition(
 pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, CliError> {
     let mut config = require_config(config_path)?;
     select_sources(&mut config, &args)?;
+    let baseline = read_baseline(args.judge.baseline.as_deref())?;
     let settings = settings(&config, config_path, &args.judge, 0, None);
     let dir = report_dir(&args.judge, Scope::Data)?;
     let printer = Printer::new(args.judge.quiet, 0);
-    let result = run::data(&config, &settings, &printer, stop_flag())?;
+    let result = compared(
+        run::data(&config, &settings, &printer, stop_flag())?,
+        baseline,
+    );
     finish(&result, &dir, args.judge.quiet, JobSummary::Append)
+}
+
+/// Reads `--baseline` before any work, so a bad file does not cost a run.
+fn read_baseline(path: Option<&Path>) -> Result<Option<(RunResult, String)>, CliError> {
+    path.map(|p| {
+        crate::report::read_json(p)
+            .map(|r| (r, p.display().to_string()))
+            .map_err(|e| CliError::Usage(format!("--baseline: {e}")))
+    })
+    .transpose()
+}
+
+/// The result compared with its baseline, when there is one.
+fn compared(result: RunResult, baseline: Option<(RunResult, String)>) -> RunResult {
+    match baseline {
+        Some((b, file)) => result.with_baseline(&b, &file),
+        None => result,
+    }
 }
 
 /// Prints the summary, writes every report; the exit code is the verdict's.
@@ -478,8 +504,10 @@ pub(super) fn merge(
     shards: &[PathBuf],
     allow_partial: bool,
     report_dir: Option<&Path>,
+    baseline: Option<&Path>,
     quiet: bool,
 ) -> Result<i32, CliError> {
+    let baseline = read_baseline(baseline)?;
     if shards.is_empty() {
         return Err(CliError::Usage(
             "name the shard reports: keycompat merge a/report.json b/report.json ...".into(),
@@ -493,7 +521,7 @@ pub(super) fn merge(
                 .map_err(|e| CliError::Usage(e.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let merged = RunResult::merge(results, allow_partial)?;
+    let merged = compared(RunResult::merge(results, allow_partial)?, baseline);
     if quiet {
         outln!("verdict: {}", merged.verdict);
     } else {

@@ -135,6 +135,12 @@ fn gates_suite(r: &RunResult) -> TestSuite {
         Property::new("config_sha256", m.config_sha256.as_str()),
         Property::new("keycompat_version", m.keycompat_version.as_str()),
     ]);
+    if let Some(c) = &r.changes {
+        suite.add_properties([
+            Property::new("baseline", c.against()),
+            Property::new("since_baseline", c.headline()),
+        ]);
+    }
     if r.verdict == Status::Interrupted {
         // An interrupted run is never a pass: one errored case says why.
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);

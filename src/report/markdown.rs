@@ -10,9 +10,11 @@
 use std::fmt::Write;
 
 use super::model::{self, CellState};
+use crate::baseline::{Change, Changes, colour};
 use crate::gate::Status;
 use crate::implementation::{ImplInfo, Origin};
 use crate::run::RunResult;
+use crate::words::{count, counted};
 
 /// How many finding groups the Markdown lists.
 const TOP: usize = 20;
@@ -22,6 +24,9 @@ pub fn render(r: &RunResult) -> String {
     let mut s = String::new();
     verdict(&mut s, r);
     gates(&mut s, r);
+    if let Some(c) = &r.changes {
+        changes(&mut s, c);
+    }
     matrix(&mut s, r);
     findings(&mut s, r);
     data(&mut s, r);
@@ -50,14 +55,14 @@ fn verdict(s: &mut String, r: &RunResult) {
     let c = r.aggregate.counts();
     let _ = writeln!(
         s,
-        "Migration {} -> {}; seed {}, {} random cases ({} with unwaived findings), {} vector cases, {} vector checks; waivers judged on {}.{}\n",
+        "Migration {} -> {}; seed {}, {} ({} with unwaived findings), {}, {}; waivers judged on {}.{}\n",
         code(&m.old),
         code(&m.new),
         m.seed,
-        c.random_cases,
-        c.random_cases_failing,
-        c.vector_cases,
-        c.vector_checks,
+        counted(c.random_cases, "random case"),
+        count(c.random_cases_failing),
+        counted(c.vector_cases, "vector case"),
+        counted(c.vector_checks, "vector check"),
         m.today,
         if m.interrupted {
             " **Interrupted: partial results.**"
@@ -166,7 +171,7 @@ fn findings(s: &mut String, r: &RunResult) {
             g.key.severity,
             g.key.check,
             code(&model::pair(&g.key.generator, g.key.validator.as_deref())),
-            model::findings_count(g.count),
+            counted(g.count, "finding"),
             text(&g.key.cause)
         );
         if let Some(e) = &ex.entitlement {
@@ -208,9 +213,13 @@ fn waivers(s: &mut String, r: &RunResult) {
             other => format!("**{}**", text(other)),
         };
         let matched = if w.expired_matches > 0 {
-            format!("{} (+{} after expiry)", w.matched, w.expired_matches)
+            format!(
+                "{} (+{} after expiry)",
+                count(w.matched),
+                count(w.expired_matches)
+            )
         } else {
-            w.matched.to_string()
+            count(w.matched)
         };
         let _ = writeln!(
             s,
@@ -240,11 +249,11 @@ fn data(s: &mut String, r: &RunResult) {
                 s,
                 "| {what} ({}) | {} | {} | {} | {} | {} | {:.1} % | {:.1} % |",
                 cell_code(&x.file),
-                x.rows,
-                x.sampled,
-                x.row_errors,
-                x.run,
-                x.with_findings,
+                count(x.rows),
+                count(x.sampled),
+                count(x.row_errors),
+                count(x.run),
+                count(x.with_findings),
                 x.run_percent(),
                 x.clean_percent()
             );
@@ -464,6 +473,62 @@ fn capitalised(s: &str) -> String {
 
 /// User text for prose and table cells: one line, with Markdown and HTML
 /// syntax escaped.
+/// What changed since the baseline: every changed group and gate.
+fn changes(s: &mut String, c: &Changes) {
+    let _ = writeln!(s, "## Changes since baseline\n");
+    let _ = writeln!(
+        s,
+        "Compared with {}: {}.\n",
+        text(&c.against()),
+        text(&c.headline())
+    );
+    for note in &c.notes {
+        let _ = writeln!(s, "> {}\n", text(note));
+    }
+    if !c.groups.is_empty() {
+        let _ = writeln!(
+            s,
+            "| change | finding | check | severity | generator -> validator | cause | was | now | waiver |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|---|--:|--:|---|");
+        for g in &c.groups {
+            let change = match g.change {
+                Change::New | Change::Unwaived | Change::Grew => {
+                    format!("**{}**", g.change.as_str())
+                }
+                other => other.as_str().into(),
+            };
+            let _ = writeln!(
+                s,
+                "| {change} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                cell_code(&g.id),
+                g.key.check,
+                g.key.severity,
+                text(&model::pair(&g.key.generator, g.key.validator.as_deref())),
+                text(&g.key.cause),
+                count(g.was.findings),
+                count(g.now.findings),
+                text(g.waived_by.as_deref().unwrap_or(""))
+            );
+        }
+        s.push('\n');
+    }
+    if !c.gates.is_empty() {
+        let _ = writeln!(s, "| gate | was | now |");
+        let _ = writeln!(s, "|---|---|---|");
+        for g in &c.gates {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                text(&g.name),
+                colour(g.was),
+                colour(g.now)
+            );
+        }
+        s.push('\n');
+    }
+}
+
 fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {

@@ -9,6 +9,7 @@ use crate::check::{Cell, Tally};
 use crate::finding::{Check, Finding, Group, Severity};
 use crate::gate::Status;
 use crate::run::RunResult;
+pub(crate) use crate::words::{count, noun};
 
 /// The colour of a matrix cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,28 +198,6 @@ fn waived_words(r: &RunResult) -> Option<String> {
     ))
 }
 
-/// `n` with thousands separators: `94,951`.
-pub(crate) fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `word` in the plural unless `n` is 1.
-fn noun(n: u64, word: &str) -> String {
-    match (n, word) {
-        (1, w) => w.to_string(),
-        (_, "crash") => "crashes".into(),
-        (_, w) => format!("{w}s"),
-    }
-}
-
 /// The gates of a colour, by name.
 pub(crate) fn gate_names(r: &RunResult, status: Status) -> Vec<&str> {
     r.gates
@@ -226,15 +205,6 @@ pub(crate) fn gate_names(r: &RunResult, status: Status) -> Vec<&str> {
         .filter(|g| g.status == status)
         .map(|g| g.name.as_str())
         .collect()
-}
-
-/// `1 finding`, `12 findings`.
-pub(crate) fn findings_count(n: u64) -> String {
-    if n == 1 {
-        "1 finding".into()
-    } else {
-        format!("{n} findings")
-    }
 }
 
 /// A key as reports print it: as is, or quoted with escapes when it holds
@@ -245,21 +215,5 @@ pub(crate) fn shown_key(key: &str) -> String {
         format!("{key:?}")
     } else {
         key.to_string()
-    }
-}
-
-#[cfg(test)]
-mod words_tests {
-    use super::{count, noun};
-
-    #[test]
-    fn counts_are_grouped_and_nouns_agree() {
-        assert_eq!(count(0), "0");
-        assert_eq!(count(999), "999");
-        assert_eq!(count(94_951), "94,951");
-        assert_eq!(count(1_234_567), "1,234,567");
-        assert_eq!(noun(1, "crash"), "crash");
-        assert_eq!(noun(2, "crash"), "crashes");
-        assert_eq!(noun(0, "outage"), "outages");
     }
 }

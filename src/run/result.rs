@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aggregate::Aggregate;
 use super::partition::Partition;
+use crate::baseline::Changes;
 use crate::check::Matrix;
 use crate::coverage::{CoverageReport, CoverageSpace};
 use crate::date::Day;
@@ -111,6 +112,10 @@ pub struct RunResult {
     /// Scenario coverage per dimension, with the uncovered combinations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<CoverageReport>,
+    /// What changed since the baseline, when the run was given one
+    /// (`--baseline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Changes>,
 }
 
 impl RunResult {
@@ -147,6 +152,7 @@ impl RunResult {
                 c.vector_checks + c.vector_cases,
                 c.vector_failures + c.vector_cases_failing,
             ),
+            vector_checks: c.vector_checks,
             random_cases: c.random_cases,
             random_cases_failing: c.random_cases_failing,
             unwaived: aggregate.unwaived(),
@@ -170,11 +176,7 @@ impl RunResult {
             coverage_percent: coverage.as_ref().map(|c| c.percent),
         };
         let gates = gate::evaluate(gates_config, &inputs);
-        let verdict = if meta.interrupted {
-            Status::Interrupted
-        } else {
-            gate::overall(&gates)
-        };
+        let verdict = verdict(&meta, &gates);
         RunResult {
             meta,
             aggregate,
@@ -184,7 +186,29 @@ impl RunResult {
             throughput: None,
             data,
             coverage,
+            changes: None,
         }
+    }
+
+    /// Compares the judged run with a baseline run (`file` names it) and
+    /// judges the comparison: records the changes, adds the gate on groups
+    /// new or no longer waived since, and re-derives the verdict. A result
+    /// compared before is compared afresh.
+    pub fn with_baseline(mut self, baseline: &RunResult, file: &str) -> Self {
+        self.gates.retain(|g| g.name != gate::BASELINE_GATE);
+        let mut changes = crate::baseline::compare(&self, baseline, file);
+        changes.gates.retain(|g| g.name != gate::BASELINE_GATE);
+        let newly: Vec<&str> = changes.newly_unwaived().map(|g| g.id.as_str()).collect();
+        let fixed = changes.of(crate::baseline::Change::Fixed).count() as u64;
+        self.gates.push(gate::since_baseline(
+            &self.meta.gates_config,
+            file,
+            &newly,
+            fixed,
+        ));
+        self.verdict = verdict(&self.meta, &self.gates);
+        self.changes = Some(changes);
+        self
     }
 
     /// Groups, worst first: unwaived before waived, then severity, check, count.
@@ -212,6 +236,15 @@ impl RunResult {
     /// Checks in the order of the report, with their summed tallies per pair.
     pub fn checks_run(&self) -> BTreeSet<Check> {
         self.aggregate.tallies.keys().map(|(c, _, _)| *c).collect()
+    }
+}
+
+/// A run's verdict: the worst gate, unless the run was cut short.
+fn verdict(meta: &RunMeta, gates: &[Gate]) -> Status {
+    if meta.interrupted {
+        Status::Interrupted
+    } else {
+        gate::overall(gates)
     }
 }
 

@@ -12,6 +12,7 @@
 mod common;
 
 mod bad_input;
+mod baseline;
 mod bench;
 mod ci;
 mod data;

@@ -1,0 +1,441 @@
+//! What changed since a previous run: the comparison a CI job shows on a
+//! pull request (`--baseline PREVIOUS/report.json`).
+//!
+//! Finding groups are matched by their stable id ([`GroupKey::id`]), which
+//! does not depend on the waiver, so a group that loses its waiver is the
+//! same group, now unwaived. A group is *new* or *fixed* when it appears or
+//! disappears, and *grew* or *shrank* when its count moved beyond what the
+//! two runs' difference explains: with the same config, seed and cases the
+//! runs are the same computation and any change is real; otherwise random
+//! cases differ, and a change must exceed three standard deviations of a
+//! Poisson count (about 1 in 700 by chance) beyond the baseline's count, as
+//! it was and scaled by the ratio of random cases, to be reported. Waived
+//! groups are compared like the others: a waived group that doubles is news.
+//!
+//! The comparison only reports; [`crate::gate::since_baseline`] judges it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::date::Day;
+use crate::finding::GroupKey;
+use crate::gate::Status;
+use crate::run::RunResult;
+use crate::words::{count, counted};
+
+/// How a finding group changed since the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Not in the baseline.
+    New,
+    /// Waived in the baseline, now with unwaived findings (its waiver
+    /// expired, narrowed or went away).
+    Unwaived,
+    /// More findings than the baseline explains.
+    Grew,
+    /// Fewer findings than the baseline explains.
+    Shrank,
+    /// Unwaived in the baseline, now waived.
+    Waived,
+    /// In the baseline, gone now.
+    Fixed,
+}
+
+impl Change {
+    /// The word reports print.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::New => "new",
+            Change::Unwaived => "no longer waived",
+            Change::Grew => "grew",
+            Change::Shrank => "shrank",
+            Change::Waived => "now waived",
+            Change::Fixed => "fixed",
+        }
+    }
+}
+
+/// A group's findings in one run: all, and how many of them were waived.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    /// Findings.
+    pub findings: u64,
+    /// Of those, waived.
+    pub waived: u64,
+}
+
+impl Count {
+    /// Findings no waiver covers.
+    pub fn unwaived(&self) -> u64 {
+        self.findings - self.waived
+    }
+}
+
+/// One finding group that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupChange {
+    /// The group's stable id.
+    pub id: String,
+    /// What changed.
+    pub change: Change,
+    /// The root cause.
+    #[serde(flatten)]
+    pub key: GroupKey,
+    /// Its findings in the baseline.
+    pub was: Count,
+    /// Its findings now.
+    pub now: Count,
+    /// The waiver covering it now (else in the baseline), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived_by: Option<String>,
+}
+
+impl GroupChange {
+    /// Whether the group has unwaived findings now and had none before:
+    /// what the `new unwaived findings` gate counts.
+    pub fn newly_unwaived(&self) -> bool {
+        self.now.unwaived() > 0 && self.was.unwaived() == 0
+    }
+}
+
+/// A gate whose colour changed (or that one of the runs lacks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateChange {
+    /// The gate.
+    pub name: String,
+    /// Its colour in the baseline (`None`: the baseline had no such gate).
+    pub was: Option<Status>,
+    /// Its colour now (`None`: this run has no such gate).
+    pub now: Option<Status>,
+}
+
+/// The run compared against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineInfo {
+    /// The baseline's report file, as given.
+    pub file: String,
+    /// Its seed (a string in JSON: exact in every reader).
+    #[serde(with = "crate::json_u64")]
+    pub seed: u64,
+    /// Its random cases.
+    pub random_cases: u64,
+    /// The day it judged waivers on.
+    pub today: Day,
+    /// Its verdict.
+    pub verdict: Status,
+    /// Whether it used the same config file (by SHA-256).
+    pub same_config: bool,
+    /// The keycompat version that wrote it.
+    pub keycompat_version: String,
+}
+
+/// Everything that changed since the baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    /// The run compared against.
+    pub baseline: BaselineInfo,
+    /// Whether counts were compared exactly (same config, seed and random
+    /// cases: the same computation) or within Poisson noise.
+    pub exact: bool,
+    /// Caveats about the comparison, in words (another config, a partial or
+    /// interrupted baseline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Groups that changed, in [`Change`] order, then by id.
+    pub groups: Vec<GroupChange>,
+    /// Groups in both runs whose counts did not change beyond noise.
+    pub unchanged: u64,
+    /// Gates whose colour changed.
+    pub gates: Vec<GateChange>,
+}
+
+impl Changes {
+    /// Groups with unwaived findings now that had none in the baseline.
+    pub fn newly_unwaived(&self) -> impl Iterator<Item = &GroupChange> {
+        self.groups.iter().filter(|g| g.newly_unwaived())
+    }
+
+    /// Groups of one kind of change.
+    pub fn of(&self, change: Change) -> impl Iterator<Item = &GroupChange> {
+        self.groups.iter().filter(move |g| g.change == change)
+    }
+}
+
+impl GroupChange {
+    /// The counts in words: `1,200 -> 2,400 findings (2,400 waived)`.
+    pub fn counts(&self) -> String {
+        let waived = |c: &Count| match c.waived {
+            0 => String::new(),
+            w if w == c.findings => " waived".into(),
+            w => format!(" ({} waived)", count(w)),
+        };
+        format!(
+            "{}{} -> {}{}",
+            count(self.was.findings),
+            waived(&self.was),
+            counted(self.now.findings, "finding"),
+            waived(&self.now)
+        )
+    }
+}
+
+impl Changes {
+    /// The comparison in one line: `2 new, 1 fixed, 1 grew; 14 unchanged`.
+    pub fn headline(&self) -> String {
+        let mut parts: Vec<String> = [
+            Change::New,
+            Change::Unwaived,
+            Change::Grew,
+            Change::Shrank,
+            Change::Waived,
+            Change::Fixed,
+        ]
+        .into_iter()
+        .filter_map(|c| match self.of(c).count() {
+            0 => None,
+            n => Some(format!("{} {}", count(n as u64), c.as_str())),
+        })
+        .collect();
+        if parts.is_empty() {
+            parts.push("no finding group changed".into());
+        }
+        let gates = match self.gates.len() {
+            0 => String::new(),
+            n => format!(", {} changed colour", counted(n as u64, "gate")),
+        };
+        format!(
+            "{}; {} unchanged{gates}",
+            parts.join(", "),
+            counted(self.unchanged, "group")
+        )
+    }
+
+    /// Which run was compared against: `old/report.json (seed 7, 2026-11-29, NO-GO)`.
+    pub fn against(&self) -> String {
+        let b = &self.baseline;
+        format!(
+            "{} (seed {}, judged on {}, {})",
+            b.file,
+            b.seed,
+            b.today,
+            crate::report::model::verdict_title(b.verdict)
+        )
+    }
+}
+
+/// A gate's colour, or `absent` when the run had no such gate.
+pub fn colour(s: Option<Status>) -> String {
+    s.map_or("absent".into(), |s| s.to_string())
+}
+
+/// A group's counts in one run, with what the comparison needs.
+struct Side<'r> {
+    key: &'r GroupKey,
+    count: Count,
+    waived_by: Option<&'r str>,
+}
+
+/// Sums a run's groups by id: a root cause partly waived is two groups in
+/// the run (one per waiver) and one here.
+fn by_id(r: &RunResult) -> BTreeMap<String, Side<'_>> {
+    let mut out: BTreeMap<String, Side<'_>> = BTreeMap::new();
+    for g in r.aggregate.groups().values() {
+        let id = if g.id.is_empty() {
+            g.key.id()
+        } else {
+            g.id.clone()
+        };
+        let side = out.entry(id).or_insert_with(|| Side {
+            key: &g.key,
+            count: Count::default(),
+            waived_by: None,
+        });
+        side.count.findings += g.count;
+        if let Some(w) = &g.waived_by {
+            side.count.waived += g.count;
+            side.waived_by.get_or_insert(w);
+        }
+    }
+    out
+}
+
+/// Whether `now` findings differ from what the baseline's `was` explains.
+///
+/// Exact runs compare exactly. Otherwise a group's findings may come from
+/// random cases (which scale with the random cases run, `scale`) or from
+/// vectors and exports (which do not), in a mix a group does not record; so
+/// the change must lie beyond both expectations by more than three standard
+/// deviations of a Poisson count: only changes no mix of sources explains.
+fn beyond_noise(was: u64, now: u64, scale: f64, exact: bool) -> Option<Change> {
+    let now = now as f64;
+    if exact {
+        let was = was as f64;
+        return match now.partial_cmp(&was) {
+            Some(std::cmp::Ordering::Greater) => Some(Change::Grew),
+            Some(std::cmp::Ordering::Less) => Some(Change::Shrank),
+            _ => None,
+        };
+    }
+    let (low, high) = {
+        let (a, b) = (was as f64, was as f64 * scale);
+        (a.min(b), a.max(b))
+    };
+    if now > high + 3.0 * high.sqrt() {
+        Some(Change::Grew)
+    } else if now < low - 3.0 * low.sqrt() {
+        Some(Change::Shrank)
+    } else {
+        None
+    }
+}
+
+/// Compares a finished run with its baseline (`file` names the baseline).
+pub fn compare(now: &RunResult, baseline: &RunResult, file: &str) -> Changes {
+    let random = |r: &RunResult| r.aggregate.counts().random_cases;
+    let same_config = now.meta.config_sha256 == baseline.meta.config_sha256;
+    let exact = same_config
+        && now.meta.seed == baseline.meta.seed
+        && random(now) == random(baseline)
+        && now.meta.partitions == baseline.meta.partitions;
+    let mut notes = Vec::new();
+    if !same_config {
+        notes.push("the baseline used another config file (or another version of it)".into());
+    }
+    if !baseline.meta.partitions.is_empty() {
+        let shards: Vec<String> = baseline
+            .meta
+            .partitions
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        notes.push(format!(
+            "the baseline is shard {} only: compare a merged report for the whole run",
+            shards.join(", ")
+        ));
+    }
+    if baseline.meta.interrupted {
+        notes.push("the baseline run was interrupted: its counts are partial".into());
+    }
+    if !exact && same_config {
+        notes.push(format!(
+            "random cases differ (seed {} vs {}, {} vs {} cases): counts compared within noise",
+            baseline.meta.seed,
+            now.meta.seed,
+            count(random(baseline)),
+            count(random(now))
+        ));
+    }
+    let scale = match (random(baseline), random(now)) {
+        (0, _) => 1.0,
+        (was, now) => now as f64 / was as f64,
+    };
+    let was = by_id(baseline);
+    let mut is = by_id(now);
+    let mut groups = Vec::new();
+    let mut unchanged = 0;
+    for (id, before) in &was {
+        let after = is.remove(id);
+        let now_count = after.as_ref().map(|a| a.count).unwrap_or_default();
+        let change = match &after {
+            None => Some(Change::Fixed),
+            Some(_) if now_count.unwaived() > 0 && before.count.unwaived() == 0 => {
+                Some(Change::Unwaived)
+            }
+            Some(_) if now_count.unwaived() == 0 && before.count.unwaived() > 0 => {
+                Some(Change::Waived)
+            }
+            Some(_) => beyond_noise(before.count.findings, now_count.findings, scale, exact),
+        };
+        match change {
+            None => unchanged += 1,
+            Some(change) => groups.push(GroupChange {
+                id: id.clone(),
+                change,
+                key: after.as_ref().map_or(before.key, |a| a.key).clone(),
+                was: before.count,
+                now: now_count,
+                waived_by: after
+                    .as_ref()
+                    .and_then(|a| a.waived_by)
+                    .or(before.waived_by)
+                    .map(str::to_string),
+            }),
+        }
+    }
+    for (id, after) in is {
+        groups.push(GroupChange {
+            id,
+            change: Change::New,
+            key: after.key.clone(),
+            was: Count::default(),
+            now: after.count,
+            waived_by: after.waived_by.map(str::to_string),
+        });
+    }
+    groups.sort_by(|a, b| (a.change, &a.id).cmp(&(b.change, &b.id)));
+    Changes {
+        baseline: BaselineInfo {
+            file: file.to_string(),
+            seed: baseline.meta.seed,
+            random_cases: random(baseline),
+            today: baseline.meta.today,
+            verdict: baseline.verdict,
+            same_config,
+            keycompat_version: baseline.meta.keycompat_version.clone(),
+        },
+        exact,
+        notes,
+        groups,
+        unchanged,
+        gates: gate_changes(&baseline.gates, &now.gates),
+    }
+}
+
+/// Gates whose colour differs, or that only one run has, in this run's order.
+fn gate_changes(was: &[crate::gate::Gate], now: &[crate::gate::Gate]) -> Vec<GateChange> {
+    let colour = |gates: &[crate::gate::Gate], name: &str| {
+        gates.iter().find(|g| g.name == name).map(|g| g.status)
+    };
+    let mut out: Vec<GateChange> = now
+        .iter()
+        .map(|g| GateChange {
+            name: g.name.clone(),
+            was: colour(was, &g.name),
+            now: Some(g.status),
+        })
+        .chain(
+            was.iter()
+                .filter(|g| colour(now, &g.name).is_none())
+                .map(|g| GateChange {
+                    name: g.name.clone(),
+                    was: Some(g.status),
+                    now: None,
+                }),
+        )
+        .collect();
+    out.retain(|c| c.was != c.now);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noise_is_three_poisson_deviations_unless_exact() {
+        assert_eq!(beyond_noise(100, 101, 1.0, true), Some(Change::Grew));
+        assert_eq!(beyond_noise(100, 100, 2.0, true), None);
+        assert_eq!(beyond_noise(100, 129, 1.0, false), None);
+        assert_eq!(beyond_noise(100, 131, 1.0, false), Some(Change::Grew));
+        assert_eq!(beyond_noise(100, 69, 1.0, false), Some(Change::Shrank));
+        // A waived group that doubles is news.
+        assert_eq!(beyond_noise(15_000, 30_000, 1.0, false), Some(Change::Grew));
+        // Twice the random cases: anything from unscaled to doubled is explained.
+        assert_eq!(beyond_noise(905, 1_352, 2.0, false), None);
+        assert_eq!(beyond_noise(905, 1_900, 2.0, false), None);
+        assert_eq!(beyond_noise(905, 2_000, 2.0, false), Some(Change::Grew));
+        assert_eq!(beyond_noise(905, 800, 2.0, false), Some(Change::Shrank));
+    }
+}
