@@ -342,17 +342,7 @@ fn gate_lines_show_threshold_and_measure_in_shared_words() {
     let cases = report["counts"]["vector_cases"]
         .as_u64()
         .expect("vector cases");
-    let grouped = |n: u64| {
-        let d = n.to_string();
-        let mut out = String::new();
-        for (i, c) in d.chars().enumerate() {
-            if i > 0 && (d.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    };
+    let grouped = keycompat::words::count;
     let measured = |name: &str| {
         gate(&report, name)["measured"]
             .as_str()
