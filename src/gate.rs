@@ -402,7 +402,7 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             },
             format!(
                 "at least {} random cases, none with an unwaived finding",
-                config.min_random_cases
+                count(config.min_random_cases)
             ),
             format!(
                 "{} of the {} required, {} clean, {} with unwaived findings",
@@ -488,7 +488,7 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
         gate(
             &t.name,
             if n > t.max { t.level } else { Status::Green },
-            format!("at most {} unwaived {what}", t.max),
+            format!("at most {} unwaived {what}", count(t.max)),
             format!(
                 "{} unwaived {what} (at most {} allowed)",
                 count(n),

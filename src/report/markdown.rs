@@ -1,5 +1,6 @@
 //! Markdown for CI job summaries (`$GITHUB_STEP_SUMMARY`, GitLab) and pull
-//! request comments: verdict first, then the gates, the matrix, the top
+//! request comments: verdict first, then the gates, the compatibility grid
+//! (every pair of systems over every check), the matrix by check, the top
 //! findings with their replay commands, the waivers and the run's identity.
 //!
 //! GitHub-flavoured, and readable as raw text in a log: tables stay narrow,
@@ -9,8 +10,10 @@
 
 use std::fmt::Write;
 
+use super::grid::{self, PairState};
 use super::model::{self, CellState};
 use crate::baseline::{Change, Changes, colour};
+use crate::finding::Severity;
 use crate::gate::Status;
 use crate::implementation::{ImplInfo, Origin};
 use crate::run::RunResult;
@@ -27,6 +30,7 @@ pub fn render(r: &RunResult) -> String {
     if let Some(c) = &r.changes {
         changes(&mut s, c);
     }
+    compatibility_grid(&mut s, r);
     matrix(&mut s, r);
     findings(&mut s, r);
     data(&mut s, r);
@@ -98,8 +102,74 @@ fn gates(s: &mut String, r: &RunResult) {
     s.push('\n');
 }
 
+/// The square GitHub renders for a state: the HTML report's colours.
+fn symbol(state: PairState) -> &'static str {
+    match state {
+        PairState::Unwaived { worst, .. } => match worst {
+            Some(Severity::Outage) | None => "🟥",
+            Some(Severity::Leak) => "🟪",
+            Some(Severity::Crash) => "🟧",
+            Some(Severity::Error) => "⬛",
+            Some(Severity::Drift) => "🟫",
+        },
+        PairState::Waived { .. } => "🟨",
+        PairState::Pass { .. } => "🟩",
+        PairState::NotExercised => "—",
+    }
+}
+
+/// Every pair of systems over every check, one cell each: the same cells
+/// as the matrix by check below, summed by [`grid`].
+fn compatibility_grid(s: &mut String, r: &RunResult) {
+    let cells = model::cells(r);
+    let g = grid::grid(r, &cells);
+    if g.rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "## Compatibility grid\n");
+    let _ = writeln!(
+        s,
+        "Rows issued keys, columns validated them; each cell is the worst unwaived finding over every check, with how many findings have it (+N: unwaived findings of lesser severities), then the checks behind it. \
+         🟥 outage · 🟪 leak · 🟧 crash · ⬛ error · 🟫 drift (unwaived) · 🟨 waived (every finding) · 🟩 pass (observations) · — not exercised.\n"
+    );
+    let mut header = String::from("| issued by ↓ / validated by → |");
+    let mut rule = String::from("|---|");
+    for v in &g.validators {
+        let _ = write!(header, " {} |", text(v.unwrap_or("no validation")));
+        rule.push_str("---|");
+    }
+    let _ = writeln!(s, "{header}\n{rule}");
+    for (generator, pairs) in g.generators.iter().zip(&g.rows) {
+        let _ = write!(s, "| **{}** |", text(generator));
+        for pair in pairs {
+            let _ = write!(s, " {} |", grid_cell(pair));
+        }
+        s.push('\n');
+    }
+    s.push('\n');
+}
+
+/// `🟥 outage 2 (+3 other) BACKWARD, TIME`, `🟨 waived 1,920 ROLLBACK`, `—`.
+fn grid_cell(pair: &grid::Pair<'_, '_>) -> String {
+    let state = pair.state;
+    if state == PairState::NotExercised {
+        return symbol(state).to_string();
+    }
+    let mut out = format!("{} {}", symbol(state), state.label());
+    if pair.other_unwaived > 0 {
+        let _ = write!(out, " (+{} other)", model::count(pair.other_unwaived));
+    }
+    let checks: Vec<String> = pair
+        .deciding_checks()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let _ = write!(out, " {}", checks.join(", "));
+    out
+}
+
 fn matrix(s: &mut String, r: &RunResult) {
-    let _ = writeln!(s, "## Matrix\n");
+    let _ = writeln!(s, "## Matrix by check\n");
     let _ = writeln!(s, "| check | pair | pass | fail | skipped | result |");
     let _ = writeln!(s, "|---|---|--:|--:|--:|---|");
     for cell in model::cells(r) {

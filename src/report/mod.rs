@@ -18,6 +18,7 @@
 
 mod atomic;
 mod error;
+mod grid;
 mod html;
 mod json;
 mod junit;

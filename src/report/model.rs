@@ -11,7 +11,8 @@ use crate::gate::Status;
 use crate::run::RunResult;
 pub(crate) use crate::words::{count, noun};
 
-/// The colour of a matrix cell.
+/// The colour of a matrix cell (the grid's [`super::grid::PairState`]
+/// adds the worst severity and the counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CellState {
     /// Observations made, none with a finding.
@@ -22,18 +23,6 @@ pub(crate) enum CellState {
     Waived,
     /// Nothing observed (only skips, e.g. declared refusals).
     Idle,
-}
-
-impl CellState {
-    /// The CSS class and Markdown word.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            CellState::Pass => "pass",
-            CellState::Fail => "fail",
-            CellState::Waived => "waived",
-            CellState::Idle => "idle",
-        }
-    }
 }
 
 /// One (check, generator, validator) cell with its findings, worst first.
@@ -72,6 +61,24 @@ pub(crate) fn pair(generator: &str, validator: Option<&str>) -> String {
     match validator {
         Some(v) => format!("{generator} -> {v}"),
         None => generator.to_string(),
+    }
+}
+
+/// Rank of a system or release in rows and columns: old, new, other
+/// systems by name, then releases in the config's order, then "none" (what
+/// a system does alone). Every format orders its rows and columns by it.
+pub(crate) fn system_rank(r: &RunResult, name: Option<&str>) -> (usize, usize, String) {
+    let Some(name) = name else {
+        return (4, 0, String::new());
+    };
+    if name == r.meta.old {
+        (0, 0, String::new())
+    } else if name == r.meta.new {
+        (1, 0, String::new())
+    } else if let Some(i) = r.meta.releases.iter().position(|(n, _)| n == name) {
+        (3, i, String::new())
+    } else {
+        (2, 0, name.to_string())
     }
 }
 

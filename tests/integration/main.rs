@@ -19,6 +19,7 @@ mod data;
 mod detection;
 mod env;
 mod foundation;
+mod grid;
 mod isolation;
 mod process;
 mod proof;

@@ -506,9 +506,24 @@ fn user_text_is_escaped_in_every_format() {
         "an unescaped < outside code spans in Markdown"
     );
     assert!(md.contains("\\<script>"));
-    for line in md.lines().filter(|l| l.starts_with("| ")) {
-        let cells = line.matches(" | ").count() - line.matches("\\|").count();
-        assert!(cells <= 7, "a table row was split by user text: {line}");
+    // Every row of a table has as many cells as its header.
+    let cells = |line: &str| {
+        let b = line.as_bytes();
+        (0..b.len())
+            .filter(|&i| b[i] == b'|' && (i == 0 || b[i - 1] != b'\\'))
+            .count()
+    };
+    let mut header: Option<usize> = None;
+    for line in md.lines().filter(|l| !l.starts_with("|-")) {
+        if !line.starts_with("| ") {
+            header = None;
+            continue;
+        }
+        let n = cells(line);
+        match header {
+            None => header = Some(n),
+            Some(h) => assert_eq!(n, h, "a table row was split by user text: {line}"),
+        }
     }
     let xml = report::render_junit(&r).expect("junit");
     let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("hostile junit parses");
@@ -576,16 +591,80 @@ fn write_all_is_atomic_and_leaves_only_the_four_reports() {
     assert!(err.to_string().contains("report.md"), "{err}");
 }
 
+/// What the browser drew, measured in the page itself: appended to a copy
+/// of the report, this script writes the grid's size and position and the
+/// colours the browser computed for each use of "waived" into `#probe`,
+/// which `--dump-dom` prints.
+const PROBE: &str = r##"<script>
+(function () {
+  function css(sel, prop) { var e = document.querySelector(sel); return e ? getComputedStyle(e)[prop] : null; }
+  function box(sel) { var e = document.querySelector(sel); return e ? e.getBoundingClientRect() : null; }
+  var grid = box("table.pairgrid"), matrix = box("#matrix");
+  var cells = [].slice.call(document.querySelectorAll("td.pc"));
+  var out = {
+    grid: grid && { width: grid.width, height: grid.height, top: grid.top },
+    matrix_top: matrix && matrix.top,
+    cells: cells.length,
+    cells_without_text: cells.filter(function (c) { return !c.innerText.trim(); }).length,
+    waived: [css("td.pc.waived", "borderLeftColor"), css(".cell.waived", "borderTopColor"),
+             css("rect.seg-waived", "fill"), css(".swatch.waived", "borderTopColor"),
+             css(".finding.waived", "borderLeftColor")],
+    outage: css("td.pc.outage", "borderLeftColor"),
+    pass: css("td.pc.pass", "borderLeftColor")
+  };
+  var p = document.createElement("pre"); p.id = "probe"; p.textContent = JSON.stringify(out);
+  document.body.appendChild(p);
+})();
+</script>"##;
+
+/// Loads `html` in headless `browser` with [`PROBE`] and returns what it
+/// measured.
+fn probe_in(browser: &str, html: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(html).expect("read html");
+    let probed = html.with_extension("probe.html");
+    std::fs::write(&probed, text.replace("</body>", &format!("{PROBE}</body>"))).expect("write");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--window-size=1366,2400",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", probed.display()))
+        .output()
+        .expect("run the browser");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let json = dom
+        .split_once(r#"<pre id="probe">"#)
+        .and_then(|(_, rest)| rest.split_once("</pre>"))
+        .map(|(json, _)| json)
+        .unwrap_or_else(|| {
+            panic!(
+                "the probe did not run:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    serde_json::from_str(json).expect("the probe's JSON")
+}
+
 #[test]
 fn html_renders_in_headless_chromium() {
-    let has_chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .any(|b| Command::new(b).arg("--version").output().is_ok());
-    assert!(
-        has_chromium,
-        "chromium not found: this test renders the HTML report in it; \
-         install it with `apt-get install chromium`"
-    );
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok());
+    let browser = browser.unwrap_or_else(|| {
+        panic!(
+            "chromium not found: this test renders the HTML report in it; \
+             install it with `apt-get install chromium`"
+        )
+    });
     let dir = scratch("screenshot");
     for (name, r) in [("defect", defect()), ("demo", demo())] {
         let html = dir.join(format!("{name}.html"));
@@ -605,6 +684,29 @@ fn html_renders_in_headless_chromium() {
         let bytes = std::fs::read(&png).expect("png written");
         assert!(bytes.starts_with(b"\x89PNG"), "not a PNG");
         println!("screenshot: {}", png.display());
+
+        // The compatibility grid is drawn, above the matrices by check,
+        // every cell with words, not colour alone.
+        let p = probe_in(browser, &html);
+        let grid = &p["grid"];
+        assert!(grid["width"].as_f64() > Some(300.0), "{name}: {p}");
+        assert!(grid["height"].as_f64() > Some(100.0), "{name}: {p}");
+        assert!(
+            grid["top"].as_f64() < p["matrix_top"].as_f64(),
+            "{name}: {p}"
+        );
+        assert!(p["cells"].as_u64() > Some(10), "{name}: {p}");
+        assert_eq!(p["cells_without_text"], 0, "{name}: {p}");
+        // "waived" is drawn in one colour in the grid, the matrices by
+        // check, the charts, the legend and the findings.
+        let waived = p["waived"].as_array().expect("waived colours");
+        assert!(waived[0].is_string(), "{name}: no waived grid cell: {p}");
+        assert!(waived.iter().all(|c| *c == waived[0]), "{name}: {p}");
+        assert_ne!(p["pass"], waived[0], "{name}: {p}");
+        if name == "defect" {
+            assert!(p["outage"].is_string(), "{name}: no outage cell: {p}");
+            assert_ne!(p["outage"], waived[0], "{name}: {p}");
+        }
     }
 }
 

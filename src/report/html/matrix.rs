@@ -1,14 +1,18 @@
-//! The compatibility matrix: one grid per check, systems that issued keys
+//! The matrices by check: one grid per check, systems that issued keys
 //! down the side, systems and shipped releases that validated them across
-//! the top, each cell passing, failing, waived or not exercised.
+//! the top, each cell passing, failing, waived or not exercised. The detail
+//! behind the compatibility grid ([`super::grid`]), whose cells are these
+//! cells summed over the checks; a failing cell has the colour of its worst
+//! unwaived severity, as in the grid.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::page::{arrow, rank};
+use super::page::{ColumnView, arrow, column};
 use crate::finding::Check;
-use crate::report::model::{CellState, CellView};
+use crate::report::grid;
+use crate::report::model::{CellState, CellView, system_rank};
 use crate::run::RunResult;
 
 /// What each check proves, in a release manager's words (README, "What it does").
@@ -30,12 +34,6 @@ fn check_blurb(c: Check) -> &'static str {
             "validators in child processes answer the same under other time zones, locales and calendars as in keycompat's own environment"
         }
     }
-}
-
-#[derive(Serialize)]
-struct ColumnView {
-    name: String,
-    note: String,
 }
 
 #[derive(Serialize)]
@@ -85,8 +83,9 @@ fn cell_html(cell: &CellView<'_>) -> CellHtml {
     if let Some(top) = cell.unwaived.first() {
         title.push_str(&format!(": {}", top.key.cause));
     }
+    let colour = grid::summarise(cell.generator, cell.validator, vec![cell]).state;
     CellHtml {
-        class: state.as_str(),
+        class: colour.class(),
         pass: cell.tally.pass,
         fail: cell.tally.fail,
         skipped: cell.tally.skipped,
@@ -104,30 +103,12 @@ pub(super) fn matrices(r: &RunResult, cells: &[CellView<'_>]) -> Vec<MatrixView>
         .into_iter()
         .map(|(check, cells)| {
             let mut gens: Vec<&str> = cells.iter().map(|c| c.generator).collect();
-            gens.sort_by_key(|g| rank(r, Some(g)));
+            gens.sort_by_key(|g| system_rank(r, Some(g)));
             gens.dedup();
             let mut vals: Vec<Option<&str>> = cells.iter().map(|c| c.validator).collect();
-            vals.sort_by_key(|v| rank(r, *v));
+            vals.sort_by_key(|v| system_rank(r, *v));
             vals.dedup();
-            let columns = vals
-                .iter()
-                .map(|v| match v {
-                    None => ColumnView {
-                        name: "no validation".into(),
-                        note: "issuing only".into(),
-                    },
-                    Some(v) => ColumnView {
-                        name: v.to_string(),
-                        note: r
-                            .meta
-                            .releases
-                            .iter()
-                            .find(|(n, _)| n == v)
-                            .map(|(_, sys)| format!("release, validator {sys}"))
-                            .unwrap_or_else(|| "system".into()),
-                    },
-                })
-                .collect();
+            let columns = vals.iter().map(|v| column(r, *v)).collect();
             let rows = gens
                 .iter()
                 .map(|g| RowView {

@@ -14,12 +14,13 @@
 //! and compiles the template at run time, so no build step is involved.
 //!
 //! The view model is built per section of the page: [`overview`] (verdict,
-//! counts, gates), [`matrix`], [`charts`], [`findings`] (with the waivers),
-//! [`data`] (migration data and scenario coverage) and [`run`] (how the
-//! run was made). Each turns the [`RunResult`] into plain, serializable
-//! views and decides nothing: the verdict, gates and waivers come judged.
-//! What several sections write the same way (arrows, status colours, the
-//! order of systems) is in [`page`]; this file only puts the sections
+//! counts, gates), [`grid`] (every pair of systems over every check),
+//! [`matrix`] (the same cells, one grid per check), [`charts`],
+//! [`findings`] (with the waivers), [`data`] (migration data and scenario
+//! coverage) and [`run`] (how the run was made). Each turns the
+//! [`RunResult`] into plain, serializable views and decides nothing: the
+//! verdict, gates and waivers come judged. What several sections write the
+//! same way (arrows, status colours, column headers) is in [`page`]; this file only puts the sections
 //! together into the one page the template renders, and no section refers
 //! back to it.
 
@@ -27,6 +28,7 @@ mod changes;
 mod charts;
 mod data;
 mod findings;
+mod grid;
 mod matrix;
 mod overview;
 mod page;
@@ -58,6 +60,7 @@ pub fn render(r: &RunResult, throughput: Option<&Throughput>) -> Result<String, 
         summary: overview::summary(r),
         gates: overview::gates(r),
         changes: r.changes.as_ref().map(changes::changes),
+        grid: grid::grid(r, &cells),
         matrices: matrix::matrices(r, &cells),
         charts: charts::charts(r, throughput),
         findings: findings::findings(r),
@@ -79,6 +82,7 @@ struct Page {
     summary: overview::SummaryView,
     gates: Vec<overview::GateView>,
     changes: Option<changes::ChangesView>,
+    grid: grid::GridView,
     matrices: Vec<matrix::MatrixView>,
     charts: Vec<charts::ChartView>,
     findings: Vec<findings::FindingView>,

@@ -1,10 +1,12 @@
 //! What the sections of the HTML page write the same way: a pair of systems
-//! with an arrow, a gate's status as a CSS colour class, and the order in
-//! which systems and releases appear in rows and columns.
+//! with an arrow, a gate's status as a CSS colour class, and a column's
+//! header (a system, a release and the validator it embeds, or none).
 //!
 //! They live here, not in `mod.rs`, so no section refers back to the file
 //! that assembles the sections into the page. Nothing here judges anything:
 //! it only spells and orders what the run decided.
+
+use serde::Serialize;
 
 use crate::gate::Status;
 use crate::run::RunResult;
@@ -24,19 +26,30 @@ pub(super) fn status_class(s: Status) -> &'static str {
     }
 }
 
-/// Rank of a system or release in rows and columns: old, new, other
-/// systems by name, then releases in the config's order, then "none".
-pub(super) fn rank(r: &RunResult, name: Option<&str>) -> (usize, usize, String) {
-    let Some(name) = name else {
-        return (4, 0, String::new());
-    };
-    if name == r.meta.old {
-        (0, 0, String::new())
-    } else if name == r.meta.new {
-        (1, 0, String::new())
-    } else if let Some(i) = r.meta.releases.iter().position(|(n, _)| n == name) {
-        (3, i, String::new())
-    } else {
-        (2, 0, name.to_string())
+/// A column's header: the validating system or release, and what it is.
+#[derive(Serialize)]
+pub(super) struct ColumnView {
+    name: String,
+    note: String,
+}
+
+/// The header of the column of `validator` (`None`: what a system does on
+/// its own, no validator involved).
+pub(super) fn column(r: &RunResult, validator: Option<&str>) -> ColumnView {
+    match validator {
+        None => ColumnView {
+            name: "no validation".into(),
+            note: "issuing only".into(),
+        },
+        Some(v) => ColumnView {
+            name: v.to_string(),
+            note: r
+                .meta
+                .releases
+                .iter()
+                .find(|(n, _)| n == v)
+                .map(|(_, sys)| format!("release, validator {sys}"))
+                .unwrap_or_else(|| "system".into()),
+        },
     }
 }

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use super::page::rank;
 use crate::implementation::{ImplInfo, Origin};
+use crate::report::model::system_rank;
 use crate::run::RunResult;
 
 #[derive(Serialize)]
@@ -96,6 +96,6 @@ fn system_view(role: &str, i: &ImplInfo) -> SystemView {
 
 pub(super) fn systems(r: &RunResult) -> Vec<SystemView> {
     let mut v: Vec<(&String, &ImplInfo)> = r.meta.systems.iter().collect();
-    v.sort_by_key(|(name, _)| rank(r, Some(name)));
+    v.sort_by_key(|(name, _)| system_rank(r, Some(name)));
     v.into_iter().map(|(n, i)| system_view(n, i)).collect()
 }
