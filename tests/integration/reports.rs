@@ -610,7 +610,12 @@ const PROBE: &str = r##"<script>
              css("rect.seg-waived", "fill"), css(".swatch.waived", "borderTopColor"),
              css(".finding.waived", "borderLeftColor")],
     outage: css("td.pc.outage", "borderLeftColor"),
-    pass: css("td.pc.pass", "borderLeftColor")
+    pass: css("td.pc.pass", "borderLeftColor"),
+    changes: box("#changes") && { top: box("#changes").top, height: box("#changes").height,
+      rows: document.querySelectorAll("#changes tr.change").length,
+      news: document.querySelectorAll("#changes tr.change.red").length,
+      marker: css("#changes tr.change.red td", "borderLeftColor"),
+      red_gate: css("tr.gate.red td", "borderLeftColor") }
   };
   var p = document.createElement("pre"); p.id = "probe"; p.textContent = JSON.stringify(out);
   document.body.appendChild(p);
@@ -666,7 +671,10 @@ fn html_renders_in_headless_chromium() {
         )
     });
     let dir = scratch("screenshot");
-    for (name, r) in [("defect", defect()), ("demo", demo())] {
+    // The defect run compared with the demo as its baseline: what a pull
+    // request that planted the defect shows.
+    let changed = defect().with_baseline(&demo(), "main/report.json");
+    for (name, r) in [("defect", defect()), ("demo", demo()), ("changed", changed)] {
         let html = dir.join(format!("{name}.html"));
         std::fs::write(&html, report::render_html(&r, None).expect("html")).expect("write");
         let png = dir.join(format!("{name}.png"));
@@ -703,9 +711,20 @@ fn html_renders_in_headless_chromium() {
         assert!(waived[0].is_string(), "{name}: no waived grid cell: {p}");
         assert!(waived.iter().all(|c| *c == waived[0]), "{name}: {p}");
         assert_ne!(p["pass"], waived[0], "{name}: {p}");
-        if name == "defect" {
+        if name != "demo" {
             assert!(p["outage"].is_string(), "{name}: no outage cell: {p}");
             assert_ne!(p["outage"], waived[0], "{name}: {p}");
+        }
+        // With a baseline, what changed is drawn between the gates and the
+        // grid, news marked in the red of a red gate; without, nothing.
+        let changes = &p["changes"];
+        if name == "changed" {
+            assert!(changes["height"].as_f64() > Some(100.0), "{p}");
+            assert!(changes["top"].as_f64() < grid["top"].as_f64(), "{p}");
+            assert!(changes["news"].as_u64() > Some(0), "{p}");
+            assert_eq!(changes["marker"], p["changes"]["red_gate"], "{p}");
+        } else {
+            assert!(changes.is_null(), "{name}: {p}");
         }
     }
 }
