@@ -271,7 +271,7 @@ fn the_data_command_runs_the_exports_alone_judged_by_the_data_and_finding_gates(
     let html = std::fs::read_to_string(s.dir.path().join("rep/report.html")).expect("html");
     assert!(html.contains("data only (<code>keycompat data</code>)"));
     assert!(
-        html.contains("of 3003 orders run through both"),
+        html.contains("of 3,003 orders run through both"),
         "no data stats"
     );
 }
