@@ -270,13 +270,13 @@ impl BaselineReport {
         let width = labels.iter().map(String::len).max().unwrap_or(0).max(6);
         let _ = writeln!(
             out,
-            "{:<width$} {:>24} {:>24} {:>8}  verdict",
+            "{:<width$} {:>26} {:>26} {:>8}  verdict",
             "figure", "baseline", "now", "change"
         );
         for (c, label) in self.changes.iter().zip(&labels) {
             let _ = writeln!(
                 out,
-                "{label:<width$} {:>24} {:>24} {:>8}  {}",
+                "{label:<width$} {:>26} {:>26} {:>8}  {}",
                 human_rate_stats(&c.baseline),
                 human_rate_stats(&c.now),
                 c.percent.map_or("-".to_string(), |p| format!("{p:+.1}%")),

@@ -314,13 +314,13 @@ impl BenchResult {
         let ratio = |r: Option<Stats>| r.as_ref().map_or("-".to_string(), human_ratio_stats);
         let _ = writeln!(
             out,
-            "{:<9} {:<10} {:<11} {:>7} {:>24} {:>24} {:>19}",
+            "{:<9} {:<10} {:<11} {:>7} {:>26} {:>26} {:>22}",
             "op", "format", "hosting", "threads", "old", "new", "new/old"
         );
         for c in &self.comparisons {
             let _ = writeln!(
                 out,
-                "{:<9} {:<10} {:<11} {:>7} {:>24} {:>24} {:>19}",
+                "{:<9} {:<10} {:<11} {:>7} {:>26} {:>26} {:>22}",
                 c.op.as_str(),
                 c.format,
                 c.hosting.as_str(),
@@ -333,13 +333,13 @@ impl BenchResult {
         let _ = writeln!(out, "\nevery system:");
         let _ = writeln!(
             out,
-            "{:<16} {:<9} {:<10} {:<11} {:>7} {:>24}",
+            "{:<16} {:<9} {:<10} {:<11} {:>7} {:>26}",
             "system", "op", "format", "hosting", "threads", "rate"
         );
         for m in &self.measurements {
             let _ = writeln!(
                 out,
-                "{:<16} {:<9} {:<10} {:<11} {:>7} {:>24}",
+                "{:<16} {:<9} {:<10} {:<11} {:>7} {:>26}",
                 m.system,
                 m.op.as_str(),
                 m.format,
@@ -356,13 +356,13 @@ impl BenchResult {
             );
             let _ = writeln!(
                 out,
-                "{:<11} {:>7} {:>7} {:>22} {:>22} {:>19}",
+                "{:<11} {:>7} {:>7} {:>26} {:>26} {:>22}",
                 "hosting", "threads", "cases", "matrix", "bare loop", "overhead"
             );
             for m in &self.matrix {
                 let _ = writeln!(
                     out,
-                    "{:<11} {:>7} {:>7} {:>22} {:>22} {:>19}",
+                    "{:<11} {:>7} {:>7} {:>26} {:>26} {:>22}",
                     m.hosting.as_str(),
                     m.threads,
                     m.cases,
