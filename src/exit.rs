@@ -4,7 +4,8 @@
 /// `validate`, the key is valid; for `generate`, every entitlement got a key.
 pub const GO: i32 = 0;
 /// Incompatible: a red gate; for `validate`, the key is rejected; for
-/// `generate`, at least one entitlement was refused by the format.
+/// `generate`, at least one entitlement was refused by the format; for
+/// `bench --fail-on-regression`, a figure regressed against the baseline.
 pub const INCOMPATIBLE: i32 = 1;
 /// Usage, config or vector error: the input is wrong, nothing was proven.
 pub const USAGE: i32 = 2;

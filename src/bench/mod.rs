@@ -8,30 +8,35 @@
 //! same cases through the full matrix and through a bare loop that makes the
 //! same calls and judges nothing.
 //!
-//! Every figure is measured side by side in one process, so ratios hold on a
-//! noisy machine even when absolute rates drift. Keys come from the run's own
-//! random generator: the corpus has the same edges a run has.
+//! The machines this runs on are shared and noisy: one sample per figure
+//! differed twofold between two measurements of the same library. So every
+//! figure is measured in rounds, interleaved ([`rounds`]), and reported as
+//! a median with its range; a ratio is taken within each round, between two
+//! figures measured minutes apart at most, and reported with its range too.
+//! [`baseline`] compares two such results figure by figure. Keys come from
+//! the run's own random generator: the corpus has the same edges a run has.
 
+pub mod baseline;
+mod figures;
 pub mod result;
+mod rounds;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::check::{Case, Matrix, own_context};
 use crate::entitlement::Entitlement;
 use crate::implementation::Implementation;
 use crate::random::Generator;
-use crate::run::{RunOptions, Runner, case_id, pull_parallel};
+use crate::run::case_id;
 use crate::verdict::{Context, Verdict};
+use figures::{BATCH, Figure, MatrixFigure, RateFigure, Work, per_second, summary};
 
 pub use result::{
-    BenchResult, Comparison, Hosting, MatrixRate, Measurement, Op, SCHEMA_VERSION, human_rate,
+    BenchResult, Comparison, Hosting, MatrixRate, Measurement, Op, SCHEMA_VERSION, Stats,
+    human_rate, human_rate_stats, human_ratio_stats,
 };
-
-/// Calls per batch: the unit a worker process is crossed with, as in a run.
-const BATCH: usize = 64;
 
 /// How to measure.
 #[derive(Debug, Clone)]
@@ -40,19 +45,31 @@ pub struct BenchOptions {
     pub seed: u64,
     /// Entitlements in the corpus.
     pub corpus: usize,
-    /// How long each rate is measured.
+    /// How long each rate is measured, in all: each round gets its share.
     pub time: Duration,
+    /// Rounds (at least 1): every figure is measured once per round.
+    pub rounds: usize,
     /// Thread counts to measure at (e.g. 1 and all cores).
     pub threads: Vec<usize>,
-    /// Cases through the matrix per matrix measurement (0: skip).
+    /// Cases through the matrix per matrix sample (0: skip).
     pub matrix_cases: u64,
+}
+
+/// A system opened as a run opens it by default, and where that put it.
+pub struct Direct {
+    /// In-process for builtins and plugin libraries; a process plugin runs
+    /// in its own child process whatever the hosting.
+    pub hosting: Hosting,
+    /// The system.
+    pub imp: Arc<dyn Implementation>,
 }
 
 /// The systems to measure, opened once per hosting.
 pub struct Systems {
-    /// Name -> implementation, in-process.
-    pub in_process: BTreeMap<String, Arc<dyn Implementation>>,
-    /// Name -> implementation in worker processes; builtins are absent.
+    /// Name -> the system as a run opens it by default.
+    pub direct: BTreeMap<String, Direct>,
+    /// Name -> implementation in worker processes; builtins and process
+    /// plugins are absent.
     pub isolated: BTreeMap<String, Arc<dyn Implementation>>,
 }
 
@@ -66,34 +83,6 @@ pub struct Matrices {
 
 /// Keys of one format with the context each was issued for.
 type KeySet = Vec<(Vec<u8>, Context)>;
-
-/// Calls `work(round)` on `threads` threads until `time` has passed; `work`
-/// returns the calls it made. Round `r` of thread `t` is `t + r * threads`.
-fn timed(threads: usize, time: Duration, work: &(dyn Fn(usize) -> usize + Sync)) -> (u64, f64) {
-    let start = Instant::now();
-    let calls: u64 = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || {
-                    let mut calls = 0u64;
-                    let mut round = t;
-                    loop {
-                        calls += work(round) as u64;
-                        round += threads;
-                        if start.elapsed() >= time {
-                            return calls;
-                        }
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .sum()
-    });
-    (calls, start.elapsed().as_secs_f64())
-}
 
 /// The entitlements one system issues keys of each format for, and those keys.
 struct Issued {
@@ -139,53 +128,28 @@ fn issue(
     issued
 }
 
-fn rate(
-    op: Op,
-    system: &str,
-    format: &str,
-    hosting: Hosting,
-    threads: usize,
-    m: (u64, f64),
-) -> Measurement {
-    Measurement {
-        op,
-        system: system.to_string(),
-        format: format.to_string(),
-        hosting,
-        threads,
-        calls: m.0,
-        seconds: m.1,
-        per_second: if m.1 > 0.0 { m.0 as f64 / m.1 } else { 0.0 },
-    }
-}
-
-/// Measures every system, old vs new, and the matrix. `say` hears what is
-/// being measured (for a progress line).
-pub fn run(
+/// Issues the corpus with every system that generates, and picks one key set
+/// per format: the validators' own issuers first, so a format's keys come
+/// from the system that defines it (old for the legacy format, new for the
+/// new one).
+fn issue_all(
     systems: &Systems,
-    matrices: &Matrices,
-    generator: &Generator,
+    corpus: &[Entitlement],
     old: &str,
     new: &str,
-    options: &BenchOptions,
     say: &dyn Fn(&str),
-) -> BenchResult {
-    let corpus: Vec<Entitlement> = (0..options.corpus as u64)
-        .map(|i| generator.entitlement(i))
-        .collect();
+) -> (BTreeMap<String, Issued>, BTreeMap<String, KeySet>) {
     let validators: BTreeMap<String, Arc<dyn Implementation>> = systems
-        .in_process
+        .direct
         .iter()
-        .filter(|(_, s)| s.info().can_validate)
-        .map(|(n, s)| (n.clone(), s.clone()))
+        .filter(|(_, s)| s.imp.info().can_validate)
+        .map(|(n, s)| (n.clone(), s.imp.clone()))
         .collect();
-    // The validators' own issuers first, so a format's keys come from the
-    // system that defines it (old for the legacy format, new for the new one).
     let mut issued: BTreeMap<String, Issued> = BTreeMap::new();
-    for (name, s) in &systems.in_process {
-        if s.info().can_generate {
+    for (name, s) in &systems.direct {
+        if s.imp.info().can_generate {
             say(&format!("issuing the corpus with {name}"));
-            issued.insert(name.clone(), issue(s.as_ref(), &validators, &corpus));
+            issued.insert(name.clone(), issue(s.imp.as_ref(), &validators, corpus));
         }
     }
     let mut key_sets: BTreeMap<String, KeySet> = BTreeMap::new();
@@ -201,91 +165,142 @@ pub fn run(
             }
         }
     }
+    (issued, key_sets)
+}
 
-    let mut measurements = Vec::new();
-    let hostings = [
-        (Hosting::InProcess, &systems.in_process),
-        (Hosting::Isolated, &systems.isolated),
-    ];
-    for (hosting, opened) in hostings {
-        for (name, imp) in opened {
-            for &threads in &options.threads {
-                if let Some(i) = issued.get(name) {
-                    for (format, ents) in &i.entitlements {
-                        say(&format!(
-                            "generate {format} with {name}, {}, {threads} thread(s)",
-                            hosting.as_str()
-                        ));
-                        let batches: Vec<Vec<&Entitlement>> =
-                            ents.chunks(BATCH).map(|c| c.iter().collect()).collect();
-                        let work = |round: usize| {
-                            imp.generate_batch(&batches[round % batches.len()]).len()
-                        };
-                        work(0);
-                        let m = timed(threads, options.time, &work);
-                        measurements.push(rate(Op::Generate, name, format, hosting, threads, m));
-                    }
-                }
-                if imp.info().can_validate {
-                    for (format, keys) in &key_sets {
-                        say(&format!(
-                            "validate {format} with {name}, {}, {threads} thread(s)",
-                            hosting.as_str()
-                        ));
-                        let batches: Vec<Vec<(&[u8], &Context)>> = keys
-                            .chunks(BATCH)
-                            .map(|c| c.iter().map(|(k, c)| (k.as_slice(), c)).collect())
-                            .collect();
-                        // A system that does not read this format rejects
-                        // every key: its rate would measure a fast "no".
-                        let reads = imp
-                            .validate_batch(&batches[0])
-                            .iter()
-                            .any(|r| r.as_ref().is_ok_and(|v| v.verdict == Verdict::Valid));
-                        if !reads {
-                            continue;
-                        }
-                        let work = |round: usize| {
-                            imp.validate_batch(&batches[round % batches.len()]).len()
-                        };
-                        let m = timed(threads, options.time, &work);
-                        measurements.push(rate(Op::Validate, name, format, hosting, threads, m));
-                    }
+/// Every rate figure: each system (as a run opens it, then isolated), each
+/// thread count, generate per format it issues, validate per format it
+/// reads. Warms each system up on the way.
+fn rate_figures<'a>(
+    systems: &'a Systems,
+    issued: &'a BTreeMap<String, Issued>,
+    key_sets: &'a BTreeMap<String, KeySet>,
+    threads: &[usize],
+) -> Vec<RateFigure<'a>> {
+    let direct = systems
+        .direct
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.hosting, s.imp.as_ref()));
+    let isolated = systems
+        .isolated
+        .iter()
+        .map(|(n, s)| (n.as_str(), Hosting::Isolated, s.as_ref()));
+    let mut figures = Vec::new();
+    for (name, hosting, imp) in direct.chain(isolated) {
+        for &threads in threads {
+            let figure = |op, format: &'a str, work| RateFigure {
+                op,
+                system: name,
+                format,
+                hosting,
+                threads,
+                imp,
+                work,
+                samples: Vec::new(),
+            };
+            for (format, ents) in issued
+                .get(name)
+                .map(|i| &i.entitlements)
+                .into_iter()
+                .flatten()
+            {
+                let batches = ents.chunks(BATCH).map(|c| c.iter().collect()).collect();
+                let f = figure(Op::Generate, format, Work::Generate(batches));
+                f.call(0);
+                figures.push(f);
+            }
+            if !imp.info().can_validate {
+                continue;
+            }
+            for (format, keys) in key_sets {
+                let batches: Vec<Vec<(&[u8], &Context)>> = keys
+                    .chunks(BATCH)
+                    .map(|c| c.iter().map(|(k, c)| (k.as_slice(), c)).collect())
+                    .collect();
+                // A system that does not read this format rejects every key:
+                // its rate would measure a fast "no".
+                let reads = batches.first().is_some_and(|b| {
+                    imp.validate_batch(b)
+                        .iter()
+                        .any(|r| r.as_ref().is_ok_and(|v| v.verdict == Verdict::Valid))
+                });
+                if reads {
+                    figures.push(figure(Op::Validate, format, Work::Validate(batches)));
                 }
             }
         }
     }
+    figures
+}
 
-    let mut matrix = Vec::new();
-    if options.matrix_cases > 0 {
-        let cases: Vec<Case> = (0..options.matrix_cases)
-            .map(|index| {
-                let e = generator.entitlement(index);
-                Case {
-                    id: case_id(&e),
-                    source: crate::finding::Source::Random {
-                        seed: generator.seed(),
-                        index,
-                    },
-                    entitlement: e,
-                }
-            })
-            .collect();
+/// The matrix's cases: the run's first `n` random cases.
+fn matrix_cases(generator: &Generator, n: u64) -> Vec<Case> {
+    (0..n)
+        .map(|index| {
+            let e = generator.entitlement(index);
+            Case {
+                id: case_id(&e),
+                source: crate::finding::Source::Random {
+                    seed: generator.seed(),
+                    index,
+                },
+                entitlement: e,
+            }
+        })
+        .collect()
+}
+
+/// Measures every system, old vs new, and the matrix, in interleaved
+/// rounds. `say` hears what is being measured (for a progress line).
+pub fn run(
+    systems: &Systems,
+    matrices: &Matrices,
+    generator: &Generator,
+    old: &str,
+    new: &str,
+    options: &BenchOptions,
+    say: &dyn Fn(&str),
+) -> BenchResult {
+    let rounds = options.rounds.max(1);
+    let corpus: Vec<Entitlement> = (0..options.corpus as u64)
+        .map(|i| generator.entitlement(i))
+        .collect();
+    let (issued, key_sets) = issue_all(systems, &corpus, old, new, say);
+    let cases = matrix_cases(generator, options.matrix_cases);
+
+    say("preparing and warming up every figure");
+    let mut figures: Vec<Figure> = rate_figures(systems, &issued, &key_sets, &options.threads)
+        .into_iter()
+        .map(Figure::Rate)
+        .collect();
+    if !cases.is_empty() {
         for (hosting, m) in [
             (Hosting::InProcess, &matrices.in_process),
             (Hosting::Isolated, &matrices.isolated),
         ] {
             let Some(m) = m else { continue };
             for &threads in &options.threads {
-                say(&format!(
-                    "check matrix, {}, {threads} thread(s)",
-                    hosting.as_str()
-                ));
-                matrix.push(matrix_rate(m, hosting, threads, &cases));
+                figures.push(Figure::Matrix(MatrixFigure::new(
+                    m, hosting, threads, &cases,
+                )));
             }
         }
     }
 
+    let time = options.time.div_f64(rounds as f64);
+    rounds::interleave(&mut figures, rounds, |f, round| {
+        say(&format!("round {}/{rounds}: {}", round + 1, f.describe()));
+        f.sample(round, time);
+    });
+
+    let mut measurements = Vec::new();
+    let mut matrix = Vec::new();
+    for f in figures {
+        match f {
+            Figure::Rate(f) => measurements.push(measurement(f)),
+            Figure::Matrix(f) => matrix.push(matrix_rate(f)),
+        }
+    }
     let comparisons = compare(&measurements, old, new);
     BenchResult {
         schema: SCHEMA_VERSION.to_string(),
@@ -293,6 +308,7 @@ pub fn run(
         seed: generator.seed(),
         corpus: options.corpus,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        rounds,
         old: old.to_string(),
         new: new.to_string(),
         measurements,
@@ -301,81 +317,64 @@ pub fn run(
     }
 }
 
-/// The same cases through the matrix (as `keycompat run` runs them: batches
-/// on threads, judged and aggregated) and through a bare loop of its calls,
-/// alternated three times; the best of each counts.
-pub fn matrix_rate(m: &Matrix, hosting: Hosting, threads: usize, cases: &[Case]) -> MatrixRate {
-    let batches: Vec<&[Case]> = cases.chunks(BATCH).collect();
-    let calls: Vec<crate::check::Calls> = batches.iter().map(|b| m.calls(b)).collect();
-    let options = RunOptions {
-        seed: 0,
-        cases: 0,
-        threads,
-        batch: BATCH,
-        partition: None,
-        // No waivers: the day they would be judged on does not matter.
-        today: cases.first().map_or_else(
-            || crate::date::Day::parse("2000-01-01").expect("a valid date"),
-            |c| c.entitlement.issued,
-        ),
-    };
-    let stop = AtomicBool::new(false);
-    let runner = Runner {
-        matrix: m,
-        waivers: &[],
-        options: &options,
-        stop: &stop,
-        coverage: None,
-    };
-    // The same work queue as the matrix's, so only the judging differs.
-    let bare = || {
-        let start = Instant::now();
-        pull_parallel(
-            threads,
-            calls.len() as u64,
-            || (),
-            |_, b| {
-                std::hint::black_box(calls[b as usize].replay(m));
-                true
-            },
-        );
-        start.elapsed().as_secs_f64()
-    };
-    let full = || {
-        let start = Instant::now();
-        std::hint::black_box(runner.run_cases(cases, &|_| {}));
-        start.elapsed().as_secs_f64()
-    };
-    let (mut best_bare, mut best_full) = (f64::MAX, f64::MAX);
-    for _ in 0..3 {
-        best_bare = best_bare.min(bare());
-        best_full = best_full.min(full());
-    }
-    let n = cases.len() as f64;
-    MatrixRate {
-        hosting,
-        threads,
-        cases: cases.len() as u64,
-        checks: m.checks.iter().map(|c| c.as_str().to_string()).collect(),
-        matrix_per_second: n / best_full,
-        bare_per_second: n / best_bare,
-        overhead: best_full / best_bare,
+fn measurement(f: RateFigure) -> Measurement {
+    let samples: Vec<f64> = f
+        .samples
+        .iter()
+        .map(|&(calls, seconds)| per_second(calls as f64, seconds))
+        .collect();
+    Measurement {
+        op: f.op,
+        system: f.system.to_string(),
+        format: f.format.to_string(),
+        hosting: f.hosting,
+        threads: f.threads,
+        calls: f.samples.iter().map(|s| s.0).sum(),
+        seconds: f.samples.iter().map(|s| s.1).sum(),
+        per_second: summary(&samples),
+        samples,
     }
 }
 
-/// Old vs new for every (op, format, hosting, threads) either measured.
+fn matrix_rate(f: MatrixFigure) -> MatrixRate {
+    let cases = f.cases() as f64;
+    let matrix_samples: Vec<f64> = f.samples.iter().map(|s| per_second(cases, s.0)).collect();
+    let bare_samples: Vec<f64> = f.samples.iter().map(|s| per_second(cases, s.1)).collect();
+    let overheads: Vec<f64> = f
+        .samples
+        .iter()
+        .filter(|s| s.1 > 0.0)
+        .map(|s| s.0 / s.1)
+        .collect();
+    MatrixRate {
+        hosting: f.hosting,
+        threads: f.threads(),
+        cases: f.cases(),
+        checks: f
+            .matrix
+            .checks
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+        matrix_per_second: summary(&matrix_samples),
+        bare_per_second: summary(&bare_samples),
+        overhead: summary(&overheads),
+        matrix_samples,
+        bare_samples,
+    }
+}
+
+/// Old vs new for every (op, format, hosting, threads) either measured; the
+/// ratio is taken round by round.
 fn compare(measurements: &[Measurement], old: &str, new: &str) -> Vec<Comparison> {
     let find = |system: &str, op, format: &str, hosting, threads| {
-        measurements
-            .iter()
-            .find(|m| {
-                m.system == system
-                    && m.op == op
-                    && m.format == format
-                    && m.hosting == hosting
-                    && m.threads == threads
-            })
-            .map(|m| m.per_second)
+        measurements.iter().find(|m| {
+            m.system == system
+                && m.op == op
+                && m.format == format
+                && m.hosting == hosting
+                && m.threads == threads
+        })
     };
     let keys: BTreeSet<(Op, String, Hosting, usize)> = measurements
         .iter()
@@ -386,15 +385,61 @@ fn compare(measurements: &[Measurement], old: &str, new: &str) -> Vec<Comparison
         .map(|(op, format, hosting, threads)| {
             let o = find(old, op, &format, hosting, threads);
             let n = find(new, op, &format, hosting, threads);
+            let ratio = o.zip(n).and_then(|(o, n)| {
+                let per_round: Vec<f64> = n
+                    .samples
+                    .iter()
+                    .zip(&o.samples)
+                    .filter(|(_, o)| **o > 0.0)
+                    .map(|(n, o)| n / o)
+                    .collect();
+                Stats::of(&per_round)
+            });
             Comparison {
-                ratio: o.zip(n).filter(|(o, _)| *o > 0.0).map(|(o, n)| n / o),
+                old: o.map(|m| m.per_second),
+                new: n.map(|m| m.per_second),
+                ratio,
                 op,
                 format,
                 hosting,
                 threads,
-                old: o,
-                new: n,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(system: &str, samples: &[f64]) -> Measurement {
+        Measurement {
+            op: Op::Validate,
+            system: system.into(),
+            format: "f".into(),
+            hosting: Hosting::InProcess,
+            threads: 1,
+            calls: 0,
+            seconds: 0.0,
+            per_second: summary(samples),
+            samples: samples.to_vec(),
+        }
+    }
+
+    #[test]
+    fn ratios_pair_samples_of_the_same_round() {
+        // Round 2 was slow for both: per round new is 1.5x and 2x old; the
+        // ratio of the medians (85 / 55) would be neither.
+        let old = measured("old", &[100.0, 10.0]);
+        let new = measured("new", &[150.0, 20.0]);
+        let c = compare(&[old, new], "old", "new");
+        let r = c[0].ratio.expect("ratio");
+        assert_eq!((r.median, r.min, r.max), (1.75, 1.5, 2.0));
+    }
+
+    #[test]
+    fn a_system_alone_has_no_ratio() {
+        let c = compare(&[measured("new", &[1.0])], "old", "new");
+        assert!(c[0].old.is_none() && c[0].ratio.is_none() && c[0].new.is_some());
+    }
 }

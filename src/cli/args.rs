@@ -101,9 +101,14 @@ pub struct BenchArgs {
     /// Entitlements in the corpus.
     #[arg(long, default_value_t = 1000)]
     pub corpus: usize,
-    /// How long each rate is measured, e.g. `500ms`, `2s`.
+    /// How long each rate is measured in all, e.g. `500ms`, `2s`; each round
+    /// gets its share.
     #[arg(long, default_value = "1s", value_parser = config::parse_duration)]
     pub time: std::time::Duration,
+    /// Rounds: every figure is measured once per round, interleaved with the
+    /// others, and reported as the median and min..max of its rounds.
+    #[arg(long, default_value_t = 5, value_parser = parse_rounds)]
+    pub rounds: usize,
     /// Thread counts, comma-separated [default: 1 and all cores].
     #[arg(long, short = 'j', value_delimiter = ',')]
     pub threads: Option<Vec<usize>>,
@@ -112,8 +117,8 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',')]
     pub systems: Option<Vec<String>>,
     /// Cases through the check matrix (without TAMPER and TIME) and its bare
-    /// loop, per hosting and thread count; 0 skips the matrix.
-    #[arg(long, default_value_t = 2000)]
+    /// loop, per hosting, thread count and round; 0 skips the matrix.
+    #[arg(long, default_value_t = 1000)]
     pub matrix_cases: u64,
     /// Measure plugins in-process only (no worker processes).
     #[arg(long)]
@@ -121,6 +126,17 @@ pub struct BenchArgs {
     /// Directory for bench.json [default: keycompat-report].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
+    /// A bench.json of an earlier run: say per figure whether it improved,
+    /// regressed or is within noise (read before this run writes its own).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: a change smaller than this percentage of the
+    /// baseline's median is noise.
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0, value_parser = parse_percent)]
+    pub noise_threshold: f64,
+    /// With --baseline: exit 1 if any figure regressed.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_regression: bool,
     /// No progress lines on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -243,6 +259,20 @@ fn parse_threads(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("{s:?}: expected a number of threads, 1 or more")),
+    }
+}
+
+fn parse_rounds(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?}: expected a number of rounds, 1 or more")),
+    }
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?}: expected a percentage, 0 or more, e.g. 5")),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `keycompat bench`: keys per second, old vs new, and the matrix's own cost.
+//! `keycompat bench`: keys per second, old vs new, and the matrix's own cost,
+//! optionally against an earlier run's `bench.json`.
 
 use super::output::out;
 use std::collections::BTreeMap;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use super::args::BenchArgs;
 use super::error::{CliError, io};
 use super::setup::{DEFAULT_REPORT_DIR, hosting, require_config};
-use crate::bench::{self, BenchOptions, Matrices, Systems};
+use crate::bench::{self, BenchOptions, Direct, Matrices, Systems};
 use crate::check::Matrix;
 use crate::config::{Config, Isolation};
 use crate::exit;
@@ -31,6 +32,12 @@ fn run_systems(config: &Config) -> std::collections::BTreeSet<String> {
 
 pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, CliError> {
     let config = require_config(config_path)?;
+    // Before a minute of measuring: a baseline that cannot be read fails now.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|p| read(p).map(|r| (p, r)))
+        .transpose()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut threads = args.threads.clone().unwrap_or_else(|| vec![1, cores]);
     threads.sort_unstable();
@@ -56,13 +63,30 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
             })
             .collect::<Result<BTreeMap<String, Arc<dyn Implementation>>, CliError>>()
     };
-    let in_process = open(&mut names.iter(), &crate::system::Hosting::InProcess)?;
+    let configured = |n: &String| match SystemRef::parse(n) {
+        SystemRef::Named(n) => config.systems.get(&n),
+        SystemRef::Path(_) | SystemRef::Builtin(_) => None,
+    };
+    // A process plugin runs in its own child process however it is hosted.
+    let is_process = |n: &String| configured(n).is_some_and(|s| s.command.is_some());
+    let direct = open(&mut names.iter(), &crate::system::Hosting::InProcess)?
+        .into_iter()
+        .map(|(name, imp)| {
+            let hosting = if is_process(&name) {
+                bench::Hosting::Process
+            } else {
+                bench::Hosting::InProcess
+            };
+            (name, Direct { hosting, imp })
+        })
+        .collect();
     let isolated = if args.in_process_only {
         BTreeMap::new()
     } else {
-        // Builtins have no worker form: only plugins are measured isolated.
+        // Builtins and process plugins have no worker form: only plugin
+        // libraries are measured isolated.
         let is_plugin = |n: &&String| match SystemRef::parse(n) {
-            SystemRef::Named(n) => config.systems.get(&n).is_some_and(|s| s.plugin.is_some()),
+            SystemRef::Named(_) => configured(n).is_some_and(|s| s.plugin.is_some()),
             SystemRef::Path(_) => true,
             SystemRef::Builtin(_) => false,
         };
@@ -95,6 +119,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         seed,
         corpus: args.corpus,
         time: args.time,
+        rounds: args.rounds,
         threads,
         matrix_cases: args.matrix_cases,
     };
@@ -105,10 +130,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         }
     };
     let result = bench::run(
-        &Systems {
-            in_process,
-            isolated,
-        },
+        &Systems { direct, isolated },
         &matrices,
         &generator,
         &config.run.old,
@@ -117,6 +139,11 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         &say,
     );
     out!("{}", result.to_text());
+    let regressed = baseline.map_or(0, |(path, base)| {
+        let report = bench::baseline::compare(&base, &result, args.noise_threshold);
+        out!("\n{}", report.to_text(&path.display().to_string()));
+        report.count(bench::baseline::Verdict::Regressed)
+    });
     let dir = args
         .report_dir
         .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
@@ -128,20 +155,39 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
     if !quiet {
         eprintln!("written: {}", path.display());
     }
+    if args.fail_on_regression && regressed > 0 {
+        eprintln!(
+            "error: {regressed} figure(s) regressed against the baseline (--fail-on-regression)"
+        );
+        return Ok(exit::INCOMPATIBLE);
+    }
     Ok(exit::GO)
 }
 
-/// Reads a `bench.json` written by `keycompat bench`.
+/// Reads a `bench.json` written by `keycompat bench` of this version, as a
+/// baseline or for a run's reports; every error names the file.
 pub(super) fn read(path: &Path) -> Result<bench::BenchResult, CliError> {
+    let bad = |what: String| CliError::Usage(format!("{}: {what}", path.display()));
     let text = std::fs::read_to_string(path).map_err(io(format!("reading {}", path.display())))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| CliError::Usage(format!("{}: not JSON: {e}", path.display())))?;
-    if value.get("schema").and_then(|s| s.as_str()) != Some(bench::SCHEMA_VERSION) {
-        return Err(CliError::Usage(format!(
-            "{}: not a keycompat bench result (expected \"schema\": \"{}\")",
-            path.display(),
-            bench::SCHEMA_VERSION
-        )));
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(bench::SCHEMA_VERSION) => {}
+        Some(other) if other.starts_with("keycompat-bench/") => {
+            return Err(bad(format!(
+                "a {other} result; this keycompat reads {}; hint: re-run `keycompat bench` to write one",
+                bench::SCHEMA_VERSION
+            )));
+        }
+        _ => {
+            return Err(bad(format!(
+                "not a keycompat bench result (expected \"schema\": \"{}\")",
+                bench::SCHEMA_VERSION
+            )));
+        }
     }
-    serde_json::from_value(value).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+    let result: bench::BenchResult =
+        serde_json::from_value(value).map_err(|e| bad(format!("malformed: {e}")))?;
+    result.check().map_err(|e| bad(format!("malformed: {e}")))?;
+    Ok(result)
 }

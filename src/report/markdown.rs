@@ -377,15 +377,19 @@ fn throughput(s: &mut String, r: &RunResult) {
     let _ = writeln!(s, "## Throughput\n");
     let _ = writeln!(
         s,
-        "From `keycompat bench` (seed {}, {} cores): old `{}` vs new `{}`, keys per second.\n",
-        t.seed, t.cores, t.old, t.new
+        "From `keycompat bench` (seed {}, {} cores): old `{}` vs new `{}`, keys per second, \
+         median of {} interleaved rounds (min..max across rounds); new/old is taken within each round.\n",
+        t.seed, t.cores, t.old, t.new, t.rounds
     );
     let _ = writeln!(
         s,
         "| operation | format | hosting | threads | old | new | new/old |"
     );
     let _ = writeln!(s, "|---|---|---|--:|--:|--:|--:|");
-    let rate = |x: Option<f64>| x.map_or("-".to_string(), crate::bench::human_rate);
+    let rate = |x: &Option<crate::bench::Stats>| {
+        x.as_ref()
+            .map_or("-".to_string(), crate::bench::human_rate_stats)
+    };
     for c in &t.comparisons {
         let _ = writeln!(
             s,
@@ -394,9 +398,11 @@ fn throughput(s: &mut String, r: &RunResult) {
             c.format,
             c.hosting.as_str(),
             c.threads,
-            rate(c.old),
-            rate(c.new),
-            c.ratio.map_or("-".to_string(), |r| format!("{r:.2}x"))
+            rate(&c.old),
+            rate(&c.new),
+            c.ratio
+                .as_ref()
+                .map_or("-".to_string(), crate::bench::human_ratio_stats)
         );
     }
     if !t.matrix.is_empty() {
@@ -408,12 +414,12 @@ fn throughput(s: &mut String, r: &RunResult) {
         for m in &t.matrix {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {:.2}x |",
+                "| {} | {} | {} | {} | {} |",
                 m.hosting.as_str(),
                 m.threads,
-                crate::bench::human_rate(m.matrix_per_second),
-                crate::bench::human_rate(m.bare_per_second),
-                m.overhead
+                crate::bench::human_rate_stats(&m.matrix_per_second),
+                crate::bench::human_rate_stats(&m.bare_per_second),
+                crate::bench::human_ratio_stats(&m.overhead)
             );
         }
     }

@@ -100,8 +100,8 @@ fn throughput_chart(b: &crate::bench::result::BenchResult) -> Throughput {
                     c.hosting.as_str(),
                     c.threads
                 ),
-                old: c.old.unwrap_or(0.0),
-                new: c.new.unwrap_or(0.0),
+                old: c.old.map_or(0.0, |s| s.median),
+                new: c.new.map_or(0.0, |s| s.median),
             })
             .collect(),
     }
