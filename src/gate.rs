@@ -44,6 +44,19 @@ pub enum Status {
     Interrupted,
 }
 
+impl Status {
+    /// A run's verdict as reports title it: `GO`, `GO with warnings`,
+    /// `NO-GO`, `INTERRUPTED: no verdict`.
+    pub fn verdict_title(self) -> &'static str {
+        match self {
+            Status::Green => "GO",
+            Status::Yellow => "GO with warnings",
+            Status::Red => "NO-GO",
+            Status::Interrupted => "INTERRUPTED: no verdict",
+        }
+    }
+}
+
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -16,7 +16,6 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
-pub mod baseline;
 pub mod bench;
 pub mod catalog;
 pub mod check;

@@ -4,9 +4,9 @@
 
 use std::fmt::Write;
 
-use crate::baseline::{Changes, colour};
 use crate::gate::{Scope, Status};
 use crate::run::RunResult;
+use crate::run::changes::{Changes, colour};
 use crate::words::{count, counted};
 
 /// How many finding groups the summary lists.

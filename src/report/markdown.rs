@@ -12,11 +12,11 @@ use std::fmt::Write;
 
 use super::grid::{self, PairState};
 use super::model::{self, CellState};
-use crate::baseline::{Change, Changes, colour};
 use crate::finding::Severity;
 use crate::gate::Status;
 use crate::implementation::{ImplInfo, Origin};
 use crate::run::RunResult;
+use crate::run::changes::{Change, Changes, colour};
 use crate::words::{count, counted};
 
 /// How many finding groups the Markdown lists.

@@ -121,14 +121,9 @@ pub(crate) fn example(g: &Group) -> &Finding {
     g.shrunk.as_ref().unwrap_or(&g.example)
 }
 
-/// The verdict as a release manager reads it.
+/// The verdict's title: see [`Status::verdict_title`].
 pub(crate) fn verdict_title(s: Status) -> &'static str {
-    match s {
-        Status::Green => "GO",
-        Status::Yellow => "GO with warnings",
-        Status::Red => "NO-GO",
-        Status::Interrupted => "INTERRUPTED: no verdict",
-    }
+    s.verdict_title()
 }
 
 /// One sentence on why the verdict is what it is, with the counts behind

@@ -8,6 +8,8 @@
 //! warnings, shrunk cases) arrives through [`Events`].
 
 mod aggregate;
+mod baseline;
+pub mod changes;
 mod merge;
 mod partition;
 mod proof;

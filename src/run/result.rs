@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::Aggregate;
+use super::changes::Changes;
 use super::partition::Partition;
-use crate::baseline::Changes;
 use crate::check::Matrix;
 use crate::coverage::{CoverageReport, CoverageSpace};
 use crate::date::Day;
@@ -190,27 +190,6 @@ impl RunResult {
         }
     }
 
-    /// Compares the judged run with a baseline run (`file` names it) and
-    /// judges the comparison: records the changes, adds the gate on groups
-    /// new or no longer waived since, and re-derives the verdict. A result
-    /// compared before is compared afresh.
-    pub fn with_baseline(mut self, baseline: &RunResult, file: &str) -> Self {
-        self.gates.retain(|g| g.name != gate::BASELINE_GATE);
-        let mut changes = crate::baseline::compare(&self, baseline, file);
-        changes.gates.retain(|g| g.name != gate::BASELINE_GATE);
-        let newly: Vec<&str> = changes.newly_unwaived().map(|g| g.id.as_str()).collect();
-        let fixed = changes.of(crate::baseline::Change::Fixed).count() as u64;
-        self.gates.push(gate::since_baseline(
-            &self.meta.gates_config,
-            file,
-            &newly,
-            fixed,
-        ));
-        self.verdict = verdict(&self.meta, &self.gates);
-        self.changes = Some(changes);
-        self
-    }
-
     /// Groups, worst first: unwaived before waived, then severity, check, count.
     pub fn groups_by_importance(&self) -> Vec<&Group> {
         let mut v: Vec<&Group> = self.aggregate.groups.values().collect();
@@ -240,7 +219,7 @@ impl RunResult {
 }
 
 /// A run's verdict: the worst gate, unless the run was cut short.
-fn verdict(meta: &RunMeta, gates: &[Gate]) -> Status {
+pub(super) fn verdict(meta: &RunMeta, gates: &[Gate]) -> Status {
     if meta.interrupted {
         Status::Interrupted
     } else {

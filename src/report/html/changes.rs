@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::baseline::{Change, Changes, colour};
 use crate::report::model;
+use crate::run::changes::{Change, Changes, colour};
 use crate::words::count;
 
 #[derive(Serialize)]
