@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::gate::{Scope, Status};
 use crate::run::RunResult;
 use crate::run::changes::{Changes, colour};
-use crate::words::{count, counted};
+use crate::words::{count, counted, waived_tag};
 
 /// How many finding groups the summary lists.
 const TOP: usize = 12;
@@ -68,11 +68,7 @@ pub fn render(r: &RunResult) -> String {
     let groups = r.groups_by_importance();
     let _ = writeln!(s, "\nfindings: {}", counted(groups.len() as u64, "group"));
     for g in groups.iter().take(TOP) {
-        let waived = g
-            .waived_by
-            .as_ref()
-            .map(|w| format!(" [waived: {w}]"))
-            .unwrap_or_default();
+        let waived = waived_tag(g.waived_by.as_deref());
         let _ = writeln!(s, "  {:>7}x {}{waived}", g.count, g.key);
         let ex = g.shrunk.as_ref().unwrap_or(&g.example);
         if let Some(e) = &ex.entitlement {
@@ -126,11 +122,7 @@ fn changes(s: &mut String, c: &Changes) {
             );
             break;
         }
-        let waived = g
-            .waived_by
-            .as_ref()
-            .map(|w| format!(" [waived: {w}]"))
-            .unwrap_or_default();
+        let waived = waived_tag(g.waived_by.as_deref());
         let _ = writeln!(
             s,
             "  {:<16} {}{waived}  (finding {})\n                   {}",

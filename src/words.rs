@@ -37,6 +37,14 @@ pub fn percent(p: f64) -> String {
     format!("{p:.2} %")
 }
 
+/// A finding group's waiver as the terminal and JUnit tag it:
+/// ` [waived: EMS-1042]`, or nothing.
+pub fn waived_tag(waived_by: Option<&str>) -> String {
+    waived_by
+        .map(|w| format!(" [waived: {w}]"))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,11 +85,7 @@ fn cell_case(cell: &CellView<'_>) -> TestCase {
 /// One group as plain text: what a CI log shows under a failed test.
 fn group_text(out: &mut String, g: &Group) {
     let ex = model::example(g);
-    let waived = g
-        .waived_by
-        .as_ref()
-        .map(|w| format!(" [waived: {w}]"))
-        .unwrap_or_default();
+    let waived = crate::words::waived_tag(g.waived_by.as_deref());
     let _ = writeln!(
         out,
         "{}x {}: {}{waived}",
