@@ -53,10 +53,7 @@ pub(crate) fn load(
                 continue;
             }
         };
-        let loc = Locator {
-            file: &path,
-            text: &text,
-        };
+        let loc = Locator::new(&path, &text);
         let mut conv = Converter {
             loc,
             catalog,
