@@ -326,6 +326,7 @@ pub fn matrix_rate(m: &Matrix, hosting: Hosting, threads: usize, cases: &[Case])
         options: &options,
         stop: &stop,
         coverage: None,
+        events: None,
     };
     // The same work queue as the matrix's, so only the judging differs.
     let bare = || {
