@@ -308,7 +308,7 @@ mod tests {
         let unique: std::collections::BTreeSet<&String> = names.iter().collect();
         assert_eq!(unique.len(), names.len(), "{names:?}");
         assert!(names.contains(&"time.today-plus-1".to_string()));
-        assert!(names.contains(&"fault.crash-on-share".to_string()));
+        assert!(names.contains(&"fault.crash-on-validate".to_string()));
     }
 
     #[test]
