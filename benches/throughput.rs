@@ -270,6 +270,7 @@ fn matrix(c: &mut Criterion) {
         options: &options,
         stop: &stop,
         coverage: None,
+        events: None,
     };
     let mut g = c.benchmark_group("matrix/per-case");
     g.throughput(Throughput::Elements(BATCH as u64));

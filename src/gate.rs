@@ -95,6 +95,11 @@ pub struct GatesConfig {
     /// (default) or `red`, which fails the run.
     #[serde(default = "default_new_since_baseline")]
     pub new_since_baseline: Status,
+    /// Share of the applicable defect injectors `keycompat selftest` must
+    /// see caught, in percent; absent: no gate (a plain `run` never
+    /// evaluates it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_detection_percent: Option<u32>,
     /// User-defined thresholds.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
@@ -117,6 +122,7 @@ impl Default for GatesConfig {
             min_orders_percent: default_min_share(),
             min_coverage_percent: 0,
             new_since_baseline: default_new_since_baseline(),
+            min_detection_percent: None,
             thresholds: Vec::new(),
         }
     }
@@ -129,6 +135,10 @@ impl GatesConfig {
             ("min_field_keys_percent", self.min_field_keys_percent),
             ("min_orders_percent", self.min_orders_percent),
             ("min_coverage_percent", self.min_coverage_percent),
+            (
+                "min_detection_percent",
+                self.min_detection_percent.unwrap_or(0),
+            ),
         ] {
             if v > 100 {
                 return Err((field.into(), format!("{v} is not a percentage (0 to 100)")));
@@ -547,6 +557,36 @@ pub fn since_baseline(
         ),
         measured,
     }
+}
+
+/// The name of the gate on `keycompat selftest`'s detection score.
+pub const DETECTION_GATE: &str = "detection power";
+
+/// The gate on a selftest's detection score (`[gates]
+/// min_detection_percent`): `caught` of `applicable` injectors. `None`
+/// when the config sets no minimum.
+pub fn detection(config: &GatesConfig, caught: u64, applicable: u64) -> Option<Gate> {
+    let min = config.min_detection_percent?;
+    let score = if applicable == 0 {
+        100.0
+    } else {
+        caught as f64 * 100.0 / applicable as f64
+    };
+    Some(Gate {
+        name: DETECTION_GATE.into(),
+        status: if score + 1e-9 >= f64::from(min) {
+            Status::Green
+        } else {
+            Status::Red
+        },
+        criterion: format!("at least {min} % of the applicable defect injectors caught"),
+        measured: format!(
+            "{} of {} caught ({})",
+            count(caught),
+            counted(applicable, "applicable injector"),
+            percent(score)
+        ),
+    })
 }
 
 /// The overall verdict: the worst gate.

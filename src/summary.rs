@@ -83,6 +83,9 @@ pub fn render(r: &RunResult) -> String {
     if let Some(c) = &r.changes {
         changes(&mut s, c);
     }
+    if let Some(d) = &r.detection {
+        detection(&mut s, d);
+    }
     let _ = writeln!(s, "\ngates:");
     for g in &r.gates {
         let _ = writeln!(
@@ -140,5 +143,35 @@ fn changes(s: &mut String, c: &Changes) {
             colour(g.was),
             colour(g.now)
         );
+    }
+}
+
+/// What a selftest caught: the score, then each injector.
+fn detection(s: &mut String, d: &crate::detection::Detection) {
+    use crate::detection::Outcome;
+    let _ = writeln!(s, "\ndetection power: {}", d.headline());
+    if let Some(ratio) = d.cost_ratio() {
+        let _ = writeln!(
+            s,
+            "  cost: {:.1} s, {ratio:.1}x the unchanged run ({:.1} s)",
+            d.total_seconds, d.baseline_seconds
+        );
+    }
+    for m in &d.mutants {
+        let word = match m.outcome {
+            Outcome::Caught => "caught",
+            Outcome::Missed => "MISSED",
+            Outcome::NotApplicable => "n/a",
+        };
+        let _ = writeln!(
+            s,
+            "  {word:<7} {:<36} in {}: {}",
+            m.injector,
+            m.system,
+            m.how()
+        );
+        if let Some(e) = m.example.as_ref().and_then(|e| e.entitlement.as_ref()) {
+            let _ = writeln!(s, "          example: {e}");
+        }
     }
 }

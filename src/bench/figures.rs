@@ -203,6 +203,7 @@ impl<'a> MatrixFigure<'a> {
             options: &self.options,
             stop: &stop,
             coverage: None,
+            events: None,
         };
         let start = Instant::now();
         std::hint::black_box(runner.run_cases(self.cases, &|_| {}));

@@ -111,6 +111,33 @@ pub struct Matrix {
     pub env: super::env::copies::EnvCopies,
 }
 
+/// Decides how each system of a run is opened: `keycompat selftest` plants
+/// a defect in one system and shares the others, opened once, across the
+/// runs it makes. Called once per system of the matrix, ENV's copies
+/// included (a copy is named `SYSTEM [ENVIRONMENT]`).
+pub trait OpenHook: Send + Sync + std::fmt::Debug {
+    /// The implementation to use for system `name`; `open` opens it as the
+    /// config says (`None`: it cannot be opened that way, e.g. an ENV copy
+    /// of a system in keycompat's own process).
+    fn system(
+        &self,
+        name: &str,
+        open: &mut dyn FnMut() -> Result<Option<Arc<dyn Implementation>>, crate::system::OpenError>,
+    ) -> Result<Option<Arc<dyn Implementation>>, crate::system::OpenError>;
+}
+
+/// Opens `name` through `hook`, if any.
+pub(crate) fn open_hooked(
+    hook: Option<&dyn OpenHook>,
+    name: &str,
+    open: &mut dyn FnMut() -> Result<Option<Arc<dyn Implementation>>, crate::system::OpenError>,
+) -> Result<Option<Arc<dyn Implementation>>, crate::system::OpenError> {
+    match hook {
+        Some(h) => h.system(name, open),
+        None => open(),
+    }
+}
+
 /// The context a key is issued for: its own product, the highest version it
 /// covers, the day of issue, its own host.
 pub fn own_context(e: &Entitlement) -> Context {
@@ -133,6 +160,17 @@ impl Matrix {
         checks: BTreeSet<Check>,
         hosting: &crate::system::Hosting,
     ) -> Result<Self, crate::system::OpenError> {
+        Self::open_with(config, checks, hosting, None)
+    }
+
+    /// [`Self::open`], with every system (and ENV copy) opened through
+    /// `hook` when one is given.
+    pub fn open_with(
+        config: &crate::config::Config,
+        checks: BTreeSet<Check>,
+        hosting: &crate::system::Hosting,
+        hook: Option<&dyn OpenHook>,
+    ) -> Result<Self, crate::system::OpenError> {
         let mut names: BTreeSet<String> = [config.run.old.clone(), config.run.new.clone()].into();
         names.extend(config.releases.iter().map(|r| r.validator.clone()));
         let parity: Vec<(String, Vec<String>)> = config
@@ -148,7 +186,10 @@ impl Matrix {
         if env_enabled {
             names.extend(super::env::copies::systems(config));
         }
-        let opened = crate::system::open_all(config, &names, hosting)?;
+        let opened = match hook {
+            None => crate::system::open_all(config, &names, hosting)?,
+            Some(hook) => open_all_hooked(config, &names, hosting, hook)?,
+        };
         let mut generating: Vec<(&String, String)> = vec![
             (&config.run.old, "`[run] old`".to_string()),
             (&config.run.new, "`[run] new`".to_string()),
@@ -176,9 +217,10 @@ impl Matrix {
             .map(|(name, s)| (name, super::counted::Counted::wrap(s)))
             .collect();
         let env = if env_enabled {
-            let (env, copies) = super::env::copies::EnvCopies::open(config, hosting, &systems)?;
+            let (env, copies) =
+                super::env::copies::EnvCopies::open(config, hosting, &systems, hook)?;
             for (name, copy) in copies {
-                systems.insert(name, super::counted::Counted::wrap(copy.into()));
+                systems.insert(name, super::counted::Counted::wrap(copy));
             }
             env
         } else {
@@ -238,6 +280,29 @@ impl Matrix {
             .iter()
             .find_map(|(name, s)| s.fatal_error().map(|e| (name.clone(), e)))
     }
+}
+
+/// Every named system of the config, each opened through `hook`.
+fn open_all_hooked(
+    config: &crate::config::Config,
+    names: &BTreeSet<String>,
+    hosting: &crate::system::Hosting,
+    hook: &dyn OpenHook,
+) -> Result<BTreeMap<String, Arc<dyn Implementation>>, crate::system::OpenError> {
+    let mut out = BTreeMap::new();
+    for name in names {
+        let system = config
+            .systems
+            .get(name)
+            .ok_or_else(|| crate::system::OpenError::unknown_system(name, config))?;
+        let opened = hook.system(name, &mut || {
+            crate::system::open_configured(name, system, config, hosting).map(|s| Some(s.into()))
+        })?;
+        if let Some(imp) = opened {
+            out.insert(name.clone(), imp);
+        }
+    }
+    Ok(out)
 }
 
 /// Every generator's answers for a batch, by system name.

@@ -39,4 +39,6 @@ pub mod vector;
 pub use backward::{FieldKeyMiss, judge_field_key};
 pub use batch::Calls;
 pub use env::copies::{EnvCopies, EnvCopy};
-pub use matrix::{Case, CaseOutcome, Cell, Matrix, Release, Tally, case_id, own_context, releases};
+pub use matrix::{
+    Case, CaseOutcome, Cell, Matrix, OpenHook, Release, Tally, case_id, own_context, releases,
+};

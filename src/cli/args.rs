@@ -42,6 +42,12 @@ pub enum Command {
     /// and new, orders through both generators and the check matrix. Judged
     /// by the data and finding gates; exit 0 on go, 1 on a red gate.
     Data(DataArgs),
+    /// Measure what the run would catch: run the proof unchanged, then once
+    /// per defect injector planted in the new system (`--old`: and in the
+    /// old one), and report each injector caught, missed or not applicable
+    /// with the detection score; exit 1 on a red gate
+    /// (`[gates] min_detection_percent` among them).
+    Selftest(SelftestArgs),
     /// Re-run one case (from a finding's replay command) and print what it
     /// finds. Exit 1 if a finding is not waived.
     Replay(ReplayArgs),
@@ -221,6 +227,28 @@ pub struct RunArgs {
     /// bench.json) in the reports.
     #[arg(long, value_name = "BENCH_JSON")]
     pub throughput: Option<PathBuf>,
+}
+
+/// `keycompat selftest`.
+#[derive(Debug, Args)]
+pub struct SelftestArgs {
+    /// The flags `run` and `data` share (reports default to
+    /// keycompat-report/selftest).
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+    /// Number of random cases [default: `[run] cases`].
+    #[arg(long)]
+    pub cases: Option<u64>,
+    /// Also plant every defect in the old system.
+    #[arg(long)]
+    pub old: bool,
+    /// Injectors to plant, comma-separated: names (`time.today-plus-1`) or
+    /// families (`time`) [default: all].
+    #[arg(long, value_delimiter = ',')]
+    pub injectors: Option<Vec<String>>,
+    /// Do not add random cases steered into combinations not yet covered.
+    #[arg(long)]
+    pub no_steer: bool,
 }
 
 /// `keycompat data`.

@@ -12,6 +12,7 @@ mod keys;
 mod output;
 mod replay;
 mod run;
+mod selftest;
 mod setup;
 
 use clap::Parser;
@@ -20,7 +21,7 @@ use crate::exit;
 
 pub use args::{
     BenchArgs, Cli, Command, DataArgs, DataSource, GenerateArgs, JudgeArgs, PluginCommand,
-    ReplayArgs, RunArgs, SystemArgs, ValidateArgs, VectorsCommand,
+    ReplayArgs, RunArgs, SelftestArgs, SystemArgs, ValidateArgs, VectorsCommand,
 };
 pub use error::CliError;
 pub use setup::load_config;
@@ -74,6 +75,7 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
         }
         Command::Run(args) => run::run(cli.config.as_deref(), args),
         Command::Data(args) => run::data(cli.config.as_deref(), args),
+        Command::Selftest(args) => selftest::selftest(cli.config.as_deref(), args),
         Command::Replay(args) => replay::replay(cli.config.as_deref(), args),
         Command::Merge {
             shards,

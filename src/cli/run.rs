@@ -51,7 +51,7 @@ fn stop() -> &'static Stop {
 /// A flag set by the first Ctrl-C or SIGTERM: the run stops taking cases and
 /// reports what it has, marked interrupted, with no verdict; a second signal
 /// exits at once.
-fn stop_flag() -> &'static AtomicBool {
+pub(super) fn stop_flag() -> &'static AtomicBool {
     &stop().flag
 }
 
@@ -71,7 +71,7 @@ fn fresh_seed() -> u64 {
 
 /// The flags `run` and `data` share, resolved against the config: the
 /// second phase of argument parsing.
-fn settings(
+pub(super) fn settings(
     config: &Config,
     config_path: Option<&Path>,
     args: &JudgeArgs,
@@ -108,6 +108,7 @@ fn settings(
         steer: true,
         throughput: None,
         replay_config: config_path.map(|p| p.display().to_string()),
+        hook: None,
     }
 }
 
@@ -131,10 +132,16 @@ fn worker_processes(threads: usize, cpus: usize, isolation: Isolation, quiet: bo
 /// Makes the report directory before the run, so a bad path costs no run.
 fn report_dir(args: &JudgeArgs, scope: Scope) -> Result<PathBuf, CliError> {
     // A data run must not overwrite the full run's reports.
-    let dir = args.report_dir.clone().unwrap_or_else(|| match scope {
+    let default = match scope {
         Scope::Full => PathBuf::from(DEFAULT_REPORT_DIR),
         Scope::Data => Path::new(DEFAULT_REPORT_DIR).join("data"),
-    });
+    };
+    report_dir_or(args, default)
+}
+
+/// `--report-dir`, else `default`, made and probed before the run.
+pub(super) fn report_dir_or(args: &JudgeArgs, default: PathBuf) -> Result<PathBuf, CliError> {
+    let dir = args.report_dir.clone().unwrap_or(default);
     std::fs::create_dir_all(&dir).map_err(io(format!(
         "creating the report directory {}",
         dir.display()
@@ -151,13 +158,13 @@ fn report_dir(args: &JudgeArgs, scope: Scope) -> Result<PathBuf, CliError> {
 }
 
 /// Prints what a run reports on stderr (nothing with `--quiet`).
-struct Printer {
+pub(super) struct Printer {
     quiet: bool,
     progress: Progress,
 }
 
 impl Printer {
-    fn new(quiet: bool, cases: u64) -> Self {
+    pub(super) fn new(quiet: bool, cases: u64) -> Self {
         Printer {
             quiet,
             progress: Progress::new(cases, "random", !quiet),
@@ -279,7 +286,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
 /// Whether a command appends its Markdown report to a GitHub Actions job
 /// summary (`GITHUB_STEP_SUMMARY`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum JobSummary {
+pub(super) enum JobSummary {
     /// The report is a whole run's (or a merge's): append it.
     Append,
     /// A shard's: partial, and alarming on the job page (its gates count
@@ -329,7 +336,7 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
 }
 
 /// Reads `--baseline` before any work, so a bad file does not cost a run.
-fn read_baseline(path: Option<&Path>) -> Result<Option<(RunResult, String)>, CliError> {
+pub(super) fn read_baseline(path: Option<&Path>) -> Result<Option<(RunResult, String)>, CliError> {
     path.map(|p| {
         crate::report::read_json(p)
             .map(|r| (r, p.display().to_string()))
@@ -339,7 +346,7 @@ fn read_baseline(path: Option<&Path>) -> Result<Option<(RunResult, String)>, Cli
 }
 
 /// The result compared with its baseline, when there is one.
-fn compared(result: RunResult, baseline: Option<(RunResult, String)>) -> RunResult {
+pub(super) fn compared(result: RunResult, baseline: Option<(RunResult, String)>) -> RunResult {
     match baseline {
         Some((b, file)) => result.with_baseline(&b, &file),
         None => result,
@@ -347,7 +354,7 @@ fn compared(result: RunResult, baseline: Option<(RunResult, String)>) -> RunResu
 }
 
 /// Prints the summary, writes every report; the exit code is the verdict's.
-fn finish(
+pub(super) fn finish(
     result: &RunResult,
     dir: &Path,
     quiet: bool,

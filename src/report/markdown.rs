@@ -30,6 +30,9 @@ pub fn render(r: &RunResult) -> String {
     if let Some(c) = &r.changes {
         changes(&mut s, c);
     }
+    if let Some(d) = &r.detection {
+        detection(&mut s, d);
+    }
     compatibility_grid(&mut s, r);
     matrix(&mut s, r);
     findings(&mut s, r);
@@ -603,6 +606,50 @@ fn changes(s: &mut String, c: &Changes) {
         }
         s.push('\n');
     }
+}
+
+/// A selftest's detection power: the score, then one row per injector.
+fn detection(s: &mut String, d: &crate::detection::Detection) {
+    use crate::detection::Outcome;
+    let _ = writeln!(s, "## Detection power\n");
+    let _ = writeln!(s, "{}.", text(&d.headline()));
+    if let Some(ratio) = d.cost_ratio() {
+        let _ = writeln!(
+            s,
+            " The selftest took {:.1} s, {ratio:.1}x the unchanged run.",
+            d.total_seconds
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n| injector | system | outcome | how | smallest example |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|");
+    for m in &d.mutants {
+        let outcome = match m.outcome {
+            Outcome::Missed => "**missed**",
+            o => o.as_str(),
+        };
+        let example = m
+            .example
+            .as_ref()
+            .and_then(|e| {
+                e.entitlement
+                    .as_ref()
+                    .map(|e| e.to_json())
+                    .or(e.license_key.clone())
+            })
+            .map(|e| cell_code(&e))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {outcome} | {} | {example} |",
+            cell_code(&m.injector),
+            text(&m.system),
+            text(&m.how()),
+        );
+    }
+    s.push('\n');
 }
 
 fn text(s: &str) -> String {

@@ -220,12 +220,27 @@ impl Aggregate {
     /// Records one case's findings, applying waivers. Returns whether any
     /// finding was left unwaived.
     pub fn record(&mut self, findings: Vec<Finding>, waivers: &[Waiver], today: Day) -> bool {
+        self.record_watched(findings, waivers, today, &mut |_| {})
+    }
+
+    /// [`Self::record`], telling `unwaived` the root cause of each finding
+    /// no waiver covers.
+    pub fn record_watched(
+        &mut self,
+        findings: Vec<Finding>,
+        waivers: &[Waiver],
+        today: Day,
+        unwaived_group: &mut dyn FnMut(&GroupKey),
+    ) -> bool {
         let mut unwaived = false;
         for f in findings {
             let w = waiver::waive(waivers, &mut self.waiver_uses, &f, today);
             match w {
                 Some(_) => self.counts.waived_findings += 1,
-                None => unwaived = true,
+                None => {
+                    unwaived = true;
+                    unwaived_group(&f.key);
+                }
             }
             let key = (f.key.clone(), w);
             // Most findings join an existing group and only compete for its

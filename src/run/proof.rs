@@ -19,6 +19,7 @@ use crate::sources::DataSummary;
 /// whose coverage the run tracks.
 struct Opened<'a> {
     config: &'a Config,
+    events: &'a dyn Events,
     settings: &'a Settings,
     scope: Scope,
     stop: &'a AtomicBool,
@@ -31,12 +32,18 @@ impl<'a> Opened<'a> {
         config: &'a Config,
         settings: &'a Settings,
         scope: Scope,
-        events: &dyn Events,
+        events: &'a dyn Events,
         stop: &'a AtomicBool,
     ) -> Result<Self, RunError> {
         events.started(scope, &settings.options);
         Ok(Opened {
-            matrix: Matrix::open(config, settings.checks.clone(), &settings.hosting)?,
+            matrix: Matrix::open_with(
+                config,
+                settings.checks.clone(),
+                &settings.hosting,
+                settings.hook.as_deref(),
+            )?,
+            events,
             space: coverage_space(config),
             config,
             settings,
@@ -52,6 +59,7 @@ impl<'a> Opened<'a> {
             options: &self.settings.options,
             stop: self.stop,
             coverage: Some(&self.space),
+            events: Some(self.events),
         }
     }
 
@@ -133,6 +141,9 @@ pub fn run(
     events.vectors_loaded(&set, config.vectors_dir().as_deref());
     let exports = sources::Exports::open(config, options.seed, options.today)?;
     vectors::check(&opened.matrix, config, &set, options, &mut aggregate);
+    for (key, _) in aggregate.groups().keys().filter(|(_, w)| w.is_none()) {
+        events.unwaived(key);
+    }
     aggregate.merge(runner.run_cases(&vectors::cases(&set), &|_| {}));
     let generator = Generator::new(
         options.seed,

@@ -116,6 +116,10 @@ pub struct RunResult {
     /// (`--baseline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Changes>,
+    /// What a `keycompat selftest` caught of the defects it planted, when
+    /// this is a selftest's report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detection: Option<crate::detection::Detection>,
 }
 
 impl RunResult {
@@ -187,7 +191,24 @@ impl RunResult {
             data,
             coverage,
             changes: None,
+            detection: None,
         }
+    }
+
+    /// Adds a selftest's detection section and its gate (`[gates]
+    /// min_detection_percent`, when set), and re-derives the verdict.
+    pub fn with_detection(mut self, detection: crate::detection::Detection) -> Self {
+        self.gates.retain(|g| g.name != gate::DETECTION_GATE);
+        if let Some(g) = gate::detection(
+            &self.meta.gates_config,
+            detection.caught,
+            detection.caught + detection.missed,
+        ) {
+            self.gates.push(g);
+        }
+        self.verdict = verdict(&self.meta, &self.gates);
+        self.detection = Some(detection);
+        self
     }
 
     /// Groups, worst first: unwaived before waived, then severity, check, count.

@@ -4,10 +4,10 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::aggregate::Aggregate;
-use super::settings::RunOptions;
+use super::settings::{Events, RunOptions};
 use crate::check::{Case, Matrix, case_id};
 use crate::coverage::CoverageSpace;
-use crate::finding::{Check, Source};
+use crate::finding::{Check, Finding, Source};
 use crate::random::Generator;
 use crate::waiver::Waiver;
 
@@ -31,9 +31,23 @@ pub struct Runner<'a> {
     pub stop: &'a AtomicBool,
     /// The entitlement space whose coverage the run tracks, if any.
     pub coverage: Option<&'a CoverageSpace>,
+    /// Told of every unwaived finding, if given.
+    pub events: Option<&'a dyn Events>,
 }
 
 impl Runner<'_> {
+    /// Records a case's findings in `agg` (see [`Aggregate::record`]),
+    /// telling the events of each unwaived one.
+    pub(crate) fn record(&self, agg: &mut Aggregate, findings: Vec<Finding>) -> bool {
+        let (waivers, today) = (self.waivers, self.options.today);
+        match self.events {
+            Some(events) => {
+                agg.record_watched(findings, waivers, today, &mut |g| events.unwaived(g))
+            }
+            None => agg.record(findings, waivers, today),
+        }
+    }
+
     /// A system that can no longer answer at all, and why.
     pub fn fatal(&self) -> Option<(String, String)> {
         self.matrix.fatal()
@@ -152,7 +166,7 @@ impl Runner<'_> {
                     } else {
                         Vec::new()
                     };
-                    let failing = agg.record(outcome.findings, self.waivers, self.options.today);
+                    let failing = self.record(agg, outcome.findings);
                     let c = &mut agg.counts;
                     match kind {
                         Kind::Vector => {

@@ -49,6 +49,10 @@ pub struct Settings {
     /// from the directory the run was started in (`None`: the default
     /// `./keycompat.toml`).
     pub replay_config: Option<String>,
+    /// How systems are opened, when not as the config says
+    /// (`keycompat selftest` plants a defect in one; see
+    /// [`crate::check::OpenHook`]).
+    pub hook: Option<std::sync::Arc<dyn crate::check::OpenHook>>,
 }
 
 /// What a run tells its caller while it goes. Every method has a default
@@ -72,6 +76,9 @@ pub trait Events: Sync {
     fn shrunk(&self, _group: &GroupKey, _entitlement: Option<&Entitlement>) {}
     /// A regression vector was saved.
     fn regression_saved(&self, _id: &str, _path: &Path) {}
+    /// A finding no waiver covers was recorded, of root cause `group`
+    /// (called from the run's threads, once per finding).
+    fn unwaived(&self, _group: &GroupKey) {}
 }
 
 /// [`Events`] that shows nothing.

@@ -26,5 +26,6 @@ mod proof;
 mod properties;
 mod reports;
 mod run;
+mod selftest;
 mod trust;
 mod vectors;

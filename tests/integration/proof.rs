@@ -44,6 +44,7 @@ fn small_run(cases: u64) -> Settings {
         steer: true,
         throughput: None,
         replay_config: None,
+        hook: None,
     }
 }
 

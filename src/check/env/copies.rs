@@ -38,7 +38,7 @@ pub struct EnvCopy {
 }
 
 /// A copy's name in the matrix and its implementation, opened.
-pub(crate) type Opened = (String, Box<dyn Implementation>);
+pub(crate) type Opened = (String, Arc<dyn Implementation>);
 
 /// The systems ENV checks unless `[env] systems` names them: every validator
 /// of the run (old, new, the release validators), once each.
@@ -61,6 +61,7 @@ impl EnvCopies {
         config: &Config,
         hosting: &Hosting,
         opened: &BTreeMap<String, Arc<dyn Implementation>>,
+        hook: Option<&dyn crate::check::matrix::OpenHook>,
     ) -> Result<(Self, Vec<Opened>), OpenError> {
         let envs: &[Environment] = &config.env.environments;
         let mut out = EnvCopies {
@@ -81,12 +82,14 @@ impl EnvCopies {
             let index = out.systems.len();
             let mut copies = Vec::new();
             for (e, env) in envs.iter().enumerate() {
-                let Some(copy) =
-                    crate::system::open_configured_in_env(system, config, hosting, env)?
+                let copy_name = format!("{name} [{}]", out.environments[e]);
+                let Some(copy) = crate::check::matrix::open_hooked(hook, &copy_name, &mut || {
+                    crate::system::open_configured_in_env(system, config, hosting, env)
+                        .map(|c| c.map(Arc::from))
+                })?
                 else {
                     break;
                 };
-                let copy_name = format!("{name} [{}]", out.environments[e]);
                 copies.push((
                     EnvCopy {
                         name: copy_name.clone(),
