@@ -141,9 +141,13 @@ pub struct Detection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_percent: Option<f64>,
     /// Wall-clock seconds of the unchanged run (which the report's other
-    /// sections describe).
+    /// sections describe). Terminal only: reports read no clock, so the
+    /// same run renders the same files.
+    #[serde(skip)]
     pub baseline_seconds: f64,
-    /// Wall-clock seconds of the whole selftest, the unchanged run included.
+    /// Wall-clock seconds of the whole selftest, the unchanged run included
+    /// (terminal only).
+    #[serde(skip)]
     pub total_seconds: f64,
 }
 

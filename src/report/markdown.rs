@@ -613,13 +613,6 @@ fn detection(s: &mut String, d: &crate::detection::Detection) {
     use crate::detection::Outcome;
     let _ = writeln!(s, "## Detection power\n");
     let _ = writeln!(s, "{}.", text(&d.headline()));
-    if let Some(ratio) = d.cost_ratio() {
-        let _ = writeln!(
-            s,
-            " The selftest took {:.1} s, {ratio:.1}x the unchanged run.",
-            d.total_seconds
-        );
-    }
     let _ = writeln!(
         s,
         "\n| injector | system | outcome | how | smallest example |"

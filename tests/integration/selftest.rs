@@ -60,18 +60,46 @@ fn the_demo_catches_every_applicable_injector_with_check_severity_and_example() 
     );
     let md = std::fs::read_to_string(s.dir.path().join("self/report.md")).unwrap();
     assert!(md.contains("## Detection power"), "{md}");
+    let html = html_section(&s, "detection");
+    assert_eq!(
+        html.matches("<tr class=\"mutant caught\">").count(),
+        27,
+        "{html}"
+    );
+    assert!(
+        html.contains("27 of 27 applicable injectors caught (100.00 %)"),
+        "{html}"
+    );
+}
+
+/// The HTML report's `<section id="ID">`.
+fn html_section(s: &Scenario, id: &str) -> String {
+    let html = std::fs::read_to_string(s.dir.path().join("self/report.html")).expect("html");
+    html.split(&format!("<section id=\"{id}\">"))
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap_or_else(|| panic!("no section {id} in the HTML"))
+        .to_string()
 }
 
 #[test]
 fn a_check_switched_off_misses_the_injector_only_it_catches() {
+    let s = bare();
     let (out, report) = selftest(
-        &bare(),
+        &s,
         &[
             "--cases",
             "300",
             "--checks",
             "roundtrip,backward,forward,rollback,parity,tamper,env",
         ],
+    );
+    let html = html_section(&s, "detection");
+    assert!(
+        html.contains(
+            "<span class=\"pill missed\">missed</span></td><td><code>time.expiry-ignored</code>"
+        ),
+        "{html}"
     );
     let missed = with_outcome(&report, "missed");
     assert!(

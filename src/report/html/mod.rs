@@ -27,6 +27,7 @@
 mod changes;
 mod charts;
 mod data;
+mod detection;
 mod findings;
 mod grid;
 mod matrix;
@@ -60,6 +61,7 @@ pub fn render(r: &RunResult, throughput: Option<&Throughput>) -> Result<String, 
         summary: overview::summary(r),
         gates: overview::gates(r),
         changes: r.changes.as_ref().map(changes::changes),
+        detection: r.detection.as_ref().map(detection::detection),
         grid: grid::grid(r, &cells),
         matrices: matrix::matrices(r, &cells),
         charts: charts::charts(r, throughput),
@@ -82,6 +84,7 @@ struct Page {
     summary: overview::SummaryView,
     gates: Vec<overview::GateView>,
     changes: Option<changes::ChangesView>,
+    detection: Option<detection::DetectionView>,
     grid: grid::GridView,
     matrices: Vec<matrix::MatrixView>,
     charts: Vec<charts::ChartView>,
