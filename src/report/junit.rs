@@ -35,6 +35,9 @@ pub fn render(r: &RunResult) -> Result<String, String> {
         suite.add_test_cases(cells.iter().filter(|c| c.check == check).map(cell_case));
         report.add_test_suite(suite);
     }
+    if let Some(d) = &r.detection {
+        report.add_test_suite(detection_suite(d));
+    }
     report.add_test_suite(gates_suite(r));
     let xml = report.to_string().map_err(|e| e.to_string())?;
     Ok(drop_root_skipped(xml))
@@ -118,6 +121,39 @@ fn group_text(out: &mut String, g: &Group) {
     }
     let _ = writeln!(out, "  replay:   {}", g.replay);
     let _ = writeln!(out, "  finding:  {}", g.id);
+}
+
+/// A selftest's injectors: caught passes, missed fails (a blind spot of
+/// the run), not applicable is skipped with its reason.
+fn detection_suite(d: &crate::detection::Detection) -> TestSuite {
+    use crate::detection::Outcome;
+    let mut suite = TestSuite::new("detection");
+    suite.add_property(Property::new("detection", d.headline()));
+    suite.add_test_cases(d.mutants.iter().map(|m| {
+        let status = match m.outcome {
+            Outcome::Caught => TestCaseStatus::success(),
+            Outcome::Missed => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status
+                    .set_message(format!("missed: {}", m.what))
+                    .set_type("missed")
+                    .set_description(m.how());
+                status
+            }
+            Outcome::NotApplicable => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(m.how());
+                status
+            }
+        };
+        let mut case = TestCase::new(format!("{} in {}", m.injector, m.system), status);
+        case.set_classname("keycompat.detection");
+        if m.outcome == Outcome::Caught {
+            case.set_system_out(format!("{}: caught {}\n", m.what, m.how()));
+        }
+        case
+    }));
+    suite
 }
 
 fn gates_suite(r: &RunResult) -> TestSuite {
