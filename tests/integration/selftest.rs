@@ -154,6 +154,50 @@ fn ten_cases_miss_a_rare_fault_that_more_cases_catch() {
     assert_eq!(with_outcome(&more, "missed"), Vec::<String>::new());
 }
 
+/// `--old` plants every injector in the old system too: each is judged
+/// once per system, and a defect in the old system is caught as well.
+#[test]
+fn old_plants_the_injectors_in_the_old_system_too() {
+    let s = bare();
+    let (out, report) = selftest(
+        &s,
+        &["--cases", "300", "--old", "--injectors", "time,context"],
+    );
+    assert_schema(&report);
+    let mutants = report["detection"]["mutants"].as_array().expect("mutants");
+    let in_system = |system: &str| -> Vec<(&str, &str)> {
+        mutants
+            .iter()
+            .filter(|m| m["system"] == system)
+            .map(|m| {
+                (
+                    m["injector"].as_str().unwrap_or(""),
+                    m["outcome"].as_str().unwrap_or(""),
+                )
+            })
+            .collect()
+    };
+    let (new, old) = (in_system("new"), in_system("old"));
+    assert_eq!(new.len(), 8, "{new:?}");
+    assert_eq!(
+        old.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        new.iter().map(|(i, _)| *i).collect::<Vec<_>>()
+    );
+    // The time defects act on every validator; the old format never
+    // carries a host lock, so its host check is not judged here.
+    assert!(
+        old.iter()
+            .filter(|(i, _)| i.starts_with("time."))
+            .all(|(_, o)| *o == "caught"),
+        "{old:?}\n{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        report["detection"]["systems"],
+        serde_json::json!(["new", "old"])
+    );
+}
+
 #[test]
 fn the_detection_gate_fails_a_run_that_misses_too_much() {
     let s = bare()
