@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use super::hook::OpenHook;
 use crate::entitlement::Entitlement;
 use crate::finding::{Check, Finding, Source};
 use crate::implementation::{GenerateFailure, Implementation};
@@ -109,33 +110,6 @@ pub struct Matrix {
     /// ENV's systems and their copies under other environments (each copy
     /// is also in [`Self::systems`], under its own name).
     pub env: super::env::copies::EnvCopies,
-}
-
-/// Decides how each system of a run is opened: `keycompat selftest` plants
-/// a defect in one system and shares the others, opened once, across the
-/// runs it makes. Called once per system of the matrix, ENV's copies
-/// included (a copy is named `SYSTEM [ENVIRONMENT]`).
-pub trait OpenHook: Send + Sync + std::fmt::Debug {
-    /// The implementation to use for system `name`; `open` opens it as the
-    /// config says (`None`: it cannot be opened that way, e.g. an ENV copy
-    /// of a system in keycompat's own process).
-    fn system(
-        &self,
-        name: &str,
-        open: &mut dyn FnMut() -> Result<Option<Arc<dyn Implementation>>, crate::system::OpenError>,
-    ) -> Result<Option<Arc<dyn Implementation>>, crate::system::OpenError>;
-}
-
-/// Opens `name` through `hook`, if any.
-pub(crate) fn open_hooked(
-    hook: Option<&dyn OpenHook>,
-    name: &str,
-    open: &mut dyn FnMut() -> Result<Option<Arc<dyn Implementation>>, crate::system::OpenError>,
-) -> Result<Option<Arc<dyn Implementation>>, crate::system::OpenError> {
-    match hook {
-        Some(h) => h.system(name, open),
-        None => open(),
-    }
 }
 
 /// The context a key is issued for: its own product, the highest version it

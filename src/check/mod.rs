@@ -26,6 +26,7 @@ mod batch;
 mod counted;
 mod env;
 mod forward;
+mod hook;
 mod matrix;
 mod parity;
 mod plan;
@@ -39,6 +40,5 @@ pub mod vector;
 pub use backward::{FieldKeyMiss, judge_field_key};
 pub use batch::Calls;
 pub use env::copies::{EnvCopies, EnvCopy};
-pub use matrix::{
-    Case, CaseOutcome, Cell, Matrix, OpenHook, Release, Tally, case_id, own_context, releases,
-};
+pub use hook::OpenHook;
+pub use matrix::{Case, CaseOutcome, Cell, Matrix, Release, Tally, case_id, own_context, releases};

@@ -2,7 +2,7 @@
 //! context it runs in (product, version, host lock), as a port does that
 //! forgets a branch or turns `<=` into `<`.
 
-use super::Facts;
+use super::facts::Facts;
 use crate::verdict::{Context, Validation, Verdict};
 
 /// A defect in the validator's checks of its context.

@@ -4,7 +4,7 @@
 //! the bugs a port of a bit-level decoder makes. Only the decode changes:
 //! the verdict stays the correct one.
 
-use super::Facts;
+use super::facts::Facts;
 use crate::verdict::{Decoded, Validation};
 
 /// The seat count an unlimited licence is misread as (a 16-bit sentinel).

@@ -1,10 +1,10 @@
 //! Faults: a plugin that crashes or hangs on a small share of its inputs
-//! (one in [`SHARE`](super::SHARE), chosen by hashing the input). They are
+//! (one in [`SHARE`](super::facts::SHARE), chosen by hashing the input). They are
 //! planted as the failures a crashed or hung worker yields (`Crash`,
 //! `Timeout`), without killing or waiting for anything, so a selftest costs
 //! no restarts and no timeouts.
 
-use super::hits;
+use super::facts::hits;
 use crate::implementation::{CallFailure, FailureKind};
 use crate::verdict::Context;
 

@@ -3,7 +3,7 @@
 //! new API) or refuses entitlements the original issued. The key is then
 //! genuine but says less, or more, than was sold.
 
-use super::Facts;
+use super::facts::Facts;
 use crate::entitlement::Entitlement;
 use crate::implementation::GenerateFailure;
 

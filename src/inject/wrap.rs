@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::{Defect, Injector};
+use super::injector::{Defect, Injector};
 use crate::entitlement::Entitlement;
 use crate::forgery::{Forgery, Pick};
 use crate::implementation::{CallFailure, GenerateFailure, ImplInfo, Implementation};

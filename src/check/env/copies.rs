@@ -61,7 +61,7 @@ impl EnvCopies {
         config: &Config,
         hosting: &Hosting,
         opened: &BTreeMap<String, Arc<dyn Implementation>>,
-        hook: Option<&dyn crate::check::matrix::OpenHook>,
+        hook: Option<&dyn crate::check::hook::OpenHook>,
     ) -> Result<(Self, Vec<Opened>), OpenError> {
         let envs: &[Environment] = &config.env.environments;
         let mut out = EnvCopies {
@@ -83,7 +83,7 @@ impl EnvCopies {
             let mut copies = Vec::new();
             for (e, env) in envs.iter().enumerate() {
                 let copy_name = format!("{name} [{}]", out.environments[e]);
-                let Some(copy) = crate::check::matrix::open_hooked(hook, &copy_name, &mut || {
+                let Some(copy) = crate::check::hook::open_hooked(hook, &copy_name, &mut || {
                     crate::system::open_configured_in_env(system, config, hosting, env)
                         .map(|c| c.map(Arc::from))
                 })?
