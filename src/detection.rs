@@ -94,6 +94,16 @@ impl Mutant {
         self.caught_by.first()
     }
 
+    /// The example as reports print it: its entitlement's canonical JSON,
+    /// else its key.
+    pub fn example_text(&self) -> Option<String> {
+        let e = self.example.as_ref()?;
+        e.entitlement
+            .as_ref()
+            .map(|e| e.to_json())
+            .or_else(|| e.license_key.clone())
+    }
+
     /// How it was caught, or why it was not, in one line for every format.
     pub fn how(&self) -> String {
         match (self.outcome, self.first_catch()) {

@@ -623,17 +623,7 @@ fn detection(s: &mut String, d: &crate::detection::Detection) {
             Outcome::Missed => "**missed**",
             o => o.as_str(),
         };
-        let example = m
-            .example
-            .as_ref()
-            .and_then(|e| {
-                e.entitlement
-                    .as_ref()
-                    .map(|e| e.to_json())
-                    .or(e.license_key.clone())
-            })
-            .map(|e| cell_code(&e))
-            .unwrap_or_default();
+        let example = m.example_text().map(|e| cell_code(&e)).unwrap_or_default();
         let _ = writeln!(
             s,
             "| {} | {} | {outcome} | {} | {example} |",

@@ -211,7 +211,7 @@ impl Scenario {
 
     /// Replaces system `name` with the fault plugin, wrapping builtin `scheme`,
     /// with extra settings (e.g. `defect`).
-    pub fn faulty_system(mut self, name: &str, scheme: &str, settings: &[(&str, &str)]) -> Self {
+    pub fn faulty_system(self, name: &str, scheme: &str, settings: &[(&str, &str)]) -> Self {
         let mut s = toml::Table::new();
         s.insert("scheme".into(), scheme.into());
         for (k, v) in settings {
@@ -223,18 +223,12 @@ impl Scenario {
             faulty().to_string_lossy().into_owned().into(),
         );
         system.insert("settings".into(), toml::Value::Table(s));
-        self.config
-            .get_mut("systems")
-            .and_then(|v| v.as_table_mut())
-            .expect("systems table")
-            .insert(name.into(), toml::Value::Table(system));
-        self.save();
-        self
+        self.set_path(&["systems", name], toml::Value::Table(system))
     }
 
     /// Replaces system `name` with a process plugin: `script` (relative to
     /// the repository) run by `python3`, with `settings`.
-    pub fn python_system(mut self, name: &str, script: &str, settings: &[(&str, &str)]) -> Self {
+    pub fn python_system(self, name: &str, script: &str, settings: &[(&str, &str)]) -> Self {
         let mut s = toml::Table::new();
         for (k, v) in settings {
             s.insert((*k).into(), (*v).into());
@@ -246,13 +240,7 @@ impl Scenario {
         );
         system.insert("cwd".into(), repo().to_string_lossy().into_owned().into());
         system.insert("settings".into(), toml::Value::Table(s));
-        self.config
-            .get_mut("systems")
-            .and_then(|v| v.as_table_mut())
-            .expect("systems table")
-            .insert(name.into(), toml::Value::Table(system));
-        self.save();
-        self
+        self.set_path(&["systems", name], toml::Value::Table(system))
     }
 
     /// Sets a top-level value, e.g. `("run", "isolation", "none")`.

@@ -58,12 +58,7 @@ pub(super) fn detection(d: &Detection) -> DetectionView {
                 },
                 outcome: m.outcome.as_str(),
                 how: m.how(),
-                example: m.example.as_ref().and_then(|e| {
-                    e.entitlement
-                        .as_ref()
-                        .map(|e| e.to_json())
-                        .or_else(|| e.license_key.clone())
-                }),
+                example: m.example_text(),
                 replay: m.replay.clone(),
             })
             .collect(),
