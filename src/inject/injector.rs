@@ -204,6 +204,23 @@ impl Injector {
         self.defect
     }
 
+    /// Whether the defect is in the validator (else in the generator).
+    pub fn in_validator(&self) -> bool {
+        self.defect.validates()
+    }
+
+    /// Whether the defect issues some keys through another generator of the
+    /// config (a `Partner`), and changes nothing without one.
+    pub fn needs_partner(&self) -> bool {
+        self.defect == Defect::Issue(IssueDefect::FormatFlipped)
+    }
+
+    /// Whether the defect surely changes answers wherever it is planted, so
+    /// no probe is needed to call it applicable: crashes and hangs.
+    pub fn always_acts(&self) -> bool {
+        matches!(self.defect, Defect::Fault(_))
+    }
+
     pub(crate) fn facts(&self) -> &Facts {
         &self.facts
     }

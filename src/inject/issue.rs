@@ -23,15 +23,20 @@ pub(crate) enum IssueDefect {
     HostLockDropped,
     /// Entitlements with a non-ASCII customer name are refused.
     NonAsciiRefused,
+    /// One product's keys are issued in another format: a policy drift
+    /// (the generator that issues them instead is the injector's partner,
+    /// see `Partner`).
+    FormatFlipped,
 }
 
 impl IssueDefect {
-    pub(crate) const ALL: [IssueDefect; 5] = [
+    pub(crate) const ALL: [IssueDefect; 6] = [
         IssueDefect::FeatureDropped,
         IssueDefect::SeatsClamped,
         IssueDefect::ExpiryDropped,
         IssueDefect::HostLockDropped,
         IssueDefect::NonAsciiRefused,
+        IssueDefect::FormatFlipped,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -41,6 +46,7 @@ impl IssueDefect {
             IssueDefect::ExpiryDropped => "expiry-dropped",
             IssueDefect::HostLockDropped => "host-lock-dropped",
             IssueDefect::NonAsciiRefused => "non-ascii-refused",
+            IssueDefect::FormatFlipped => "format-flipped",
         }
     }
 
@@ -52,6 +58,9 @@ impl IssueDefect {
             IssueDefect::HostLockDropped => "the node lock is silently dropped",
             IssueDefect::NonAsciiRefused => {
                 "entitlements with a non-ASCII customer name are refused"
+            }
+            IssueDefect::FormatFlipped => {
+                "one product's keys are issued in another format (a policy drift)"
             }
         }
     }
@@ -69,6 +78,8 @@ impl IssueDefect {
     ) -> Result<Option<Entitlement>, GenerateFailure> {
         let mut changed = e.clone();
         match self {
+            // The entitlement is issued as it is, by another generator.
+            IssueDefect::FormatFlipped => {}
             IssueDefect::FeatureDropped => {
                 changed.features.pop_last();
             }

@@ -29,4 +29,4 @@ mod wrap;
 
 pub use facts::SHARE;
 pub use injector::{Applicability, Family, Injector, UnknownInjector};
-pub use wrap::Injected;
+pub use wrap::{Injected, Partner};

@@ -4,10 +4,13 @@
 //! the context a key is validated in) and what comes out (the verdict and
 //! the decode), and keeps the wrapped implementation's batching, so a
 //! worker-hosted plugin still crosses its process boundary once per batch.
+//! The one defect no wrapper can make alone, a product's keys issued in
+//! another format, borrows another generator of the config: a [`Partner`].
 
 use std::sync::Arc;
 
 use super::injector::{Defect, Injector};
+use super::issue::IssueDefect;
 use crate::entitlement::Entitlement;
 use crate::forgery::{Forgery, Pick};
 use crate::implementation::{CallFailure, GenerateFailure, ImplInfo, Implementation};
@@ -17,12 +20,74 @@ use crate::verdict::{Context, Validation, Verdict};
 pub struct Injected {
     inner: Arc<dyn Implementation>,
     injector: Injector,
+    partner: Option<Partner>,
+}
+
+/// For the flipped format choice: the product whose keys another generator
+/// of the config issues instead, in its format.
+#[derive(Clone)]
+pub struct Partner {
+    /// The product's slug.
+    pub product: String,
+    /// The generator that issues its keys.
+    pub generator: Arc<dyn Implementation>,
 }
 
 impl Injected {
     /// Plants `injector`'s defect around `inner`.
     pub fn new(inner: Arc<dyn Implementation>, injector: Injector) -> Self {
-        Injected { inner, injector }
+        Injected {
+            inner,
+            injector,
+            partner: None,
+        }
+    }
+
+    /// Plants `injector`'s defect around `inner`, with the generator a
+    /// flipped format choice issues through (`issue.format-flipped` changes
+    /// nothing without one).
+    pub fn with_partner(
+        inner: Arc<dyn Implementation>,
+        injector: Injector,
+        partner: Option<Partner>,
+    ) -> Self {
+        Injected {
+            inner,
+            injector,
+            partner,
+        }
+    }
+
+    /// The generator that issues `e` instead of the wrapped one, if the
+    /// format choice is flipped for its product.
+    fn flipped(&self, e: &Entitlement) -> Option<&Arc<dyn Implementation>> {
+        let p = self.partner.as_ref()?;
+        (self.injector.defect() == Defect::Issue(IssueDefect::FormatFlipped)
+            && p.product == e.product)
+            .then_some(&p.generator)
+    }
+
+    /// The wrapped generator's keys for `es`, with the entitlement defects.
+    fn generate_own(&self, es: &[&Entitlement]) -> Vec<Result<String, GenerateFailure>> {
+        let issued: Vec<Result<Option<Entitlement>, GenerateFailure>> =
+            es.iter().map(|e| self.issued(e)).collect();
+        let asked: Vec<&Entitlement> = es
+            .iter()
+            .zip(&issued)
+            .filter_map(|(e, i)| match i {
+                Ok(Some(changed)) => Some(changed),
+                Ok(None) => Some(*e),
+                Err(_) => None,
+            })
+            .collect();
+        let mut answers = self.inner.generate_batch(&asked).into_iter();
+        issued
+            .into_iter()
+            .map(|i| match i {
+                Err(failure) => Err(failure),
+                Ok(_) => answers.next().unwrap_or_else(fewer_answers),
+            })
+            .collect()
     }
 
     /// The entitlement the defective generator issues (`None`: `e` itself),
@@ -100,6 +165,9 @@ impl Implementation for Injected {
     }
 
     fn generate(&self, e: &Entitlement) -> Result<String, GenerateFailure> {
+        if let Some(partner) = self.flipped(e) {
+            return partner.generate(e);
+        }
         match self.issued(e)? {
             Some(changed) => self.inner.generate(&changed),
             None => self.inner.generate(e),
@@ -107,29 +175,23 @@ impl Implementation for Injected {
     }
 
     fn generate_batch(&self, es: &[&Entitlement]) -> Vec<Result<String, GenerateFailure>> {
-        let issued: Vec<Result<Option<Entitlement>, GenerateFailure>> =
-            es.iter().map(|e| self.issued(e)).collect();
-        let asked: Vec<&Entitlement> = es
-            .iter()
-            .zip(&issued)
-            .filter_map(|(e, i)| match i {
-                Ok(Some(changed)) => Some(changed),
-                Ok(None) => Some(*e),
-                Err(_) => None,
-            })
-            .collect();
-        let mut answers = self.inner.generate_batch(&asked).into_iter();
-        issued
+        let flipped: Vec<bool> = es.iter().map(|e| self.flipped(e).is_some()).collect();
+        let Some(partner) = self.partner.as_ref().filter(|_| flipped.contains(&true)) else {
+            return self.generate_own(es);
+        };
+        let pick = |theirs: bool| -> Vec<&Entitlement> {
+            es.iter()
+                .zip(&flipped)
+                .filter(|(_, f)| **f == theirs)
+                .map(|(e, _)| *e)
+                .collect()
+        };
+        let (theirs, ours) = (pick(true), pick(false));
+        let mut theirs = partner.generator.generate_batch(&theirs).into_iter();
+        let mut ours = self.generate_own(&ours).into_iter();
+        flipped
             .into_iter()
-            .map(|i| match i {
-                Err(failure) => Err(failure),
-                Ok(_) => answers.next().unwrap_or_else(|| {
-                    Err(GenerateFailure::Failed(CallFailure::new(
-                        crate::implementation::FailureKind::Protocol,
-                        "fewer answers than requests",
-                    )))
-                }),
-            })
+            .map(|f| if f { theirs.next() } else { ours.next() }.unwrap_or_else(fewer_answers))
             .collect()
     }
 
@@ -189,6 +251,13 @@ impl Implementation for Injected {
     fn forgeries(&self, key: &str, pick: Pick) -> Vec<Forgery> {
         self.inner.forgeries(key, pick)
     }
+}
+
+fn fewer_answers() -> Result<String, GenerateFailure> {
+    Err(GenerateFailure::Failed(CallFailure::new(
+        crate::implementation::FailureKind::Protocol,
+        "fewer answers than requests",
+    )))
 }
 
 #[cfg(test)]

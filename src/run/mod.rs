@@ -28,6 +28,7 @@ pub use aggregate::{Aggregate, Counts, GroupMap};
 pub use merge::MergeError;
 pub use partition::{CI_SHARD_VARIABLES, Partition, from_ci as partition_from_ci};
 pub use proof::{data, run};
+pub(crate) use regressions::shrinkable;
 pub use replay::{ReplayError, ReplayTarget, Replayed, WaiverDecision, replay};
 pub use replay_command::{replay_command, shell_quote};
 pub use result::{RunMeta, RunResult, coverage_report, coverage_space, system_infos};

@@ -14,7 +14,7 @@ const MAX_SHRINKS: usize = 100;
 
 /// Whether a group's example can be shrunk: it came from an entitlement that
 /// is not already a vector.
-fn shrinkable(source: &Source) -> bool {
+pub(crate) fn shrinkable(source: &Source) -> bool {
     matches!(
         source,
         Source::Random { .. } | Source::Steered { .. } | Source::Order { .. }

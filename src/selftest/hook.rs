@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use super::memo::Memo;
 use crate::check::OpenHook;
 use crate::implementation::Implementation;
-use crate::inject::{Injected, Injector};
+use crate::inject::{Injected, Injector, Partner};
 use crate::system::OpenError;
 
 type Opened = Option<Arc<dyn Implementation>>;
@@ -21,7 +21,17 @@ pub(super) struct Shared {
     targets: Vec<String>,
     opened: Mutex<BTreeMap<String, Opened>>,
     memos: Mutex<BTreeMap<String, Arc<dyn Implementation>>>,
-    planted: Mutex<Option<(String, Injector)>>,
+    planted: Mutex<Option<Planted>>,
+}
+
+/// A defect planted in one system.
+#[derive(Clone)]
+pub(super) struct Planted {
+    /// The system (its ENV copies carry the defect too).
+    pub(super) system: String,
+    pub(super) injector: Injector,
+    /// The generator a flipped format choice issues through.
+    pub(super) partner: Option<Partner>,
 }
 
 impl fmt::Debug for Shared {
@@ -43,9 +53,21 @@ impl Shared {
         }
     }
 
-    /// The next runs plant `injector` in `system` (`None`: no defect).
-    pub(super) fn plant(&self, planted: Option<(String, Injector)>) {
+    /// The next runs plant this defect (`None`: no defect).
+    pub(super) fn plant(&self, planted: Option<Planted>) {
         *self.planted.lock().unwrap_or_else(PoisonError::into_inner) = planted;
+    }
+
+    /// The systems opened so far, as they are (without defect or memo),
+    /// by name; ENV copies left out.
+    pub(super) fn opened(&self) -> Vec<(String, Arc<dyn Implementation>)> {
+        self.opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(name, _)| !name.contains(" ["))
+            .filter_map(|(name, o)| Some((name.clone(), o.clone()?)))
+            .collect()
     }
 
     /// The target `name` is, or is an ENV copy of (`new [TZ=...]`): a
@@ -86,9 +108,11 @@ impl OpenHook for Shared {
         if let Some(target) = self.target_of(name) {
             let planted = self.planted.lock().unwrap_or_else(PoisonError::into_inner);
             return Ok(Some(match &*planted {
-                Some((system, injector)) if system == target => {
-                    Arc::new(Injected::new(raw, injector.clone()))
-                }
+                Some(p) if p.system == target => Arc::new(Injected::with_partner(
+                    raw,
+                    p.injector.clone(),
+                    p.partner.clone(),
+                )),
                 _ => raw,
             }));
         }

@@ -14,22 +14,36 @@
 //! - an injector's run stops as soon as it is caught (the stop flag the
 //!   runner honours for Ctrl-C, set when an unwaived finding of a new group
 //!   is recorded), so only a missed injector costs a whole run;
-//! - nothing is shrunk or saved: a selftest never writes vectors.
+//! - nothing is saved: a selftest never writes vectors; only the example
+//!   of a caught injector is shrunk, with the defect still planted.
+//!
+//! An injector the catalog allows but whose run missed it is asked of the
+//! system once more, through a [`probe::Probe`]: if the defect changes none
+//! of the system's answers to a wide set of questions, it is not applicable
+//! to this config; otherwise the run has a blind spot. A catch always
+//! stands: the probe never turns one into "not applicable".
+//!
+//! Injector runs follow one another, each on the run's threads (`-j`):
+//! the systems are shared, and most injector runs stop within a batch.
 
 mod hook;
 mod memo;
+mod probe;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use crate::check::Matrix;
 use crate::config::Config;
 use crate::detection::{Catch, Detection, Mutant, Outcome};
-use crate::finding::GroupKey;
+use crate::finding::{Finding, GroupKey};
 use crate::gate::{self, Status};
-use crate::inject::{Applicability, Injector};
+use crate::inject::{Applicability, Injected, Injector};
 use crate::run::{self, Events, RunError, RunResult, Settings};
+use hook::Planted;
+use probe::Probe;
 
 pub use memo::{CAPACITY as MEMO_CAPACITY, Memo};
 
@@ -60,6 +74,7 @@ pub fn run(
     let mut mutants = Vec::new();
     'systems: for system in systems {
         let info = baseline.meta.systems.get(system).cloned();
+        let mut probe: Option<Probe> = None;
         for injector in injectors {
             if stop.load(Ordering::Relaxed) {
                 break 'systems;
@@ -67,28 +82,78 @@ pub fn run(
             let applicability = info
                 .as_ref()
                 .map_or(Applicability::Applicable, |i| injector.applicability(i));
-            let mutant = match applicability {
-                Applicability::NotApplicable(reason) => {
-                    mutant(injector, system, Outcome::NotApplicable, Some(reason))
+            if let Applicability::NotApplicable(reason) = applicability {
+                let m = mutant(injector, system, Outcome::NotApplicable, Some(reason));
+                judged(&m);
+                mutants.push(m);
+                continue;
+            }
+            let raw = shared
+                .opened()
+                .into_iter()
+                .find(|(n, _)| n == system)
+                .map(|(_, s)| s);
+            let probe = match (&raw, &mut probe) {
+                (Some(raw), p @ None) => {
+                    Some(&*p.insert(Probe::new(system, raw, &shared.opened(), &config.catalog)))
                 }
-                Applicability::Applicable => {
-                    shared.plant(Some((system.clone(), injector.clone())));
-                    let caught = AtomicBool::new(false);
-                    let watch = Watch {
-                        before: &before,
-                        caught: &caught,
-                        interrupted: stop,
-                    };
-                    let result = run::run(config, &settings, &watch, &caught);
-                    shared.plant(None);
-                    if stop.load(Ordering::Relaxed) {
-                        break 'systems;
-                    }
-                    judge(injector, system, result, &before)?
-                }
+                (_, p) => p.as_ref(),
             };
-            judged(&mutant);
-            mutants.push(mutant);
+            let (partner, what) = match probe.and_then(Probe::partner) {
+                Some((p, what)) => (Some(p), Some(what)),
+                None => (None, None),
+            };
+            if injector.needs_partner() && partner.is_none() {
+                let reason = format!(
+                    "no other generator in the config issues any product's keys in a format other than {system}'s"
+                );
+                let m = mutant(injector, system, Outcome::NotApplicable, Some(reason));
+                judged(&m);
+                mutants.push(m);
+                continue;
+            }
+            let planted = Planted {
+                system: system.clone(),
+                injector: injector.clone(),
+                partner: partner.filter(|_| injector.needs_partner()),
+            };
+            shared.plant(Some(planted.clone()));
+            let caught = AtomicBool::new(false);
+            let watch = Watch {
+                before: &before,
+                caught: &caught,
+                interrupted: stop,
+            };
+            let result = run::run(config, &settings, &watch, &caught);
+            if stop.load(Ordering::Relaxed) {
+                shared.plant(None);
+                break 'systems;
+            }
+            let mut m = judge(injector, system, result, &before)?;
+            if injector.needs_partner()
+                && let Some(what) = what
+            {
+                m.what = what;
+            }
+            if m.outcome == Outcome::Caught {
+                m.example = m
+                    .example
+                    .take()
+                    .map(|e| shrunk(config, &settings, &shared, e));
+            }
+            shared.plant(None);
+            if m.outcome == Outcome::Missed
+                && !injector.always_acts()
+                && let (Some(raw), Some(probe)) = (raw, probe)
+            {
+                let injected = Injected::with_partner(raw, injector.clone(), planted.partner);
+                if !probe.changed_by(&injected, injector.in_validator()) {
+                    m.outcome = Outcome::NotApplicable;
+                    m.reason = Some(probe.unchanged_reason(system, injector.in_validator()));
+                }
+            }
+            judged(&m);
+            mutants.push(m);
         }
     }
     if stop.load(Ordering::Relaxed) {
@@ -98,6 +163,36 @@ pub fn run(
     detection.baseline_seconds = baseline_seconds;
     detection.total_seconds = started.elapsed().as_secs_f64();
     Ok(baseline.with_detection(detection))
+}
+
+/// `example` shrunk with the defect planted (as it is when nothing simpler
+/// fails the same way, or it is a vector: already as small as its author
+/// made it).
+fn shrunk(
+    config: &Config,
+    settings: &Settings,
+    shared: &Arc<hook::Shared>,
+    example: Finding,
+) -> Finding {
+    if example.entitlement.is_none() || !run::shrinkable(&example.source) {
+        return example;
+    }
+    let hook: &dyn crate::check::OpenHook = shared.as_ref();
+    let Ok(matrix) = Matrix::open_with(
+        config,
+        settings.checks.clone(),
+        &settings.hosting,
+        Some(hook),
+    ) else {
+        return example;
+    };
+    crate::shrink::shrink(
+        &matrix,
+        &config.catalog,
+        &example,
+        crate::shrink::DEFAULT_BUDGET,
+    )
+    .unwrap_or(example)
 }
 
 /// What the unchanged run found: what an injector's run must go beyond.

@@ -53,9 +53,22 @@ fn the_demo_catches_every_applicable_injector_with_check_severity_and_example() 
         assert!(first["id"].as_str().unwrap().starts_with("g-"), "{m}");
         assert!(m["example"].is_object(), "{m}");
     }
+    // The flipped format choice borrows another generator of the config,
+    // and says which product and formats it flipped.
+    let flipped = d["mutants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["injector"] == "issue.format-flipped")
+        .expect("issue.format-flipped");
+    let what = flipped["what"].as_str().unwrap();
+    assert!(
+        what.contains("'s keys are issued in acme-") && what.contains("instead of acme-"),
+        "{what}"
+    );
     let text = stdout(&out);
     assert!(
-        text.contains("detection power: 27 of 27 applicable injectors caught (100.00 %)"),
+        text.contains("detection power: 28 of 28 applicable injectors caught (100.00 %)"),
         "{text}"
     );
     let md = std::fs::read_to_string(s.dir.path().join("self/report.md")).unwrap();
@@ -63,11 +76,11 @@ fn the_demo_catches_every_applicable_injector_with_check_severity_and_example() 
     let html = html_section(&s, "detection");
     assert_eq!(
         html.matches("<tr class=\"mutant caught\">").count(),
-        27,
+        28,
         "{html}"
     );
     assert!(
-        html.contains("27 of 27 applicable injectors caught (100.00 %)"),
+        html.contains("28 of 28 applicable injectors caught (100.00 %)"),
         "{html}"
     );
 }
@@ -183,8 +196,9 @@ fn old_plants_the_injectors_in_the_old_system_too() {
         old.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
         new.iter().map(|(i, _)| *i).collect::<Vec<_>>()
     );
-    // The time defects act on every validator; the old format never
-    // carries a host lock, so its host check is not judged here.
+    // The time defects act on every validator; the old format carries no
+    // node lock, so skipping the old system's host check changes none of
+    // its answers: not applicable, with the reason, and not counted.
     assert!(
         old.iter()
             .filter(|(i, _)| i.starts_with("time."))
@@ -192,6 +206,20 @@ fn old_plants_the_injectors_in_the_old_system_too() {
         "{old:?}\n{}",
         stderr(&out)
     );
+    assert!(
+        old.contains(&("context.host-unchecked", "not_applicable")),
+        "{old:?}"
+    );
+    assert!(
+        new.contains(&("context.host-unchecked", "caught")),
+        "{new:?}"
+    );
+    let reason = mutants
+        .iter()
+        .find(|m| m["system"] == "old" && m["injector"] == "context.host-unchecked")
+        .map(|m| m["reason"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default();
+    assert!(reason.contains("none of old's answers"), "{reason}");
     assert_eq!(
         report["detection"]["systems"],
         serde_json::json!(["new", "old"])
