@@ -194,10 +194,55 @@ pub struct RunConfig {
     /// reported as a `crash` (e.g. `"500ms"`, `"5s"`).
     #[serde(default = "default_timeout", deserialize_with = "duration")]
     pub timeout: std::time::Duration,
+    /// The most data memory one worker process or process plugin may hold
+    /// before its allocations fail (`"2GiB"`, `"512MiB"`, `"none"`): a
+    /// plugin that allocates without bound becomes a `crash` finding instead
+    /// of taking the machine's memory. `None`: no limit.
+    #[serde(default = "default_memory_limit", deserialize_with = "memory_limit")]
+    pub memory_limit: Option<u64>,
 }
 
 fn default_timeout() -> std::time::Duration {
     std::time::Duration::from_secs(5)
+}
+
+fn default_memory_limit() -> Option<u64> {
+    Some(crate::plugin::DEFAULT_MEMORY_LIMIT)
+}
+
+/// Reads `"2GiB"` / `"512MiB"` / `"none"`.
+fn memory_limit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_memory_limit(&s).map_err(serde::de::Error::custom)
+}
+
+/// Parses a memory size like `512MiB`, `2GiB` or `1500MB`, or `none`.
+pub fn parse_memory_limit(s: &str) -> Result<Option<u64>, String> {
+    let bad = || format!("{s:?} is not a memory size like \"512MiB\", \"2GiB\" or \"none\"");
+    if s == "none" {
+        return Ok(None);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let scale: u64 = match unit.trim_start() {
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        _ => return Err(bad()),
+    };
+    let bytes = n.checked_mul(scale).ok_or_else(bad)?;
+    if bytes < 16 << 20 {
+        return Err(format!(
+            "{s:?} is too small a memory limit: a worker needs at least 16MiB to start"
+        ));
+    }
+    Ok(Some(bytes))
 }
 
 /// Reads `"500ms"` / `"5s"` / `"2m"`.
@@ -240,6 +285,7 @@ impl Default for RunConfig {
             checks: None,
             isolation: Isolation::default(),
             timeout: default_timeout(),
+            memory_limit: default_memory_limit(),
         }
     }
 }

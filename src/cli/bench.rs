@@ -52,7 +52,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         None => run_systems(&config),
     };
     let max_threads = threads.iter().copied().max().unwrap_or(1);
-    let isolated_hosting = hosting(Isolation::Worker, Some(config.run.timeout), max_threads);
+    let isolated_hosting = hosting(Isolation::Worker, Some(&config.run), max_threads);
     let open = |names: &mut dyn Iterator<Item = &String>, hosting: &crate::system::Hosting| {
         names
             .map(|name| {

@@ -21,7 +21,7 @@ type Systems = BTreeMap<String, Arc<dyn Implementation>>;
 pub(super) fn forge(config_path: Option<&Path>, out_path: Option<&Path>) -> Result<i32, CliError> {
     let config = require_config(config_path)?;
     let forgers = open(&config, builtins(&config), &Hosting::InProcess)?;
-    let plugins = hosting(config.run.isolation, Some(config.run.timeout), 1);
+    let plugins = hosting(config.run.isolation, Some(&config.run), 1);
     let judged = open(
         &config,
         [config.run.old.clone(), config.run.new.clone()],

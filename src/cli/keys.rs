@@ -22,7 +22,7 @@ pub(super) fn open_system(
     let overrides: Settings = args.settings.iter().cloned().collect();
     let hosting = hosting(
         config.map(|c| c.run.isolation).unwrap_or_default(),
-        config.map(|c| c.run.timeout),
+        config.map(|c| &c.run),
         1,
     );
     Ok(system::open(

@@ -47,7 +47,7 @@ fn replay_target(
     check: Option<crate::finding::Check>,
     today: crate::date::Day,
 ) -> Result<i32, CliError> {
-    let hosting = hosting(config.run.isolation, Some(config.run.timeout), 1);
+    let hosting = hosting(config.run.isolation, Some(&config.run), 1);
     let replayed = run::replay(config, target, check, today, &hosting)?;
     print(&replayed, &config.waivers, today);
     Ok(if replayed.blocks() {

@@ -101,7 +101,7 @@ pub(super) fn settings(
         checks,
         hosting: hosting(
             isolation,
-            Some(config.run.timeout),
+            Some(&config.run),
             worker_processes(threads, cpus, isolation, args.quiet),
         ),
         shrink: true,

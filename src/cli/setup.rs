@@ -28,10 +28,12 @@ pub(crate) fn require_config(explicit: Option<&Path>) -> Result<Config, CliError
     })
 }
 
-/// How plugins are hosted: worker processes of this very binary, or in-process.
+/// How plugins are hosted: worker processes of this very binary, or
+/// in-process; workers take the timeout and memory limit of `run` (the
+/// config's `[run]`; `None`: the defaults).
 pub(crate) fn hosting(
     isolation: config::Isolation,
-    timeout: Option<std::time::Duration>,
+    run: Option<&config::RunConfig>,
     workers: usize,
 ) -> crate::system::Hosting {
     match isolation {
@@ -41,8 +43,9 @@ pub(crate) fn hosting(
                 workers: workers.max(1),
                 ..Default::default()
             };
-            if let Some(t) = timeout {
-                options.timeout = t;
+            if let Some(run) = run {
+                options.timeout = run.timeout;
+                options.memory_limit = run.memory_limit;
             }
             crate::system::Hosting::Workers(options)
         }

@@ -20,4 +20,4 @@ pub mod worker;
 
 pub use host::PluginImpl;
 pub use library::{LoadedPlugin, PluginError, load, sha256_file};
-pub use worker::{WorkerImpl, WorkerOptions};
+pub use worker::{DEFAULT_MEMORY_LIMIT, WorkerImpl, WorkerOptions, human_bytes};

@@ -178,6 +178,34 @@ fn crash_messages_carry_the_stderr_tail() {
     assert!(w.stats().unattributed.is_empty());
 }
 
+/// A plugin that allocates without bound meets the worker's memory limit:
+/// the exact item is a crash that names the limit, every other item gets
+/// its answer, and the machine keeps its memory.
+#[test]
+fn unbounded_allocation_is_a_crash_at_the_memory_limit() {
+    let w = spawn(
+        &fault_plugin("memory_hog"),
+        &settings(&[("trigger", &TRIGGER.to_string())]),
+        WorkerOptions {
+            memory_limit: Some(256 << 20),
+            ..options()
+        },
+    );
+    let f = only_trigger_fails_generate(&generate_all(&w, &entitlements(N)));
+    assert_eq!(f.kind, FailureKind::Crash, "{f}");
+    for needle in [
+        "abort (SIGABRT)",
+        "its memory is limited to 256 MiB: `[run] memory_limit`",
+        "memory_hog: out of memory after",
+    ] {
+        assert!(f.message.contains(needle), "{needle}: {f}");
+    }
+    let f = only_trigger_fails_validate(&validate_keys(&w, &fault_keys(N)));
+    assert!(f.message.contains("its memory is limited"), "{f}");
+    assert!(w.fatal_error().is_none(), "{:?}", w.fatal_error());
+    assert_eq!(w.generate(&entitlements(1)[0]), Ok("K-0".to_string()));
+}
+
 #[test]
 fn abort_blames_the_exact_item() {
     assert_fault(

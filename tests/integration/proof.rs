@@ -185,6 +185,51 @@ fn a_run_whose_system_fails_every_call_exits_3(#[case] plugin: &str) {
     );
 }
 
+/// A new system that allocates without bound on 2 % of entitlements meets
+/// `[run] memory_limit`: each such entitlement is a `crash` finding that
+/// names the limit, and the run goes on to its verdict.
+#[test]
+fn a_plugin_that_allocates_without_bound_is_a_crash_at_the_memory_limit() {
+    let mut system = toml::Table::new();
+    system.insert(
+        "plugin".into(),
+        fault("memory_hog").to_string_lossy().into_owned().into(),
+    );
+    let mut settings = toml::Table::new();
+    settings.insert("every".into(), "50".into());
+    system.insert("settings".into(), settings.into());
+    let s = Scenario::demo()
+        .without_vectors()
+        .without_sources()
+        .set_path(&["systems", "new"], system.into())
+        .set("run", "memory_limit", "256MiB".into());
+    let args = [
+        "--cases",
+        "200",
+        "--seed",
+        "1",
+        "--no-shrink",
+        "--checks",
+        "roundtrip",
+        "-q",
+    ];
+    let (out, report) = s.report("run", &args, "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let crashes: Vec<&serde_json::Value> = report["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter(|g| g["check"] == "roundtrip" && g["severity"] == "crash")
+        .collect();
+    assert!(!crashes.is_empty(), "{report}");
+    let text = serde_json::to_string(&crashes).unwrap();
+    assert!(
+        text.contains("its memory is limited to 256 MiB: `[run] memory_limit`"),
+        "{text}"
+    );
+    assert!(text.contains("memory_hog: out of memory after"), "{text}");
+}
+
 /// Usage errors exit 2, whatever the command.
 #[rstest]
 #[case::unknown_system(&["validate", "--system", "nope", "--key", "K", "--product", "acme-cad", "--version", "5.0", "--today", "2026-11-23"])]

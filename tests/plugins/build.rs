@@ -26,6 +26,7 @@ const FAULTS: &[(&str, &str)] = &[
     ("bad_status", "FAULT_STATUS"),
     ("scribble_fds", "FAULT_SCRIBBLE"),
     ("exit_on_serial", "FAULT_EXIT"),
+    ("memory_hog", "FAULT_HOG"),
 ];
 
 fn main() {

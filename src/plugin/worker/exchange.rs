@@ -112,9 +112,10 @@ impl Pool {
         } else {
             how
         };
+        let hint = self.options.memory_hint(&quote);
         Fault(CallFailure::new(
             FailureKind::Crash,
-            format!("{how}{detail}{quote}"),
+            format!("{how}{detail}{hint}{quote}"),
         ))
     }
 

@@ -62,6 +62,10 @@ fn launch_command(
     }
     let mut p = Process::spawn(command.command(env), Framing::Lines)
         .map_err(|e| failed(format!("cannot start it in {}: {e}", command.cwd.display())))?;
+    if let Err(e) = p.limit_memory(options.memory_limit) {
+        p.kill_and_reap(Duration::ZERO);
+        return Err(failed(format!("cannot limit its memory: {e}")));
+    }
     let limit = MIN_LOAD_TIMEOUT.max(options.timeout);
     let deadline = Instant::now() + limit;
     let failed_while = |p: &mut Process, what: String| {
@@ -144,6 +148,12 @@ fn launch_worker(
             options.exe.display()
         ))
     })?;
+    if let Err(e) = p.limit_memory(options.memory_limit) {
+        p.kill_and_reap(Duration::ZERO);
+        return Err(worker_failed(format!(
+            "cannot limit the worker's memory: {e}"
+        )));
+    }
     let hello = wire::encode_hello(&wire::Hello {
         plugin: path.to_path_buf(),
         settings: settings.clone(),

@@ -94,6 +94,6 @@ mod wire;
 pub use children::{exit_on_second_signal, kill_all};
 pub use command::ProcessCommand;
 pub use coordinator::WorkerImpl;
-pub use options::WorkerOptions;
+pub use options::{DEFAULT_MEMORY_LIMIT, WorkerOptions, human_bytes};
 pub use pool::WorkerStats;
 pub use serve::worker_main;

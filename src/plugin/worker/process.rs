@@ -175,6 +175,30 @@ impl Process {
         Ok(process)
     }
 
+    /// Limits the process's data memory (`RLIMIT_DATA`: heap and private
+    /// writable mappings, which is what an allocator grows) to `bytes`, soft
+    /// and hard, so it cannot raise it again. Set from outside right after
+    /// the start, before the process is sent anything, so the spawn itself
+    /// stays a plain `posix_spawn`.
+    pub(super) fn limit_memory(&self, bytes: Option<u64>) -> io::Result<()> {
+        let (Some(bytes), Some(pid)) = (bytes, self.pid) else {
+            return Ok(());
+        };
+        let limit = libc::rlimit {
+            rlim_cur: bytes as libc::rlim_t,
+            rlim_max: bytes as libc::rlim_t,
+        };
+        // SAFETY: prlimit reads `limit`, a valid rlimit that outlives the
+        // call, and writes nothing (the old-limit pointer is null); `pid` is
+        // our own unreaped child, so it cannot name another process.
+        let r = unsafe { libc::prlimit(pid, libc::RLIMIT_DATA, &limit, std::ptr::null_mut()) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
     /// The process id (also the process group id).
     pub(super) fn pid(&self) -> u32 {
         self.child.id()

@@ -26,6 +26,9 @@
  *   FAULT_EXIT     exit_on_serial   exit(0): the process ends "successfully"
  *   FAULT_SCRIBBLE scribble_fds     write garbage to every descriptor from 3 to 63
  *                                   (where a worker's protocol lives), then answer
+ *   FAULT_HOG      memory_hog       allocate and touch 64 MiB at a time until an
+ *                                   allocation fails, then abort() (it gives up
+ *                                   at 4 GiB, saying no limit stopped it)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -58,6 +61,8 @@
 #define FAULT_NAME "bad_status"
 #elif defined(FAULT_SCRIBBLE)
 #define FAULT_NAME "scribble_fds"
+#elif defined(FAULT_HOG)
+#define FAULT_NAME "memory_hog"
 #else
 #error "define one FAULT_* macro"
 #endif
@@ -144,6 +149,24 @@ static int misbehave(uint8_t *out, size_t *out_len, kc_status *status) {
 #elif defined(FAULT_STATUS)
     *status = 42;
     return 1;
+#elif defined(FAULT_HOG)
+    size_t total = 0;
+    for (;;) {
+        const size_t chunk = (size_t)64 << 20;
+        char *p = malloc(chunk);
+        if (p == NULL) {
+            fprintf(stderr, "fault plugin: memory_hog: out of memory after %zu MiB\n", total >> 20);
+            abort();
+        }
+        memset(p, 1, chunk);
+        total += chunk;
+        if (total >= ((size_t)4 << 30)) {
+            /* A test without a working limit fails instead of taking the machine. */
+            fprintf(stderr, "fault plugin: memory_hog: no memory limit stopped it at %zu MiB\n",
+                    total >> 20);
+            abort();
+        }
+    }
 #elif defined(FAULT_SCRIBBLE)
     static const char junk[] = "\xde\xad\xbe\xef scribbled by a plugin";
     for (int fd = 3; fd < 64; fd++) {
