@@ -209,6 +209,15 @@ pub trait Implementation: Send + Sync {
         None
     }
 
+    /// Failures of whole batch calls that no item reproduced alone, since
+    /// the last call of this method, from any thread: every item got its
+    /// real answer, yet the batch failed (a plugin that answers a batch
+    /// with too few results, or crashes only after many items), and the
+    /// run reports that too rather than drop it. Wrappers forward it.
+    fn take_batch_failures(&self) -> Vec<CallFailure> {
+        Vec::new()
+    }
+
     /// Validates many keys, answers in order (see [`Self::generate_batch`]).
     fn validate_batch(
         &self,

@@ -10,7 +10,7 @@ use super::plan::{self, Plan};
 use super::record::Recorder;
 use super::{backward, env, forward, parity, rollback, roundtrip, tamper, time};
 use crate::entitlement::Entitlement;
-use crate::implementation::GenerateFailure;
+use crate::implementation::{CallFailure, GenerateFailure};
 use crate::verdict::Context;
 
 /// The plan of case `i` of a batch whose keys are `generated`: what every
@@ -61,6 +61,15 @@ impl Matrix {
             })
             .collect();
         let answers = plan::validate_all(self, &plans);
+        let batch_failures: Vec<(String, CallFailure)> = self
+            .systems
+            .iter()
+            .flat_map(|(name, s)| {
+                s.take_batch_failures()
+                    .into_iter()
+                    .map(move |f| (name.clone(), f))
+            })
+            .collect();
         cases
             .iter()
             .zip(&plans)
@@ -77,6 +86,9 @@ impl Matrix {
                 tamper::judge(&mut r);
                 time::judge(&mut r);
                 env::judge(&mut r);
+                if i == 0 {
+                    roundtrip::judge_batch_failures(&mut r, &batch_failures);
+                }
                 r.finish()
             })
             .collect()

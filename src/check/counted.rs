@@ -88,4 +88,8 @@ impl Implementation for Counted {
         (self.answered.load(Ordering::Relaxed) == 0 && failed >= ALL_FAILED_AFTER)
             .then(|| format!("all {failed} of its calls failed, none answered"))
     }
+
+    fn take_batch_failures(&self) -> Vec<CallFailure> {
+        self.inner.take_batch_failures()
+    }
 }

@@ -16,7 +16,7 @@ use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words, must_validate};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
-use crate::implementation::GenerateFailure;
+use crate::implementation::{CallFailure, GenerateFailure};
 use crate::judge::{self, Expect, ExpectKey, Miss};
 use crate::verdict::Decoded;
 
@@ -70,6 +70,31 @@ pub(super) fn judge_generation(r: &mut Recorder<'_>, generated: &Generated, i: u
             }
             _ => {}
         }
+    }
+}
+
+/// Records each failure of a whole batch call that no item reproduced
+/// alone ([`Implementation::take_batch_failures`]) as a ROUNDTRIP finding
+/// of its system, at its generation cell, with the batch's first case as
+/// the example: no item is to blame, but the system failed a call all the
+/// same, and a run that dropped it would hide a batching bug.
+///
+/// [`Implementation::take_batch_failures`]: crate::implementation::Implementation::take_batch_failures
+pub(super) fn judge_batch_failures(r: &mut Recorder<'_>, failures: &[(String, CallFailure)]) {
+    for (system, failure) in failures {
+        let at = At {
+            check: Check::Roundtrip,
+            generator: system,
+            validator: None,
+            key: None,
+            context: None,
+        };
+        let miss = Miss::Failed(failure.clone());
+        let words = Words {
+            cause: format!("batch {}", miss.cause()),
+            expected: "every batch answered, or a failure one item reproduces alone".into(),
+        };
+        r.find(at, &miss, words, None);
     }
 }
 

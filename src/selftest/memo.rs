@@ -113,6 +113,10 @@ impl Implementation for Memo {
         self.inner.fatal_error()
     }
 
+    fn take_batch_failures(&self) -> Vec<CallFailure> {
+        self.inner.take_batch_failures()
+    }
+
     fn forgeries(&self, key: &str, pick: Pick) -> Vec<Forgery> {
         self.inner.forgeries(key, pick)
     }

@@ -355,12 +355,17 @@ mod tests {
     }
 
     #[test]
-    fn the_host_check_of_a_format_with_a_node_lock_is_probed() {
+    fn every_defect_acts_on_a_format_that_carries_every_field() {
         let ed1 = builtin("acme-ed1");
         let systems = vec![("new".to_string(), Arc::clone(&ed1))];
         let probe = Probe::new("new", &ed1, &systems, &Catalog::acme());
-        assert!(changes(&probe, &ed1, "context.host-unchecked"));
-        assert!(changes(&probe, &ed1, "issue.host-lock-dropped"));
+        // acme-ed1 carries every field: the probe sees every defect act.
+        for i in Injector::all(&Catalog::acme()) {
+            if i.always_acts() || i.needs_partner() {
+                continue;
+            }
+            assert!(changes(&probe, &ed1, &i.name()), "{i}");
+        }
     }
 
     #[test]

@@ -138,6 +138,52 @@ fn a_misbehaving_child_fails_only_the_item_that_triggered_it(
     assert_eq!(again.iter().filter(|a| a.is_err()).count(), 1);
 }
 
+/// A batching bug no single item reproduces (one result too few for any
+/// request of several items): every item still gets its real answer, and
+/// the batch's failure is kept for the run to report, once.
+#[test]
+fn a_batch_failure_no_item_reproduces_is_kept_not_dropped() {
+    let w = start("short-batch", None).expect("the plugin starts");
+    assert_eq!(validate(&w), healthy());
+    let failures = w.take_batch_failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let f = &failures[0];
+    assert_eq!(f.kind, FailureKind::Protocol, "{f:?}");
+    assert!(
+        f.message.contains("no item reproduces it alone") && f.message.contains("results"),
+        "{}",
+        f.message
+    );
+    assert!(w.take_batch_failures().is_empty());
+}
+
+/// Through a whole run: the batch failure is a ROUNDTRIP finding of the
+/// system, in the report, and the run is not GO.
+#[test]
+fn a_run_reports_a_batch_failure_no_item_reproduces() {
+    let s = Scenario::demo()
+        .without_vectors()
+        .without_sources()
+        .python_system(
+            "viewer-py",
+            "tests/plugins/process/misbehave.py",
+            &[("secret", LK1_SECRET), ("fault", "short-batch")],
+        );
+    let args = ["--cases", "200", "--seed", "1", "--no-shrink", "-q"];
+    let (out, report) = s.report("run", &args, "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let batch: Vec<&serde_json::Value> = report["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter(|g| g["check"] == "roundtrip" && g["generator"] == "viewer-py")
+        .collect();
+    assert!(!batch.is_empty(), "{report}");
+    let text = serde_json::to_string(&batch).unwrap();
+    assert!(text.contains("batch failed: protocol"), "{text}");
+    assert!(text.contains("no item reproduces it alone"), "{text}");
+}
+
 #[test]
 fn a_chatty_stderr_never_blocks_the_child() {
     let w = start("stderr-chatter", None).expect("the plugin starts");

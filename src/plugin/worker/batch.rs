@@ -110,15 +110,17 @@ impl Pool {
             }
         }
         if !blamed && self.fatal().is_none() {
-            let mut h = lock(&self.health);
-            h.stats.unattributed.push(CallFailure::new(
+            let unattributed = CallFailure::new(
                 failure.kind,
                 format!(
                     "{} (during a batch of {}; no item reproduces it alone)",
                     failure.message,
                     indices.len()
                 ),
-            ));
+            );
+            let mut h = lock(&self.health);
+            h.stats.unattributed.push(unattributed.clone());
+            h.untaken.push(unattributed);
         }
     }
 }

@@ -109,6 +109,10 @@ impl Implementation for WorkerImpl {
         &self.info
     }
 
+    fn take_batch_failures(&self) -> Vec<CallFailure> {
+        self.pool.take_unattributed()
+    }
+
     fn generate(&self, entitlement: &Entitlement) -> Result<String, GenerateFailure> {
         let mut answers = self.generate_batch(&[entitlement]);
         answers.pop().unwrap_or_else(|| {

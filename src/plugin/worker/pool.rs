@@ -57,6 +57,9 @@ struct Processes {
 /// Deaths and the verdict on the implementation, shared by all calls.
 #[derive(Default)]
 pub(super) struct Health {
+    /// Unattributed failures not yet taken by
+    /// [`Implementation::take_batch_failures`](crate::implementation::Implementation::take_batch_failures).
+    pub(super) untaken: Vec<CallFailure>,
     /// Deaths since the last successful request.
     pub(super) in_a_row: u32,
     pub(super) fatal: Option<String>,
@@ -104,6 +107,11 @@ impl Pool {
     /// Restarts and unattributed deaths so far.
     pub(super) fn stats(&self) -> WorkerStats {
         lock(&self.health).stats.clone()
+    }
+
+    /// The unattributed failures since the last time they were taken.
+    pub(super) fn take_unattributed(&self) -> Vec<CallFailure> {
+        std::mem::take(&mut lock(&self.health).untaken)
     }
 
     /// Why the implementation was declared dead, if it was.
@@ -183,6 +191,7 @@ impl Pool {
         h.in_a_row += 1;
         if unattributed {
             h.stats.unattributed.push(f.clone());
+            h.untaken.push(f.clone());
         }
         if h.in_a_row > self.options.max_restarts && h.fatal.is_none() {
             h.fatal = Some(format!(

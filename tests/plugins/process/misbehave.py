@@ -28,6 +28,7 @@ Modes:
 | `wrong-id` | answers with id + 1 |
 | `wrong-count` | answers with one result too few |
 | `too-many` | answers with one result too many (the last one twice) |
+| `short-batch` | answers a request of more than one item with one result too few; a request of one item correctly (a batching bug no single item reproduces) |
 | `error-message` | answers `{"type":"error","message":...}` instead of the results |
 | `internal` | answers `{"error":{"kind":"internal",...}}` for each matching item (a per-item crash); the other items get their real answers |
 | `bad-settings` | answers the hello with `{"type":"error","message":"settings: fault: ..."}` |
@@ -55,7 +56,7 @@ import acme_lk1  # noqa: E402
 
 MODES = ("exit", "kill", "segv", "hang", "garbage", "banner", "wrong-id", "wrong-count",
          "too-many", "error-message", "internal", "bad-settings", "old-protocol", "slow",
-         "spawn-child", "stderr-chatter", "nondeterministic-env")
+         "spawn-child", "stderr-chatter", "nondeterministic-env", "short-batch")
 
 
 def log(text):
@@ -169,6 +170,9 @@ class Plugin(object):
             except Exception as err:
                 results.append({"error": {"kind": "internal", "message": "%s: %s"
                                           % (type(err).__name__, err)}})
+        if fault == "short-batch" and len(results) > 1 and any(fires):
+            log("short-batch: one result too few for %d items" % len(results))
+            results = results[:-1]
         if any(fires):
             if fault == "garbage":
                 log("garbage on stdout")
