@@ -182,7 +182,7 @@ pub(super) fn inspect(
 ) -> Result<i32, CliError> {
     use crate::plugin::worker::ProcessCommand;
     let (command, settings) = match target {
-        Inspected::Library(path) => return inspect_library(&path, json),
+        Inspected::Library(path) => return inspect_library(&path, &settings, json),
         Inspected::Command(argv) => {
             let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
             (ProcessCommand::new(argv, cwd), settings)
@@ -203,7 +203,9 @@ pub(super) fn inspect(
                 &system.plugin,
             ) {
                 (Some(command), _) => (command, merged),
-                (None, Some(path)) => return inspect_library(&config.plugin_path(path), json),
+                (None, Some(path)) => {
+                    return inspect_library(&config.plugin_path(path), &merged, json);
+                }
                 (None, None) => {
                     return Err(CliError::Usage(format!(
                         "system {name:?} is a builtin, compiled into keycompat: there is no plugin to inspect"
@@ -262,13 +264,29 @@ pub(super) fn inspect(
     Ok(exit::GO)
 }
 
-fn inspect_library(path: &Path, json: bool) -> Result<i32, CliError> {
+/// Loads the library and reads its table; with `settings`, also creates an
+/// instance with them, in a worker process (a `create` that crashes is a
+/// finding about the plugin, not a crash of keycompat): a plugin whose
+/// `create` refuses its settings fails here (exit 3), not in the first run.
+fn inspect_library(
+    path: &Path,
+    settings: &crate::settings::Settings,
+    json: bool,
+) -> Result<i32, CliError> {
     let p = plugin::load(path)?;
+    let created = if settings.is_empty() {
+        None
+    } else {
+        let options = crate::plugin::WorkerOptions::default();
+        crate::plugin::WorkerImpl::spawn(path, settings, options)?;
+        Some(settings.len())
+    };
     if json {
         let v = serde_json::json!({
             "path": p.path, "sha256": p.sha256, "name": p.name, "version": p.version,
             "abi": format!("{}.{}", p.abi.0, p.abi.1), "struct_size": p.struct_size,
             "flags": p.flags, "capabilities": p.describe_flags(),
+            "created_with_settings": created,
         });
         outln!("{v}");
     } else {
@@ -287,6 +305,12 @@ fn inspect_library(path: &Path, json: bool) -> Result<i32, CliError> {
             p.flags,
             p.describe_flags().join(", ")
         );
+        match created {
+            Some(n) => outln!("create:       an instance was created with {n} setting(s)"),
+            None => outln!(
+                "create:       not tried (pass --setting KEY=VALUE, or --system NAME, to check it)"
+            ),
+        }
     }
     Ok(exit::GO)
 }

@@ -275,6 +275,35 @@ fn plugin_inspect_prints_identity_and_sha256() {
     );
 }
 
+/// With settings, `inspect` also creates an instance: a plugin whose
+/// `create` refuses its settings fails now (exit 3, naming the setting),
+/// not in the first run.
+#[test]
+fn plugin_inspect_with_settings_creates_an_instance() {
+    let path = lk1_c();
+    let path = path.to_string_lossy();
+    let out = run(&["plugin", "inspect", &path, "--setting", "secret=s"], b"");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("create:       an instance was created with 1 setting(s)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&["plugin", "inspect", &path, "--setting", "secrte=s"], b"");
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("secret: required setting is missing"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&["plugin", "inspect", &path], b"");
+    assert!(
+        stdout(&out).contains("create:       not tried"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 /// A file that is not a usable plugin: exit 3 and one line naming the problem.
 #[rstest]
 #[case::bad_magic("bad_magic", "bad magic 0x12345678")]
