@@ -57,15 +57,26 @@
  *
  * DECODE (validate output): UTF-8 text, one record per line ('\n'), in the
  * order below. Each line is `key=value`, or a bare `key` meaning the field is
- * present and null. A field the key's format does not carry is left out.
+ * present and null. A field the key's format does not carry is left out; a
+ * field it carries whose value is none is written bare (acme-lk1 carries no
+ * issued, maintenance_until, customer or order_id: left out; it carries "not
+ * node-locked": a bare `host_id`). keycompat compares the decode field by
+ * field with what was issued, so leaving out a field the format carries is
+ * reported as a difference.
  *
  *   verdict=<valid|malformed|bad_signature|unsupported_format|wrong_product|
  *            version_not_covered|expired|host_mismatch>      (always first)
- *   format=<format name, e.g. acme-lk1>          (when the format was recognised)
+ *   format=<format name, e.g. acme-lk1>          (when the format was recognised;
+ *            for the Acme formats: every verdict but malformed, bad_signature
+ *            and unsupported_format)
  *   reason=<free text>                             (optional, for humans)
  *   then, when the key decoded (always for valid, wrong_product,
  *   version_not_covered, expired and host_mismatch), the entitlement fields
- *   with the names above; `customer` is written as customer_id/customer_name.
+ *   with the names and value forms of the entitlement input above, in any
+ *   order (`features` sorted by byte order, "" = none); `customer` is written
+ *   as customer_id/customer_name. A product the validator cannot name (an
+ *   unknown legacy product id in a key whose MAC verifies) is written
+ *   `product=legacy-id-N` with the id.
  *
  *   Values escape '\\' as "\\\\", LF as "\\n", CR as "\\r", NUL as "\\0";
  *   in `features`, a ',' inside a name is written "\\,". Values that can only
@@ -75,7 +86,13 @@
  * cannot be expressed in the plugin's format, return KC_REFUSED and make
  * last_error return "<field>: <reason>", naming the entitlement field (e.g.
  * "seats: 2000 is more than acme-lk1 can carry (1023)"). Never wrap, truncate
- * or silently drop a field.
+ * or silently drop a field the format carries; fields it does not carry at
+ * all (acme-lk1: issued, maintenance_until, customer, order_id) are ignored.
+ *
+ * create: for a missing or malformed setting, write a line naming it to
+ * stderr (there is no instance yet to ask last_error) and return
+ * KC_ERR_BAD_ARGUMENT; keycompat stops with exit code 3 before any case
+ * runs, pointing at that line.
  */
 #ifndef KEYCOMPAT_PLUGIN_H
 #define KEYCOMPAT_PLUGIN_H
