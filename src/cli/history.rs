@@ -30,7 +30,7 @@ pub(super) struct Chosen {
 pub(super) fn choose(
     config: Option<&Config>,
     args: &HistoryArgs,
-    quiet: bool,
+    warn: bool,
 ) -> Result<Option<Chosen>, CliError> {
     let (path, shown, append) = match (&args.history, config) {
         (Some(p), _) => (p.clone(), p.display().to_string(), true),
@@ -40,7 +40,7 @@ pub(super) fn choose(
         },
         (None, None) => return Ok(None),
     };
-    let history = read(&path, &shown, quiet)?;
+    let history = read(&path, &shown, warn)?;
     Ok(Some(Chosen {
         path,
         shown,
@@ -49,11 +49,11 @@ pub(super) fn choose(
     }))
 }
 
-/// Reads a history file, saying on stderr which lines it skipped.
-fn read(path: &Path, shown: &str, quiet: bool) -> Result<History, CliError> {
-    let history =
-        history::read(path).map_err(|e| CliError::Usage(format!("--history: {e}")))?;
-    if !quiet || !history.problems.is_empty() {
+/// Reads a history file; with `warn`, says on stderr which lines it
+/// skipped (with `--quiet` too: a damaged history is news).
+fn read(path: &Path, shown: &str, warn: bool) -> Result<History, CliError> {
+    let history = history::read(path).map_err(|e| CliError::Usage(e.to_string()))?;
+    if warn {
         for p in &history.problems {
             eprintln!("warning: history {shown}: {p}");
         }
@@ -116,6 +116,7 @@ pub(super) fn show(config_path: Option<&Path>, args: &HistoryCommandArgs) -> Res
             history: args.history.clone(),
             history_read_only: true,
         },
+        // The trend lists them.
         false,
     )?
     .ok_or_else(|| {

@@ -269,7 +269,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     // A shard's gates count only its own cases: the merge judges the
     // history and adds the run's one record.
     let history = match partition {
-        None => history::choose(Some(&config), &args.history, args.judge.quiet)?,
+        None => history::choose(Some(&config), &args.history, true)?,
         Some(_) => {
             if args.history.history.is_some() || config.history.path.is_some() {
                 eprintln!("history: a shard adds no record; `keycompat merge` adds the run's");
@@ -343,7 +343,7 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
     let mut config = require_config(config_path)?;
     select_sources(&mut config, &args)?;
     let baseline = read_baseline(args.judge.baseline.as_deref())?;
-    let history = history::choose(Some(&config), &args.history, args.judge.quiet)?;
+    let history = history::choose(Some(&config), &args.history, true)?;
     let settings = settings(&config, config_path, &args.judge, 0, None);
     let dir = report_dir(&args.judge, Scope::Data)?;
     let printer = Printer::new(args.judge.quiet, 0);
@@ -552,7 +552,7 @@ pub(super) fn merge(
             None
         }),
     };
-    let history = history::choose(config.as_ref(), history_args, quiet)?;
+    let history = history::choose(config.as_ref(), history_args, true)?;
     if shards.is_empty() {
         return Err(CliError::Usage(
             "name the shard reports: keycompat merge a/report.json b/report.json ...".into(),

@@ -124,12 +124,12 @@ pub fn judge(config: &GatesConfig, past: &[&Record], now: &Record) -> Judged {
             r.describe(),
             h.restart_on_new_system.as_str()
         )),
-        (None, on) if on != RestartOn::Hash => {
+        // "version" says a rebuild is no change; "never" still wants to know.
+        (None, RestartOn::Never) => {
             if let (_, Some(r)) = clock_start(&timeline, RestartOn::Hash) {
                 notes.push(format!(
-                    "{}; restart_on_new_system = \"{}\": the clock runs on",
-                    r.describe(),
-                    on.as_str()
+                    "{}; restart_on_new_system = \"never\": the clock runs on",
+                    r.describe()
                 ));
             }
         }

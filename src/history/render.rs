@@ -51,7 +51,7 @@ pub fn terminal(t: &Trend, last: usize) -> String {
         counted(t.days.len() as u64, "day")
     );
     for p in &t.skipped {
-        let _ = writeln!(s, "  skipped {p}");
+        let _ = writeln!(s, "  {p}");
     }
     for n in &t.notes {
         let _ = writeln!(s, "  note: {n}");
