@@ -150,7 +150,7 @@ fn changes(s: &mut String, c: &Changes) {
 }
 
 /// The history's last days (the whole trend: `keycompat history`).
-fn history(s: &mut String, t: &crate::history::Trend) {
+fn history(s: &mut String, t: &crate::history::trend::Trend) {
     s.push('\n');
     s.push_str(&crate::history::render::terminal(t, 3));
 }

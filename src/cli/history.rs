@@ -90,16 +90,16 @@ pub(super) fn append(
         return Ok(());
     }
     if result.meta.interrupted {
-        eprintln!(
-            "history: an interrupted run adds no record to {}",
-            c.shown
-        );
+        eprintln!("history: an interrupted run adds no record to {}", c.shown);
         return Ok(());
     }
     let record = history::record_of(result, shards);
     history::append(&c.path, &record).map_err(|e| CliError::Usage(e.to_string()))?;
     if !quiet {
-        eprintln!("history: appended the record of {} to {}", record.date, c.shown);
+        eprintln!(
+            "history: appended the record of {} to {}",
+            record.date, c.shown
+        );
     }
     Ok(())
 }
@@ -132,7 +132,7 @@ pub(super) fn show(config_path: Option<&Path>, args: &HistoryCommandArgs) -> Res
         )));
     }
     let gates = config.map(|c| c.gates).unwrap_or_default();
-    let trend = history::trend::of_file(&chosen.history, &chosen.shown, &gates);
+    let trend = history::of_file(&chosen.history, &chosen.shown, &gates);
     out!("{}", history::render::terminal(&trend, args.days));
     Ok(exit::GO)
 }

@@ -8,7 +8,7 @@ use super::criteria::{self, GATES};
 use super::file::History;
 use super::record::{GateStatus, GroupCount, Record, SCHEMA, Share, SystemId};
 use super::trend::{self, Trend};
-use crate::gate::{self, Status};
+use crate::gate::{self, GatesConfig, Status};
 use crate::implementation::{ImplInfo, Origin};
 use crate::run::RunResult;
 use crate::sources::SourceSummary;
@@ -94,7 +94,11 @@ pub fn record_of(r: &RunResult, shards: u32) -> Record {
             })
             .collect(),
         groups: groups.into_values().collect(),
-        field_keys: r.data.as_ref().and_then(|d| d.field_keys.as_ref()).map(share),
+        field_keys: r
+            .data
+            .as_ref()
+            .and_then(|d| d.field_keys.as_ref())
+            .map(share),
         orders: r.data.as_ref().and_then(|d| d.orders.as_ref()).map(share),
     }
 }
@@ -130,5 +134,32 @@ impl RunResult {
             days: trend::days(&timeline, config.history.restart_on_new_system),
         });
         self
+    }
+}
+
+/// The trend of a history file alone (`keycompat history`), judged with the
+/// config's `gates`: its last run stands for "now".
+pub fn of_file(h: &History, file: &str, gates: &GatesConfig) -> Trend {
+    let on = gates.history.restart_on_new_system;
+    let mut timeline: Vec<&Record> = h.records().collect();
+    timeline.sort_by_key(|r| r.date);
+    let mut notes = Vec::new();
+    if let (_, Some(r)) = criteria::clock_start(&timeline, on) {
+        notes.push(format!(
+            "the clock restarted on {}: {}",
+            r.day,
+            r.describe()
+        ));
+    }
+    Trend {
+        file: file.to_string(),
+        records: h.records.len() as u64,
+        appended: false,
+        skipped: h.problems.clone(),
+        notes,
+        orders_target_percent: gates.min_orders_percent,
+        field_keys_target_percent: gates.history.field_keys_percent,
+        dual_run_days: gates.history.dual_run_days,
+        days: trend::days(&timeline, on),
     }
 }

@@ -47,7 +47,11 @@ pub fn same_system(a: &SystemId, b: &SystemId, on: RestartOn) -> bool {
 /// recorded), ending with `now`; and how many were left out for being
 /// dated after it.
 pub fn timeline<'a>(past: &[&'a Record], now: &'a Record) -> (Vec<&'a Record>, u64) {
-    let mut t: Vec<&Record> = past.iter().copied().filter(|r| r.date <= now.date).collect();
+    let mut t: Vec<&Record> = past
+        .iter()
+        .copied()
+        .filter(|r| r.date <= now.date)
+        .collect();
     let later = (past.len() - t.len()) as u64;
     t.sort_by_key(|r| r.date);
     t.push(now);
@@ -67,11 +71,10 @@ pub struct Restart {
 }
 
 impl Restart {
-    /// In words, for gates and notes.
+    /// In words, for gates and notes: `the new system changed (a -> b)`.
     pub fn describe(&self) -> String {
         format!(
-            "the new system changed on {} ({} -> {})",
-            self.day,
+            "the new system changed ({} -> {})",
             self.from.short(),
             self.to.short()
         )
@@ -128,8 +131,9 @@ pub fn judge(config: &GatesConfig, past: &[&Record], now: &Record) -> Judged {
         (None, RestartOn::Never) => {
             if let (_, Some(r)) = clock_start(&timeline, RestartOn::Hash) {
                 notes.push(format!(
-                    "{}; restart_on_new_system = \"never\": the clock runs on",
-                    r.describe()
+                    "{} on {}; restart_on_new_system = \"never\": the clock runs on",
+                    r.describe(),
+                    r.day
                 ));
             }
         }
@@ -168,7 +172,11 @@ pub fn judge(config: &GatesConfig, past: &[&Record], now: &Record) -> Judged {
 
 /// Whether a day's runs (with the current system) ran its orders clean.
 fn day_fault(runs: &[&Record], min_percent: u32) -> Option<String> {
-    let with_orders: Vec<&Record> = runs.iter().copied().filter(|r| r.orders.is_some()).collect();
+    let with_orders: Vec<&Record> = runs
+        .iter()
+        .copied()
+        .filter(|r| r.orders.is_some())
+        .collect();
     if runs.is_empty() {
         return Some("no run".into());
     }
@@ -239,7 +247,11 @@ fn dual_run(
             break;
         }
         if let Some(r) = restart.filter(|r| d < r.day) {
-            fault = Some(format!("the clock restarted on {}: {}", r.day, r.describe()));
+            fault = Some(format!(
+                "the clock restarted on {}: {}",
+                r.day,
+                r.describe()
+            ));
             break;
         }
         if first.is_some_and(|f| d < f) {
@@ -325,7 +337,11 @@ fn no_red(days: u32, timeline: &[&Record], failed: Status) -> Gate {
         };
     };
     let from = now.add_days(1 - i64::from(days)).unwrap_or(now);
-    let window: Vec<&Record> = timeline.iter().copied().filter(|r| r.date >= from).collect();
+    let window: Vec<&Record> = timeline
+        .iter()
+        .copied()
+        .filter(|r| r.date >= from)
+        .collect();
     let mut red: BTreeMap<Day, BTreeSet<&str>> = BTreeMap::new();
     for r in &window {
         for g in &r.gates {
@@ -363,7 +379,11 @@ fn no_red(days: u32, timeline: &[&Record], failed: Status) -> Gate {
     };
     Gate {
         name: NO_RED_GATE.into(),
-        status: if red.is_empty() { Status::Green } else { failed },
+        status: if red.is_empty() {
+            Status::Green
+        } else {
+            failed
+        },
         criterion: format!(
             "no red gate in any run of the last {} days",
             count(u64::from(days))

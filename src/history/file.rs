@@ -14,10 +14,9 @@
 //! without its newline (a torn write of another tool) gets one, so the new
 //! record starts on a line of its own.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::record::{Record, SCHEMA};
+use super::record::{Problem, Record, SCHEMA};
 
 /// The history file cannot be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -38,21 +37,6 @@ pub enum HistoryError {
         /// What failed.
         message: String,
     },
-}
-
-/// A line of the file that is not a record, and was skipped.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Problem {
-    /// The line number, from 1.
-    pub line: u64,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}: skipped", self.line, self.message)
-    }
 }
 
 /// The records of a history file, in file order, and the lines skipped.
@@ -113,18 +97,14 @@ pub fn read(path: &Path) -> Result<History, HistoryError> {
 
 /// One line: `None` when blank, else a record or why it is not one.
 fn parse_line(line: &[u8]) -> Result<Option<Record>, String> {
-    let text = std::str::from_utf8(line).map_err(|e| {
-        format!(
-            "not UTF-8 (a bad byte at column {})",
-            e.valid_up_to() + 1
-        )
-    })?;
+    let text = std::str::from_utf8(line)
+        .map_err(|e| format!("not UTF-8 (a bad byte at column {})", e.valid_up_to() + 1))?;
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| format!("not a JSON record ({e})"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not a JSON record ({e})"))?;
     match value.get("schema").and_then(|s| s.as_str()) {
         Some(SCHEMA) => {}
         Some(other) => {
@@ -132,7 +112,11 @@ fn parse_line(line: &[u8]) -> Result<Option<Record>, String> {
                 "a record of schema {other:?}, this keycompat reads {SCHEMA:?}"
             ));
         }
-        None => return Err(format!("not a keycompat history record (no \"schema\": {SCHEMA:?})")),
+        None => {
+            return Err(format!(
+                "not a keycompat history record (no \"schema\": {SCHEMA:?})"
+            ));
+        }
     }
     serde_json::from_value(value)
         .map(Some)

@@ -27,9 +27,9 @@ pub mod record;
 pub mod render;
 pub mod trend;
 
-pub use apply::record_of;
+pub use apply::{of_file, record_of};
 pub use config::{HistoryConfig, HistoryGates, Level, RestartOn};
-pub use file::{History, HistoryError, Problem, append, read};
+pub use file::{History, HistoryError, append, read};
 pub use ids::IdSet;
-pub use record::{Record, SCHEMA};
+pub use record::{Problem, Record, SCHEMA};
 pub use trend::{DayRow, Trend};

@@ -6,6 +6,7 @@
 //! defaults, so an older keycompat's lines stay readable.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -182,5 +183,20 @@ impl Record {
     /// Waived findings.
     pub fn waived(&self) -> u64 {
         self.groups.iter().map(|g| g.waived.min(g.findings)).sum()
+    }
+}
+
+/// A line of the file that is not a record, and was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// The line number, from 1.
+    pub line: u64,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}: skipped", self.line, self.message)
     }
 }

@@ -61,7 +61,10 @@ pub fn terminal(t: &Trend, last: usize) -> String {
             "targets: orders {} % clean each day, field keys {f} % across runs",
             t.orders_target_percent
         ),
-        None => format!("target: orders {} % clean each day", t.orders_target_percent),
+        None => format!(
+            "target: orders {} % clean each day",
+            t.orders_target_percent
+        ),
     };
     let _ = writeln!(s, "  {targets}\n");
     let skip = t.days.len().saturating_sub(last);

@@ -13,13 +13,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::config::RestartOn;
-use super::criteria::{self, same_system};
-use super::file::{History, Problem};
+use super::criteria::same_system;
+use super::record::Problem;
 use super::ids::IdSet;
 use super::record::{Record, percent_of};
 use crate::date::Day;
 use crate::finding::Severity;
-use crate::gate::{GatesConfig, Status};
+use crate::gate::Status;
 
 /// One day of the trend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,7 +103,8 @@ pub fn days(timeline: &[&Record], restart_on: RestartOn) -> Vec<DayRow> {
     let mut day_groups: BTreeSet<&str> = BTreeSet::new();
     let mut last: Option<&Record> = None;
     for r in timeline {
-        let restarted = last.is_some_and(|l| !same_system(&l.new_system, &r.new_system, restart_on));
+        let restarted =
+            last.is_some_and(|l| !same_system(&l.new_system, &r.new_system, restart_on));
         if restarted {
             field_keys = IdSet::default();
             orders = IdSet::default();
@@ -179,27 +180,4 @@ pub fn days(timeline: &[&Record], restart_on: RestartOn) -> Vec<DayRow> {
         }
     }
     rows
-}
-
-/// The trend of a history file alone (`keycompat history`), judged with the
-/// config's `gates`: its last run stands for "now".
-pub fn of_file(h: &History, file: &str, gates: &GatesConfig) -> Trend {
-    let on = gates.history.restart_on_new_system;
-    let mut timeline: Vec<&Record> = h.records().collect();
-    timeline.sort_by_key(|r| r.date);
-    let mut notes = Vec::new();
-    if let (_, Some(r)) = criteria::clock_start(&timeline, on) {
-        notes.push(format!("the clock restarted on {}: {}", r.day, r.describe()));
-    }
-    Trend {
-        file: file.to_string(),
-        records: h.records.len() as u64,
-        appended: false,
-        skipped: h.problems.clone(),
-        notes,
-        orders_target_percent: gates.min_orders_percent,
-        field_keys_target_percent: gates.history.field_keys_percent,
-        dual_run_days: gates.history.dual_run_days,
-        days: days(&timeline, on),
-    }
 }

@@ -617,8 +617,11 @@ const TREND_DAYS: usize = 31;
 
 /// Go-live over time: one row per day of the history, this run's last.
 fn trend(s: &mut String, t: &Trend) {
-    let _ = writeln!(s, "## Go-live over time
-");
+    let _ = writeln!(
+        s,
+        "## Go-live over time
+"
+    );
     let _ = writeln!(
         s,
         "History {}: {} read, {}; this run's record {}.\n",
@@ -656,7 +659,11 @@ fn trend(s: &mut String, t: &Trend) {
     let skip = t.days.len().saturating_sub(TREND_DAYS);
     let pct = |p: Option<f64>| p.map(crate::words::percent).unwrap_or_else(|| "-".into());
     for d in &t.days[skip..] {
-        let restarted = if d.restarted { " (clock restarted)" } else { "" };
+        let restarted = if d.restarted {
+            " (clock restarted)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
             "| {}{restarted} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} |",
@@ -674,7 +681,11 @@ fn trend(s: &mut String, t: &Trend) {
         );
     }
     if skip > 0 {
-        let _ = writeln!(s, "\n{} earlier days in the HTML report and `keycompat history`.", count(skip as u64));
+        let _ = writeln!(
+            s,
+            "\n{} earlier days in the HTML report and `keycompat history`.",
+            count(skip as u64)
+        );
     }
     s.push('\n');
 }

@@ -103,9 +103,7 @@ fn run_field_keys(
             summary.with_findings += failing;
             clean_ids.extend(clean);
         }
-        summary
-            .clean_ids
-            .union(&IdSet::from_ids(clean_ids));
+        summary.clean_ids.union(&IdSet::from_ids(clean_ids));
     }
     summary.add_stats(reader.stats());
     Ok((total, summary))

@@ -121,7 +121,12 @@ fn svg(t: &Trend) -> String {
         s,
         r#"<svg class="chart trend" viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="Go-live over time: verdict, findings and cumulative coverage per day"><title>Go-live over time</title>"#
     );
-    label(&mut s, LEFT - 8.0, (STRIP.0 + STRIP.1) / 2.0 + 4.0, "verdict");
+    label(
+        &mut s,
+        LEFT - 8.0,
+        (STRIP.0 + STRIP.1) / 2.0 + 4.0,
+        "verdict",
+    );
     for (i, d) in t.days.iter().enumerate() {
         let _ = write!(
             s,
@@ -249,7 +254,9 @@ fn lines(s: &mut String, t: &Trend, x: &dyn Fn(usize) -> f64) {
     }
     let series: [(&str, &str, fn(&DayRow) -> Option<f64>); 2] = [
         ("orders", "line-orders", |d| d.orders_cumulative_percent),
-        ("field keys", "line-keys", |d| d.field_keys_cumulative_percent),
+        ("field keys", "line-keys", |d| {
+            d.field_keys_cumulative_percent
+        }),
     ];
     for (what, class, value) in series {
         let points: Vec<(usize, f64)> = t
