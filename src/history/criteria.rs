@@ -71,13 +71,19 @@ pub struct Restart {
 }
 
 impl Restart {
-    /// In words, for gates and notes: `the new system changed (a -> b)`.
+    /// In words, for gates and notes: `the new system changed (a 1.0 ->
+    /// b 2.0)`, with each one's SHA-256 only when a rebuild is all that
+    /// tells them apart.
     pub fn describe(&self) -> String {
-        format!(
-            "the new system changed ({} -> {})",
-            self.from.short(),
-            self.to.short()
-        )
+        let (from, to) = if self.from.name == self.to.name && self.from.version == self.to.version {
+            (self.from.short(), self.to.short())
+        } else {
+            (
+                format!("{} {}", self.from.name, self.from.version),
+                format!("{} {}", self.to.name, self.to.version),
+            )
+        };
+        format!("the new system changed ({from} -> {to})")
     }
 }
 

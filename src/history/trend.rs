@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::config::RestartOn;
 use super::criteria::same_system;
-use super::record::Problem;
 use super::ids::IdSet;
+use super::record::Problem;
 use super::record::{Record, percent_of};
 use crate::date::Day;
 use crate::finding::Severity;

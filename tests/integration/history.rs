@@ -38,8 +38,9 @@ fn day(n: u32) -> String {
     format!("2026-11-{n:02}")
 }
 
-/// `keycompat data` of `--only` one export on day `n` (seed `n`), appending
-/// to [`FILE`]; returns the exit code and report.json.
+/// `keycompat data` of `--only` one export on day `n` (seed `n` unless
+/// `extra` gives one), appending to [`FILE`]; returns the exit code and
+/// report.json.
 fn data_day(s: &Scenario, n: u32, only: &str, extra: &[&str]) -> (i32, Value) {
     let (today, seed, report) = (day(n), n.to_string(), format!("r{n}"));
     let mut args = vec![
@@ -48,14 +49,15 @@ fn data_day(s: &Scenario, n: u32, only: &str, extra: &[&str]) -> (i32, Value) {
         only,
         "--today",
         &today,
-        "--seed",
-        &seed,
         "--history",
         FILE,
         "--report-dir",
         &report,
         "-q",
     ];
+    if !extra.contains(&"--seed") {
+        args.extend_from_slice(&["--seed", &seed]);
+    }
     args.extend_from_slice(extra);
     let out = s.run(&args);
     let code = code(&out);
@@ -268,7 +270,7 @@ fn field_keys_validated_on_different_days_add_up_to_the_target() {
             g["measured"]
                 .as_str()
                 .unwrap()
-                .contains(&format!("across {n} runs since 2026-11-01")),
+                .contains(&format!("across {n} run")),
             "{g}"
         );
     }
@@ -555,6 +557,20 @@ fn ci_checkout() -> Scenario {
         .set("gates", "min_random_cases", 30.into())
 }
 
+/// A job that ran to its verdict: GO (0) or NO-GO (1). These examples'
+/// first runs are NO-GO, rightly: two weeks of dual-run are not met yet.
+fn verdict(o: &std::process::Output, what: &str) -> i32 {
+    let c = o.status.code();
+    assert!(
+        c == Some(0) || c == Some(1),
+        "{what} failed ({:?}):\n{}{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+    c.unwrap_or(-1)
+}
+
 fn ok(o: &std::process::Output, what: &str) {
     assert!(
         o.status.success(),
@@ -591,7 +607,8 @@ fn the_committed_history_example_pushes_one_record_a_night_and_pull_requests_rea
             &format!("git clone --quiet '{origin}' '{}'", work.display()),
         );
         let out = job(&work, &bin, &example(EXAMPLES[0]));
-        ok(&out, "the committed-history example");
+        // NO-GO: one night of the fourteen; the record is pushed all the same.
+        assert_eq!(verdict(&out, "the committed-history example"), 1);
         assert!(
             stderr(&out).contains("history: appended the record of"),
             "{}",
@@ -609,11 +626,11 @@ fn the_committed_history_example_pushes_one_record_a_night_and_pull_requests_rea
     let log = git(&pr, "git log --format=%s");
     assert_eq!(log.matches("keycompat history: ").count(), 2, "{log}");
     let out = job(&pr, &bin, &example(EXAMPLES[2]));
-    ok(&out, "the pull-request example");
+    verdict(&out, "the pull-request example");
     assert_eq!(
-        git(&pr, "git status --porcelain"),
+        git(&pr, "git status --porcelain -- keycompat-history.jsonl"),
         "",
-        "a pull request adds nothing"
+        "a pull request adds nothing to the history"
     );
     let report: Value = serde_json::from_str(
         &std::fs::read_to_string(pr.join("keycompat-report/report.json")).unwrap(),
@@ -637,7 +654,7 @@ fn the_artifact_history_example_carries_the_history_from_run_to_run() {
             copy_dir(a, &work.join("previous"));
         }
         let out = job(&work, &bin, &example(EXAMPLES[1]));
-        ok(&out, "the artifact example");
+        verdict(&out, "the artifact example");
         let report: Value = serde_json::from_str(
             &std::fs::read_to_string(work.join("keycompat-report/report.json")).unwrap(),
         )

@@ -226,8 +226,9 @@ fn bars(s: &mut String, t: &Trend, x: &dyn Fn(usize) -> f64, step: f64) {
 /// Cumulative coverage of orders and field keys, with their targets.
 fn lines(s: &mut String, t: &Trend, x: &dyn Fn(usize) -> f64) {
     let y = |p: f64| LINES.1 - (LINES.1 - LINES.0) * p.clamp(0.0, 100.0) / 100.0;
-    label(s, LEFT - 8.0, LINES.0 + 10.0, "cumulative");
-    label(s, LEFT - 8.0, LINES.0 + 24.0, "coverage");
+    // Between the 100 % and 50 % ticks.
+    label(s, LEFT - 8.0, y(75.0) - 2.0, "cumulative");
+    label(s, LEFT - 8.0, y(75.0) + 12.0, "coverage");
     for p in [0.0, 50.0, 100.0] {
         let _ = write!(
             s,
