@@ -397,3 +397,87 @@ fn no_red(days: u32, timeline: &[&Record], failed: Status) -> Gate {
         measured,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::Scope;
+    use crate::history::record::{SCHEMA, Share};
+
+    fn system(version: &str, sha: &str) -> SystemId {
+        SystemId {
+            name: "acme-ed1".into(),
+            version: version.into(),
+            sha256: Some(sha.into()),
+        }
+    }
+
+    fn record(day: u8, orders: Option<(u64, u64)>, new: SystemId) -> Record {
+        Record {
+            schema: SCHEMA.into(),
+            date: Day::from_ymd(2026, 11, day).expect("a day"),
+            scope: Scope::Data,
+            shards: 0,
+            seed: 1,
+            random_cases: 0,
+            keycompat_version: "0".into(),
+            config_sha256: String::new(),
+            new: "new".into(),
+            new_system: new,
+            plugins: Default::default(),
+            verdict: Status::Green,
+            gates: Vec::new(),
+            groups: Vec::new(),
+            field_keys: None,
+            orders: orders.map(|(run, with_findings)| Share {
+                rows: 100,
+                run,
+                with_findings,
+                clean: IdSet::default(),
+            }),
+        }
+    }
+
+    fn config(days: u32, restart: RestartOn) -> GatesConfig {
+        let mut c = GatesConfig::default();
+        c.history.dual_run_days = Some(days);
+        c.history.restart_on_new_system = restart;
+        c
+    }
+
+    #[test]
+    fn a_gap_a_short_share_or_a_new_build_breaks_the_streak() {
+        let a = system("1.0", "aa");
+        let past: Vec<Record> = [1, 2, 4, 5]
+            .into_iter()
+            .map(|d| record(d, Some((20, 0)), a.clone()))
+            .collect();
+        let past: Vec<&Record> = past.iter().collect();
+        let now = record(6, Some((20, 0)), a.clone());
+        let g = &judge(&config(3, RestartOn::Hash), &past, &now).gates[0];
+        assert_eq!(g.status, Status::Green, "{g:?}");
+        let g = &judge(&config(4, RestartOn::Hash), &past, &now).gates[0];
+        assert_eq!(g.status, Status::Red);
+        assert!(g.measured.ends_with("2026-11-03: no run"), "{g:?}");
+        // 5 % of the orders is not the 10 % required.
+        let short = record(6, Some((5, 0)), a.clone());
+        let g = &judge(&config(1, RestartOn::Hash), &past, &short).gates[0];
+        assert!(g.measured.contains("5.00 % of the orders run clean"), "{g:?}");
+        // A rebuild restarts the clock unless the version is what counts.
+        let rebuilt = record(6, Some((20, 0)), system("1.0", "bb"));
+        let g = &judge(&config(2, RestartOn::Hash), &past, &rebuilt).gates[0];
+        assert!(g.measured.contains("the clock restarted on 2026-11-06"), "{g:?}");
+        let g = &judge(&config(2, RestartOn::Version), &past, &rebuilt).gates[0];
+        assert_eq!(g.status, Status::Green, "{g:?}");
+    }
+
+    #[test]
+    fn records_after_today_are_left_out_and_said_so() {
+        let a = system("1.0", "aa");
+        let later = record(9, Some((20, 20)), a.clone());
+        let now = record(6, Some((20, 0)), a);
+        let judged = judge(&config(1, RestartOn::Hash), &[&later], &now);
+        assert_eq!(judged.gates[0].status, Status::Green);
+        assert_eq!(judged.notes, ["1 record dated after 2026-11-06 left out"]);
+    }
+}
