@@ -462,11 +462,17 @@ mod tests {
         // 5 % of the orders is not the 10 % required.
         let short = record(6, Some((5, 0)), a.clone());
         let g = &judge(&config(1, RestartOn::Hash), &past, &short).gates[0];
-        assert!(g.measured.contains("5.00 % of the orders run clean"), "{g:?}");
+        assert!(
+            g.measured.contains("5.00 % of the orders run clean"),
+            "{g:?}"
+        );
         // A rebuild restarts the clock unless the version is what counts.
         let rebuilt = record(6, Some((20, 0)), system("1.0", "bb"));
         let g = &judge(&config(2, RestartOn::Hash), &past, &rebuilt).gates[0];
-        assert!(g.measured.contains("the clock restarted on 2026-11-06"), "{g:?}");
+        assert!(
+            g.measured.contains("the clock restarted on 2026-11-06"),
+            "{g:?}"
+        );
         let g = &judge(&config(2, RestartOn::Version), &past, &rebuilt).gates[0];
         assert_eq!(g.status, Status::Green, "{g:?}");
     }

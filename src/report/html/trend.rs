@@ -223,6 +223,9 @@ fn bars(s: &mut String, t: &Trend, x: &dyn Fn(usize) -> f64, step: f64) {
     }
 }
 
+/// A day's value of one coverage line.
+type Series = fn(&DayRow) -> Option<f64>;
+
 /// Cumulative coverage of orders and field keys, with their targets.
 fn lines(s: &mut String, t: &Trend, x: &dyn Fn(usize) -> f64) {
     let y = |p: f64| LINES.1 - (LINES.1 - LINES.0) * p.clamp(0.0, 100.0) / 100.0;
@@ -253,7 +256,7 @@ fn lines(s: &mut String, t: &Trend, x: &dyn Fn(usize) -> f64) {
             );
         }
     }
-    let series: [(&str, &str, fn(&DayRow) -> Option<f64>); 2] = [
+    let series: [(&str, &str, Series); 2] = [
         ("orders", "line-orders", |d| d.orders_cumulative_percent),
         ("field keys", "line-keys", |d| {
             d.field_keys_cumulative_percent
