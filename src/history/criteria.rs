@@ -342,7 +342,11 @@ fn no_red(days: u32, timeline: &[&Record], failed: Status) -> Gate {
             measured: String::new(),
         };
     };
-    let from = now.add_days(1 - i64::from(days)).unwrap_or(now);
+    // A window reaching before year 0 starts there.
+    let from = now
+        .add_days(1 - i64::from(days))
+        .or_else(|| Day::from_ymd(0, 1, 1))
+        .unwrap_or(now);
     let window: Vec<&Record> = timeline
         .iter()
         .copied()
