@@ -14,6 +14,7 @@ use crate::catalog::Catalog;
 use crate::environment::EnvConfig;
 use crate::finding::Check;
 use crate::gate::GatesConfig;
+use crate::history::config::HistoryConfig;
 use crate::settings::Settings;
 use crate::verdict::Version;
 use crate::waiver::Waiver;
@@ -312,6 +313,8 @@ struct RawConfig {
     sources: Sources,
     #[serde(default)]
     env: EnvConfig,
+    #[serde(default)]
+    history: HistoryConfig,
 }
 
 /// `[sources]`: the vendor's exports a run reads besides vectors and random
@@ -352,6 +355,8 @@ pub struct Config {
     pub sources: Sources,
     /// `[env]`: the environments of the ENV check.
     pub env: EnvConfig,
+    /// `[history]`: the run history's file.
+    pub history: HistoryConfig,
 }
 
 impl Config {
@@ -391,6 +396,7 @@ impl Config {
             waivers: raw.waivers,
             sources: raw.sources,
             env: raw.env,
+            history: raw.history,
         };
         config.check()?;
         Ok(config)
@@ -572,6 +578,13 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The history file of `[history] path`, relative to this file's
+    /// directory; `None` when not configured.
+    pub fn history_path(&self) -> Option<PathBuf> {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        self.history.path.as_ref().map(|p| base.join(p))
     }
 
     /// The absolute directory of test vectors; `None` with `vectors = false`.

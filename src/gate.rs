@@ -16,6 +16,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Check, Severity};
+use crate::history::config::HistoryGates;
 use crate::words::{count, counted, percent};
 
 /// What a run set out to prove, and so which gates judge it.
@@ -103,6 +104,10 @@ pub struct GatesConfig {
     /// User-defined thresholds.
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
+    /// `[gates.history]`: criteria over the run history (two weeks of
+    /// dual-run, field keys across runs, no red days).
+    #[serde(default, skip_serializing_if = "HistoryGates::is_default")]
+    pub history: HistoryGates,
 }
 
 fn default_new_since_baseline() -> Status {
@@ -124,6 +129,7 @@ impl Default for GatesConfig {
             new_since_baseline: default_new_since_baseline(),
             min_detection_percent: None,
             thresholds: Vec::new(),
+            history: HistoryGates::default(),
         }
     }
 }
@@ -150,6 +156,9 @@ impl GatesConfig {
                 "must be \"red\" or \"yellow\"".into(),
             ));
         }
+        self.history
+            .check()
+            .map_err(|(field, m)| (format!("history.{field}"), m))?;
         for (i, t) in self.thresholds.iter().enumerate() {
             if t.name.trim().is_empty() {
                 return Err((format!("thresholds[{i}].name"), "must not be empty".into()));

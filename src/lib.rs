@@ -31,6 +31,7 @@ pub mod export;
 pub mod finding;
 pub mod forgery;
 pub mod gate;
+pub mod history;
 pub mod implementation;
 pub mod inject;
 pub mod json_u64;

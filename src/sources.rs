@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::export::{RowError, Stats};
 use crate::finding::Check;
+use crate::history::ids::IdSet;
 
 /// Row errors kept per source for the report (all are counted).
 pub const MAX_ROW_ERRORS: usize = 50;
@@ -68,6 +69,11 @@ pub struct SourceSummary {
     /// The first row errors.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<RowProblem>,
+    /// The stable ids of the rows run with no unwaived finding (field keys
+    /// by their text, orders by their order id; see
+    /// [`crate::history::ids`]): what the run history accumulates.
+    #[serde(default, skip_serializing_if = "IdSet::is_empty")]
+    pub clean_ids: IdSet,
 }
 
 impl SourceSummary {
@@ -100,6 +106,7 @@ impl SourceSummary {
     pub fn merge(&mut self, other: SourceSummary) {
         self.run += other.run;
         self.with_findings += other.with_findings;
+        self.clean_ids.union(&other.clean_ids);
         for p in other.problems {
             if !self.problems.contains(&p) {
                 self.problems.push(p);

@@ -86,6 +86,9 @@ pub fn render(r: &RunResult) -> String {
     if let Some(d) = &r.detection {
         detection(&mut s, d);
     }
+    if let Some(t) = &r.history {
+        history(&mut s, t);
+    }
     let _ = writeln!(s, "\ngates:");
     for g in &r.gates {
         let _ = writeln!(
@@ -144,6 +147,12 @@ fn changes(s: &mut String, c: &Changes) {
             colour(g.now)
         );
     }
+}
+
+/// The history's last days (the whole trend: `keycompat history`).
+fn history(s: &mut String, t: &crate::history::trend::Trend) {
+    s.push('\n');
+    s.push_str(&crate::history::render::terminal(t, 3));
 }
 
 /// What a selftest caught: the score, then each injector.

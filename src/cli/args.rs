@@ -71,7 +71,14 @@ pub enum Command {
         /// Print only the verdict line.
         #[arg(long, short = 'q')]
         quiet: bool,
+        /// The run history: judge the merged run over it and append one
+        /// record for the whole run.
+        #[command(flatten)]
+        history: HistoryArgs,
     },
+    /// Print the run history's trend per day: verdict, gates, finding groups
+    /// new and fixed, shares of the exports and their cumulative coverage.
+    History(HistoryCommandArgs),
     /// Work with test vector files.
     #[command(subcommand)]
     Vectors(VectorsCommand),
@@ -202,12 +209,40 @@ pub struct JudgeArgs {
     pub quiet: bool,
 }
 
+/// The run history, for `run`, `data` and `merge`.
+#[derive(Debug, Args, Default)]
+pub struct HistoryArgs {
+    /// The run history (JSON Lines) to judge this run over and append its
+    /// record to, instead of `[history] path` (relative to the current
+    /// directory); created when missing. A shard never appends: the merge does.
+    #[arg(long, value_name = "PATH")]
+    pub history: Option<PathBuf>,
+    /// Read the history for the trend and the gates over time, but do not
+    /// append this run's record (e.g. a pull request's run).
+    #[arg(long)]
+    pub history_read_only: bool,
+}
+
+/// `keycompat history`.
+#[derive(Debug, Args)]
+pub struct HistoryCommandArgs {
+    /// The history file [default: `[history] path` of the config].
+    #[arg(long, value_name = "PATH")]
+    pub history: Option<PathBuf>,
+    /// Show at most this many of the most recent days.
+    #[arg(long, default_value_t = 30)]
+    pub days: usize,
+}
+
 /// `keycompat run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The flags `run` and `data` share.
     #[command(flatten)]
     pub judge: JudgeArgs,
+    /// The run history.
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// Number of random cases [default: `[run] cases`].
     #[arg(long)]
     pub cases: Option<u64>,
@@ -257,6 +292,9 @@ pub struct DataArgs {
     /// The flags `run` and `data` share.
     #[command(flatten)]
     pub judge: JudgeArgs,
+    /// The run history.
+    #[command(flatten)]
+    pub history: HistoryArgs,
     /// Read this field-key export instead of `[sources.field_keys] path`
     /// (same mapping; relative to the current directory).
     #[arg(long, value_name = "PATH")]

@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod error;
 mod forge;
+mod history;
 mod keys;
 mod output;
 mod replay;
@@ -20,8 +21,9 @@ use clap::Parser;
 use crate::exit;
 
 pub use args::{
-    BenchArgs, Cli, Command, DataArgs, DataSource, GenerateArgs, JudgeArgs, PluginCommand,
-    ReplayArgs, RunArgs, SelftestArgs, SystemArgs, ValidateArgs, VectorsCommand,
+    BenchArgs, Cli, Command, DataArgs, DataSource, GenerateArgs, HistoryArgs, HistoryCommandArgs,
+    JudgeArgs, PluginCommand, ReplayArgs, RunArgs, SelftestArgs, SystemArgs, ValidateArgs,
+    VectorsCommand,
 };
 pub use error::CliError;
 pub use setup::load_config;
@@ -83,13 +85,17 @@ pub fn run(cli: Cli) -> Result<i32, CliError> {
             report_dir,
             baseline,
             quiet,
+            history,
         } => run::merge(
+            cli.config.as_deref(),
             &shards,
             allow_partial,
             report_dir.as_deref(),
             baseline.as_deref(),
             quiet,
+            &history,
         ),
+        Command::History(args) => history::show(cli.config.as_deref(), &args),
         Command::Vectors(VectorsCommand::Check { dir }) => {
             run::lint_vectors(cli.config.as_deref(), dir.as_deref())
         }

@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::args::{DataArgs, DataSource, JudgeArgs, RunArgs};
 use super::error::{CliError, io};
+use super::history;
 use super::setup::{DEFAULT_REPORT_DIR, hosting, require_config, today_utc};
 use crate::config::{Config, Isolation};
 use crate::entitlement::Entitlement;
@@ -265,6 +266,17 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let baseline = read_baseline(args.judge.baseline.as_deref())?;
     let cases = args.cases.unwrap_or(config.run.cases);
     let partition = resolve_partition(args.partition)?;
+    // A shard's gates count only its own cases: the merge judges the
+    // history and adds the run's one record.
+    let history = match partition {
+        None => history::choose(Some(&config), &args.history, true)?,
+        Some(_) => {
+            if args.history.history.is_some() || config.history.path.is_some() {
+                eprintln!("history: a shard adds no record; `keycompat merge` adds the run's");
+            }
+            None
+        }
+    };
     let mut settings = settings(&config, config_path, &args.judge, cases, partition);
     settings.shrink = !args.no_shrink;
     settings.steer = !args.no_steer;
@@ -275,12 +287,18 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         run::run(&config, &settings, &printer, stop_flag())?,
         baseline,
     );
+    let result = match partition {
+        None => history::judge(result, history.as_ref()),
+        Some(_) => result,
+    };
     // A shard's report is partial: the merge writes the job summary.
     let summary = match partition {
         None => JobSummary::Append,
         Some(_) => JobSummary::LeaveToMerge,
     };
-    finish(&result, &dir, args.judge.quiet, summary)
+    let code = finish(&result, &dir, args.judge.quiet, summary)?;
+    history::append(&result, history.as_ref(), 0, args.judge.quiet)?;
+    Ok(code)
 }
 
 /// Whether a command appends its Markdown report to a GitHub Actions job
@@ -325,6 +343,7 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
     let mut config = require_config(config_path)?;
     select_sources(&mut config, &args)?;
     let baseline = read_baseline(args.judge.baseline.as_deref())?;
+    let history = history::choose(Some(&config), &args.history, true)?;
     let settings = settings(&config, config_path, &args.judge, 0, None);
     let dir = report_dir(&args.judge, Scope::Data)?;
     let printer = Printer::new(args.judge.quiet, 0);
@@ -332,7 +351,10 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
         run::data(&config, &settings, &printer, stop_flag())?,
         baseline,
     );
-    finish(&result, &dir, args.judge.quiet, JobSummary::Append)
+    let result = history::judge(result, history.as_ref());
+    let code = finish(&result, &dir, args.judge.quiet, JobSummary::Append)?;
+    history::append(&result, history.as_ref(), 0, args.judge.quiet)?;
+    Ok(code)
 }
 
 /// Reads `--baseline` before any work, so a bad file does not cost a run.
@@ -506,15 +528,31 @@ fn write_reports(
     Ok(())
 }
 
-/// `keycompat merge`: joins shard reports into one and writes every format.
+/// `keycompat merge`: joins shard reports into one and writes every format;
+/// judges the merged run over the history (`--history`, else `[history]`
+/// of the config, when there is one) and appends one record for the run.
 pub(super) fn merge(
+    config_path: Option<&Path>,
     shards: &[PathBuf],
     allow_partial: bool,
     report_dir: Option<&Path>,
     baseline: Option<&Path>,
     quiet: bool,
+    history_args: &super::args::HistoryArgs,
 ) -> Result<i32, CliError> {
     let baseline = read_baseline(baseline)?;
+    // The config only says where the history is: a merge reads no other
+    // part of it, so an unusable ./keycompat.toml it was not asked to read
+    // is a warning, not an error.
+    let config = match (&history_args.history, config_path) {
+        (Some(_), _) => None,
+        (None, Some(_)) => super::setup::load_config(config_path)?,
+        (None, None) => super::setup::load_config(None).unwrap_or_else(|e| {
+            eprintln!("warning: {e}: its [history] is not used");
+            None
+        }),
+    };
+    let history = history::choose(config.as_ref(), history_args, true)?;
     if shards.is_empty() {
         return Err(CliError::Usage(
             "name the shard reports: keycompat merge a/report.json b/report.json ...".into(),
@@ -528,7 +566,10 @@ pub(super) fn merge(
                 .map_err(|e| CliError::Usage(e.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let merged = compared(RunResult::merge(results, allow_partial)?, baseline);
+    let merged = history::judge(
+        compared(RunResult::merge(results, allow_partial)?, baseline),
+        history.as_ref(),
+    );
     if quiet {
         outln!("verdict: {}", merged.verdict);
     } else {
@@ -538,6 +579,8 @@ pub(super) fn merge(
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
     write_reports(&merged, &dir, quiet, JobSummary::Append)?;
+    let joined = u32::try_from(shards.len()).unwrap_or(u32::MAX);
+    history::append(&merged, history.as_ref(), joined, quiet)?;
     Ok(verdict_code(merged.verdict))
 }
 

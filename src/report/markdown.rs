@@ -14,6 +14,7 @@ use super::grid::{self, PairState};
 use super::model::{self, CellState};
 use crate::finding::Severity;
 use crate::gate::Status;
+use crate::history::trend::Trend;
 use crate::implementation::{ImplInfo, Origin};
 use crate::run::RunResult;
 use crate::run::changes::{Change, Changes, colour};
@@ -29,6 +30,9 @@ pub fn render(r: &RunResult) -> String {
     gates(&mut s, r);
     if let Some(c) = &r.changes {
         changes(&mut s, c);
+    }
+    if let Some(t) = &r.history {
+        trend(&mut s, t);
     }
     if let Some(d) = &r.detection {
         detection(&mut s, d);
@@ -606,6 +610,84 @@ fn changes(s: &mut String, c: &Changes) {
         }
         s.push('\n');
     }
+}
+
+/// Days of the trend the Markdown lists (the HTML draws them all).
+const TREND_DAYS: usize = 31;
+
+/// Go-live over time: one row per day of the history, this run's last.
+fn trend(s: &mut String, t: &Trend) {
+    let _ = writeln!(
+        s,
+        "## Go-live over time
+"
+    );
+    let _ = writeln!(
+        s,
+        "History {}: {} read, {}; this run's record {}.\n",
+        code(&t.file),
+        counted(t.records, "earlier record"),
+        counted(t.days.len() as u64, "day"),
+        if t.appended {
+            "appended"
+        } else {
+            "not appended"
+        }
+    );
+    let mut targets = format!(
+        "Targets: at least {} % of the orders clean each day",
+        t.orders_target_percent
+    );
+    if let Some(days) = t.dual_run_days {
+        let _ = write!(targets, ", {} in a row", counted(u64::from(days), "day"));
+    }
+    if let Some(p) = t.field_keys_target_percent {
+        let _ = write!(targets, "; {p} % of the field keys validated across runs");
+    }
+    let _ = writeln!(s, "{targets}.\n");
+    for n in &t.notes {
+        let _ = writeln!(s, "> {}\n", text(&capitalised(n)));
+    }
+    for p in &t.skipped {
+        let _ = writeln!(s, "> History {}\n", text(&p.to_string()));
+    }
+    let _ = writeln!(
+        s,
+        "| day | verdict | gates | groups new / fixed | unwaived findings | waived | orders clean | cumulative | field keys | cumulative |"
+    );
+    let _ = writeln!(s, "|---|---|---|--:|---|--:|--:|--:|--:|--:|");
+    let skip = t.days.len().saturating_sub(TREND_DAYS);
+    let pct = |p: Option<f64>| p.map(crate::words::percent).unwrap_or_else(|| "-".into());
+    for d in &t.days[skip..] {
+        let restarted = if d.restarted {
+            " (clock restarted)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "| {}{restarted} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} |",
+            d.date,
+            status_word(d.verdict),
+            text(&crate::history::render::gates(d)),
+            count(d.new_groups.len() as u64),
+            count(d.fixed_groups.len() as u64),
+            crate::history::render::findings(d),
+            count(d.waived),
+            pct(d.orders_percent),
+            pct(d.orders_cumulative_percent),
+            pct(d.field_keys_percent),
+            pct(d.field_keys_cumulative_percent)
+        );
+    }
+    if skip > 0 {
+        let _ = writeln!(
+            s,
+            "\n{} earlier days in the HTML report and `keycompat history`.",
+            count(skip as u64)
+        );
+    }
+    s.push('\n');
 }
 
 /// A selftest's detection power: the score, then one row per injector.

@@ -120,6 +120,10 @@ pub struct RunResult {
     /// this is a selftest's report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detection: Option<crate::detection::Detection>,
+    /// The run judged over its history (`[history]`, `--history`): the
+    /// trend per day, when the run had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::history::trend::Trend>,
 }
 
 impl RunResult {
@@ -192,6 +196,7 @@ impl RunResult {
             coverage,
             changes: None,
             detection: None,
+            history: None,
         }
     }
 

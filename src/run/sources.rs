@@ -5,6 +5,7 @@
 //! of them kept with line, column and value for the report, and never stop
 //! the run.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
@@ -16,6 +17,7 @@ use crate::config::Config;
 use crate::date::Day;
 use crate::export::{FieldKey, FieldKeyReader, OrderReader, RowError, SourceError};
 use crate::finding::{Check, Finding, GroupKey, Source};
+use crate::history::ids::{self, IdSet};
 use crate::implementation::CallFailure;
 use crate::sources::{
     DataSummary, FailingOrder, MAX_FAILING_ORDERS, MAX_ROW_ERRORS, SourceSummary,
@@ -68,8 +70,8 @@ fn run_field_keys(
         let parts = pull_parallel(
             runner.options.threads,
             batches.len() as u64,
-            || (Aggregate::new(runner.waivers.len()), 0u64, 0u64),
-            |(agg, run, failing), b| {
+            || (Aggregate::new(runner.waivers.len()), 0u64, 0u64, Vec::new()),
+            |(agg, run, failing, clean), b| {
                 let batch: Vec<&FieldKey> = batches[b as usize]
                     .iter()
                     .filter(|k| {
@@ -77,7 +79,7 @@ fn run_field_keys(
                         runner.options.partition.is_none_or(|p| p.contains(&id))
                     })
                     .collect();
-                for findings in compare_keys(m, file, &batch) {
+                for (k, findings) in batch.iter().zip(compare_keys(m, file, &batch)) {
                     let cell = (
                         Check::Backward,
                         "field-keys".to_string(),
@@ -85,16 +87,23 @@ fn run_field_keys(
                     );
                     agg.observe(cell, findings.is_empty());
                     *run += 1;
-                    *failing += u64::from(runner.record(agg, findings));
+                    let failed = runner.record(agg, findings);
+                    *failing += u64::from(failed);
+                    if !failed {
+                        clean.push(ids::field_key_id(&k.key));
+                    }
                 }
                 true
             },
         );
-        for (agg, run, failing) in parts {
+        let mut clean_ids = Vec::new();
+        for (agg, run, failing, clean) in parts {
             total.merge(agg);
             summary.run += run;
             summary.with_findings += failing;
+            clean_ids.extend(clean);
         }
+        summary.clean_ids.union(&IdSet::from_ids(clean_ids));
     }
     summary.add_stats(reader.stats());
     Ok((total, summary))
@@ -196,6 +205,24 @@ fn run_orders(
         summary.run += agg.counts().order_cases;
         summary.with_findings += agg.counts().order_cases_failing;
         total.merge(agg);
+        let failed_lines: HashSet<u64> = failing
+            .iter()
+            .filter_map(|(source, _)| match source {
+                Source::Order { line, .. } => Some(*line),
+                _ => None,
+            })
+            .collect();
+        let clean: Vec<u32> = cases
+            .iter()
+            .filter(|c| runner.options.partition.is_none_or(|p| p.contains(&c.id)))
+            .filter_map(|c| match &c.source {
+                Source::Order { line, order_id, .. } if !failed_lines.contains(line) => {
+                    Some(ids::order_id(order_id))
+                }
+                _ => None,
+            })
+            .collect();
+        summary.clean_ids.union(&IdSet::from_ids(clean));
         for (source, checks) in failing {
             if let Source::Order { line, order_id, .. } = source {
                 failing_orders.push(FailingOrder {

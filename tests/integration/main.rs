@@ -20,6 +20,7 @@ mod detection;
 mod env;
 mod foundation;
 mod grid;
+mod history;
 mod isolation;
 mod process;
 mod proof;

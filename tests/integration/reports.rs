@@ -615,7 +615,17 @@ const PROBE: &str = r##"<script>
       rows: document.querySelectorAll("#changes tr.change").length,
       news: document.querySelectorAll("#changes tr.change.red").length,
       marker: css("#changes tr.change.red td", "borderLeftColor"),
-      red_gate: css("tr.gate.red td", "borderLeftColor") }
+      red_gate: css("tr.gate.red td", "borderLeftColor") },
+    trend: box("#trend") && { top: box("#trend").top, width: box("#trend").width,
+      svg: box("#trend svg.trend"),
+      days: document.querySelectorAll("#trend svg.trend rect.day").length,
+      rows: document.querySelectorAll("#trend tr.trend-day").length,
+      lines: document.querySelectorAll("#trend polyline.series").length,
+      points: document.querySelectorAll("#trend circle.series").length,
+      bars: document.querySelectorAll("#trend svg.trend rect.seg-waived").length,
+      red: css("#trend rect.day.red", "fill"), yellow: css("#trend rect.day.yellow", "fill"),
+      red_gate: css("tr.gate.red td", "borderLeftColor"),
+      yellow_gate: css("tr.gate.yellow td", "borderLeftColor") }
   };
   var p = document.createElement("pre"); p.id = "probe"; p.textContent = JSON.stringify(out);
   document.body.appendChild(p);
@@ -726,6 +736,32 @@ fn html_renders_in_headless_chromium() {
         } else {
             assert!(changes.is_null(), "{name}: {p}");
         }
+        // The run history (the demo's 13 days and this run's), drawn after
+        // the gates and before the grid: one verdict square per day in the
+        // colours of the gates, findings per day, both cumulative coverage
+        // lines with a point per day, inside the page; and the same per day
+        // in words.
+        let trend = &p["trend"];
+        assert!(trend["top"].as_f64() < grid["top"].as_f64(), "{name}: {p}");
+        assert_eq!(trend["days"], 14, "{name}: {p}");
+        assert_eq!(trend["rows"], 14, "{name}: {p}");
+        assert_eq!(trend["lines"], 2, "{name}: {p}");
+        assert_eq!(trend["points"], 28, "{name}: {p}");
+        assert_eq!(trend["bars"], 14, "{name}: waived findings every day: {p}");
+        let svg = &trend["svg"];
+        assert!(svg["width"].as_f64() > Some(600.0), "{name}: {p}");
+        assert!(svg["height"].as_f64() > Some(200.0), "{name}: {p}");
+        assert!(
+            svg["width"].as_f64() <= trend["width"].as_f64(),
+            "{name}: the chart overflows its section: {p}"
+        );
+        // This run is NO-GO (too few random cases): the last day is red,
+        // the red of a red gate; the demo's earlier days the yellow of a
+        // yellow gate.
+        assert!(trend["red"].is_string(), "{name}: {p}");
+        assert_eq!(trend["red"], trend["red_gate"], "{name}: {p}");
+        assert_eq!(trend["yellow"], trend["yellow_gate"], "{name}: {p}");
+        assert_ne!(trend["red"], trend["yellow"], "{name}: {p}");
     }
 }
 

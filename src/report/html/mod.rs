@@ -16,7 +16,7 @@
 //! The view model is built per section of the page: [`overview`] (verdict,
 //! counts, gates), [`grid`] (every pair of systems over every check),
 //! [`matrix`] (the same cells, one grid per check), [`charts`],
-//! [`findings`] (with the waivers), [`data`] (migration data and scenario
+//! [`findings`] (with the waivers), [`trend`] (the run history), [`data`] (migration data and scenario
 //! coverage) and [`run`] (how the run was made). Each turns the
 //! [`RunResult`] into plain, serializable views and decides nothing: the
 //! verdict, gates and waivers come judged. What several sections write the
@@ -34,6 +34,7 @@ mod matrix;
 mod overview;
 mod page;
 mod run;
+mod trend;
 
 use minijinja::Environment;
 use minijinja::value::{Serde, Value};
@@ -61,6 +62,7 @@ pub fn render(r: &RunResult, throughput: Option<&Throughput>) -> Result<String, 
         summary: overview::summary(r),
         gates: overview::gates(r),
         changes: r.changes.as_ref().map(changes::changes),
+        trend: r.history.as_ref().map(trend::trend),
         detection: r.detection.as_ref().map(detection::detection),
         grid: grid::grid(r, &cells),
         matrices: matrix::matrices(r, &cells),
@@ -84,6 +86,7 @@ struct Page {
     summary: overview::SummaryView,
     gates: Vec<overview::GateView>,
     changes: Option<changes::ChangesView>,
+    trend: Option<trend::TrendView>,
     detection: Option<detection::DetectionView>,
     grid: grid::GridView,
     matrices: Vec<matrix::MatrixView>,
