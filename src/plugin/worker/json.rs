@@ -409,6 +409,8 @@ mod tests {
             ("24A0W-00J1K-7Y9KS-680WH-WR416", r#"null"#),
             ("a \"quoted\"\\ key\n\u{1}\u{7f} Zo\u{eb}", r#""H-\"1\"\t""#),
             ("", r#""""#),
+            // A quote past the first 32-byte chunk.
+            ("0123456789012345678901234567890123456789\"end", r#"null"#),
         ] {
             let c: Context = serde_json::from_str(&format!(
                 r#"{{"product":"acme-cad","version":"7.2","today":"2026-12-01","host_id":{host}}}"#
