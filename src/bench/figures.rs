@@ -18,6 +18,19 @@ use crate::verdict::Context;
 
 /// Calls per batch: the unit a worker process is crossed with, as in a run.
 pub(crate) const BATCH: usize = 64;
+/// Calls per batch to a process plugin: the most one request carries
+/// (`plugins/PROTOCOL.md`), so the fixed cost of a request (a line each
+/// way, two wake-ups, often an interpreter's loop around them) is spread
+/// as thin as the protocol allows.
+pub(crate) const PROCESS_BATCH: usize = 256;
+
+/// How many calls `imp` gets per batch.
+pub(crate) fn batch_for(imp: &dyn Implementation) -> usize {
+    match imp.info().origin {
+        crate::implementation::Origin::Process { .. } => PROCESS_BATCH,
+        _ => BATCH,
+    }
+}
 
 /// Calls `work(i)` on `threads` threads until `time` has passed; `work`
 /// returns the calls it made. Call `i` of thread `t` is `t + i * threads`.

@@ -31,7 +31,7 @@ use crate::implementation::Implementation;
 use crate::random::Generator;
 use crate::run::case_id;
 use crate::verdict::{Context, Verdict};
-use figures::{BATCH, Figure, MatrixFigure, RateFigure, Work, per_second, summary};
+use figures::{Figure, MatrixFigure, RateFigure, Work, batch_for, per_second, summary};
 
 pub use result::{
     BenchResult, Comparison, Hosting, MatrixRate, Measurement, Op, SCHEMA_VERSION, Stats,
@@ -204,7 +204,10 @@ fn rate_figures<'a>(
                 .into_iter()
                 .flatten()
             {
-                let batches = ents.chunks(BATCH).map(|c| c.iter().collect()).collect();
+                let batches = ents
+                    .chunks(batch_for(imp))
+                    .map(|c| c.iter().collect())
+                    .collect();
                 let f = figure(Op::Generate, format, Work::Generate(batches));
                 f.call(0);
                 figures.push(f);
@@ -214,7 +217,7 @@ fn rate_figures<'a>(
             }
             for (format, keys) in key_sets {
                 let batches: Vec<Vec<(&[u8], &Context)>> = keys
-                    .chunks(BATCH)
+                    .chunks(batch_for(imp))
                     .map(|c| c.iter().map(|(k, c)| (k.as_slice(), c)).collect())
                     .collect();
                 // A system that does not read this format rejects every key:
@@ -248,6 +251,23 @@ fn matrix_cases(generator: &Generator, n: u64) -> Vec<Case> {
             }
         })
         .collect()
+}
+
+/// The keys each validate figure cycles through, per key format, each
+/// with the context it is validated in: what [`run`] measures with the
+/// same systems, generator and options, so the same keys can be timed in
+/// another program's own loop (`keycompat bench --write-keys`).
+pub fn validate_keys(
+    systems: &Systems,
+    generator: &Generator,
+    old: &str,
+    new: &str,
+    options: &BenchOptions,
+) -> BTreeMap<String, Vec<(Vec<u8>, Context)>> {
+    let corpus: Vec<Entitlement> = (0..options.corpus as u64)
+        .map(|i| generator.entitlement(i))
+        .collect();
+    issue_all(systems, &corpus, old, new, &|_| {}).1
 }
 
 /// Measures every system, old vs new, and the matrix, in interleaved

@@ -139,6 +139,12 @@ pub struct BenchArgs {
     /// Directory for bench.json [default: keycompat-report].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
+    /// Also write the keys the validate figures cycle through, one file per
+    /// key format (`DIR/keys-FORMAT.jsonl`), each line a process-protocol
+    /// validate item (`key`, `context`): to time the same keys in a
+    /// validator's own loop, beside this run.
+    #[arg(long, value_name = "DIR")]
+    pub write_keys: Option<PathBuf>,
     /// A bench.json of an earlier run: say per figure whether it improved,
     /// regressed or is within noise (read before this run writes its own).
     #[arg(long, value_name = "FILE")]

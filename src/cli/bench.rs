@@ -123,6 +123,19 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         threads,
         matrix_cases: args.matrix_cases,
     };
+    let systems = Systems { direct, isolated };
+    if let Some(dir) = &args.write_keys {
+        write_keys(
+            dir,
+            &bench::validate_keys(
+                &systems,
+                &generator,
+                &config.run.old,
+                &config.run.new,
+                &options,
+            ),
+        )?;
+    }
     let quiet = args.quiet;
     let say = |what: &str| {
         if !quiet {
@@ -130,7 +143,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         }
     };
     let result = bench::run(
-        &Systems { direct, isolated },
+        &systems,
         &matrices,
         &generator,
         &config.run.old,
@@ -190,4 +203,40 @@ pub(super) fn read(path: &Path) -> Result<bench::BenchResult, CliError> {
         serde_json::from_value(value).map_err(|e| bad(format!("malformed: {e}")))?;
     result.check().map_err(|e| bad(format!("malformed: {e}")))?;
     Ok(result)
+}
+
+/// Writes `DIR/keys-FORMAT.jsonl` per format: one validate item a line, the
+/// key as a string (`key_base64` when it is not UTF-8) and its context.
+fn write_keys(
+    dir: &Path,
+    sets: &BTreeMap<String, Vec<(Vec<u8>, crate::verdict::Context)>>,
+) -> Result<(), CliError> {
+    #[derive(serde::Serialize)]
+    struct Item<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key_base64: Option<String>,
+        context: &'a crate::verdict::Context,
+    }
+    use base64::Engine as _;
+    std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    for (format, keys) in sets {
+        let mut text = String::new();
+        for (key, context) in keys {
+            let utf8 = std::str::from_utf8(key).ok();
+            let item = Item {
+                key: utf8,
+                key_base64: utf8
+                    .is_none()
+                    .then(|| base64::engine::general_purpose::STANDARD.encode(key)),
+                context,
+            };
+            text.push_str(&serde_json::to_string(&item).expect("items serialize"));
+            text.push('\n');
+        }
+        let path = dir.join(format!("keys-{format}.jsonl"));
+        std::fs::write(&path, text).map_err(io(format!("writing {}", path.display())))?;
+    }
+    Ok(())
 }

@@ -135,7 +135,7 @@ impl Implementation for WorkerImpl {
         entitlements: &[&Entitlement],
     ) -> Vec<Result<String, GenerateFailure>> {
         let items = if self.pool.target.is_command() {
-            Encoded::new(entitlements, |b, e| json::put_entitlement(b, e))
+            Encoded::new_json(entitlements, |b, e| json::put_entitlement(b, e))
         } else {
             Encoded::new(entitlements, |b, e| wire::put_entitlement(b, e))
         };
@@ -147,7 +147,7 @@ impl Implementation for WorkerImpl {
         requests: &[(&[u8], &Context)],
     ) -> Vec<Result<Validation, CallFailure>> {
         let items = if self.pool.target.is_command() {
-            Encoded::new(requests, |b, (k, c)| json::put_validate_item(b, k, c))
+            Encoded::new_json(requests, |b, (k, c)| json::put_validate_item(b, k, c))
         } else {
             Encoded::new(requests, |b, (k, c)| wire::put_validate_item(b, k, c))
         };

@@ -65,19 +65,59 @@ pub(super) struct Encoded {
     /// Where each item starts; `ends[i]` where it ends.
     starts: Vec<usize>,
     ends: Vec<usize>,
+    /// Whether a comma follows each item (JSON), so that a run of
+    /// consecutive items is already the body of a request line.
+    separated: bool,
+}
+
+/// A request ready to send, in parts written one after the other.
+pub(super) enum Request<'a> {
+    /// A binary frame, or a request line that had to be assembled.
+    Whole(Vec<u8>),
+    /// A request line around a run of consecutive items, sent from where
+    /// they were encoded without copying them.
+    Around {
+        head: Vec<u8>,
+        body: &'a [u8],
+        end: &'static [u8],
+    },
+}
+
+impl Request<'_> {
+    /// The parts, in order.
+    pub(super) fn parts(&self) -> [&[u8]; 3] {
+        match self {
+            Request::Whole(bytes) => [bytes, &[], &[]],
+            Request::Around { head, body, end } => [head, body, end],
+        }
+    }
 }
 
 impl Encoded {
+    /// Binary items, back to back.
     pub(super) fn new<T>(items: &[T], put: impl Fn(&mut Vec<u8>, &T)) -> Self {
+        Self::encode(items, put, false)
+    }
+
+    /// JSON items, each followed by a comma.
+    pub(super) fn new_json<T>(items: &[T], put: impl Fn(&mut Vec<u8>, &T)) -> Self {
+        Self::encode(items, put, true)
+    }
+
+    fn encode<T>(items: &[T], put: impl Fn(&mut Vec<u8>, &T), separated: bool) -> Self {
         let mut e = Encoded {
             bytes: Vec::with_capacity(items.len() * 96),
             starts: Vec::with_capacity(items.len()),
             ends: Vec::with_capacity(items.len()),
+            separated,
         };
         for item in items {
             e.starts.push(e.bytes.len());
             put(&mut e.bytes, item);
             e.ends.push(e.bytes.len());
+            if separated {
+                e.bytes.push(b',');
+            }
         }
         e
     }
@@ -97,26 +137,42 @@ impl Encoded {
         &self.bytes[self.starts[i]..self.ends[i]]
     }
 
-    /// The process protocol's request line for items `indices`.
-    pub(super) fn json_request<O: Op>(&self, id: u64, indices: &[usize]) -> Vec<u8> {
-        json::request(
-            O::JSON_TYPE,
-            O::JSON_FIELD,
-            id,
-            indices.iter().map(|&i| self.item(i)),
-            indices.iter().map(|&i| self.size(i) + 1).sum(),
-        )
+    /// The process protocol's request line for items `indices`: around the
+    /// encoded items themselves when they are consecutive (a batch's first
+    /// request, always), else assembled.
+    pub(super) fn json_request<O: Op>(&self, id: u64, indices: &[usize]) -> Request<'_> {
+        let head = json::request_head(O::JSON_TYPE, O::JSON_FIELD, id);
+        let consecutive = indices.windows(2).all(|w| w[1] == w[0] + 1);
+        match (indices.first(), indices.last()) {
+            (Some(&first), Some(&last)) if self.separated && consecutive => Request::Around {
+                head,
+                body: &self.bytes[self.starts[first]..self.ends[last]],
+                end: json::REQUEST_END,
+            },
+            _ => {
+                let mut b = head;
+                b.reserve(indices.iter().map(|&i| self.size(i) + 1).sum::<usize>() + 4);
+                for (k, &i) in indices.iter().enumerate() {
+                    if k > 0 {
+                        b.push(b',');
+                    }
+                    b.extend_from_slice(self.item(i));
+                }
+                b.extend_from_slice(json::REQUEST_END);
+                Request::Whole(b)
+            }
+        }
     }
 
     /// The request frame for items `indices`.
-    pub(super) fn frame(&self, tag: u8, indices: &[usize]) -> Vec<u8> {
+    pub(super) fn frame(&self, tag: u8, indices: &[usize]) -> Request<'_> {
         let mut f = wire::FrameWriter::new(tag);
         let b = f.buf();
         b.reserve(4 + indices.iter().map(|&i| self.size(i)).sum::<usize>());
         wire::put_u32(b, indices.len() as u32);
         for &i in indices {
-            b.extend_from_slice(&self.bytes[self.starts[i]..self.ends[i]]);
+            b.extend_from_slice(self.item(i));
         }
-        f.finish()
+        Request::Whole(f.finish())
     }
 }

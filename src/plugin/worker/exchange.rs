@@ -41,7 +41,7 @@ impl Pool {
         };
         let mut p = self.checkout().map_err(Fault)?;
         let silence = self.options.silence();
-        match p.send(&frame, Instant::now() + silence) {
+        match p.send_parts(&frame.parts(), Instant::now() + silence) {
             Ok(()) => {}
             Err(SendError::Timeout) => return Err(self.timed_out(p)),
             Err(SendError::Closed) => return Err(self.died(p, "")),

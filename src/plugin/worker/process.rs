@@ -3,7 +3,7 @@
 //! How the process ended is told by [`Ending`], what it wrote to stderr is
 //! kept by [`StderrTail`].
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -211,11 +211,26 @@ impl Process {
 
     /// Writes `frame` whole, or fails at `deadline`.
     pub(super) fn send(&mut self, frame: &[u8], deadline: Instant) -> Result<(), SendError> {
-        let mut rest = frame;
+        self.send_parts(&[frame], deadline)
+    }
+
+    /// Writes `parts` whole, one after the other, or fails at `deadline`;
+    /// with one `writev` where the pipe takes them, so the reader wakes once.
+    pub(super) fn send_parts(
+        &mut self,
+        parts: &[&[u8]],
+        deadline: Instant,
+    ) -> Result<(), SendError> {
+        let mut slices: Vec<IoSlice<'_>> = parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| IoSlice::new(p))
+            .collect();
+        let mut rest = &mut slices[..];
         while !rest.is_empty() {
-            match self.stdin.write(rest) {
+            match self.stdin.write_vectored(rest) {
                 Ok(0) => return Err(SendError::Closed),
-                Ok(n) => rest = &rest[n..],
+                Ok(n) => IoSlice::advance_slices(&mut rest, n),
                 Err(e) => match e.kind() {
                     io::ErrorKind::Interrupted => {}
                     io::ErrorKind::WouldBlock => {

@@ -4,7 +4,7 @@
 //! that what a run through it costs is the process protocol's own cost on
 //! keycompat's side (encoding, pipes, decoding): `benches/process.rs`.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 
 use serde::de::IgnoredAny;
 
@@ -21,12 +21,19 @@ struct Request {
 }
 
 fn main() {
-    let stdin = std::io::stdin().lock();
+    // A request of 256 items is some 64 KiB: read it in one or two calls,
+    // into one buffer reused for every line.
+    let mut stdin = BufReader::with_capacity(1 << 20, std::io::stdin().lock());
     let mut out = BufWriter::new(std::io::stdout().lock());
-    for line in stdin.lines() {
-        let Ok(line) = line else { return };
-        let Ok(req) = serde_json::from_str::<Request>(&line) else {
-            eprintln!("kc_echo: not a request: {line}");
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match stdin.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let Ok(req) = serde_json::from_slice::<Request>(&line) else {
+            eprintln!("kc_echo: not a request: {}", String::from_utf8_lossy(&line));
             std::process::exit(2);
         };
         let (n, answer) = match req.kind.as_str() {
