@@ -12,13 +12,14 @@ use std::sync::atomic::Ordering;
 use super::aggregate::Aggregate;
 use super::runner::{Runner, pull_parallel};
 use super::settings::{Events, RunError};
-use crate::check::{Case, Matrix, backward, case_id};
+use crate::check::{Case, FieldKeyMiss, Matrix, backward, case_id};
 use crate::config::Config;
 use crate::date::Day;
 use crate::export::{FieldKey, FieldKeyReader, OrderReader, RowError, SourceError};
 use crate::finding::{Check, Finding, GroupKey, Source};
 use crate::history::ids::{self, IdSet};
 use crate::implementation::CallFailure;
+use crate::judge::Miss;
 use crate::sources::{
     DataSummary, FailingOrder, MAX_FAILING_ORDERS, MAX_ROW_ERRORS, SourceSummary,
 };
@@ -122,10 +123,28 @@ fn compare_keys(m: &Matrix, file: &str, keys: &[&FieldKey]) -> Vec<Vec<Finding>>
         .collect();
     let old = m.systems[&m.old].validate_batch(&requests);
     let new = m.systems[&m.new].validate_batch(&requests);
-    keys.iter()
+    let mut findings: Vec<Vec<Finding>> = keys
+        .iter()
         .zip(old.into_iter().zip(new))
         .map(|(k, (o, n))| compare_key(m, file, k, o, n))
-        .collect()
+        .collect();
+    // A batch failure no key reproduced alone: the batch's first key is the
+    // example, so it is reported rather than dropped.
+    if let (Some(first), Some(k)) = (findings.first_mut(), keys.first()) {
+        for system in [&m.old, &m.new] {
+            for f in m.systems[system].take_batch_failures() {
+                let miss = FieldKeyMiss {
+                    validator: system.clone(),
+                    cause: format!("field key: batch {}", Miss::Failed(f.clone()).cause()),
+                    miss: Miss::Failed(f),
+                    expected: "every batch answered, or a failure one key reproduces alone".into(),
+                    validation: None,
+                };
+                first.push(field_key_finding(file, k, miss));
+            }
+        }
+    }
+    findings
 }
 
 fn compare_key(
@@ -137,30 +156,35 @@ fn compare_key(
 ) -> Vec<Finding> {
     backward::judge_field_key(m, old, new)
         .into_iter()
-        .map(|d| Finding {
-            key: GroupKey {
-                check: Check::Backward,
-                severity: d.miss.severity(),
-                generator: "field-keys".to_string(),
-                validator: Some(d.validator),
-                cause: d.cause,
-            },
-            case_id: field_key_id(file, k.line),
-            source: Source::FieldKey {
-                file: file.to_string(),
-                line: k.line,
-            },
-            entitlement: None,
-            license_key: Some(k.key.clone()),
-            context: Some(k.context.clone()),
-            expected: d.expected,
-            found: d.miss.found(d.validation.as_ref()),
-            diffs: d.miss.diffs().to_vec(),
-            validation: d.validation,
-            old_refused: None,
-            avoidable: None,
-        })
+        .map(|d| field_key_finding(file, k, d))
         .collect()
+}
+
+/// The finding of field key `k`'s miss `d`.
+fn field_key_finding(file: &str, k: &FieldKey, d: FieldKeyMiss) -> Finding {
+    Finding {
+        key: GroupKey {
+            check: Check::Backward,
+            severity: d.miss.severity(),
+            generator: "field-keys".to_string(),
+            validator: Some(d.validator),
+            cause: d.cause,
+        },
+        case_id: field_key_id(file, k.line),
+        source: Source::FieldKey {
+            file: file.to_string(),
+            line: k.line,
+        },
+        entitlement: None,
+        license_key: Some(k.key.clone()),
+        context: Some(k.context.clone()),
+        expected: d.expected,
+        found: d.miss.found(d.validation.as_ref()),
+        diffs: d.miss.diffs().to_vec(),
+        validation: d.validation,
+        old_refused: None,
+        avoidable: None,
+    }
 }
 
 /// Runs every sampled order through the check matrix, as cases.

@@ -184,6 +184,31 @@ fn a_run_reports_a_batch_failure_no_item_reproduces() {
     assert!(text.contains("no item reproduces it alone"), "{text}");
 }
 
+/// The same for the field-key export, validated outside the matrix: the
+/// batch failure is a BACKWARD field-key finding of the system.
+#[test]
+fn a_data_run_reports_a_batch_failure_of_the_field_keys() {
+    let s = Scenario::demo().python_system(
+        "new",
+        "tests/plugins/process/misbehave.py",
+        &[("secret", LK1_SECRET), ("fault", "short-batch")],
+    );
+    let args = [
+        "--seed",
+        "1",
+        "--only",
+        "field-keys",
+        "--share",
+        "0.02",
+        "-q",
+    ];
+    let (out, report) = s.report("data", &args, "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = serde_json::to_string(&report["groups"]).unwrap();
+    assert!(text.contains("field key: batch failed: protocol"), "{text}");
+    assert!(text.contains("no item reproduces it alone"), "{text}");
+}
+
 #[test]
 fn a_chatty_stderr_never_blocks_the_child() {
     let w = start("stderr-chatter", None).expect("the plugin starts");
