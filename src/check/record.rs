@@ -38,6 +38,18 @@ impl<'k> At<'k> {
             context: Some(&request.context),
         }
     }
+
+    /// `generator`'s own cell of `check`, with no validation: where its
+    /// failures and refusals to issue are recorded.
+    pub(super) fn generation(check: Check, generator: &'k str) -> Self {
+        At {
+            check,
+            generator,
+            validator: None,
+            key: None,
+            context: None,
+        }
+    }
 }
 
 /// A finding's words: the cause (its group) and what was expected.

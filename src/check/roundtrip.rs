@@ -38,13 +38,7 @@ pub(super) fn judge_generation(r: &mut Recorder<'_>, generated: &Generated, i: u
     for (g, results) in generated {
         match &results[i] {
             Err(GenerateFailure::Failed(f)) if seen.insert(g.clone()) => {
-                let at = At {
-                    check: Check::Roundtrip,
-                    generator: g,
-                    validator: None,
-                    key: None,
-                    context: None,
-                };
+                let at = At::generation(Check::Roundtrip, g);
                 let miss = Miss::Failed(f.clone());
                 let words = Words {
                     cause: format!("generate {}", miss.cause()),
@@ -82,13 +76,7 @@ pub(super) fn judge_generation(r: &mut Recorder<'_>, generated: &Generated, i: u
 /// [`Implementation::take_batch_failures`]: crate::implementation::Implementation::take_batch_failures
 pub(super) fn judge_batch_failures(r: &mut Recorder<'_>, failures: &[(String, CallFailure)]) {
     for (system, failure) in failures {
-        let at = At {
-            check: Check::Roundtrip,
-            generator: system,
-            validator: None,
-            key: None,
-            context: None,
-        };
+        let at = At::generation(Check::Roundtrip, system);
         let miss = Miss::Failed(failure.clone());
         let words = Words {
             cause: format!("batch {}", miss.cause()),
@@ -102,13 +90,7 @@ pub(super) fn judge_batch_failures(r: &mut Recorder<'_>, failures: &[(String, Ca
 /// generation cell (no validator) of `check`: ROUNDTRIP for the new system,
 /// ROLLBACK for the old one.
 fn refused(r: &mut Recorder<'_>, check: Check, system: &str, other: &str, miss: &Miss) {
-    let at = At {
-        check,
-        generator: system,
-        validator: None,
-        key: None,
-        context: None,
-    };
+    let at = At::generation(check, system);
     let words = Words {
         cause: format!("{system} {}", miss.cause()),
         expected: format!("a key: {other} issues one for this entitlement"),

@@ -36,11 +36,7 @@ pub struct Partner {
 impl Injected {
     /// Plants `injector`'s defect around `inner`.
     pub fn new(inner: Arc<dyn Implementation>, injector: Injector) -> Self {
-        Injected {
-            inner,
-            injector,
-            partner: None,
-        }
+        Injected::with_partner(inner, injector, None)
     }
 
     /// Plants `injector`'s defect around `inner`, with the generator a

@@ -74,6 +74,10 @@ pub fn run(
     let mut mutants = Vec::new();
     'systems: for system in systems {
         let info = baseline.meta.systems.get(system).cloned();
+        // The systems the unchanged run opened: the target as it is, and
+        // every generator the probe issues keys with.
+        let opened = shared.opened();
+        let raw = opened.iter().find(|(n, _)| n == system).map(|(_, s)| s);
         let mut probe: Option<Probe> = None;
         for injector in injectors {
             if stop.load(Ordering::Relaxed) {
@@ -88,14 +92,9 @@ pub fn run(
                 mutants.push(m);
                 continue;
             }
-            let raw = shared
-                .opened()
-                .into_iter()
-                .find(|(n, _)| n == system)
-                .map(|(_, s)| s);
-            let probe = match (&raw, &mut probe) {
+            let probe = match (raw, &mut probe) {
                 (Some(raw), p @ None) => {
-                    Some(&*p.insert(Probe::new(system, raw, &shared.opened(), &config.catalog)))
+                    Some(&*p.insert(Probe::new(system, raw, &opened, &config.catalog)))
                 }
                 (_, p) => p.as_ref(),
             };
@@ -146,7 +145,8 @@ pub fn run(
                 && !injector.always_acts()
                 && let (Some(raw), Some(probe)) = (raw, probe)
             {
-                let injected = Injected::with_partner(raw, injector.clone(), planted.partner);
+                let injected =
+                    Injected::with_partner(Arc::clone(raw), injector.clone(), planted.partner);
                 if !probe.changed_by(&injected, injector.in_validator()) {
                     m.outcome = Outcome::NotApplicable;
                     m.reason = Some(probe.unchanged_reason(system, injector.in_validator()));
