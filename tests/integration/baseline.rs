@@ -49,15 +49,6 @@ fn change<'r>(report: &'r Value, id: &str) -> Option<&'r Value> {
         .find(|g| g["id"] == id)
 }
 
-fn gate<'r>(report: &'r Value, name: &str) -> &'r Value {
-    report["gates"]
-        .as_array()
-        .expect("gates")
-        .iter()
-        .find(|g| g["name"] == name)
-        .unwrap_or_else(|| panic!("no gate {name:?} in {:#}", report["gates"]))
-}
-
 fn read(s: &Scenario, file: &str) -> String {
     std::fs::read_to_string(s.dir.path().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }

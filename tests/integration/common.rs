@@ -381,6 +381,16 @@ impl Scenario {
     }
 }
 
+/// The gate `name` of a report, or a panic listing the report's gates.
+pub fn gate<'r>(report: &'r serde_json::Value, name: &str) -> &'r serde_json::Value {
+    report["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .find(|g| g["name"] == name)
+        .unwrap_or_else(|| panic!("no gate {name:?} in {:#}", report["gates"]))
+}
+
 /// Validates a report.json against the published schema; panics listing
 /// every violation.
 pub fn assert_schema(report: &serde_json::Value) {

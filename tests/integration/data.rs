@@ -1,20 +1,11 @@
 //! Real migration data: the demo's field-key and order exports streamed
 //! through both systems, with row errors reported and the 10 % gates.
 
-use crate::common::{self, Scenario, assert_schema, code, stderr};
+use crate::common::{self, Scenario, assert_schema, code, gate, stderr};
 use rstest::rstest;
 
 fn source<'a>(report: &'a serde_json::Value, which: &str) -> &'a serde_json::Value {
     &report["data"][which]
-}
-
-fn gate<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["gates"]
-        .as_array()
-        .expect("gates")
-        .iter()
-        .find(|g| g["name"] == name)
-        .unwrap_or_else(|| panic!("no gate {name}"))
 }
 
 #[test]

@@ -73,15 +73,6 @@ fn data_day(s: &Scenario, n: u32, only: &str, extra: &[&str]) -> (i32, Value) {
     (code, report)
 }
 
-fn gate<'r>(report: &'r Value, name: &str) -> &'r Value {
-    report["gates"]
-        .as_array()
-        .expect("gates")
-        .iter()
-        .find(|g| g["name"] == name)
-        .unwrap_or_else(|| panic!("no gate {name:?} in {:#}", report["gates"]))
-}
-
 fn records(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()

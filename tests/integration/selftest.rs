@@ -232,12 +232,7 @@ fn the_detection_gate_fails_a_run_that_misses_too_much() {
         .set("gates", "min_detection_percent", 100.into())
         .set("gates", "min_random_cases", 10.into());
     let (out, report) = selftest(&s, &["--cases", "10", "--injectors", "fault"]);
-    let gate = report["gates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == "detection power")
-        .expect("the detection gate");
+    let gate = gate(&report, "detection power");
     assert_eq!(gate["status"], "red", "{gate}");
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert_schema(&report);
