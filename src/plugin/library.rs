@@ -142,15 +142,25 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 ///
 /// Loading runs the library's initialisers: only load plugins you would run.
 pub fn load(path: &Path) -> Result<LoadedPlugin, PluginError> {
+    load_hashed(path, true)
+}
+
+/// [`load`], computing the file's SHA-256 only when `hash` is set (a worker
+/// reloading a plugin it already reported leaves `sha256` empty).
+pub(crate) fn load_hashed(path: &Path, hash: bool) -> Result<LoadedPlugin, PluginError> {
     super::exit_guard::guard(path);
     let path = std::fs::canonicalize(path).map_err(|e| PluginError::Unreadable {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let sha256 = sha256_file(&path).map_err(|e| PluginError::Unreadable {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let sha256 = if hash {
+        sha256_file(&path).map_err(|e| PluginError::Unreadable {
+            path: path.clone(),
+            message: e.to_string(),
+        })?
+    } else {
+        String::new()
+    };
     let library = open(&path)?;
     let entry = entry_point(&path, library)?;
     // SAFETY: `entry` has the signature the header declares for

@@ -403,6 +403,73 @@ fn a_plugin_crashing_on_every_call_becomes_fatal() {
     assert_eq!(w.stats().spawned, spawned);
 }
 
+/// A crash ends the worker's plugin process, not the worker: the worker
+/// forks a fresh one, and each crashing item is blamed (it fails again
+/// alone), every other item gets its real answer, and a crash quotes only
+/// what its own plugin process wrote.
+#[test]
+fn crashes_restart_the_plugin_process_not_the_worker() {
+    let w = spawn(
+        &fault_plugin("segv_on_serial"),
+        &settings(&[("every", "7")]),
+        options(),
+    );
+    let pids = w.worker_pids();
+    let answers = generate_all(&w, &entitlements(60));
+    for (i, a) in answers.iter().enumerate() {
+        if i % 7 == 0 {
+            let Err(GenerateFailure::Failed(f)) = a else {
+                panic!("item {i}: {a:?}")
+            };
+            assert_eq!(f.kind, FailureKind::Crash, "{f}");
+            assert!(f.message.starts_with("signal 11 (SIGSEGV)"), "{f}");
+            // One crash's words, not every earlier life's.
+            assert_eq!(
+                f.message.matches("segv_on_serial triggered").count(),
+                1,
+                "{f}"
+            );
+        } else {
+            assert_eq!(a.as_deref(), Ok(format!("K-{i}").as_str()), "item {i}");
+        }
+    }
+    assert_eq!(w.worker_pids(), pids, "the worker itself was restarted");
+    let stats = w.stats();
+    // Each of the 9 crashing items died in the batch and again alone.
+    assert_eq!(stats.deaths, 18, "{stats:?}");
+    assert!(stats.unattributed.is_empty(), "{stats:?}");
+    assert!(w.fatal_error().is_none());
+}
+
+/// A crash that depends on what earlier calls did (here: the 5th call of
+/// a plugin process, whatever its input) is blamed on no item: the item
+/// being called when it died does not fail alone, in a fresh plugin
+/// process, and neither does any other. Every item gets its real answer and
+/// the crash is kept as a failure of the batch.
+#[test]
+fn a_crash_no_item_reproduces_alone_is_blamed_on_none() {
+    let w = spawn(
+        &fault_plugin("segv_on_serial"),
+        &settings(&[("nth", "5")]),
+        options(),
+    );
+    let answers = generate_all(&w, &entitlements(8));
+    for (i, a) in answers.iter().enumerate() {
+        assert_eq!(a.as_deref(), Ok(format!("K-{i}").as_str()), "item {i}");
+    }
+    let stats = w.stats();
+    assert_eq!(stats.deaths, 1, "{stats:?}");
+    let [f] = &stats.unattributed[..] else {
+        panic!("{stats:?}")
+    };
+    assert!(
+        f.message.starts_with("signal 11 (SIGSEGV)")
+            && f.message
+                .contains("(during a batch of 8; no item reproduces it alone)"),
+        "{f}"
+    );
+}
+
 #[test]
 fn a_success_resets_the_restart_count() {
     // Crashes on every 2nd serial: never more than one death in a row.

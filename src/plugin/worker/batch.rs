@@ -10,7 +10,6 @@
 use crate::implementation::{CallFailure, FailureKind};
 
 use super::encoded::{Encoded, Op};
-use super::exchange::Fault;
 use super::pool::{Pool, lock};
 use super::wire;
 
@@ -75,47 +74,84 @@ impl Pool {
 
     /// One request frame for `indices`; on a fault, blames the culprit.
     fn run_frame<O: Op>(&self, items: &Encoded, indices: &[usize], out: &mut [Option<O::Answer>]) {
-        if let Some(f) = self.fatal() {
-            for &i in indices {
-                out[i] = Some(O::failed(f.clone()));
-            }
-            return;
-        }
-        let Err(Fault(failure)) = self.exchange::<O>(items, indices, out) else {
-            return;
-        };
-        let unanswered: Vec<usize> = indices
-            .iter()
-            .copied()
-            .filter(|&i| out[i].is_none())
-            .collect();
-        if let [only] = unanswered[..] {
-            self.record_death(&failure, false);
-            out[only] = Some(O::failed(failure));
-            return;
-        }
-        self.record_death(&failure, false);
-        // Several candidates: run each alone; the one that fails alone is
-        // the culprit, the others get their real answers.
-        let mut blamed = false;
-        for &i in &unanswered {
+        let mut pending = indices.to_vec();
+        loop {
             if let Some(f) = self.fatal() {
-                out[i] = Some(O::failed(f));
-                continue;
+                for &i in &pending {
+                    out[i].get_or_insert_with(|| O::failed(f.clone()));
+                }
+                return;
             }
-            if let Err(Fault(f)) = self.exchange::<O>(items, &[i], out) {
-                self.record_death(&f, false);
-                out[i] = Some(O::failed(f));
-                blamed = true;
+            let Err(fault) = self.exchange::<O>(items, &pending, out, false) else {
+                return;
+            };
+            self.record_death(&fault.failure, false);
+            let unanswered: Vec<usize> = pending
+                .iter()
+                .copied()
+                .filter(|&i| out[i].is_none())
+                .collect();
+            if let [only] = unanswered[..] {
+                out[only] = Some(O::failed(fault.failure));
+                return;
             }
+            // The item whose plugin call was running when the plugin died
+            // is blamed if it fails again alone; the rest then go on as one
+            // request.
+            let suspect = fault.calling.map(|c| pending[c]);
+            if let Some(s) = suspect.filter(|&s| out[s].is_none()) {
+                let rest: Vec<usize> = unanswered.iter().copied().filter(|&i| i != s).collect();
+                if self.fails_alone::<O>(items, s, out) {
+                    pending = rest;
+                    continue;
+                }
+                self.run_each_alone::<O>(items, &rest, out, &fault.failure, indices.len());
+                return;
+            }
+            self.run_each_alone::<O>(items, &unanswered, out, &fault.failure, indices.len());
+            return;
+        }
+    }
+
+    /// Runs item `i` alone, in a fresh plugin life; true if it failed (and
+    /// got the failure).
+    fn fails_alone<O: Op>(&self, items: &Encoded, i: usize, out: &mut [Option<O::Answer>]) -> bool {
+        if let Some(f) = self.fatal() {
+            out[i] = Some(O::failed(f));
+            return true;
+        }
+        match self.exchange::<O>(items, &[i], out, true) {
+            Ok(()) => false,
+            Err(f) => {
+                self.record_death(&f.failure, false);
+                out[i] = Some(O::failed(f.failure));
+                true
+            }
+        }
+    }
+
+    /// Several candidates for `failure` (in a request of `batch` items):
+    /// runs each alone; the one that fails alone is the culprit, the others
+    /// get their real answers. When none fails alone, the failure is a
+    /// batch failure no item reproduces.
+    fn run_each_alone<O: Op>(
+        &self,
+        items: &Encoded,
+        candidates: &[usize],
+        out: &mut [Option<O::Answer>],
+        failure: &CallFailure,
+        batch: usize,
+    ) {
+        let mut blamed = false;
+        for &i in candidates {
+            blamed |= self.fails_alone::<O>(items, i, out);
         }
         if !blamed && self.fatal().is_none() {
             let unattributed = CallFailure::new(
                 failure.kind,
                 format!(
-                    "{} (during a batch of {}; no item reproduces it alone)",
-                    failure.message,
-                    indices.len()
+                    "{} (during a batch of {batch}; no item reproduces it alone)",
+                    failure.message
                 ),
             );
             let mut h = lock(&self.health);

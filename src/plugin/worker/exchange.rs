@@ -17,19 +17,38 @@ use super::process::{EXIT_GRACE, Process, RecvError, SendError};
 use super::wire::{self, Reader, WireError};
 use crate::implementation::{CallFailure, FailureKind};
 
-/// Why a request got no complete answer. The worker is gone.
+/// Why a request got no complete answer: the worker is gone, or its
+/// plugin child died (the worker lives on with a fresh one).
 #[derive(Debug, Clone)]
-pub(super) struct Fault(pub(super) CallFailure);
+pub(super) struct Fault {
+    pub(super) failure: CallFailure,
+    /// The position, in the request's items, of the item whose plugin call
+    /// was running when the plugin died (unanswered): the suspect.
+    pub(super) calling: Option<usize>,
+}
+
+impl Fault {
+    fn new(failure: CallFailure) -> Fault {
+        Fault {
+            failure,
+            calling: None,
+        }
+    }
+}
 
 impl Pool {
     /// Sends one request and collects its answers into `out`. On success
     /// the worker goes back to the pool and the death count resets; on a
-    /// fault the worker is gone and `out` holds the answers that arrived.
+    /// fault the worker is gone (or its plugin child is) and `out` holds the
+    /// answers that arrived. `fresh`: the request runs in a plugin life that
+    /// served nothing before (a plugin library's worker; a process plugin
+    /// has one life).
     pub(super) fn exchange<O: Op>(
         &self,
         items: &Encoded,
         indices: &[usize],
         out: &mut [Option<O::Answer>],
+        fresh: bool,
     ) -> Result<(), Fault> {
         let json_id = self
             .target
@@ -39,9 +58,16 @@ impl Pool {
             Some(id) => items.json_request::<O>(id, indices),
             None => items.frame(O::TAG, indices),
         };
-        let mut p = self.checkout().map_err(Fault)?;
+        let mut p = self.checkout().map_err(Fault::new)?;
         let silence = self.options.silence();
-        match p.send_parts(&frame.parts(), Instant::now() + silence) {
+        const FRESH: [u8; wire::HEADER_BYTES + 1] = [1, 0, 0, 0, wire::TAG_FRESH];
+        let sent = if fresh && json_id.is_none() {
+            let [a, b, c] = frame.parts();
+            p.send_parts(&[&FRESH, a, b, c], Instant::now() + silence)
+        } else {
+            p.send_parts(&frame.parts(), Instant::now() + silence)
+        };
+        match sent {
             Ok(()) => {}
             Err(SendError::Timeout) => return Err(self.timed_out(p)),
             Err(SendError::Closed) => return Err(self.died(p, "")),
@@ -68,6 +94,17 @@ impl Pool {
                     return Err(self.died(p, &format!("; reading from the worker failed: {e}")));
                 }
             };
+            if json_id.is_none() && payload.first() == Some(&wire::TAG_LIFE_ENDED) {
+                let mut r = Reader::new(&payload[1..]);
+                match wire::decode_life_ended(&mut r) {
+                    Ok(ended) if ended.idle => {
+                        self.idle_life_ended(&ended);
+                        continue;
+                    }
+                    Ok(ended) => return Err(self.life_ended(p, &ended, indices, next)),
+                    Err(e) => return Err(self.garbage(p, &e.to_string())),
+                }
+            }
             let read = match json_id {
                 Some(id) => read_json_results::<O>(&payload, id, next, indices.len()),
                 None => read_results::<O>(&payload, next, indices.len()),
@@ -99,7 +136,7 @@ impl Pool {
             return self.died(p, "");
         }
         let (_, quote) = self.discard(p, Duration::ZERO);
-        Fault(CallFailure::new(
+        Fault::new(CallFailure::new(
             FailureKind::Timeout,
             format!("no answer within {}{quote}", human(self.options.timeout)),
         ))
@@ -113,10 +150,55 @@ impl Pool {
             how
         };
         let hint = self.options.memory_hint(&quote);
-        Fault(CallFailure::new(
+        Fault::new(CallFailure::new(
             FailureKind::Crash,
             format!("{how}{detail}{hint}{quote}"),
         ))
+    }
+
+    /// The worker's plugin child died during this request; the worker
+    /// went on with a fresh one and stays in the pool.
+    fn life_ended(
+        &self,
+        p: Process,
+        ended: &wire::LifeEnded,
+        indices: &[usize],
+        next: usize,
+    ) -> Fault {
+        self.checkin(p);
+        lock(&self.health).stats.spawned += 1;
+        let failure = if ended.garbage {
+            CallFailure::new(
+                FailureKind::Protocol,
+                format!("the worker sent {}{}", ended.ending, ended.quote),
+            )
+        } else {
+            let hint = self.options.memory_hint(&ended.quote);
+            CallFailure::new(
+                FailureKind::Crash,
+                format!("{}{hint}{}", ended.ending, ended.quote),
+            )
+        };
+        // Only an item not answered yet can have been running.
+        let calling = ended
+            .calling
+            .map(|c| c as usize)
+            .filter(|&c| c >= next && c < indices.len());
+        Fault { failure, calling }
+    }
+
+    /// The worker's plugin child died between requests: no item is to
+    /// blame; the worker answers the request in a fresh one.
+    fn idle_life_ended(&self, ended: &wire::LifeEnded) {
+        lock(&self.health).stats.spawned += 1;
+        let failure = CallFailure::new(
+            FailureKind::Crash,
+            format!(
+                "the worker died while idle: {}{}",
+                ended.ending, ended.quote
+            ),
+        );
+        self.record_death(&failure, true);
     }
 
     fn garbage(&self, p: Process, what: &str) -> Fault {
@@ -126,7 +208,7 @@ impl Pool {
         } else {
             "the worker"
         };
-        Fault(CallFailure::new(
+        Fault::new(CallFailure::new(
             FailureKind::Protocol,
             format!("{who} sent {what}{quote}"),
         ))

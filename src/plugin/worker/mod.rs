@@ -45,14 +45,23 @@
 //!
 //! # Crash blame
 //!
-//! When the worker dies (signal, exit), times out, or sends a frame that does
-//! not decode, the coordinator reaps it, classifies the end ("signal 11
-//! (SIGSEGV)", "abort (SIGABRT)", "no answer within 5s", ...), appends the
-//! tail of the worker's stderr, and starts a fresh worker. If one item was
-//! unanswered, it is the culprit. Otherwise the unanswered items are run
-//! again one per frame: the item that fails alone gets the failure, every
-//! other item its real answer. After more than `max_restarts` deaths in a
-//! row without one successful frame, the implementation is declared dead
+//! A worker never calls the plugin itself: it forks a child per plugin
+//! life (`lives.rs`), which loads the plugin and answers, and relays the
+//! frames. When that child dies (signal, exit) during a request, the worker
+//! says so in a frame (how it ended, its stderr, and which item's plugin
+//! call was running, from a word of memory both share) and forks the next
+//! life, which costs a fork and a `dlopen` rather than a new worker. The
+//! coordinator blames the item that was being called if it fails again
+//! alone, in a fresh life, and runs the rest as one request. When the
+//! worker itself dies, times out, or sends a frame that does not decode,
+//! the coordinator reaps it, classifies the end ("signal 11 (SIGSEGV)",
+//! "abort (SIGABRT)", "no answer within 5s", ...), appends the tail of the
+//! worker's stderr, and starts a fresh worker. If one item was unanswered,
+//! it is the culprit. Otherwise the unanswered items are run again alone
+//! (for a plugin library, each in a fresh life): the item that fails alone
+//! gets the failure, every other item its real answer; when none does, the
+//! failure is kept as the batch's. After more than `max_restarts` deaths in
+//! a row without one successful frame, the implementation is declared dead
 //! ([`Implementation::fatal_error`]) and calls fail fast.
 //!
 //! # Layout
@@ -65,8 +74,10 @@
 //! items once, `batch.rs` runs them in request frames and blames the
 //! culprit of a death, `exchange.rs` runs one request frame on one worker,
 //! `process.rs` is one child process (with `stderr.rs` keeping its stderr
-//! and `ending.rs` saying how it ended). The worker's side is `serve.rs`;
-//! both sides speak `wire/`.
+//! and `ending.rs` saying how it ended). The worker's side is `serve.rs`
+//! (its entry point, and one plugin life's loop), `lives.rs` (the worker
+//! relaying to its plugin lives) and `calling.rs` (the shared word saying
+//! which item is being called); both sides speak `wire/`.
 //!
 //! [`Implementation`]: crate::implementation::Implementation
 //! [`Implementation::fatal_error`]: crate::implementation::Implementation::fatal_error
@@ -75,6 +86,7 @@
 #![allow(unsafe_code)]
 
 mod batch;
+mod calling;
 mod children;
 mod command;
 mod coordinator;
@@ -83,6 +95,7 @@ mod ending;
 mod exchange;
 mod json;
 mod launch;
+mod lives;
 mod options;
 mod pool;
 mod process;

@@ -165,7 +165,7 @@ impl Process {
         };
         std::thread::Builder::new()
             .name(format!("kc-worker-{pid}-stderr"))
-            .spawn(move || drain.drain(stderr))?;
+            .spawn(move || drain.drain(stderr, None))?;
         if let Err(e) = prepare_pipe(process.stdin.as_raw_fd())
             .and_then(|()| prepare_pipe(process.stdout.as_raw_fd()))
         {

@@ -1,11 +1,14 @@
 //! The worker's side: `keycompat __worker`. Moves the protocol off fds 0 and
-//! 1, loads the plugin in-process, answers requests until stdin closes.
+//! 1 and hands over to `lives.rs`, which runs the plugin in a forked child
+//! per life; each child loads the plugin in-process and answers requests
+//! ([`serve_life`]) until its input closes.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
 use std::time::{Duration, Instant};
 
+use super::calling::CallingSlot;
 use super::wire::{self, FrameWriter, MAX_FRAME_BYTES, Reader, WireError};
 use crate::exit::worker as exit_code;
 use crate::implementation::Implementation;
@@ -19,10 +22,11 @@ const FLUSH_BYTES: usize = 16 * 1024;
 /// How often the worker checks whether its coordinator is gone.
 const ORPHAN_CHECK: Duration = Duration::from_millis(500);
 
-/// The worker's protocol channel, on fds that the plugin does not know.
-struct Channel {
-    input: File,
-    output: File,
+/// A protocol channel, on fds that the plugin does not know: the worker's
+/// to its coordinator, or a plugin child's to its worker.
+pub(super) struct Channel {
+    pub(super) input: File,
+    pub(super) output: File,
 }
 
 /// Duplicates `fd` to a new close-on-exec descriptor >= 3.
@@ -76,7 +80,7 @@ fn disable_core_dumps() {
 /// Exits when the coordinator dies (we are reparented), even while the main
 /// thread is stuck in a plugin: an orphaned worker would otherwise spin or
 /// sleep forever.
-fn exit_when_orphaned() {
+pub(super) fn exit_when_orphaned() {
     // SAFETY: getppid cannot fail and touches no memory.
     let parent = unsafe { libc::getppid() };
     let _ = std::thread::Builder::new()
@@ -95,12 +99,12 @@ fn exit_when_orphaned() {
         });
 }
 
-enum ReadFrame {
+pub(super) enum ReadFrame {
     Frame(Vec<u8>),
     Eof,
 }
 
-fn read_frame(input: &mut File) -> io::Result<ReadFrame> {
+pub(super) fn read_frame(input: &mut File) -> io::Result<ReadFrame> {
     let mut header = [0u8; wire::HEADER_BYTES];
     let mut got = 0;
     while got < header.len() {
@@ -143,7 +147,7 @@ pub fn worker_main(args: &[String]) -> i32 {
     };
     disable_core_dumps();
     exit_when_orphaned();
-    match run(&mut channel) {
+    match super::lives::supervise(&mut channel) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("keycompat __worker: {message}");
@@ -154,7 +158,15 @@ pub fn worker_main(args: &[String]) -> i32 {
     }
 }
 
-fn run(channel: &mut Channel) -> Result<i32, String> {
+/// One life of the plugin, in the worker's child: loads it as the hello
+/// says (hashing the file only in the `first` life, whose ready the
+/// coordinator reads), answers ready, then every request until the input
+/// closes, saying in `calling` which item's plugin call is running.
+pub(super) fn serve_life(
+    channel: &mut Channel,
+    calling: &CallingSlot,
+    first: bool,
+) -> Result<i32, String> {
     let hello = match read_frame(&mut channel.input) {
         Ok(ReadFrame::Frame(f)) => f,
         Ok(ReadFrame::Eof) => return Ok(exit_code::OK),
@@ -166,7 +178,8 @@ fn run(channel: &mut Channel) -> Result<i32, String> {
         return Err(format!("expected a hello, got message tag {tag}"));
     }
     let hello = wire::decode_hello(&mut r).map_err(|e| format!("bad hello: {e}"))?;
-    let loaded = library::load(&hello.plugin).and_then(|p| PluginImpl::new(p, &hello.settings));
+    let loaded = library::load_hashed(&hello.plugin, first)
+        .and_then(|p| PluginImpl::new(p, &hello.settings));
     let plugin = match loaded {
         Ok(p) => p,
         Err(e) => {
@@ -187,8 +200,14 @@ fn run(channel: &mut Channel) -> Result<i32, String> {
             Ok(ReadFrame::Eof) => return Ok(exit_code::OK),
             Err(e) => return Err(format!("reading a request: {e}")),
         };
-        serve(&plugin, &frame, &mut channel.output, hello.progress)
-            .map_err(|e| format!("bad request: {e}"))?;
+        serve(
+            &plugin,
+            &frame,
+            &mut channel.output,
+            hello.progress,
+            calling,
+        )
+        .map_err(|e| format!("bad request: {e}"))?;
     }
 }
 
@@ -252,6 +271,7 @@ fn serve(
     frame: &[u8],
     output: &mut File,
     progress: Duration,
+    calling: &CallingSlot,
 ) -> Result<(), ServeError> {
     let mut r = Reader::new(frame);
     let tag = r.u8("tag")?;
@@ -266,8 +286,10 @@ fn serve(
             }
             r.finish("generate request")?;
             let mut answers = Answers::new(output, progress);
-            for e in &items {
+            for (i, e) in items.iter().enumerate() {
+                calling.enter(i);
                 let res = plugin.generate(e);
+                calling.leave();
                 answers.push(|b| wire::put_generate_result(b, &res))?;
             }
             answers.flush(true)?;
@@ -280,8 +302,10 @@ fn serve(
             }
             r.finish("validate request")?;
             let mut answers = Answers::new(output, progress);
-            for (key, context) in &items {
+            for (i, (key, context)) in items.iter().enumerate() {
+                calling.enter(i);
                 let res = plugin.validate(key, context);
+                calling.leave();
                 answers.push(|b| wire::put_validate_result(b, &res))?;
             }
             answers.flush(true)?;

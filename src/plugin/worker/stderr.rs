@@ -7,8 +7,8 @@
 //! [`STDERR_KEEP_BYTES`], so it cannot exhaust memory either.
 
 use std::collections::VecDeque;
-use std::io::{self, Read};
-use std::process::ChildStderr;
+use std::fs::File;
+use std::io::{self, Read, Write};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,10 @@ struct TailState {
 }
 
 impl StderrTail {
-    pub(super) fn drain(self: Arc<Self>, mut stderr: ChildStderr) {
+    /// Reads `stderr` to its end, keeping the tail; each chunk is also
+    /// written to `copy` first, when given (a worker passing its plugin
+    /// child's words on to the coordinator).
+    pub(super) fn drain(self: Arc<Self>, mut stderr: impl Read, mut copy: Option<File>) {
         let mut buf = [0u8; 8192];
         loop {
             let n = match stderr.read(&mut buf) {
@@ -41,6 +44,11 @@ impl StderrTail {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             };
+            if let Some(c) = &mut copy {
+                // Best effort: a coordinator that stopped reading loses
+                // the copy, never the tail.
+                let _ = c.write_all(&buf[..n]);
+            }
             let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             s.bytes.extend(&buf[..n]);
             let excess = s.bytes.len().saturating_sub(STDERR_KEEP_BYTES);

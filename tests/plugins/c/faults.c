@@ -12,7 +12,10 @@
  *             (default 1000), or, when the setting `every` is N > 0, when
  *             serial % N == 0 (`every=1`: on every call);
  *   validate: the same test on the number the key ends with ("key-17" is 17;
- *             a key without trailing digits never triggers).
+ *             a key without trailing digits never triggers);
+ *   either:   with the setting `nth` = N > 0, on the Nth call of the
+ *             instance, whatever its input (a fault of state built up over
+ *             calls, which no input reproduces alone).
  *
  * Faults (FAULT_* macro, library name):
  *   FAULT_SEGV     segv_on_serial   write through a null pointer (SIGSEGV)
@@ -70,6 +73,8 @@
 typedef struct fault_instance {
     uint64_t trigger;
     uint64_t every;
+    uint64_t nth;
+    uint64_t calls;
 } fault_instance;
 
 /* Read at run time so the compiler cannot prove the fault away. */
@@ -93,7 +98,8 @@ static int parse_u64(const uint8_t *s, size_t len, uint64_t *out) {
     return 1;
 }
 
-static int triggered(const fault_instance *inst, uint64_t value) {
+static int triggered(fault_instance *inst, uint64_t value) {
+    if (inst->nth > 0) return __atomic_add_fetch(&inst->calls, 1, __ATOMIC_SEQ_CST) == inst->nth;
     if (inst->every > 0) return value % inst->every == 0;
     return value == inst->trigger;
 }
@@ -194,6 +200,7 @@ static kc_status f_create(const kc_field *settings, size_t n, kc_instance **out)
     for (size_t i = 0; i < n; i++) {
         uint64_t *target = field_is(&settings[i], "trigger") ? &inst->trigger
                            : field_is(&settings[i], "every") ? &inst->every
+                           : field_is(&settings[i], "nth")   ? &inst->nth
                                                               : NULL;
         if (target && !parse_u64(settings[i].val, settings[i].val_len, target)) {
             fprintf(stderr, "fault plugin: setting `%.*s` is not a decimal number\n",
@@ -210,7 +217,7 @@ static void f_destroy(kc_instance *inst) { free(inst); }
 
 static kc_status f_generate(kc_instance *i, const kc_field *fields, size_t n, uint8_t *out,
                             size_t *out_len) {
-    const fault_instance *inst = (const fault_instance *)i;
+    fault_instance *inst = (fault_instance *)i;
     noise("generate");
     uint64_t serial = 0;
     int have_serial = 0;
@@ -228,7 +235,7 @@ static kc_status f_generate(kc_instance *i, const kc_field *fields, size_t n, ui
 
 static kc_status f_validate(kc_instance *i, const uint8_t *key, size_t key_len,
                             const kc_field *ctx, size_t n_ctx, uint8_t *out, size_t *out_len) {
-    const fault_instance *inst = (const fault_instance *)i;
+    fault_instance *inst = (fault_instance *)i;
     (void)ctx; (void)n_ctx;
     noise("validate");
     size_t digits = 0;

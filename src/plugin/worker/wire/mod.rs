@@ -14,21 +14,25 @@
 //! ```text
 //! Hello{magic, protocol, version, plugin path, settings, progress}
 //!                                      → Ready{protocol, version, info} | LoadFailed{error}
-//! Generate{entitlements} | Validate{(key, context)...}
+//! [Fresh] Generate{entitlements} | Validate{(key, context)...}
 //!                                      → Results{first, n, done, results}... (done on the last)
+//!                                        (after Fresh, in a plugin life that served nothing)
+//! (during a request, or before one)  → LifeEnded{idle, calling, how}: the plugin child died,
+//!                                        the worker goes on with a fresh one (`lives.rs`)
 //! (any)                                → Error{message}: the worker gives up (a bug, not the plugin)
 //! ```
 //!
 //! The encoding is split by concern: [`codec`] frames and primitive values,
 //! [`tags`] the message tags, [`handshake`] the hello, ready, load-failure
-//! and error messages, [`request`] the items of a request, [`answer`] the
-//! results frames. The rest of the worker uses them through the names
+//! and error messages, [`life`] a plugin child's death, [`request`] the
+//! items of a request, [`answer`] the results frames. The rest of the worker uses them through the names
 //! re-exported here; they name each other directly, never through this
 //! file.
 
 mod answer;
 mod codec;
 mod handshake;
+mod life;
 mod request;
 mod tags;
 
@@ -41,9 +45,11 @@ pub(super) use handshake::{
     Hello, decode_hello, decode_load_failed, decode_ready, encode_error, encode_hello,
     encode_load_failed, encode_ready,
 };
+pub(super) use life::{LifeEnded, decode_life_ended, encode_life_ended};
 pub(super) use request::{
     put_entitlement, put_validate_item, read_entitlement, read_validate_item,
 };
 pub(super) use tags::{
-    TAG_ERROR, TAG_GENERATE, TAG_HELLO, TAG_LOAD_FAILED, TAG_READY, TAG_RESULTS, TAG_VALIDATE,
+    TAG_ERROR, TAG_FRESH, TAG_GENERATE, TAG_HELLO, TAG_LIFE_ENDED, TAG_LOAD_FAILED, TAG_READY,
+    TAG_RESULTS, TAG_VALIDATE,
 };
