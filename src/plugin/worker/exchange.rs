@@ -111,6 +111,12 @@ impl Pool {
             };
             match read {
                 Ok((answers, done)) => {
+                    // Deaths count "in a row" until the plugin answers
+                    // anything: a batch with many crashing items is
+                    // progress, a plugin failing every call is not.
+                    if !answers.is_empty() {
+                        lock(&self.health).in_a_row = 0;
+                    }
                     for a in answers {
                         out[indices[next]] = Some(a);
                         next += 1;
@@ -184,6 +190,11 @@ impl Pool {
             .calling
             .map(|c| c as usize)
             .filter(|&c| c >= next && c < indices.len());
+        if calling.is_some_and(|c| c > next) {
+            // The calls before it returned (their answers died unsent):
+            // progress, as for answers received.
+            lock(&self.health).in_a_row = 0;
+        }
         Fault { failure, calling }
     }
 
