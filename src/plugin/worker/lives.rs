@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use super::calling::CallingSlot;
 use super::ending::Ending;
 use super::process::{EXIT_GRACE, STDERR_GRACE};
-use super::serve::{Channel, ReadFrame, exit_when_orphaned, read_frame, serve_life};
+use super::serve::{Channel, ReadFrame, read_frame, serve_life};
 use super::stderr::StderrTail;
 use super::wire::{self, LifeEnded, MAX_FRAME_BYTES, Reader};
 use crate::exit::worker as exit_code;
@@ -361,6 +361,8 @@ impl Life {
         }
         // SAFETY: `copy` was just created and is owned by nothing else.
         let copy = unsafe { File::from_raw_fd(copy) };
+        // SAFETY: getpid cannot fail.
+        let worker_pid = unsafe { libc::getpid() };
         // SAFETY: fork. The worker's other threads (the orphan check, the
         // drains of earlier lives) hold no lock the child needs: they sleep
         // or block in read(2), and print through their own descriptors.
@@ -371,7 +373,9 @@ impl Life {
         }
         if pid == 0 {
             drop((request_w, answer_r, stderr_r, copy));
-            let code = child(channel, calling, request_r, answer_w, stderr_w, first);
+            let code = child(
+                worker_pid, channel, calling, request_r, answer_w, stderr_w, first,
+            );
             // SAFETY: ends the child without running the worker's exit
             // handlers or unwinding into the worker's frames.
             unsafe { libc::_exit(code) };
@@ -507,6 +511,7 @@ impl Life {
 /// The child: the worker's channel closed, stdout and stderr to the
 /// worker's pipe, then one life of the plugin. Returns its exit code.
 fn child(
+    worker_pid: libc::pid_t,
     worker: &Channel,
     calling: &CallingSlot,
     input: OwnedFd,
@@ -528,10 +533,19 @@ fn child(
         }
     }
     drop(stderr);
-    // SAFETY: names this process "kc-plugin" in ps and top (a static,
-    // NUL-terminated name; PR_SET_NAME reads at most 16 bytes).
-    unsafe { libc::prctl(libc::PR_SET_NAME, c"kc-plugin".as_ptr()) };
-    exit_when_orphaned();
+    // SAFETY: prctl with plain values: "kc-plugin" names this process in ps
+    // and top (a static NUL-terminated name, at most 16 bytes read); the
+    // kernel kills it when the worker thread that forked it ends (the
+    // worker's main thread, which only ends with the worker), cheaper than
+    // a thread watching for orphanhood. getppid and _exit cannot fail.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, c"kc-plugin".as_ptr());
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // The worker may have died before the line above.
+        if libc::getppid() != worker_pid {
+            libc::_exit(exit_code::OK);
+        }
+    }
     let mut channel = Channel {
         input: File::from(input),
         output: File::from(output),

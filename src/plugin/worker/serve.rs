@@ -80,7 +80,7 @@ fn disable_core_dumps() {
 /// Exits when the coordinator dies (we are reparented), even while the main
 /// thread is stuck in a plugin: an orphaned worker would otherwise spin or
 /// sleep forever.
-pub(super) fn exit_when_orphaned() {
+fn exit_when_orphaned() {
     // SAFETY: getppid cannot fail and touches no memory.
     let parent = unsafe { libc::getppid() };
     let _ = std::thread::Builder::new()
