@@ -382,11 +382,26 @@ fn data(s: &mut String, r: &RunResult) {
 fn throughput(s: &mut String, r: &RunResult) {
     let Some(t) = &r.throughput else { return };
     let _ = writeln!(s, "## Throughput\n");
+    let measured = matches!(
+        r.volume.as_ref().and_then(|v| v.evidence.as_ref()),
+        Some(crate::volume::Evidence::Measured)
+    );
+    let from = if measured {
+        format!(
+            "Measured in this run for the volume gates (seed {}, {} cores): the new system `{}` only",
+            t.seed, t.cores, t.new
+        )
+    } else {
+        format!(
+            "From `keycompat bench` (seed {}, {} cores): old `{}` vs new `{}`",
+            t.seed, t.cores, t.old, t.new
+        )
+    };
     let _ = writeln!(
         s,
-        "From `keycompat bench` (seed {}, {} cores): old `{}` vs new `{}`, keys per second, \
-         median of {} interleaved rounds (min..max across rounds); new/old is taken within each round.\n",
-        t.seed, t.cores, t.old, t.new, t.rounds
+        "{from}, keys per second, median of {} interleaved rounds (min..max across rounds); \
+         new/old is taken within each round.\n",
+        t.rounds
     );
     let _ = writeln!(
         s,

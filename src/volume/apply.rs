@@ -89,6 +89,12 @@ impl RunResult {
     /// section, and re-derives the verdict. A full run only (a data run
     /// sets out to prove the exports alone); judged afresh if judged before.
     pub fn with_volume(mut self, evidence: Option<Evidence>) -> Self {
+        // Judged afresh in the same place among the gates.
+        let at = self
+            .gates
+            .iter()
+            .position(|g| GATES.contains(&g.name.as_str()))
+            .unwrap_or(self.gates.len());
         self.gates.retain(|g| !GATES.contains(&g.name.as_str()));
         self.volume = None;
         let config = self.meta.gates_config.volume.clone();
@@ -109,7 +115,8 @@ impl RunResult {
                     ),
                 });
             let (gates, volume) = judge::judge(&config, given.as_ref());
-            self.gates.extend(gates);
+            let at = at.min(self.gates.len());
+            self.gates.splice(at..at, gates);
             self.volume = Some(volume);
         }
         self.verdict = if self.meta.interrupted {
