@@ -355,8 +355,12 @@ fn judge_volume(
                     crate::volume::measure::TIME.as_secs_f64()
                 );
             }
+            let start = std::time::Instant::now();
             let bench =
                 crate::volume::measure(config, &settings.hosting, settings.options.seed, &|_| {})?;
+            if !quiet {
+                eprintln!("volume: measured in {:.1} s", start.elapsed().as_secs_f64());
+            }
             if stop_flag().load(Ordering::SeqCst) {
                 result.meta.interrupted = true;
             }

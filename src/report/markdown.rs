@@ -386,23 +386,25 @@ fn throughput(s: &mut String, r: &RunResult) {
         r.volume.as_ref().and_then(|v| v.evidence.as_ref()),
         Some(crate::volume::Evidence::Measured)
     );
-    let from = if measured {
-        format!(
-            "Measured in this run for the volume gates (seed {}, {} cores): the new system `{}` only",
+    let rounds = format!(
+        "keys per second, median of {} interleaved rounds (min..max across rounds)",
+        t.rounds
+    );
+    let _ = if measured {
+        writeln!(
+            s,
+            "Measured in this run for the volume gates (seed {}, {} cores): the new system `{}` \
+             only, {rounds}.\n",
             t.seed, t.cores, t.new
         )
     } else {
-        format!(
-            "From `keycompat bench` (seed {}, {} cores): old `{}` vs new `{}`",
+        writeln!(
+            s,
+            "From `keycompat bench` (seed {}, {} cores): old `{}` vs new `{}`, {rounds}; new/old \
+             is taken within each round.\n",
             t.seed, t.cores, t.old, t.new
         )
     };
-    let _ = writeln!(
-        s,
-        "{from}, keys per second, median of {} interleaved rounds (min..max across rounds); \
-         new/old is taken within each round.\n",
-        t.rounds
-    );
     let _ = writeln!(
         s,
         "| operation | format | hosting | threads | old | new | new/old |"

@@ -341,6 +341,16 @@ fn threads_words_list(list: &[String]) -> String {
     }
 }
 
+/// A factor as the gates print it: `3.20x` near the threshold, `38x` far
+/// above it.
+fn times(x: f64) -> String {
+    if x >= 10.0 {
+        format!("{x:.0}x")
+    } else {
+        format!("{x:.2}x")
+    }
+}
+
 /// The gate's measured line: the figure, where it came from, against what.
 fn measured(config: &VolumeGates, v: &OpVolume, given: Option<&Given>) -> String {
     let Some(f) = &v.figure else {
@@ -385,7 +395,7 @@ fn measured(config: &VolumeGates, v: &OpVolume, given: Option<&Given>) -> String
         rate_words(v.required_per_second),
     );
     if f.headroom >= 1.0 {
-        line.push_str(&format!("{:.2}x headroom", f.headroom));
+        line.push_str(&format!("{} headroom", times(f.headroom)));
         if f.per_second.min < v.required_per_second {
             line.push_str(&format!(
                 "; but its slowest round ({}) is below {}: re-measure on a quieter machine \
@@ -651,5 +661,9 @@ mod tests {
         assert_eq!(rate_words(3750.5), "3,750.5/s");
         assert_eq!(rate_words(1.25), "1.3/s");
         assert_eq!(rate_words(2.96), "3/s");
+        assert_eq!(
+            (times(3.2), times(38.51), times(0.8)),
+            ("3.20x".into(), "39x".into(), "0.80x".into())
+        );
     }
 }

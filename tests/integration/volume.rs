@@ -427,6 +427,10 @@ fn a_run_measures_its_own_new_system_when_asked(#[case] measure: bool, #[case] f
         );
     }
     assert!(text(&s, "report.md").contains("Measured in this run for the volume gates"));
+    // The chart draws the new system's bars, and none for the old system,
+    // which was not measured.
+    let html = text(&s, "report.html");
+    assert!(html.contains("2 thr: new") && !html.contains("2 thr: old"));
 }
 
 #[test]
