@@ -312,7 +312,8 @@ fn volume_evidence(config: &Config, args: &RunArgs) -> Result<Option<Evidence>, 
     let gates = &config.gates.volume;
     if args.measure_volume && gates.is_empty() {
         return Err(CliError::Usage(format!(
-            "--measure-volume: {} has no volume gate to measure for; hint: set              `[gates.volume] validate_per_second` (and/or issue_per_second) and threads",
+            "--measure-volume: {} has no volume gate to measure for; hint: set \
+             `[gates.volume] validate_per_second` (and/or issue_per_second) and threads",
             config.path.display()
         )));
     }
@@ -348,7 +349,8 @@ fn judge_volume(
         Some(Evidence::Measured) => {
             if !quiet {
                 eprintln!(
-                    "volume: measuring the new system `{}` at {} thread(s): generate and                      validate per key format, {} rounds, {} s per figure",
+                    "volume: measuring the new system `{}` at {} thread(s): generate and \
+                     validate per key format, {} rounds, {} s per figure",
                     config.run.new,
                     config.gates.volume.threads.unwrap_or(1),
                     crate::volume::measure::ROUNDS,
