@@ -384,7 +384,7 @@ fn throughput(s: &mut String, r: &RunResult) {
     let _ = writeln!(s, "## Throughput\n");
     let measured = matches!(
         r.volume.as_ref().and_then(|v| v.evidence.as_ref()),
-        Some(crate::volume::Evidence::Measured)
+        Some(crate::volume::judge::Evidence::Measured)
     );
     let rounds = format!(
         "keys per second, median of {} interleaved rounds (min..max across rounds)",

@@ -3,7 +3,7 @@
 
 use super::partition::Partition;
 use super::result::{RunResult, coverage_report, coverage_space};
-use crate::bench::BenchResult;
+use crate::bench::result::BenchResult;
 use crate::volume::judge::Evidence;
 use crate::waiver::Waiver;
 

@@ -3,7 +3,7 @@
 //! added, the verdict re-derived.
 
 use super::judge::{self, Evidence, GATES, Given};
-use crate::bench::BenchResult;
+use crate::bench::result::BenchResult;
 use crate::gate::{self, Scope, Status};
 use crate::implementation::{ImplInfo, Origin};
 use crate::run::RunResult;
@@ -62,7 +62,7 @@ pub fn refused(
             bench.new
         ));
     }
-    let Some(info) = info else { return None };
+    let info = info?;
     let Some(measured) = bench.systems.get(new) else {
         return Some(format!(
             "refused as evidence: {source} does not record which build of `{new}` it measured \
@@ -149,7 +149,7 @@ mod tests {
 
     fn bench(new: &str, info: Option<ImplInfo>) -> BenchResult {
         BenchResult {
-            schema: crate::bench::SCHEMA_VERSION.into(),
+            schema: crate::bench::result::SCHEMA_VERSION.into(),
             keycompat_version: "0.1.0".into(),
             seed: 1,
             corpus: 1,
@@ -194,7 +194,10 @@ mod tests {
         )
         .expect("refused");
         assert!(
-            rebuilt.contains("another build of `new` (acme-ed1 1.0.0, sha256 bbbbbbbbbbbb...); this run's is acme-ed1 1.0.0, sha256 aaaaaaaaaaaa..."),
+            rebuilt.contains(
+                "another build of `new` (acme-ed1 1.0.0, sha256 bbbbbbbbbbbb...); this run's is \
+                 acme-ed1 1.0.0, sha256 aaaaaaaaaaaa..."
+            ),
             "{rebuilt}"
         );
         let unrecorded = refused(&bench("new", None), &file, "new", Some(&this)).expect("refused");

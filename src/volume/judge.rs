@@ -18,7 +18,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::config::VolumeGates;
-use crate::bench::{BenchResult, Hosting, Measurement, Op, Stats, human_number, human_rate};
+use crate::bench::result::{
+    BenchResult, Hosting, Measurement, Op, Stats, human_number, human_rate,
+};
 use crate::gate::{Gate, Status};
 use crate::history::config::Level;
 use crate::words::count;
@@ -417,7 +419,7 @@ fn measured(config: &VolumeGates, v: &OpVolume, given: Option<&Given>) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::SCHEMA_VERSION;
+    use crate::bench::result::SCHEMA_VERSION;
 
     fn stats(samples: &[f64]) -> Stats {
         Stats::of(samples).expect("stats")
@@ -538,8 +540,10 @@ mod tests {
         assert_eq!(gate.status, Status::Red);
         assert!((v.figure.expect("figure").headroom - 0.8).abs() < 1e-9);
         assert!(
-            gate.measured
-                .ends_with("vs 20,000/s expected + 50 % margin = 30,000/s: 0.80x of the required rate, 6,000/s short"),
+            gate.measured.ends_with(
+                "vs 20,000/s expected + 50 % margin = 30,000/s: 0.80x of the required rate, \
+                     6,000/s short"
+            ),
             "{}",
             gate.measured
         );
