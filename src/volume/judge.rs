@@ -247,11 +247,8 @@ fn judge_op(
         required_per_second: required,
         status,
         figure: Some(Figure {
-            headroom: if required > 0.0 {
-                figure.per_second.median / required
-            } else {
-                f64::INFINITY
-            },
+            // Rates are at least 1/s (`VolumeGates::check`): finite.
+            headroom: figure.per_second.median / required.max(1.0),
             ..figure
         }),
         problem: None,
