@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::finding::{Check, Severity};
 use crate::history::config::HistoryGates;
+use crate::volume::config::VolumeGates;
 use crate::words::{count, counted, percent};
 
 /// What a run set out to prove, and so which gates judge it.
@@ -108,6 +109,10 @@ pub struct GatesConfig {
     /// dual-run, field keys across runs, no red days).
     #[serde(default, skip_serializing_if = "HistoryGates::is_default")]
     pub history: HistoryGates,
+    /// `[gates.volume]`: the go-live peak the new system must carry, judged
+    /// on `keycompat bench` figures.
+    #[serde(default, skip_serializing_if = "VolumeGates::is_default")]
+    pub volume: VolumeGates,
 }
 
 fn default_new_since_baseline() -> Status {
@@ -130,6 +135,7 @@ impl Default for GatesConfig {
             min_detection_percent: None,
             thresholds: Vec::new(),
             history: HistoryGates::default(),
+            volume: VolumeGates::default(),
         }
     }
 }
@@ -159,6 +165,12 @@ impl GatesConfig {
         self.history
             .check()
             .map_err(|(field, m)| (format!("history.{field}"), m))?;
+        self.volume
+            .check()
+            .map_err(|(field, m)| match field.as_str() {
+                "" => ("volume".to_string(), m),
+                _ => (format!("volume.{field}"), m),
+            })?;
         for (i, t) in self.thresholds.iter().enumerate() {
             if t.name.trim().is_empty() {
                 return Err((format!("thresholds[{i}].name"), "must not be empty".into()));

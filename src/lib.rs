@@ -52,5 +52,6 @@ pub mod system;
 pub mod utf8;
 pub mod vectors;
 pub mod verdict;
+pub mod volume;
 pub mod waiver;
 pub mod words;

@@ -35,7 +35,7 @@ use figures::{Figure, MatrixFigure, RateFigure, Work, batch_for, per_second, sum
 
 pub use result::{
     BenchResult, Comparison, Hosting, MatrixRate, Measurement, Op, SCHEMA_VERSION, Stats,
-    human_rate, human_rate_stats, human_ratio_stats,
+    human_number, human_rate, human_rate_stats, human_ratio_stats,
 };
 
 /// How to measure.
@@ -53,6 +53,10 @@ pub struct BenchOptions {
     pub threads: Vec<usize>,
     /// Cases through the matrix per matrix sample (0: skip).
     pub matrix_cases: u64,
+    /// The systems whose rates are measured; the others only issue the
+    /// corpus (so a format the measured systems read but do not issue has
+    /// keys). `None`: every system.
+    pub measured: Option<BTreeSet<String>>,
 }
 
 /// A system opened as a run opens it by default, and where that put it.
@@ -175,8 +179,9 @@ fn rate_figures<'a>(
     systems: &'a Systems,
     issued: &'a BTreeMap<String, Issued>,
     key_sets: &'a BTreeMap<String, KeySet>,
-    threads: &[usize],
+    options: &BenchOptions,
 ) -> Vec<RateFigure<'a>> {
+    let measured = |name: &str| options.measured.as_ref().is_none_or(|m| m.contains(name));
     let direct = systems
         .direct
         .iter()
@@ -186,8 +191,8 @@ fn rate_figures<'a>(
         .iter()
         .map(|(n, s)| (n.as_str(), Hosting::Isolated, s.as_ref()));
     let mut figures = Vec::new();
-    for (name, hosting, imp) in direct.chain(isolated) {
-        for &threads in threads {
+    for (name, hosting, imp) in direct.chain(isolated).filter(|(n, _, _)| measured(n)) {
+        for &threads in &options.threads {
             let figure = |op, format: &'a str, work| RateFigure {
                 op,
                 system: name,
@@ -289,7 +294,7 @@ pub fn run(
     let cases = matrix_cases(generator, options.matrix_cases);
 
     say("preparing and warming up every figure");
-    let mut figures: Vec<Figure> = rate_figures(systems, &issued, &key_sets, &options.threads)
+    let mut figures: Vec<Figure> = rate_figures(systems, &issued, &key_sets, options)
         .into_iter()
         .map(Figure::Rate)
         .collect();
@@ -331,6 +336,11 @@ pub fn run(
         rounds,
         old: old.to_string(),
         new: new.to_string(),
+        systems: systems
+            .direct
+            .iter()
+            .map(|(name, s)| (name.clone(), s.imp.info().clone()))
+            .collect(),
         measurements,
         comparisons,
         matrix,

@@ -8,7 +8,11 @@
 //! [`Stats`] (median, min, max over the rounds), and [`BenchResult::check`]
 //! refuses a file whose figures could not have come from a measurement.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::implementation::ImplInfo;
 
 /// The schema name of `bench.json`. `/3`: figures are [`Stats`] over rounds
 /// with their samples (in `/2` they were single numbers).
@@ -197,6 +201,12 @@ pub struct BenchResult {
     pub old: String,
     /// The system going live.
     pub new: String,
+    /// Every system measured or issuing the corpus, by name: which build
+    /// was measured (its SHA-256), so a run's volume gates can refuse
+    /// figures of another build. Absent in files written before the volume
+    /// gates, which those gates therefore refuse.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub systems: BTreeMap<String, ImplInfo>,
     /// Every rate.
     pub measurements: Vec<Measurement>,
     /// Old vs new.
@@ -211,7 +221,7 @@ pub fn human_rate(per_second: f64) -> String {
 }
 
 /// A rate without its unit: `93.6k`.
-fn human_number(x: f64) -> String {
+pub fn human_number(x: f64) -> String {
     if x >= 1e6 {
         format!("{:.2}M", x / 1e6)
     } else if x >= 1e3 {

@@ -265,9 +265,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_steer: bool,
     /// Include the throughput table of a `keycompat bench` result (its
-    /// bench.json) in the reports.
+    /// bench.json) in the reports; the volume gates (`[gates.volume]`)
+    /// judge its figures of the new system.
     #[arg(long, value_name = "BENCH_JSON")]
     pub throughput: Option<PathBuf>,
+    /// Measure the new system's throughput after the cases (a few seconds)
+    /// for the volume gates, as `[gates.volume] measure = true` does.
+    #[arg(long, conflicts_with = "throughput")]
+    pub measure_volume: bool,
 }
 
 /// `keycompat selftest`.

@@ -122,6 +122,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
         rounds: args.rounds,
         threads,
         matrix_cases: args.matrix_cases,
+        measured: None,
     };
     let systems = Systems { direct, isolated };
     if let Some(dir) = &args.write_keys {

@@ -59,6 +59,15 @@ impl From<crate::run::ReplayError> for CliError {
     }
 }
 
+impl From<crate::volume::MeasureError> for CliError {
+    fn from(e: crate::volume::MeasureError) -> Self {
+        match e {
+            crate::volume::MeasureError::Open(e) => CliError::Open(e),
+            e @ crate::volume::MeasureError::NotConfigured => CliError::Usage(e.to_string()),
+        }
+    }
+}
+
 impl CliError {
     /// The documented exit code: the one place that chooses it.
     pub fn exit_code(&self) -> i32 {

@@ -20,6 +20,7 @@ use crate::progress::Progress;
 use crate::run::{self, RunOptions, RunResult, Settings};
 use crate::sources::SourceSummary;
 use crate::vectors::{self, VectorSet};
+use crate::volume::Evidence;
 
 /// The stop flag and the exit code of the signal that set it.
 struct Stop {
@@ -277,14 +278,16 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
             None
         }
     };
+    let volume = volume_evidence(&config, &args)?;
     let mut settings = settings(&config, config_path, &args.judge, cases, partition);
     settings.shrink = !args.no_shrink;
     settings.steer = !args.no_steer;
     settings.throughput = throughput;
     let dir = report_dir(&args.judge, Scope::Full)?;
     let printer = Printer::new(args.judge.quiet, cases);
+    let result = run::run(&config, &settings, &printer, stop_flag())?;
     let result = compared(
-        run::run(&config, &settings, &printer, stop_flag())?,
+        judge_volume(result, volume, &config, &settings, args.judge.quiet)?,
         baseline,
     );
     let result = match partition {
@@ -299,6 +302,76 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let code = finish(&result, &dir, args.judge.quiet, summary)?;
     history::append(&result, history.as_ref(), 0, args.judge.quiet)?;
     Ok(code)
+}
+
+/// Where a run's volume figures come from: `--throughput` (named as given),
+/// measured in the run (`--measure-volume`, `[gates.volume] measure`), or
+/// nowhere (`None`). A request to measure without volume gates is a usage
+/// error: there would be nothing to judge.
+fn volume_evidence(config: &Config, args: &RunArgs) -> Result<Option<Evidence>, CliError> {
+    let gates = &config.gates.volume;
+    if args.measure_volume && gates.is_empty() {
+        return Err(CliError::Usage(format!(
+            "--measure-volume: {} has no volume gate to measure for; hint: set \
+             `[gates.volume] validate_per_second` (and/or issue_per_second) and threads",
+            config.path.display()
+        )));
+    }
+    if let Some(path) = &args.throughput {
+        if gates.measure && !args.judge.quiet {
+            eprintln!(
+                "volume: judged on --throughput {}; not measured in this run",
+                path.display()
+            );
+        }
+        return Ok(Some(Evidence::File {
+            path: path.display().to_string(),
+        }));
+    }
+    Ok((args.measure_volume || (gates.measure && !gates.is_empty())).then_some(Evidence::Measured))
+}
+
+/// Adds the volume gates to a finished run, measuring the new system's
+/// figures first when `evidence` says so (not after an interrupted run; a
+/// stop during the measurement marks the run interrupted).
+fn judge_volume(
+    mut result: RunResult,
+    evidence: Option<Evidence>,
+    config: &Config,
+    settings: &Settings,
+    quiet: bool,
+) -> Result<RunResult, CliError> {
+    if config.gates.volume.is_empty() {
+        return Ok(result);
+    }
+    let evidence = match evidence {
+        Some(Evidence::Measured) if result.meta.interrupted => None,
+        Some(Evidence::Measured) => {
+            if !quiet {
+                eprintln!(
+                    "volume: measuring the new system `{}` at {} thread(s): generate and \
+                     validate per key format, {} rounds, {} s per figure",
+                    config.run.new,
+                    config.gates.volume.threads.unwrap_or(1),
+                    crate::volume::measure::ROUNDS,
+                    crate::volume::measure::TIME.as_secs_f64()
+                );
+            }
+            let start = std::time::Instant::now();
+            let bench =
+                crate::volume::measure(config, &settings.hosting, settings.options.seed, &|_| {})?;
+            if !quiet {
+                eprintln!("volume: measured in {:.1} s", start.elapsed().as_secs_f64());
+            }
+            if stop_flag().load(Ordering::SeqCst) {
+                result.meta.interrupted = true;
+            }
+            result.throughput = Some(bench);
+            Some(Evidence::Measured)
+        }
+        other => other,
+    };
+    Ok(result.with_volume(evidence))
 }
 
 /// Whether a command appends its Markdown report to a GitHub Actions job

@@ -382,12 +382,29 @@ fn data(s: &mut String, r: &RunResult) {
 fn throughput(s: &mut String, r: &RunResult) {
     let Some(t) = &r.throughput else { return };
     let _ = writeln!(s, "## Throughput\n");
-    let _ = writeln!(
-        s,
-        "From `keycompat bench` (seed {}, {} cores): old `{}` vs new `{}`, keys per second, \
-         median of {} interleaved rounds (min..max across rounds); new/old is taken within each round.\n",
-        t.seed, t.cores, t.old, t.new, t.rounds
+    let measured = matches!(
+        r.volume.as_ref().and_then(|v| v.evidence.as_ref()),
+        Some(crate::volume::judge::Evidence::Measured)
     );
+    let rounds = format!(
+        "keys per second, median of {} interleaved rounds (min..max across rounds)",
+        t.rounds
+    );
+    let _ = if measured {
+        writeln!(
+            s,
+            "Measured in this run for the volume gates (seed {}, {} cores): the new system `{}` \
+             only, {rounds}.\n",
+            t.seed, t.cores, t.new
+        )
+    } else {
+        writeln!(
+            s,
+            "From `keycompat bench` (seed {}, {} cores): old `{}` vs new `{}`, {rounds}; new/old \
+             is taken within each round.\n",
+            t.seed, t.cores, t.old, t.new
+        )
+    };
     let _ = writeln!(
         s,
         "| operation | format | hosting | threads | old | new | new/old |"

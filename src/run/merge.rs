@@ -3,6 +3,8 @@
 
 use super::partition::Partition;
 use super::result::{RunResult, coverage_report, coverage_space};
+use crate::bench::result::BenchResult;
+use crate::volume::judge::Evidence;
 use crate::waiver::Waiver;
 
 /// Why shard results cannot be merged.
@@ -30,11 +32,15 @@ impl RunResult {
             .ok_or_else(|| MergeError("no reports to merge".into()))?;
         let mut meta = first.meta.clone();
         let waivers: Vec<Waiver> = first.waivers.iter().map(|w| w.waiver.clone()).collect();
+        // The first shard's figures stand for the run, with where they came
+        // from (each shard measured its own, or read the same file).
+        let mut throughput = figures(&first);
         let mut aggregate = first.aggregate;
-        let mut throughput = first.throughput;
         let mut data = first.data;
         for (which, shard) in iter {
-            throughput = throughput.or(shard.throughput);
+            if throughput.is_none() {
+                throughput = figures(&shard);
+            }
             match (data.as_mut(), shard.data) {
                 (Some(d), Some(o)) => d.merge(o),
                 (None, o) => data = o,
@@ -75,9 +81,24 @@ impl RunResult {
             .ok()
             .map(|c| coverage_report(&coverage_space(&c), &aggregate));
         let mut merged = RunResult::judge(meta, aggregate, data, coverage, &waivers, &gates);
-        merged.throughput = throughput;
-        Ok(merged)
+        let evidence = throughput.as_ref().map(|(_, e)| e.clone());
+        merged.throughput = throughput.map(|(t, _)| t);
+        Ok(merged.with_volume(evidence))
     }
+}
+
+/// A shard's throughput figures and where they came from (a shard of a run
+/// without volume gates: its `--throughput` file, unnamed).
+fn figures(r: &RunResult) -> Option<(BenchResult, Evidence)> {
+    let t = r.throughput.clone()?;
+    let evidence = r
+        .volume
+        .as_ref()
+        .and_then(|v| v.evidence.clone())
+        .unwrap_or_else(|| Evidence::File {
+            path: "a shard's --throughput file".into(),
+        });
+    Some((t, evidence))
 }
 
 /// The shards `1..=n` of `partitions`' run that it lacks.

@@ -124,6 +124,10 @@ pub struct RunResult {
     /// trend per day, when the run had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<crate::history::trend::Trend>,
+    /// The go-live volume as judged (`[gates.volume]`): the figure each
+    /// gate judged, its headroom, or why there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<crate::volume::judge::Volume>,
 }
 
 impl RunResult {
@@ -197,6 +201,7 @@ impl RunResult {
             changes: None,
             detection: None,
             history: None,
+            volume: None,
         }
     }
 

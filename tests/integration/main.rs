@@ -30,3 +30,4 @@ mod run;
 mod selftest;
 mod trust;
 mod vectors;
+mod volume;

@@ -29,9 +29,9 @@ pub struct Throughput {
 pub struct ThroughputRow {
     /// What was measured, e.g. `validate, plugin, 4 threads`.
     pub label: String,
-    /// The old system's rate.
+    /// The old system's rate (0: not measured, no bar).
     pub old: f64,
-    /// The new system's rate.
+    /// The new system's rate (0: not measured, no bar).
     pub new: f64,
 }
 
@@ -153,22 +153,16 @@ pub(super) fn charts(r: &RunResult, throughput: Option<&Throughput>) -> Vec<Char
                 .rows
                 .iter()
                 .flat_map(|row| {
-                    [
-                        Bar {
-                            label: format!("{}: old", row.label),
-                            segments: vec![Segment {
-                                value: row.old,
-                                class: "seg-old",
-                            }],
-                        },
-                        Bar {
-                            label: format!("{}: new", row.label),
-                            segments: vec![Segment {
-                                value: row.new,
-                                class: "seg-new",
-                            }],
-                        },
-                    ]
+                    // A system that does not handle the format (or was not
+                    // measured: a run measures the new system alone) has no
+                    // rate, shown as no bar rather than a bar of 0.
+                    [("old", row.old, "seg-old"), ("new", row.new, "seg-new")]
+                        .into_iter()
+                        .filter(|(_, value, _)| *value > 0.0)
+                        .map(|(side, value, class)| Bar {
+                            label: format!("{}: {side}", row.label),
+                            segments: vec![Segment { value, class }],
+                        })
                 })
                 .collect(),
             legend: vec![("old", "seg-old"), ("new", "seg-new")],
