@@ -1,8 +1,8 @@
 //! Criterion benches: each Acme scheme's generate and validate as a builtin
-//! and through the plugin ABI (in-process), each demo plugin's validate
-//! in-process against isolated in worker processes, and the per-case cost of
-//! the check matrix (without TAMPER and TIME) against a bare loop of the same
-//! calls.
+//! and through the plugin ABI (in-process), acme-ed1 validation against its
+//! floor (one `verify_strict`), each demo plugin's validate in-process
+//! against isolated in worker processes, and the per-case cost of the check
+//! matrix (without TAMPER and TIME) against a bare loop of the same calls.
 //!
 //! Run with `cargo bench --bench throughput`; BENCHMARKS.md records the
 //! figures. Builtins and plugins share one corpus of 64 random entitlements
@@ -13,7 +13,9 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use base64::Engine;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ed25519_dalek::{Signature, VerifyingKey};
 use keycompat::catalog::Catalog;
 use keycompat::check::{Case, Matrix, own_context};
 use keycompat::config::Config;
@@ -146,6 +148,97 @@ fn schemes(c: &mut Criterion) {
         g.throughput(Throughput::Elements(BATCH as u64));
         for (label, imp) in &opened {
             g.bench_function(BenchmarkId::from_parameter(label), |b| {
+                b.iter(|| black_box(imp.validate_batch(black_box(&requests))))
+            });
+        }
+        g.finish();
+    }
+}
+
+/// RFC 8032 TEST 2, the demo's older trusted key `acme-demo-2025` (a public
+/// test key, as in keycompat.toml): keys issued before the rotation to
+/// `acme-demo-2026` are signed with it.
+const TEST2_SECRET: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+
+/// The trusted keys of a system's `trusted_keys` setting (`kid:hex,...`).
+fn trusted_keys(config: &Config, system: &str) -> Vec<VerifyingKey> {
+    config.systems[system].settings["trusted_keys"]
+        .split(',')
+        .map(|entry| {
+            let (_, hex_key) = entry.split_once(':').expect("kid:hex");
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(hex_key.trim(), &mut bytes).expect("64 hex digits");
+            VerifyingKey::from_bytes(&bytes).expect("an Ed25519 public key")
+        })
+        .collect()
+}
+
+/// What the validator has in hand when it checks a signature: the signed
+/// bytes (everything before the `.`), the decoded signature and the parsed
+/// public key that made it.
+fn floor_inputs<'k>(
+    keys: &'k [(Vec<u8>, Context)],
+    trusted: &[VerifyingKey],
+) -> Vec<(&'k [u8], Signature, VerifyingKey)> {
+    keys.iter()
+        .map(|(key, _)| {
+            let dot = key.iter().position(|&b| b == b'.').expect("a dot");
+            let bytes = base64::engine::general_purpose::URL_SAFE
+                .decode(&key[dot + 1..])
+                .expect("base64url");
+            let signature = Signature::from_slice(&bytes).expect("64 bytes");
+            let signed = &key[..dot];
+            let signer = trusted
+                .iter()
+                .find(|k| k.verify_strict(signed, &signature).is_ok())
+                .expect("a trusted key verifies");
+            (signed, signature, *signer)
+        })
+        .collect()
+}
+
+/// acme-ed1 validation against its floor (issue 17, target 2: at least
+/// 0.8x): `verify_strict` alone, once per key with the key that signed it,
+/// the signature and the signed bytes parsed before the clock starts, and
+/// the builtin's and the Rust plugin's (in-process, through the C ABI) whole
+/// validation of the same keys in the contexts they were issued for. Two key
+/// sets of the same entitlements: signed by the first trusted key
+/// (`current`, acme-demo-2026) and by the second (`rotated`,
+/// acme-demo-2025), which a validator trying its keys in turn pays twice.
+fn ed1_floor(c: &mut Criterion) {
+    build_plugins();
+    let config = demo_config();
+    let builtin = open(&config, "builtin:acme-ed1");
+    let plugin = open(&config, "new");
+    let trusted = trusted_keys(&config, "new");
+    let current = open(&config, "new-rust");
+    let rotation: Settings = [("signing_key", TEST2_SECRET), ("kid", "acme-demo-2025")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let rotated = system::open(
+        &SystemRef::parse("new-rust"),
+        Some(&config),
+        &rotation,
+        &Hosting::InProcess,
+    )
+    .expect("open new-rust signing with acme-demo-2025");
+    for (label, issuer) in [("current", &current), ("rotated", &rotated)] {
+        let (_, keys) = corpus(issuer.as_ref(), "acme-ed1");
+        let floor = floor_inputs(&keys, &trusted);
+        let requests: Vec<(&[u8], &Context)> =
+            keys.iter().map(|(k, c)| (k.as_slice(), c)).collect();
+        let mut g = c.benchmark_group(format!("acme-ed1/floor/{label}"));
+        g.throughput(Throughput::Elements(keys.len() as u64));
+        g.bench_function("verify_strict", |b| {
+            b.iter(|| {
+                for (signed, signature, key) in black_box(&floor) {
+                    black_box(key.verify_strict(signed, signature).is_ok());
+                }
+            })
+        });
+        for (name, imp) in [("builtin", &builtin), ("plugin-rust", &plugin)] {
+            g.bench_function(name, |b| {
                 b.iter(|| black_box(imp.validate_batch(black_box(&requests))))
             });
         }
@@ -307,5 +400,5 @@ fn matrix(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, schemes, isolation, process, matrix);
+criterion_group!(benches, schemes, ed1_floor, isolation, process, matrix);
 criterion_main!(benches);
