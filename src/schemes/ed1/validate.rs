@@ -7,11 +7,14 @@
 //! one failed verification per newer trusted key listed before its own),
 //! and the others after it, in their order. Which keys verify does not
 //! depend on the order they are tried in, so neither does the verdict.
+//! Steps 4 to 6 read the payloads issuers write in one pass (`canonical`),
+//! and any other payload step by step, to say what is wrong with it.
 
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use crate::verdict::{Context, Decoded, Validation, Verdict};
 
+use super::canonical;
 use super::codec::{Ed1, FORMAT};
 use super::payload;
 use super::wire::{self, Parts};
@@ -31,6 +34,9 @@ impl Ed1 {
             let reason = "no trusted key verifies the signature";
             return Validation::reject(Verdict::BadSignature, Some(FORMAT), reason);
         };
+        if let Some(decoded) = canonical::read(&self.catalog, &payload, kid) {
+            return judge(decoded, ctx);
+        }
         let object = match payload::parse_object(&payload) {
             Ok(object) => object,
             Err(reason) => return Validation::reject(Verdict::Malformed, Some(FORMAT), reason),
