@@ -231,6 +231,22 @@ fn ed1_floor(c: &mut Criterion) {
         let floor = floor_inputs(&keys, &trusted);
         let requests: Vec<(&[u8], &Context)> =
             keys.iter().map(|(k, c)| (k.as_slice(), c)).collect();
+        let floor_batch = || {
+            for (signed, signature, key) in black_box(&floor) {
+                black_box(key.verify_strict(signed, signature).is_ok());
+            }
+        };
+        let builtin_batch = || drop(black_box(builtin.validate_batch(black_box(&requests))));
+        let plugin_batch = || drop(black_box(plugin.validate_batch(black_box(&requests))));
+        interleaved(
+            &format!("acme-ed1/floor/{label}"),
+            keys.len(),
+            &[
+                ("verify_strict", &floor_batch),
+                ("builtin", &builtin_batch),
+                ("plugin-rust", &plugin_batch),
+            ],
+        );
         let mut g = c.benchmark_group(format!("acme-ed1/floor/{label}"));
         g.throughput(Throughput::Elements(keys.len() as u64));
         g.bench_function("verify_strict", |b| {
@@ -247,6 +263,66 @@ fn ed1_floor(c: &mut Criterion) {
         }
         g.finish();
     }
+}
+
+/// Rounds of [`interleaved`], and the batches of each routine per round.
+const INTERLEAVED_ROUNDS: usize = 5;
+const INTERLEAVED_BATCHES: usize = 40;
+
+/// Each routine's rate against the first's, measured batch by batch in turn
+/// (each batch `items` calls, timed in the thread's CPU time), so that the
+/// load of a shared machine falls on all alike; printed per round and as the
+/// median with the range of the rounds, like `keycompat bench` does. Criterion
+/// measures one function after the other, seconds apart: on the project's
+/// loaded 2-core machines their ratios moved by 0.2 from run to run.
+fn interleaved(name: &str, items: usize, routines: &[(&str, &dyn Fn())]) {
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); routines.len()];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); routines.len()];
+    for round in 0..INTERLEAVED_ROUNDS {
+        let mut cpu = vec![std::time::Duration::ZERO; routines.len()];
+        for batch in 0..INTERLEAVED_BATCHES {
+            for k in 0..routines.len() {
+                // Each batch starts at another routine: none always runs first.
+                let i = (batch + k) % routines.len();
+                let start = thread_cpu();
+                (routines[i].1)();
+                cpu[i] += thread_cpu().saturating_sub(start);
+            }
+        }
+        let rate = |i: usize| (INTERLEAVED_BATCHES * items) as f64 / cpu[i].as_secs_f64();
+        for i in 0..routines.len() {
+            rates[i].push(rate(i));
+            ratios[i].push(rate(i) / rate(0));
+        }
+        let line: Vec<String> = routines
+            .iter()
+            .enumerate()
+            .map(|(i, (label, _))| format!("{label} {:.0}/s ({:.3}x)", rate(i), ratios[i][round]))
+            .collect();
+        println!(
+            "{name}, interleaved round {}: {}",
+            round + 1,
+            line.join(", ")
+        );
+    }
+    let stats = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let line: Vec<String> = routines
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _))| {
+            let (rate, _, _) = stats(&rates[i]);
+            let (median, min, max) = stats(&ratios[i]);
+            format!("{label} {rate:.0}/s, {median:.3}x ({min:.3}..{max:.3})")
+        })
+        .collect();
+    println!(
+        "{name}, interleaved, median of {INTERLEAVED_ROUNDS} rounds (CPU time): {}",
+        line.join("; ")
+    );
 }
 
 /// Keys per isolated request: one frame to the worker carries a whole batch.

@@ -64,7 +64,7 @@ pub(super) fn read(catalog: &Catalog, payload: &[u8], verified_by: &str) -> Opti
         && p.kid == verified_by
         && catalog.edition_code(&p.ed).is_some()
         && p.seats != Some(0);
-    checked.then(|| Decoded {
+    checked.then_some(Decoded {
         product: Some(p.prod),
         edition: Some(p.ed),
         max_major: Some(p.maxv),
