@@ -1,8 +1,8 @@
 //! Criterion benches: each Acme scheme's generate and validate as a builtin
-//! and through the plugin ABI (in-process), each demo plugin's validate
-//! in-process against isolated in worker processes, and the per-case cost of
-//! the check matrix (without TAMPER and TIME) against a bare loop of the same
-//! calls.
+//! and through the plugin ABI (in-process), acme-ed1 validation against its
+//! floor (one `verify_strict`), each demo plugin's validate in-process
+//! against isolated in worker processes, and the per-case cost of the check
+//! matrix (without TAMPER and TIME) against a bare loop of the same calls.
 //!
 //! Run with `cargo bench --bench throughput`; BENCHMARKS.md records the
 //! figures. Builtins and plugins share one corpus of 64 random entitlements
@@ -13,7 +13,10 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use base64::Engine;
+use criterion::measurement::WallTime;
+use criterion::{Bencher, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ed25519_dalek::{Signature, VerifyingKey};
 use keycompat::catalog::Catalog;
 use keycompat::check::{Case, Matrix, own_context};
 use keycompat::config::Config;
@@ -153,6 +156,175 @@ fn schemes(c: &mut Criterion) {
     }
 }
 
+/// RFC 8032 TEST 2, the demo's older trusted key `acme-demo-2025` (a public
+/// test key, as in keycompat.toml): keys issued before the rotation to
+/// `acme-demo-2026` are signed with it.
+const TEST2_SECRET: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+
+/// The trusted keys of a system's `trusted_keys` setting (`kid:hex,...`).
+fn trusted_keys(config: &Config, system: &str) -> Vec<VerifyingKey> {
+    config.systems[system].settings["trusted_keys"]
+        .split(',')
+        .map(|entry| {
+            let (_, hex_key) = entry.split_once(':').expect("kid:hex");
+            let mut bytes = [0u8; 32];
+            hex::decode_to_slice(hex_key.trim(), &mut bytes).expect("64 hex digits");
+            VerifyingKey::from_bytes(&bytes).expect("an Ed25519 public key")
+        })
+        .collect()
+}
+
+/// What the validator has in hand when it checks a signature: the signed
+/// bytes (everything before the `.`), the decoded signature and the parsed
+/// public key that made it.
+fn floor_inputs<'k>(
+    keys: &'k [(Vec<u8>, Context)],
+    trusted: &[VerifyingKey],
+) -> Vec<(&'k [u8], Signature, VerifyingKey)> {
+    keys.iter()
+        .map(|(key, _)| {
+            let dot = key.iter().position(|&b| b == b'.').expect("a dot");
+            let bytes = base64::engine::general_purpose::URL_SAFE
+                .decode(&key[dot + 1..])
+                .expect("base64url");
+            let signature = Signature::from_slice(&bytes).expect("64 bytes");
+            let signed = &key[..dot];
+            let signer = trusted
+                .iter()
+                .find(|k| k.verify_strict(signed, &signature).is_ok())
+                .expect("a trusted key verifies");
+            (signed, signature, *signer)
+        })
+        .collect()
+}
+
+/// acme-ed1 validation against its floor (issue 17, target 2: at least
+/// 0.8x): `verify_strict` alone, once per key with the key that signed it,
+/// the signature and the signed bytes parsed before the clock starts, and
+/// the builtin's and the Rust plugin's (in-process, through the C ABI) whole
+/// validation of the same keys in the contexts they were issued for. Two key
+/// sets of the same entitlements: signed by the first trusted key
+/// (`current`, acme-demo-2026) and by the second (`rotated`,
+/// acme-demo-2025), which a validator trying its keys in turn pays twice.
+/// Timed in the calling thread's CPU time ([`cpu_timed`]): the three are
+/// measured seconds apart on a shared machine, and their ratio is the figure.
+fn ed1_floor(c: &mut Criterion) {
+    build_plugins();
+    let config = demo_config();
+    let builtin = open(&config, "builtin:acme-ed1");
+    let plugin = open(&config, "new");
+    let trusted = trusted_keys(&config, "new");
+    let current = open(&config, "new-rust");
+    let rotation: Settings = [("signing_key", TEST2_SECRET), ("kid", "acme-demo-2025")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let rotated = system::open(
+        &SystemRef::parse("new-rust"),
+        Some(&config),
+        &rotation,
+        &Hosting::InProcess,
+    )
+    .expect("open new-rust signing with acme-demo-2025");
+    for (label, issuer) in [("current", &current), ("rotated", &rotated)] {
+        let (_, keys) = corpus(issuer.as_ref(), "acme-ed1");
+        let floor = floor_inputs(&keys, &trusted);
+        let requests: Vec<(&[u8], &Context)> =
+            keys.iter().map(|(k, c)| (k.as_slice(), c)).collect();
+        let floor_batch = || {
+            for (signed, signature, key) in black_box(&floor) {
+                black_box(key.verify_strict(signed, signature).is_ok());
+            }
+        };
+        let builtin_batch = || drop(black_box(builtin.validate_batch(black_box(&requests))));
+        let plugin_batch = || drop(black_box(plugin.validate_batch(black_box(&requests))));
+        interleaved(
+            &format!("acme-ed1/floor/{label}"),
+            keys.len(),
+            &[
+                ("verify_strict", &floor_batch),
+                ("builtin", &builtin_batch),
+                ("plugin-rust", &plugin_batch),
+            ],
+        );
+        let mut g = c.benchmark_group(format!("acme-ed1/floor/{label}"));
+        g.throughput(Throughput::Elements(keys.len() as u64));
+        g.bench_function("verify_strict", |b| {
+            cpu_timed(b, || {
+                for (signed, signature, key) in black_box(&floor) {
+                    black_box(key.verify_strict(signed, signature).is_ok());
+                }
+            })
+        });
+        for (name, imp) in [("builtin", &builtin), ("plugin-rust", &plugin)] {
+            g.bench_function(name, |b| {
+                cpu_timed(b, || imp.validate_batch(black_box(&requests)))
+            });
+        }
+        g.finish();
+    }
+}
+
+/// Rounds of [`interleaved`], and the batches of each routine per round.
+const INTERLEAVED_ROUNDS: usize = 5;
+const INTERLEAVED_BATCHES: usize = 40;
+
+/// Each routine's rate against the first's, measured batch by batch in turn
+/// (each batch `items` calls, timed in the thread's CPU time), so that the
+/// load of a shared machine falls on all alike; printed per round and as the
+/// median with the range of the rounds, like `keycompat bench` does. Criterion
+/// measures one function after the other, seconds apart: on the project's
+/// loaded 2-core machines their ratios moved by 0.2 from run to run.
+fn interleaved(name: &str, items: usize, routines: &[(&str, &dyn Fn())]) {
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); routines.len()];
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); routines.len()];
+    for round in 0..INTERLEAVED_ROUNDS {
+        let mut cpu = vec![std::time::Duration::ZERO; routines.len()];
+        for batch in 0..INTERLEAVED_BATCHES {
+            for k in 0..routines.len() {
+                // Each batch starts at another routine: none always runs first.
+                let i = (batch + k) % routines.len();
+                let start = thread_cpu();
+                (routines[i].1)();
+                cpu[i] += thread_cpu().saturating_sub(start);
+            }
+        }
+        let rate = |i: usize| (INTERLEAVED_BATCHES * items) as f64 / cpu[i].as_secs_f64();
+        for i in 0..routines.len() {
+            rates[i].push(rate(i));
+            ratios[i].push(rate(i) / rate(0));
+        }
+        let line: Vec<String> = routines
+            .iter()
+            .enumerate()
+            .map(|(i, (label, _))| format!("{label} {:.0}/s ({:.3}x)", rate(i), ratios[i][round]))
+            .collect();
+        println!(
+            "{name}, interleaved round {}: {}",
+            round + 1,
+            line.join(", ")
+        );
+    }
+    let stats = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let line: Vec<String> = routines
+        .iter()
+        .enumerate()
+        .map(|(i, (label, _))| {
+            let (rate, _, _) = stats(&rates[i]);
+            let (median, min, max) = stats(&ratios[i]);
+            format!("{label} {rate:.0}/s, {median:.3}x ({min:.3}..{max:.3})")
+        })
+        .collect();
+    println!(
+        "{name}, interleaved, median of {INTERLEAVED_ROUNDS} rounds (CPU time): {}",
+        line.join("; ")
+    );
+}
+
 /// Keys per isolated request: one frame to the worker carries a whole batch.
 const ISOLATED_BATCH: usize = 256;
 
@@ -244,6 +416,19 @@ fn process(c: &mut Criterion) {
     g.finish();
 }
 
+/// Times `routine` by the CPU time the calling thread spends in it
+/// ([`thread_cpu`]) instead of the wall clock, so that time the scheduler
+/// gives other processes on a loaded machine is not counted.
+fn cpu_timed<O>(b: &mut Bencher<'_, WallTime>, mut routine: impl FnMut() -> O) {
+    b.iter_custom(|iters| {
+        let start = thread_cpu();
+        for _ in 0..iters {
+            black_box(routine());
+        }
+        thread_cpu().saturating_sub(start)
+    })
+}
+
 /// CPU time of the calling thread so far, from the scheduler's own count
 /// (`/proc/thread-self/schedstat`, nanoseconds; Linux).
 fn thread_cpu() -> std::time::Duration {
@@ -307,5 +492,5 @@ fn matrix(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, schemes, isolation, process, matrix);
+criterion_group!(benches, schemes, ed1_floor, isolation, process, matrix);
 criterion_main!(benches);

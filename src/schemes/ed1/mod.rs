@@ -11,11 +11,13 @@
 //! a JSON value and checked by hand, to say precisely what is malformed.
 //!
 //! The codec ([`Ed1`]) is in `codec`; `wire` is the `key/...` text form,
-//! `payload` the JSON payload, `keys` the key settings, and `generate` and
+//! `payload` the JSON payload (and `canonical` a one-pass reading of the
+//! payloads issuers write), `keys` the key settings, and `generate` and
 //! `validate` the two directions built from them, and `forge` re-signed
 //! payloads with values the format rules out ([`crate::forgery`]). This file
 //! only re-exports.
 
+mod canonical;
 mod codec;
 mod forge;
 mod generate;

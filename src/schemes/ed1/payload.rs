@@ -55,6 +55,20 @@ pub(super) fn to_json(kid: &str, e: &Entitlement) -> serde_json::Result<Vec<u8>>
     serde_json::to_vec(&payload)
 }
 
+/// How every payload written as SCHEMES.md writes it starts, up to the
+/// value of `kid`.
+const KID_PREFIX: &[u8] = br#"{"v":1,"kid":""#;
+
+/// The `kid` of a payload that starts as SCHEMES.md writes it
+/// (`{"v":1,"kid":"` and a kid without escapes), read without parsing the
+/// payload; `None` for any other payload. Only a hint of which trusted key
+/// to try first (step 3): step 5 judges the `kid` of the parsed payload.
+pub(super) fn peek_kid(payload: &[u8]) -> Option<&[u8]> {
+    let rest = payload.strip_prefix(KID_PREFIX)?;
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    (rest[end] == b'"').then(|| &rest[..end])
+}
+
 /// Step 4: the payload is a JSON object.
 pub(super) fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, String> {
     match serde_json::from_slice::<Value>(payload) {

@@ -1,10 +1,20 @@
 //! Validating acme-ed1 keys: SCHEMES.md's steps in SCHEMES.md's order, so a
 //! key that breaks two rules gets the same verdict from every implementation.
+//!
+//! The signature check (step 3) is nearly all of a validation's cost, so it
+//! is made once per key where it can be: the trusted key the payload's `kid`
+//! names is tried first (a key signed before a key rotation otherwise pays
+//! one failed verification per newer trusted key listed before its own),
+//! and the others after it, in their order. Which keys verify does not
+//! depend on the order they are tried in, so neither does the verdict.
+//! Steps 4 to 6 read the payloads issuers write in one pass (`canonical`),
+//! and any other payload step by step, to say what is wrong with it.
 
-use ed25519_dalek::Signature;
+use ed25519_dalek::{Signature, VerifyingKey};
 
 use crate::verdict::{Context, Decoded, Validation, Verdict};
 
+use super::canonical;
 use super::codec::{Ed1, FORMAT};
 use super::payload;
 use super::wire::{self, Parts};
@@ -20,10 +30,13 @@ impl Ed1 {
             Ok(parts) => parts,
             Err(reason) => return Validation::reject(Verdict::Malformed, None, reason),
         };
-        let Some(kid) = self.verifier(signed, &signature) else {
+        let Some(kid) = self.verifier(signed, &payload, &signature) else {
             let reason = "no trusted key verifies the signature";
             return Validation::reject(Verdict::BadSignature, Some(FORMAT), reason);
         };
+        if let Some(decoded) = canonical::read(&self.catalog, &payload, kid) {
+            return judge(decoded, ctx);
+        }
         let object = match payload::parse_object(&payload) {
             Ok(object) => object,
             Err(reason) => return Validation::reject(Verdict::Malformed, Some(FORMAT), reason),
@@ -41,13 +54,39 @@ impl Ed1 {
         }
     }
 
-    /// The kid of the trusted key whose `verify_strict` accepts the signature.
-    fn verifier(&self, signed: &[u8], signature: &[u8; 64]) -> Option<&str> {
+    /// The kid of the trusted key whose `verify_strict` accepts the signature
+    /// over `signed`, trying the keys in the order of [`Self::candidates`].
+    ///
+    /// The answer is the one trying the keys in their listed order gives:
+    /// `None` exactly when no trusted key verifies, and otherwise the kid of
+    /// the one key that does. Two distinct public keys A and A' both
+    /// accepting one signature (R, s) of one message would need
+    /// H(R, A, M)·A = H(R, A', M)·A' with two independent SHA-512 outputs,
+    /// which a signer holding both secrets cannot arrange either: one chance
+    /// in about 2^252 per try.
+    fn verifier(&self, signed: &[u8], payload: &[u8], signature: &[u8; 64]) -> Option<&str> {
         let signature = Signature::from_bytes(signature);
-        self.trusted
-            .iter()
+        self.candidates(payload)
             .find(|(_, key)| key.verify_strict(signed, &signature).is_ok())
             .map(|(kid, _)| kid.as_str())
+    }
+
+    /// Every trusted key once: first the one the payload's `kid` names, when
+    /// [`payload::peek_kid`] can read it, then the others in listed order.
+    fn candidates<'a>(
+        &'a self,
+        payload: &[u8],
+    ) -> impl Iterator<Item = &'a (String, VerifyingKey)> + 'a {
+        let named = payload::peek_kid(payload)
+            .and_then(|kid| self.trusted.iter().position(|(k, _)| k.as_bytes() == kid));
+        let first = named.map(|i| &self.trusted[i]);
+        let rest = self
+            .trusted
+            .iter()
+            .enumerate()
+            .filter(move |&(i, _)| Some(i) != named)
+            .map(|(_, key)| key);
+        first.into_iter().chain(rest)
     }
 }
 
@@ -90,7 +129,7 @@ mod tests {
     use crate::catalog::Catalog;
     use crate::entitlement::Entitlement;
     use crate::schemes::demo;
-    use crate::schemes::ed1::testing::{cad, codec, ctx, spec, verdict};
+    use crate::schemes::ed1::testing::{SPEC_PAYLOAD, cad, codec, ctx, spec, verdict};
 
     #[test]
     fn signatures_are_checked_against_every_trusted_key() {
@@ -132,6 +171,128 @@ mod tests {
             (v.verdict, v.format.as_deref()),
             (Verdict::BadSignature, Some(FORMAT))
         );
+    }
+
+    /// A codec that signs anything with `secret` (hex seed) and trusts no one.
+    fn signer(secret: &str) -> Ed1 {
+        let mut seed = [0u8; 32];
+        hex::decode_to_slice(secret, &mut seed).unwrap();
+        let key = SigningKey::from_bytes(&seed);
+        Ed1::new(&Catalog::acme(), Some(("any".into(), key)), vec![])
+    }
+
+    #[test]
+    fn the_key_the_kid_names_is_tried_first_and_the_others_after_it() {
+        let c = codec();
+        let order = |payload: &str| -> Vec<&str> {
+            c.candidates(payload.as_bytes())
+                .map(|(kid, _)| kid.as_str())
+                .collect()
+        };
+        let (new, old) = ("acme-demo-2026", "acme-demo-2025");
+        assert_eq!(
+            order(r#"{"v":1,"kid":"acme-demo-2025","prod":"x"}"#),
+            [old, new]
+        );
+        assert_eq!(
+            order(r#"{"v":1,"kid":"acme-demo-2026","prod":"x"}"#),
+            [new, old]
+        );
+        // No hint, or one naming no trusted key: the listed order.
+        for payload in [
+            r#"{"v":1,"kid":"acme-demo-2099"}"#,
+            r#"{"v":1,"kid":"acme\u002ddemo-2025"}"#,
+            r#"{"v":1,"kid":"acme-demo-2025"#,
+            r#"{"kid":"acme-demo-2025","v":1}"#,
+            r#"{"v":2,"kid":"acme-demo-2025"}"#,
+            r#"{"v":1,"kid":"acme-demo-2025 "}"#,
+            "",
+            "[1]",
+        ] {
+            assert_eq!(order(payload), [new, old], "{payload}");
+        }
+    }
+
+    #[test]
+    fn trying_the_named_key_first_changes_no_verdict_and_no_reason() {
+        let c = codec();
+        let (new, old) = (signer(demo::TEST1_SECRET), signer(demo::TEST2_SECRET));
+        let stranger = Ed1::new(
+            &Catalog::acme(),
+            Some(("any".into(), SigningKey::from_bytes(&[7; 32]))),
+            vec![],
+        );
+        let kid = |kid: &str| SPEC_PAYLOAD.replacen("acme-demo-2026", kid, 1);
+        let cases: [(&Ed1, String, Verdict, Option<&str>); 10] = [
+            (&new, kid("acme-demo-2026"), Verdict::Valid, None),
+            // A key issued before the rotation: its kid names the second key.
+            (&old, kid("acme-demo-2025"), Verdict::Valid, None),
+            (
+                &old,
+                kid("acme-demo-2026"),
+                Verdict::UnsupportedFormat,
+                Some("`kid` is \"acme-demo-2026\", but the key that verified is `acme-demo-2025`"),
+            ),
+            (
+                &new,
+                kid("acme-demo-2025"),
+                Verdict::UnsupportedFormat,
+                Some("`kid` is \"acme-demo-2025\", but the key that verified is `acme-demo-2026`"),
+            ),
+            (
+                &old,
+                kid("acme-demo-2099"),
+                Verdict::UnsupportedFormat,
+                Some("`kid` is \"acme-demo-2099\", but the key that verified is `acme-demo-2025`"),
+            ),
+            // The hint cannot read an escaped kid; the parsed payload names the key.
+            (&old, kid("acme\\u002ddemo-2025"), Verdict::Valid, None),
+            (
+                &stranger,
+                kid("acme-demo-2025"),
+                Verdict::BadSignature,
+                Some("no trusted key verifies the signature"),
+            ),
+            (
+                &old,
+                r#"{"v":1,"kid":"acme-demo-2025""#.to_string(),
+                Verdict::Malformed,
+                Some("payload is not JSON: EOF while parsing an object at line 1 column 29"),
+            ),
+            (
+                &old,
+                kid("acme-demo-2025").replacen(r#""v":1"#, r#""v":2"#, 1),
+                Verdict::UnsupportedFormat,
+                Some("format version `v` is 2, expected 1"),
+            ),
+            (
+                &old,
+                kid("acme-demo-2025").replacen(r#""ed":"professional""#, r#""ed":"gold""#, 1),
+                Verdict::Malformed,
+                Some("payload: `ed` is \"gold\", not an edition of the catalog"),
+            ),
+        ];
+        for (signer, payload, verdict, reason) in cases {
+            let key = signer.sign_payload(payload.as_bytes()).unwrap();
+            let v = c.decode(key.as_bytes(), &cad());
+            assert_eq!(
+                (v.verdict, v.reason.as_deref()),
+                (verdict, reason),
+                "{payload}"
+            );
+            // The trusted key that verifies is the one trying them in listed order finds.
+            let parts = wire::split(key.as_bytes()).unwrap();
+            let signature = Signature::from_bytes(&parts.signature);
+            let listed = c
+                .trusted
+                .iter()
+                .find(|(_, k)| k.verify_strict(parts.signed, &signature).is_ok())
+                .map(|(kid, _)| kid.as_str());
+            assert_eq!(
+                c.verifier(parts.signed, &parts.payload, &parts.signature),
+                listed
+            );
+        }
     }
 
     #[test]
