@@ -74,8 +74,8 @@
 //! items once, `batch.rs` runs them in request frames and blames the
 //! culprit of a death, `exchange.rs` runs one request frame on one worker,
 //! `process.rs` is one child process (with `stderr.rs` keeping its stderr
-//! and `ending.rs` saying how it ended). The worker's side is `serve.rs`
-//! (its entry point, and one plugin life's loop), `lives.rs` (the worker
+//! and `ending.rs` saying how it ended). The worker's side is `entry.rs`
+//! (its entry point), `serve.rs` (one plugin life's loop), `lives.rs` (the worker
 //! relaying to its plugin lives) and `calling.rs` (the shared word saying
 //! which item is being called); both sides speak `wire/`.
 //!
@@ -92,6 +92,7 @@ mod command;
 mod coordinator;
 mod encoded;
 mod ending;
+mod entry;
 mod exchange;
 mod json;
 mod launch;
@@ -107,6 +108,6 @@ mod wire;
 pub use children::{exit_on_second_signal, kill_all};
 pub use command::ProcessCommand;
 pub use coordinator::WorkerImpl;
+pub use entry::worker_main;
 pub use options::{DEFAULT_MEMORY_LIMIT, WorkerOptions, human_bytes};
 pub use pool::WorkerStats;
-pub use serve::worker_main;
