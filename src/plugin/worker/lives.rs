@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use super::calling::CallingSlot;
 use super::ending::Ending;
 use super::process::{EXIT_GRACE, STDERR_GRACE};
-use super::serve::{Channel, ReadFrame, read_frame, serve_life};
+use super::serve::{Channel, ReadFrame, read_frame, read_hello, serve_life};
 use super::stderr::StderrTail;
 use super::wire::{self, LifeEnded, MAX_FRAME_BYTES, Reader};
 use crate::exit::worker as exit_code;
@@ -42,17 +42,9 @@ use crate::exit::worker as exit_code;
 /// Runs the worker: the hello, then every request, each in the current
 /// plugin life. Returns the worker's exit code.
 pub(super) fn supervise(channel: &mut Channel) -> Result<i32, String> {
-    let hello = match read_frame(&mut channel.input) {
-        Ok(ReadFrame::Frame(f)) => f,
-        Ok(ReadFrame::Eof) => return Ok(exit_code::OK),
-        Err(e) => return Err(format!("reading the hello: {e}")),
+    let Some((hello, _)) = read_hello(&mut channel.input)? else {
+        return Ok(exit_code::OK);
     };
-    let mut r = Reader::new(&hello);
-    let tag = r.u8("tag").map_err(|e| e.to_string())?;
-    if tag != wire::TAG_HELLO {
-        return Err(format!("expected a hello, got message tag {tag}"));
-    }
-    wire::decode_hello(&mut r).map_err(|e| format!("bad hello: {e}"))?;
     let calling = CallingSlot::new()
         .map_err(|e| format!("cannot share memory with the plugin process: {e}"))?;
     let mut first = Life::start(channel, &calling, &hello, true)

@@ -53,6 +53,23 @@ pub(super) fn read_frame(input: &mut File) -> io::Result<ReadFrame> {
     Ok(ReadFrame::Frame(payload))
 }
 
+/// The hello frame (as read, to pass on) and what it says; `None` when the
+/// input closed first.
+pub(super) fn read_hello(input: &mut File) -> Result<Option<(Vec<u8>, wire::Hello)>, String> {
+    let frame = match read_frame(input) {
+        Ok(ReadFrame::Frame(f)) => f,
+        Ok(ReadFrame::Eof) => return Ok(None),
+        Err(e) => return Err(format!("reading the hello: {e}")),
+    };
+    let mut r = Reader::new(&frame);
+    let tag = r.u8("tag").map_err(|e| e.to_string())?;
+    if tag != wire::TAG_HELLO {
+        return Err(format!("expected a hello, got message tag {tag}"));
+    }
+    let hello = wire::decode_hello(&mut r).map_err(|e| format!("bad hello: {e}"))?;
+    Ok(Some((frame, hello)))
+}
+
 /// One life of the plugin, in the worker's child: loads it as the hello
 /// says (hashing the file only in the `first` life, whose ready the
 /// coordinator reads), answers ready, then every request until the input
@@ -62,17 +79,9 @@ pub(super) fn serve_life(
     calling: &CallingSlot,
     first: bool,
 ) -> Result<i32, String> {
-    let hello = match read_frame(&mut channel.input) {
-        Ok(ReadFrame::Frame(f)) => f,
-        Ok(ReadFrame::Eof) => return Ok(exit_code::OK),
-        Err(e) => return Err(format!("reading the hello: {e}")),
+    let Some((_, hello)) = read_hello(&mut channel.input)? else {
+        return Ok(exit_code::OK);
     };
-    let mut r = Reader::new(&hello);
-    let tag = r.u8("tag").map_err(|e| e.to_string())?;
-    if tag != wire::TAG_HELLO {
-        return Err(format!("expected a hello, got message tag {tag}"));
-    }
-    let hello = wire::decode_hello(&mut r).map_err(|e| format!("bad hello: {e}"))?;
     let loaded = library::load_hashed(&hello.plugin, first)
         .and_then(|p| PluginImpl::new(p, &hello.settings));
     let plugin = match loaded {
