@@ -50,10 +50,15 @@ fn toml_of(v: &Value) -> toml::Value {
 /// `keycompat bench` of the new system alone at `threads`, in-process, two
 /// short rounds: its bench.json (also left at `b/bench.json`).
 fn bench(s: &Scenario, threads: &str) -> Value {
+    bench_system(s, "new", threads)
+}
+
+/// [`bench`] of the system `system` of `s`'s config.
+fn bench_system(s: &Scenario, system: &str, threads: &str) -> Value {
     let out = s.run(&[
         "bench",
         "--systems",
-        "new",
+        system,
         "-j",
         threads,
         "--time",
@@ -320,26 +325,8 @@ fn figures_of_another_system_or_build_are_refused(#[case] how: &str, #[case] say
         "new-system" => {
             // A config whose new system is the builtin: its bench says so.
             let other = Scenario::demo().set("run", "new", "new-rust".into());
-            let out = other.run(&[
-                "bench",
-                "--systems",
-                "new-rust",
-                "-j",
-                "2",
-                "--time",
-                "40ms",
-                "--rounds",
-                "2",
-                "--corpus",
-                "100",
-                "--matrix-cases",
-                "0",
-                "--report-dir",
-                "b",
-                "-q",
-            ]);
-            assert_eq!(code(&out), 0, "{}", stderr(&out));
-            read_json(&other, "b/bench.json")
+            // A builtin runs in-process anyway: `--in-process-only` changes nothing.
+            bench_system(&other, "new-rust", "2")
         }
         "new-build" => {
             let other = Scenario::demo().set_path(

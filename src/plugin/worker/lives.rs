@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use super::calling::CallingSlot;
 use super::ending::Ending;
-use super::process::{EXIT_GRACE, STDERR_GRACE};
+use super::process::{EXIT_GRACE, STDERR_GRACE, peek_exit};
 use super::serve::{Channel, ReadFrame, read_frame, read_hello, serve_life};
 use super::stderr::StderrTail;
 use super::wire::{self, LifeEnded, MAX_FRAME_BYTES, Reader};
@@ -268,13 +268,17 @@ fn results_done(frame: &[u8]) -> Option<bool> {
     wire::read_results_header(&mut r).ok().map(|h| h.done)
 }
 
-/// Writes one payload as a frame.
+/// Writes one payload as a frame (its length, then the payload).
+fn put_frame(output: &mut File, payload: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(payload.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a frame too large to send"))?;
+    output.write_all(&len.to_le_bytes())?;
+    output.write_all(payload)
+}
+
+/// Writes one payload as a frame to the coordinator.
 fn write_frame(output: &mut File, payload: &[u8]) -> Result<(), String> {
-    let len = u32::try_from(payload.len()).map_err(|_| "a frame too large to send".to_string())?;
-    output
-        .write_all(&len.to_le_bytes())
-        .and_then(|()| output.write_all(payload))
-        .map_err(|e| format!("writing to the coordinator: {e}"))
+    put_frame(output, payload).map_err(|e| format!("writing to the coordinator: {e}"))
 }
 
 /// Ends this process the way the first plugin child ended (it died while
@@ -397,11 +401,7 @@ impl Life {
         let Some(input) = &mut self.input else {
             return Err(());
         };
-        let len = u32::try_from(payload.len()).map_err(|_| ())?;
-        input
-            .write_all(&len.to_le_bytes())
-            .and_then(|()| input.write_all(payload))
-            .map_err(|_| ())
+        put_frame(input, payload).map_err(|_| ())
     }
 
     fn recv(&mut self) -> Result<Vec<u8>, Recv> {
@@ -411,26 +411,14 @@ impl Life {
             Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(Recv::Garbage(format!(
                 "a frame larger than the limit of {MAX_FRAME_BYTES} bytes ({e})"
             ))),
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(Recv::Closed),
+            // A frame cut short, or a read that failed: it is gone.
             Err(_) => Err(Recv::Closed),
         }
     }
 
     /// Whether the child has exited (it stays waitable).
     fn has_exited(&self) -> bool {
-        // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `info` is valid; WNOWAIT leaves our child waitable.
-        let r = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                self.pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            )
-        };
-        // SAFETY: waitid filled `info` (si_pid stays 0 when nothing exited).
-        r == 0 && unsafe { info.si_pid() } != 0
+        peek_exit(self.pid)
     }
 
     /// Kills the child now (it is confused; its status is ours to give).

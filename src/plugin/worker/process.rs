@@ -362,7 +362,7 @@ impl Process {
 }
 
 /// Whether `pid` (our unreaped child) has exited, leaving it waitable.
-fn peek_exit(pid: libc::pid_t) -> bool {
+pub(super) fn peek_exit(pid: libc::pid_t) -> bool {
     // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: `info` is a valid siginfo_t; WNOWAIT leaves the child
