@@ -366,34 +366,23 @@ pub fn parse_records(text: &str) -> Result<Vec<Record<'_>>, String> {
     if body.is_empty() {
         return Err("empty decode output".to_string());
     }
-    // One pass over the bytes: each line's end and first `=` (both ASCII,
-    // so every slice below starts and ends on a character boundary).
     let mut records = Vec::with_capacity(16);
-    let (mut start, mut eq) = (0, None);
-    let ends = body.bytes().chain(std::iter::once(b'\n')).enumerate();
-    for (i, b) in ends {
-        match b {
-            b'=' if eq.is_none() => eq = Some(i),
-            b'\n' => {
-                let line = &body[start..i];
-                let line = line.strip_suffix('\r').unwrap_or(line);
-                if line.is_empty() {
-                    return Err(format!("decode line {} is empty", records.len() + 1));
-                }
-                records.push(match eq {
-                    Some(e) => Record {
-                        key: &body[start..e],
-                        value: Some(&line[e + 1 - start..]),
-                    },
-                    None => Record {
-                        key: line,
-                        value: None,
-                    },
-                });
-                (start, eq) = (i + 1, None);
-            }
-            _ => {}
+    for (i, line) in body.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            return Err(format!("decode line {} is empty", i + 1));
         }
+        // `=` is ASCII: both slices start and end on character boundaries.
+        records.push(match line.bytes().position(|b| b == b'=') {
+            Some(eq) => Record {
+                key: &line[..eq],
+                value: Some(&line[eq + 1..]),
+            },
+            None => Record {
+                key: line,
+                value: None,
+            },
+        });
     }
     Ok(records)
 }
