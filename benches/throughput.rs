@@ -206,8 +206,9 @@ fn floor_inputs<'k>(
 /// sets of the same entitlements: signed by the first trusted key
 /// (`current`, acme-demo-2026) and by the second (`rotated`,
 /// acme-demo-2025), which a validator trying its keys in turn pays twice.
-/// Timed in the calling thread's CPU time ([`cpu_timed`]): the three are
-/// measured seconds apart on a shared machine, and their ratio is the figure.
+/// Measured twice: [`interleaved`] (their ratios, the figure BENCHMARKS.md
+/// records), then criterion, one function after the other, each in the
+/// calling thread's CPU time ([`cpu_timed`]).
 fn ed1_floor(c: &mut Criterion) {
     build_plugins();
     let config = demo_config();
@@ -238,35 +239,25 @@ fn ed1_floor(c: &mut Criterion) {
         };
         let builtin_batch = || drop(black_box(builtin.validate_batch(black_box(&requests))));
         let plugin_batch = || drop(black_box(plugin.validate_batch(black_box(&requests))));
-        interleaved(
-            &format!("acme-ed1/floor/{label}"),
-            keys.len(),
-            &[
-                ("verify_strict", &floor_batch),
-                ("builtin", &builtin_batch),
-                ("plugin-rust", &plugin_batch),
-            ],
-        );
-        let mut g = c.benchmark_group(format!("acme-ed1/floor/{label}"));
+        let routines: [(&str, &dyn Fn()); 3] = [
+            ("verify_strict", &floor_batch),
+            ("builtin", &builtin_batch),
+            ("plugin-rust", &plugin_batch),
+        ];
+        let name = format!("acme-ed1/floor/{label}");
+        interleaved(&name, keys.len(), &routines);
+        let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Elements(keys.len() as u64));
-        g.bench_function("verify_strict", |b| {
-            cpu_timed(b, || {
-                for (signed, signature, key) in black_box(&floor) {
-                    black_box(key.verify_strict(signed, signature).is_ok());
-                }
-            })
-        });
-        for (name, imp) in [("builtin", &builtin), ("plugin-rust", &plugin)] {
-            g.bench_function(name, |b| {
-                cpu_timed(b, || imp.validate_batch(black_box(&requests)))
-            });
+        for (label, routine) in routines {
+            g.bench_function(label, |b| cpu_timed(b, routine));
         }
         g.finish();
     }
 }
 
-/// Rounds of [`interleaved`], and the batches of each routine per round.
+/// Rounds of [`interleaved`].
 const INTERLEAVED_ROUNDS: usize = 5;
+/// Batches of each routine per round of [`interleaved`].
 const INTERLEAVED_BATCHES: usize = 40;
 
 /// Each routine's rate against the first's, measured batch by batch in turn
@@ -419,27 +410,22 @@ fn process(c: &mut Criterion) {
 /// Times `routine` by the CPU time the calling thread spends in it
 /// ([`thread_cpu`]) instead of the wall clock, so that time the scheduler
 /// gives other processes on a loaded machine is not counted.
-fn cpu_timed<O>(b: &mut Bencher<'_, WallTime>, mut routine: impl FnMut() -> O) {
+fn cpu_timed(b: &mut Bencher<'_, WallTime>, routine: &dyn Fn()) {
     b.iter_custom(|iters| {
         let start = thread_cpu();
         for _ in 0..iters {
-            black_box(routine());
+            routine();
         }
         thread_cpu().saturating_sub(start)
     })
 }
 
-/// CPU time of the calling thread so far, from the scheduler's own count
-/// (`/proc/thread-self/schedstat`, nanoseconds; Linux).
+/// CPU time of the calling thread so far (`CLOCK_THREAD_CPUTIME_ID`, exact
+/// to the nanosecond: `/proc/thread-self/schedstat`, read before, lags by up
+/// to a scheduler tick, as much as a batch of 64 acme-ed1 validations takes).
 fn thread_cpu() -> std::time::Duration {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat")
-        .expect("read /proc/thread-self/schedstat (Linux)");
-    let ns = text
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("schedstat starts with the nanoseconds on a CPU");
-    std::time::Duration::from_nanos(ns)
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    std::time::Duration::new(t.tv_sec.unsigned_abs(), t.tv_nsec.unsigned_abs() as u32)
 }
 
 fn matrix(c: &mut Criterion) {

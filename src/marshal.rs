@@ -6,6 +6,8 @@
 //! the header does not allow is an error the host reports as a `crash`
 //! finding, because a validator that answers garbage is broken.
 
+use std::borrow::Cow;
+
 use keycompat_plugin_sdk::Fields;
 use keycompat_plugin_sdk::wire::{self, RecordWriter};
 
@@ -42,7 +44,7 @@ pub fn entitlement_to_fields(e: &Entitlement) -> Fields {
 
 /// The context as `kc_field`s.
 pub fn context_to_fields(c: &Context) -> Fields {
-    let mut f = Fields::new();
+    let mut f = Fields::with_capacity(4, 64);
     f.push("product", &c.product);
     f.push_display("version", c.version);
     f.push_display("today", c.today);
@@ -126,9 +128,9 @@ pub fn validation_to_text(v: &Validation) -> String {
 }
 
 fn write_decoded(w: &mut RecordWriter, d: &Decoded) {
-    fn nullable<T: ToString>(w: &mut RecordWriter, key: &str, v: &Option<Option<T>>) {
+    fn nullable<T: std::fmt::Display>(w: &mut RecordWriter, key: &str, v: &Option<Option<T>>) {
         if let Some(inner) = v {
-            w.field(key, inner.as_ref().map(T::to_string).as_deref());
+            w.field_display(key, inner.as_ref());
         }
     }
     if let Some(p) = &d.product {
@@ -138,19 +140,19 @@ fn write_decoded(w: &mut RecordWriter, d: &Decoded) {
         w.field("edition", Some(e));
     }
     if let Some(m) = d.max_major {
-        w.field("max_major", Some(&m.to_string()));
+        w.field_display("max_major", Some(m));
     }
     if let Some(fs) = &d.features {
         w.list("features", fs);
     }
     nullable(w, "seats", &d.seats);
     if let Some(i) = d.issued {
-        w.field("issued", Some(&i.to_string()));
+        w.field_display("issued", Some(i));
     }
     nullable(w, "expires", &d.expires);
     nullable(w, "maintenance_until", &d.maintenance_until);
     if let Some(s) = d.serial {
-        w.field("serial", Some(&s.to_string()));
+        w.field_display("serial", Some(s));
     }
     if let Some(c) = &d.customer {
         match c {
@@ -199,14 +201,20 @@ pub fn validation_from_text(text: &str) -> Result<Validation, String> {
             return Err(format!("decode line {line}: {:?} appears twice", r.key));
         }
         seen.push(r.key);
-        let value = r
-            .value
-            .map(wire::unescape)
-            .transpose()
-            .map_err(|e| format!("decode line {line} ({}): {e}", r.key))?;
+        // Every value is unescaped (its escapes checked) whatever its field,
+        // and copied only when it has escapes.
+        let value: Option<Cow<str>> = match r.value {
+            Some(raw) if raw.contains('\\') => {
+                Some(Cow::Owned(wire::unescape(raw).map_err(|e| {
+                    format!("decode line {line} ({}): {e}", r.key)
+                })?))
+            }
+            other => other.map(Cow::Borrowed),
+        };
         let need = |what: &str| -> Result<String, String> {
             value
-                .clone()
+                .as_deref()
+                .map(str::to_owned)
                 .ok_or_else(|| format!("decode line {line}: {what} cannot be null"))
         };
         // Numbers and dates need no unescaped copy.
@@ -236,22 +244,38 @@ pub fn validation_from_text(text: &str) -> Result<Validation, String> {
                         )
                     }
                     "seats" => {
-                        d.seats = Some(value.map(|s| parse_num(key, &s)).transpose().map_err(ctx)?)
+                        d.seats = Some(
+                            value
+                                .as_deref()
+                                .map(|s| parse_num(key, s))
+                                .transpose()
+                                .map_err(ctx)?,
+                        )
                     }
                     "issued" => d.issued = Some(parse_day(key, raw(key)?).map_err(ctx)?),
                     "expires" => {
-                        d.expires =
-                            Some(value.map(|s| parse_day(key, &s)).transpose().map_err(ctx)?)
+                        d.expires = Some(
+                            value
+                                .as_deref()
+                                .map(|s| parse_day(key, s))
+                                .transpose()
+                                .map_err(ctx)?,
+                        )
                     }
                     "maintenance_until" => {
-                        d.maintenance_until =
-                            Some(value.map(|s| parse_day(key, &s)).transpose().map_err(ctx)?)
+                        d.maintenance_until = Some(
+                            value
+                                .as_deref()
+                                .map(|s| parse_day(key, s))
+                                .transpose()
+                                .map_err(ctx)?,
+                        )
                     }
                     "serial" => d.serial = Some(parse_num(key, raw(key)?).map_err(ctx)?),
-                    "customer_id" => customer.0 = Some(value),
-                    "customer_name" => customer.1 = Some(value),
-                    "order_id" => d.order_id = Some(value),
-                    "host_id" => d.host_id = Some(value),
+                    "customer_id" => customer.0 = Some(value.map(Cow::into_owned)),
+                    "customer_name" => customer.1 = Some(value.map(Cow::into_owned)),
+                    "order_id" => d.order_id = Some(value.map(Cow::into_owned)),
+                    "host_id" => d.host_id = Some(value.map(Cow::into_owned)),
                     other => return Err(format!("decode line {line}: unknown field {other:?}")),
                 }
             }
@@ -319,6 +343,24 @@ mod tests {
             "verdict=valid\ncustomer_id=C\n",
         ] {
             assert!(validation_from_text(bad).is_err(), "{bad:?}");
+        }
+        // A broken escape is reported as such, in any field, before the
+        // field's own checks.
+        for (bad, error) in [
+            (
+                "verdict=valid\nmax_major=7\\q\n",
+                "decode line 2 (max_major): unknown escape \\q",
+            ),
+            (
+                "verdict=valid\nwhat=\\\n",
+                "decode line 2 (what): value ends in a lone backslash",
+            ),
+            (
+                "verdict=valid\nproduct=a\\,b\n",
+                "decode line 2 (product): unknown escape \\,",
+            ),
+        ] {
+            assert_eq!(validation_from_text(bad), Err(error.to_string()));
         }
     }
 }

@@ -36,6 +36,15 @@ impl Fields {
         Self::default()
     }
 
+    /// An empty set with room for `fields` fields of `bytes` bytes of keys
+    /// and values in all.
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Self {
+            buf: Vec::with_capacity(bytes),
+            entries: Vec::with_capacity(fields),
+        }
+    }
+
     fn pos(&self) -> u32 {
         u32::try_from(self.buf.len()).expect("fields stay under 4 GiB")
     }
@@ -184,9 +193,13 @@ pub unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], String> 
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 
+/// Whether `b` is escaped in a value (in a list item when `in_list`).
+fn is_special(b: u8, in_list: bool) -> bool {
+    matches!(b, b'\\' | b'\n' | b'\r' | 0) || (in_list && b == b',')
+}
+
 fn escape_into(out: &mut String, value: &str, in_list: bool) {
-    let special = |b: u8| matches!(b, b'\\' | b'\n' | b'\r' | 0) || (in_list && b == b',');
-    if !value.bytes().any(special) {
+    if !value.bytes().any(|b| is_special(b, in_list)) {
         out.push_str(value);
         return;
     }
@@ -269,12 +282,36 @@ pub struct RecordWriter {
     text: String,
 }
 
+/// Room for a whole decode of a typical key, so writing it does not grow
+/// the text again and again.
+const DECODE_CAPACITY: usize = 512;
+
 impl RecordWriter {
     /// Starts a decode with its verdict line.
     pub fn new(verdict: &str) -> Self {
-        let mut w = Self::default();
+        let mut w = Self {
+            text: String::with_capacity(DECODE_CAPACITY),
+        };
         w.field("verdict", Some(verdict));
         w
+    }
+
+    /// Writes `key=value` with `value` formatted by `Display` (and escaped),
+    /// without an intermediate string; a bare `key` when `value` is `None`.
+    pub fn field_display(&mut self, key: &str, value: Option<impl std::fmt::Display>) -> &mut Self {
+        use std::fmt::Write;
+        self.text.push_str(key);
+        if let Some(v) = value {
+            self.text.push('=');
+            let start = self.text.len();
+            let _ = write!(self.text, "{v}");
+            if self.text[start..].bytes().any(|b| is_special(b, false)) {
+                let written = self.text.split_off(start);
+                escape_into(&mut self.text, &written, false);
+            }
+        }
+        self.text.push('\n');
+        self
     }
 
     /// Writes `key=value` (escaped), or a bare `key` when `value` is `None`.
@@ -329,25 +366,25 @@ pub fn parse_records(text: &str) -> Result<Vec<Record<'_>>, String> {
     if body.is_empty() {
         return Err("empty decode output".to_string());
     }
-    body.split('\n')
-        .enumerate()
-        .map(|(i, line)| {
-            let line = line.strip_suffix('\r').unwrap_or(line);
-            if line.is_empty() {
-                return Err(format!("decode line {} is empty", i + 1));
-            }
-            Ok(match line.split_once('=') {
-                Some((key, value)) => Record {
-                    key,
-                    value: Some(value),
-                },
-                None => Record {
-                    key: line,
-                    value: None,
-                },
-            })
-        })
-        .collect()
+    let mut records = Vec::with_capacity(16);
+    for (i, line) in body.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() {
+            return Err(format!("decode line {} is empty", i + 1));
+        }
+        // `=` is ASCII: both slices start and end on character boundaries.
+        records.push(match line.bytes().position(|b| b == b'=') {
+            Some(eq) => Record {
+                key: &line[..eq],
+                value: Some(&line[eq + 1..]),
+            },
+            None => Record {
+                key: line,
+                value: None,
+            },
+        });
+    }
+    Ok(records)
 }
 
 #[cfg(test)]
@@ -374,6 +411,61 @@ mod tests {
         let items = vec!["a,b".to_string(), "c\\".to_string(), "".to_string()];
         assert_eq!(split_list(&join_list(&items)).unwrap(), items);
         assert_eq!(split_list("").unwrap(), Vec::<String>::new());
+    }
+
+    /// The lines `key=value` split at the first `=`, CR LF endings
+    /// allowed, as `parse_records` reads them.
+    fn records_by_lines(text: &str) -> Result<Vec<(&str, Option<&str>)>, String> {
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        if body.is_empty() {
+            return Err("empty decode output".to_string());
+        }
+        body.split('\n')
+            .enumerate()
+            .map(|(i, line)| {
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                if line.is_empty() {
+                    return Err(format!("decode line {} is empty", i + 1));
+                }
+                Ok(match line.split_once('=') {
+                    Some((k, v)) => (k, Some(v)),
+                    None => (line, None),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_are_lines_split_at_their_first_equals_sign() {
+        for text in [
+            "verdict=valid\n",
+            "verdict=valid",
+            "verdict=valid\r\nformat=acme-ed1\r\nexpires\r\n",
+            "a=b=c\nd==\n=\n=x\nk=\r\nk\r\n\r=\n",
+            "verdict=valid\n\nx=1\n",
+            "verdict=valid\n\r\n",
+            "x\n\n",
+            "\n",
+            "\r\n",
+            "",
+            "naïve=ß=\nZoë\n",
+        ] {
+            let records = parse_records(text)
+                .map(|rs| rs.into_iter().map(|r| (r.key, r.value)).collect::<Vec<_>>());
+            assert_eq!(records, records_by_lines(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn displayed_values_are_escaped_too() {
+        let mut w = RecordWriter::new("valid");
+        w.field_display("serial", Some(42))
+            .field_display("note", Some("a\nb\\"))
+            .field_display("expires", None::<u8>);
+        assert_eq!(
+            w.finish(),
+            "verdict=valid\nserial=42\nnote=a\\nb\\\\\nexpires\n"
+        );
     }
 
     #[test]

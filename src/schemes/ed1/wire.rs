@@ -63,13 +63,15 @@ pub(super) fn split(key: &[u8]) -> Result<Parts<'_>, String> {
     let rest = key
         .strip_prefix(PREFIX.as_bytes())
         .ok_or_else(|| format!("no `{PREFIX}` prefix"))?;
-    let dots = rest.iter().filter(|&&b| b == b'.').count();
-    if dots != 1 {
+    // The dot is near the end (a signature is 88 symbols): look for it
+    // there, then for another one in the rest with memchr.
+    let dot = rest.iter().rposition(|&b| b == b'.');
+    let Some(dot) = dot.filter(|&dot| !rest[..dot].contains(&b'.')) else {
+        let dots = rest.iter().filter(|&&b| b == b'.').count();
         return Err(format!(
             "{dots} dots after `{PREFIX}`, expected exactly one"
         ));
-    }
-    let dot = rest.iter().position(|&b| b == b'.').unwrap_or(rest.len());
+    };
     let (payload, signature) = (&rest[..dot], &rest[dot + 1..]);
     let payload = B64
         .decode(payload)
@@ -173,6 +175,23 @@ mod tests {
                 "{k}"
             );
             assert!(v.reason.is_some());
+        }
+    }
+
+    #[test]
+    fn the_dots_are_counted() {
+        let key = codec().encode(&spec()).unwrap();
+        let (body, sig) = key.strip_prefix(PREFIX).unwrap().split_once('.').unwrap();
+        for (key, dots) in [
+            (format!("key/{body}{sig}"), 0),
+            (format!("key/{body}.{sig}."), 2),
+            (format!("key/.{body}.{sig}"), 2),
+            (format!("key/{body}..{sig}"), 2),
+            (format!("key/{body}.{sig}.{sig}.x"), 3),
+        ] {
+            let v = codec().decode(key.as_bytes(), &cad());
+            let reason = format!("{dots} dots after `key/`, expected exactly one");
+            assert_eq!(v.reason, Some(reason), "{key}");
         }
     }
 
