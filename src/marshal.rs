@@ -18,6 +18,13 @@ use crate::verdict::{Context, Decoded, Validation, Verdict, Version};
 /// The entitlement as `kc_field`s: absent fields are null.
 pub fn entitlement_to_fields(e: &Entitlement) -> Fields {
     let mut f = Fields::new();
+    push_entitlement(&mut f, e);
+    f
+}
+
+/// Appends the entitlement's fields to `f` (a batch puts every item's
+/// fields in one set).
+pub fn push_entitlement(f: &mut Fields, e: &Entitlement) {
     f.push("product", &e.product);
     f.push("edition", &e.edition);
     f.push_display("max_major", e.max_major);
@@ -39,17 +46,21 @@ pub fn entitlement_to_fields(e: &Entitlement) -> Fields {
     }
     f.push_opt("order_id", e.order_id.as_deref());
     f.push_opt("host_id", e.host_id.as_deref());
-    f
 }
 
 /// The context as `kc_field`s.
 pub fn context_to_fields(c: &Context) -> Fields {
     let mut f = Fields::with_capacity(4, 64);
+    push_context(&mut f, c);
+    f
+}
+
+/// Appends the context's fields to `f` (see [`push_entitlement`]).
+pub fn push_context(f: &mut Fields, c: &Context) {
     f.push("product", &c.product);
     f.push_display("version", c.version);
     f.push_display("today", c.today);
     f.push_opt("host_id", c.host_id.as_deref());
-    f
 }
 
 fn required<'a>(f: &'a Fields, key: &str) -> Result<&'a str, String> {

@@ -1166,6 +1166,87 @@ static kc_status lk1_validate(kc_instance *inst, const uint8_t *key, size_t key_
 }
 
 /* ------------------------------------------------------------------------ */
+/* Batches (ABI 1.1)                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* One item of a batch: the single call, writing into out[0..*out_len). */
+typedef kc_status (*lk1_one_fn)(kc_instance *inst, const void *item, uint8_t *out, size_t *out_len);
+
+static kc_status generate_one(kc_instance *inst, const void *item, uint8_t *out, size_t *out_len)
+{
+    const kc_generate_in *in = (const kc_generate_in *)item;
+    return lk1_generate(inst, in->fields, in->n_fields, out, out_len);
+}
+
+static kc_status validate_one(kc_instance *inst, const void *item, uint8_t *out, size_t *out_len)
+{
+    const kc_validate_in *in = (const kc_validate_in *)item;
+    return lk1_validate(inst, in->key, in->key_len, in->context, in->n_context, out, out_len);
+}
+
+/* The batch protocol of the header: each item's output (its key or decode
+ * text, or the message last_error would give) right after the previous. */
+static kc_status run_batch(kc_instance *inst, const void *items, size_t item_size, size_t n,
+                           lk1_one_fn one, uint8_t *out, size_t out_cap, kc_answer *answers,
+                           size_t *n_done)
+{
+    size_t used = 0;
+    size_t k;
+
+    if (inst == NULL || n_done == NULL) {
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    *n_done = 0;
+    if (n > 0 && (items == NULL || answers == NULL)) {
+        set_error(inst, "items or answers: NULL with %zu items", n);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    if (out == NULL && out_cap > 0) {
+        set_error(inst, "out: NULL with capacity %zu", out_cap);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    for (k = 0; k < n; k++) {
+        size_t room = out_cap - used;
+        size_t len = room;
+        uint8_t *at = room > 0 ? out + used : NULL;
+        kc_status st = one(inst, (const char *)items + k * item_size, at, &len);
+
+        if (st == KC_ERR_BUFFER_TOO_SMALL) {
+            answers[k].len = len;
+            *n_done = k;
+            return KC_ERR_BUFFER_TOO_SMALL;
+        }
+        if (st != KC_OK) {
+            len = lk1_last_error(inst, (char *)at, room);
+            if (len > room) {
+                answers[k].len = len;
+                *n_done = k;
+                return KC_ERR_BUFFER_TOO_SMALL;
+            }
+        }
+        answers[k].status = st;
+        answers[k].reserved = 0;
+        answers[k].offset = used;
+        answers[k].len = len;
+        used += len;
+    }
+    *n_done = n;
+    return KC_OK;
+}
+
+static kc_status lk1_generate_batch(kc_instance *inst, const kc_generate_in *items, size_t n,
+                                    uint8_t *out, size_t out_cap, kc_answer *answers, size_t *n_done)
+{
+    return run_batch(inst, items, sizeof *items, n, generate_one, out, out_cap, answers, n_done);
+}
+
+static kc_status lk1_validate_batch(kc_instance *inst, const kc_validate_in *items, size_t n,
+                                    uint8_t *out, size_t out_cap, kc_answer *answers, size_t *n_done)
+{
+    return run_batch(inst, items, sizeof *items, n, validate_one, out, out_cap, answers, n_done);
+}
+
+/* ------------------------------------------------------------------------ */
 /* The plugin table and the one exported symbol                              */
 /* ------------------------------------------------------------------------ */
 
@@ -1175,18 +1256,21 @@ static const kc_plugin_v1 LK1_PLUGIN = {
     (uint16_t)KC_ABI_MINOR,
     (uint32_t)sizeof(kc_plugin_v1),
     0u,
-    KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE,
+    KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE | KC_FLAG_BATCH,
     "acme-lk1-c",
-    "1.0.0",
+    "1.1.0",
     lk1_create,
     lk1_destroy,
     lk1_generate,
     lk1_validate,
     lk1_last_error,
+    lk1_generate_batch,
+    lk1_validate_batch,
 };
 
-/* A host speaking any 1.x minor can read a 1.0 table (it reads only the
- * fields within struct_size), so the table is always served. */
+/* A host speaking any 1.x minor can read this table: a 1.0 host reads only
+ * the fields up to last_error and ignores KC_FLAG_BATCH, so the table is
+ * always served. */
 LK1_EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor)
 {
     (void)host_abi_minor;

@@ -1,5 +1,5 @@
 /*
- * keycompat_plugin.h -- the keycompat plugin ABI, major version 1.
+ * keycompat_plugin.h -- the keycompat plugin ABI, version 1.1.
  *
  * This header is the ABI of record. A plugin is a shared library that exports
  * exactly one symbol, `kc_plugin_entry_v1`, returning a pointer to a static
@@ -93,6 +93,42 @@
  * stderr (there is no instance yet to ask last_error) and return
  * KC_ERR_BAD_ARGUMENT; keycompat stops with exit code 3 before any case
  * runs, pointing at that line.
+ *
+ * BATCHES (ABI 1.1, KC_FLAG_BATCH): generate_batch and validate_batch answer
+ * n items in one call, each exactly as one call of generate / validate would,
+ * so the per-call cost of the boundary (locking an instance, sizing a buffer,
+ * asking last_error) is paid once per batch. A host that knows them calls them
+ * instead of generate / validate; generate and validate must still work (a
+ * 1.0 host, or a host isolating one suspect item, calls them). The host sets
+ * every answers[i] to zero before the call.
+ *
+ *   answers[i].status   what the single call would return for item i: KC_OK,
+ *                       KC_REFUSED (generate only), KC_ERR_BAD_ARGUMENT,
+ *                       KC_ERR_UNSUPPORTED, KC_ERR_INTERNAL or KC_ERR_PANIC;
+ *                       never KC_ERR_BUFFER_TOO_SMALL.
+ *   answers[i].offset, answers[i].len
+ *                       item i's output, at out[offset .. offset+len], within
+ *                       the out_cap bytes of `out`: on KC_OK the key
+ *                       (generate) or the DECODE text (validate); for any
+ *                       other status the message last_error would have given
+ *                       (for KC_REFUSED, "<field>: <reason>" as above).
+ *   answers[i].reserved 0.
+ *
+ *   The call returns
+ *   KC_OK                    every item is answered; *n_done = n.
+ *   KC_ERR_BUFFER_TOO_SMALL  the output of item *n_done does not fit in what
+ *                            is left of `out`: items 0 .. *n_done-1 are
+ *                            answered, and answers[*n_done].len holds the bytes
+ *                            item *n_done needs. The host calls again with the
+ *                            items from *n_done on and a buffer at least that
+ *                            large (the plugin may compute that item again).
+ *   anything else            the call failed at item *n_done (last_error says
+ *                            why): items before it keep their answers, item
+ *                            *n_done gets this failure, and the host calls
+ *                            again with the items after it.
+ *
+ *   The simplest correct plugin writes each output right after the previous
+ *   one: see generate_batch and validate_batch in plugins/acme-lk1-c.
  */
 #ifndef KEYCOMPAT_PLUGIN_H
 #define KEYCOMPAT_PLUGIN_H
@@ -105,7 +141,7 @@ extern "C" {
 #endif
 
 #define KC_ABI_MAJOR 1u
-#define KC_ABI_MINOR 0u
+#define KC_ABI_MINOR 1u
 #define KC_MAGIC 0x4B43504Cu /* "KCPL" */
 
 /* The name of the one exported symbol. */
@@ -124,6 +160,8 @@ typedef int32_t kc_status; /* never a C enum across the boundary */
 #define KC_FLAG_INSTANCE_SYNC (1ull << 1) /* ...and one instance from many threads at once */
 #define KC_FLAG_GENERATE (1ull << 2)      /* generate is implemented */
 #define KC_FLAG_VALIDATE (1ull << 3)      /* validate is implemented */
+#define KC_FLAG_BATCH (1ull << 4)         /* ABI 1.1: generate_batch and validate_batch are set */
+/* A host ignores flags it does not know: a 1.0 host never reads the 1.1 fields. */
 
 /* Opaque, owned by the plugin. */
 typedef struct kc_instance kc_instance;
@@ -134,6 +172,28 @@ typedef struct kc_field {
     const uint8_t *val;
     size_t val_len;
 } kc_field;
+
+/* ABI 1.1: one item of generate_batch (the entitlement's fields). */
+typedef struct kc_generate_in {
+    const kc_field *fields;
+    size_t n_fields;
+} kc_generate_in;
+
+/* ABI 1.1: one item of validate_batch (the key bytes and the context). */
+typedef struct kc_validate_in {
+    const uint8_t *key;
+    size_t key_len;
+    const kc_field *context;
+    size_t n_context;
+} kc_validate_in;
+
+/* ABI 1.1: the answer to one item of a batch (see BATCHES above). */
+typedef struct kc_answer {
+    kc_status status;
+    uint32_t reserved; /* 0 */
+    size_t offset;     /* the item's output starts at out[offset] */
+    size_t len;        /* its length in bytes */
+} kc_answer;
 
 typedef struct kc_plugin_v1 {
     uint32_t magic;       /* KC_MAGIC */
@@ -164,7 +224,20 @@ typedef struct kc_plugin_v1 {
      * NUL-terminated). Writes at most `cap` bytes and returns the full length. */
     size_t (*last_error)(const kc_instance *inst, char *buf, size_t cap);
 
-    /* ---- fields of ABI 1.1 and later are appended here only ---- */
+    /* ---- ABI 1.1: read by the host only when struct_size covers them and
+     * flags has KC_FLAG_BATCH, which requires both to be set ---- */
+
+    /* n entitlements in, n answers out (see BATCHES above). */
+    kc_status (*generate_batch)(kc_instance *inst, const kc_generate_in *items, size_t n,
+                                uint8_t *out, size_t out_cap, kc_answer *answers,
+                                size_t *n_done);
+
+    /* n (key, context) pairs in, n answers out (see BATCHES above). */
+    kc_status (*validate_batch)(kc_instance *inst, const kc_validate_in *items, size_t n,
+                                uint8_t *out, size_t out_cap, kc_answer *answers,
+                                size_t *n_done);
+
+    /* ---- fields of ABI 1.2 and later are appended here only ---- */
 } kc_plugin_v1;
 
 /* Layout checks: the host carries the same assertions in Rust. */
@@ -177,8 +250,14 @@ _Static_assert(offsetof(kc_plugin_v1, flags) == 16, "kc_plugin_v1.flags");
 _Static_assert(offsetof(kc_plugin_v1, name) == 24, "kc_plugin_v1.name");
 _Static_assert(offsetof(kc_plugin_v1, create) == 24 + 2 * sizeof(void *), "kc_plugin_v1.create");
 _Static_assert(offsetof(kc_plugin_v1, last_error) == 24 + 6 * sizeof(void *), "kc_plugin_v1.last_error");
-_Static_assert(sizeof(kc_plugin_v1) == 24 + 7 * sizeof(void *), "sizeof kc_plugin_v1");
+_Static_assert(offsetof(kc_plugin_v1, generate_batch) == 24 + 7 * sizeof(void *), "kc_plugin_v1.generate_batch");
+_Static_assert(offsetof(kc_plugin_v1, validate_batch) == 24 + 8 * sizeof(void *), "kc_plugin_v1.validate_batch");
+_Static_assert(sizeof(kc_plugin_v1) == 24 + 9 * sizeof(void *), "sizeof kc_plugin_v1");
 _Static_assert(sizeof(kc_field) == 4 * sizeof(void *), "sizeof kc_field");
+_Static_assert(sizeof(kc_generate_in) == 2 * sizeof(void *), "sizeof kc_generate_in");
+_Static_assert(sizeof(kc_validate_in) == 4 * sizeof(void *), "sizeof kc_validate_in");
+_Static_assert(offsetof(kc_answer, offset) == 8, "kc_answer.offset");
+_Static_assert(sizeof(kc_answer) == 8 + 2 * sizeof(size_t), "sizeof kc_answer");
 #endif
 
 /* The one exported symbol. `host_abi_minor` is the minor the host speaks;

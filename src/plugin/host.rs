@@ -1,4 +1,9 @@
 //! Calling a loaded plugin in-process, through the [`Implementation`] trait.
+//!
+//! A plugin offering the ABI 1.1 batch entry points (`KC_FLAG_BATCH`) is
+//! called once per batch: one instance, one input array, one output buffer,
+//! no `last_error` round trip per item. Every item's answer is checked as
+//! strictly as a single call's, and a broken answer fails that item alone.
 
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
@@ -21,10 +26,28 @@ pub const MAX_OUTPUT_BYTES: usize = 1 << 20;
 const MAX_ERROR_BYTES: usize = 64 * 1024;
 const INITIAL_BUFFER: usize = 1024;
 
-/// One plugin instance and its output buffer.
+/// The largest output buffer a batch call is given (grown on request).
+const MAX_BATCH_OUTPUT: usize = 16 << 20;
+
+/// One plugin instance, its output buffer and its batch answers.
 struct Instance {
     ptr: NonNull<KcInstance>,
     buf: Vec<u8>,
+    answers: Vec<KcAnswer>,
+}
+
+/// A plugin batch function on the items from the first argument on:
+/// `(first, out, answers, n_done) -> status`.
+type BatchCall<'a> = dyn FnMut(usize, &mut [u8], &mut [KcAnswer], &mut usize) -> i32 + 'a;
+
+/// One item's answer in a batch call, as the plugin gave it.
+enum Answer<'a> {
+    /// `KC_OK`, with the item's output.
+    Output(&'a [u8]),
+    /// Another status of the ABI, with the item's message.
+    Status(i32, String),
+    /// An answer that breaks the batch protocol.
+    Broken(CallFailure),
 }
 
 // SAFETY: an instance is used by one thread at a time (it is taken out of the
@@ -92,6 +115,7 @@ impl PluginImpl {
             Some(ptr) if status == KC_OK => Ok(Instance {
                 ptr,
                 buf: vec![0; INITIAL_BUFFER],
+                answers: Vec::new(),
             }),
             _ => Err(PluginError::Create {
                 path: self.plugin.path.clone(),
@@ -184,19 +208,183 @@ impl PluginImpl {
     }
 
     fn failure(&self, instance: &Instance, status: i32) -> CallFailure {
-        let kind = match status {
-            KC_ERR_BAD_ARGUMENT => FailureKind::BadArgument,
-            KC_ERR_UNSUPPORTED => FailureKind::Unsupported,
-            KC_ERR_INTERNAL => FailureKind::Internal,
-            KC_ERR_PANIC => FailureKind::Panic,
-            other => {
-                return CallFailure::new(
-                    FailureKind::Protocol,
-                    format!("returned status {other}, which is not in the ABI"),
-                );
+        failure_with(status, || self.last_error(instance))
+    }
+
+    /// Runs one batch of `n` items through `call(first, out, answers,
+    /// n_done)` (the plugin's batch function on the items from `first` on),
+    /// with the size protocol of the header, handing each item's answer to
+    /// `answer(i, ..)` exactly once, in order.
+    fn run_batch(
+        &self,
+        instance: &mut Instance,
+        n: usize,
+        call: &mut BatchCall<'_>,
+        answer: &mut dyn FnMut(Answer<'_>),
+    ) {
+        let broken = |m: String| Answer::Broken(CallFailure::new(FailureKind::Protocol, m));
+        let mut first = 0;
+        while first < n {
+            let count = n - first;
+            instance.answers.clear();
+            instance.answers.resize(count, KcAnswer::default());
+            let cap = instance.buf.len();
+            let mut done = 0;
+            let status = call(first, &mut instance.buf, &mut instance.answers, &mut done);
+            if done > count {
+                for _ in first..n {
+                    answer(broken(format!(
+                        "said it answered {done} items of a batch of {count}"
+                    )));
+                }
+                return;
             }
-        };
-        CallFailure::new(kind, self.last_error(instance))
+            for a in &instance.answers[..done] {
+                answer(checked_answer(a, &instance.buf));
+            }
+            first += done;
+            match status {
+                KC_ERR_BUFFER_TOO_SMALL if first < n => {
+                    let need = instance.answers[done].len;
+                    if need > MAX_OUTPUT_BYTES {
+                        answer(broken(format!(
+                            "asked for a {need}-byte output buffer, more than the limit of {MAX_OUTPUT_BYTES}"
+                        )));
+                        first += 1;
+                    } else if need > cap {
+                        let grown = need.max(cap.saturating_mul(2)).min(MAX_BATCH_OUTPUT);
+                        instance.buf.resize(grown.max(need), 0);
+                    } else if done == 0 {
+                        answer(broken(format!(
+                            "reported a buffer of {cap} bytes too small for an answer of {need}"
+                        )));
+                        first += 1;
+                    }
+                }
+                _ if first == n => return,
+                // The first item left unanswered gets the failure; the
+                // items after it are asked again.
+                KC_OK => {
+                    answer(broken(format!(
+                        "returned KC_OK from a batch of {count} items having answered {done}"
+                    )));
+                    first += 1;
+                }
+                other => {
+                    answer(Answer::Broken(self.failure(instance, other)));
+                    first += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The failure a status other than `KC_OK` stands for, with the plugin's
+/// message (read only when the status is one of the ABI's).
+fn failure_with(status: i32, message: impl FnOnce() -> String) -> CallFailure {
+    let kind = match status {
+        KC_ERR_BAD_ARGUMENT => FailureKind::BadArgument,
+        KC_ERR_UNSUPPORTED => FailureKind::Unsupported,
+        KC_ERR_INTERNAL => FailureKind::Internal,
+        KC_ERR_PANIC => FailureKind::Panic,
+        other => {
+            return CallFailure::new(
+                FailureKind::Protocol,
+                format!("returned status {other}, which is not in the ABI"),
+            );
+        }
+    };
+    CallFailure::new(kind, message())
+}
+
+/// One item's answer, its output checked to lie within `buf`.
+fn checked_answer<'b>(a: &KcAnswer, buf: &'b [u8]) -> Answer<'b> {
+    let Some(bytes) = a
+        .offset
+        .checked_add(a.len)
+        .and_then(|end| buf.get(a.offset..end))
+    else {
+        return Answer::Broken(CallFailure::new(
+            FailureKind::Protocol,
+            format!(
+                "answered with {} bytes at offset {}, outside its {}-byte output buffer",
+                a.len,
+                a.offset,
+                buf.len()
+            ),
+        ));
+    };
+    match a.status {
+        KC_OK => Answer::Output(bytes),
+        KC_ERR_BUFFER_TOO_SMALL => Answer::Broken(CallFailure::new(
+            FailureKind::Protocol,
+            "answered an item of a batch with KC_ERR_BUFFER_TOO_SMALL",
+        )),
+        status => {
+            let message = &bytes[..bytes.len().min(MAX_ERROR_BYTES)];
+            Answer::Status(status, String::from_utf8_lossy(message).into_owned())
+        }
+    }
+}
+
+/// A key as a single `generate` returning `KC_OK` gives it.
+fn key_from(bytes: &[u8]) -> Result<String, CallFailure> {
+    match std::str::from_utf8(bytes) {
+        Ok("") => Err(CallFailure::new(
+            FailureKind::Protocol,
+            "returned an empty key",
+        )),
+        Ok(key) => Ok(key.to_string()),
+        Err(_) => Err(CallFailure::new(
+            FailureKind::Protocol,
+            "returned a key that is not valid UTF-8",
+        )),
+    }
+}
+
+/// A validation as a single `validate` returning `KC_OK` gives it.
+fn validation_from(bytes: &[u8]) -> Result<Validation, CallFailure> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| CallFailure::new(FailureKind::Protocol, "decode output is not valid UTF-8"))?;
+    marshal::validation_from_text(text)
+        .map_err(|e| CallFailure::new(FailureKind::Protocol, format!("decode output: {e}")))
+}
+
+/// Many items' fields in one set, and each item's range of it.
+struct BatchFields {
+    raw: Vec<KcField>,
+    ranges: Vec<(usize, usize)>,
+    /// Owns what `raw` points into.
+    _fields: Fields,
+}
+
+impl BatchFields {
+    /// Each item's fields (`push` appends one item's; `same` says when an
+    /// item's fields are those of the item before it, to share them).
+    fn new<T>(items: &[T], same: impl Fn(&T, &T) -> bool, push: impl Fn(&mut Fields, &T)) -> Self {
+        let mut fields = Fields::with_capacity(items.len() * 8, items.len() * 96);
+        let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match ranges.last() {
+                Some(&last) if same(&items[i - 1], item) => ranges.push(last),
+                _ => {
+                    let start = fields.len();
+                    push(&mut fields, item);
+                    ranges.push((start, fields.len()));
+                }
+            }
+        }
+        BatchFields {
+            raw: fields.to_raw(),
+            ranges,
+            _fields: fields,
+        }
+    }
+
+    /// Item `i`'s fields.
+    fn item(&self, i: usize) -> (*const KcField, usize) {
+        let (start, end) = self.ranges[i];
+        (self.raw[start..end].as_ptr(), end - start)
     }
 }
 
@@ -232,17 +420,7 @@ impl Implementation for PluginImpl {
                 unsafe { generate(inst, raw.as_ptr(), raw.len(), out, out_len) }
             })?;
             match status {
-                KC_OK => match std::str::from_utf8(&instance.buf[..len]) {
-                    Ok("") => {
-                        Err(CallFailure::new(FailureKind::Protocol, "returned an empty key").into())
-                    }
-                    Ok(key) => Ok(key.to_string()),
-                    Err(_) => Err(CallFailure::new(
-                        FailureKind::Protocol,
-                        "returned a key that is not valid UTF-8",
-                    )
-                    .into()),
-                },
+                KC_OK => Ok(key_from(&instance.buf[..len])?),
                 KC_REFUSED => Err(GenerateFailure::refused_from_message(
                     &self.last_error(instance),
                 )),
@@ -276,12 +454,139 @@ impl Implementation for PluginImpl {
             if status != KC_OK {
                 return Err(self.failure(instance, status));
             }
-            let text = std::str::from_utf8(&instance.buf[..len]).map_err(|_| {
-                CallFailure::new(FailureKind::Protocol, "decode output is not valid UTF-8")
-            })?;
-            marshal::validation_from_text(text)
-                .map_err(|e| CallFailure::new(FailureKind::Protocol, format!("decode output: {e}")))
+            validation_from(&instance.buf[..len])
         })?
+    }
+
+    fn generate_batch(
+        &self,
+        entitlements: &[&Entitlement],
+    ) -> Vec<Result<String, GenerateFailure>> {
+        let batch = self.plugin.table.generate_batch;
+        let Some(generate_batch) = batch.filter(|_| self.plugin.batches()) else {
+            return entitlements.iter().map(|e| self.generate(e)).collect();
+        };
+        if entitlements.is_empty() {
+            return Vec::new();
+        }
+        let fields = BatchFields::new(
+            entitlements,
+            |a, b| std::ptr::eq(*a, *b),
+            |f, e| marshal::push_entitlement(f, e),
+        );
+        let inputs: Vec<KcGenerateIn> = (0..entitlements.len())
+            .map(|i| {
+                let (fields, n_fields) = fields.item(i);
+                KcGenerateIn { fields, n_fields }
+            })
+            .collect();
+        let mut results = Vec::with_capacity(inputs.len());
+        let ran = self.with_instance(|instance| {
+            let inst = instance.ptr.as_ptr();
+            self.run_batch(
+                instance,
+                inputs.len(),
+                &mut |first, out, answers, done| {
+                    let items = &inputs[first..];
+                    // SAFETY: `items` point into `fields`, alive for the call;
+                    // `out` and `answers` are writable for their lengths, and
+                    // `answers` has one entry per item; the instance is ours.
+                    unsafe {
+                        generate_batch(
+                            inst,
+                            items.as_ptr(),
+                            items.len(),
+                            out.as_mut_ptr(),
+                            out.len(),
+                            answers.as_mut_ptr(),
+                            done,
+                        )
+                    }
+                },
+                &mut |answer| {
+                    results.push(match answer {
+                        Answer::Output(bytes) => key_from(bytes).map_err(GenerateFailure::Failed),
+                        Answer::Status(KC_REFUSED, m) => {
+                            Err(GenerateFailure::refused_from_message(&m))
+                        }
+                        Answer::Status(status, m) => Err(failure_with(status, || m).into()),
+                        Answer::Broken(f) => Err(f.into()),
+                    })
+                },
+            )
+        });
+        if let Err(f) = ran {
+            return entitlements.iter().map(|_| Err(f.clone().into())).collect();
+        }
+        results
+    }
+
+    fn validate_batch(
+        &self,
+        requests: &[(&[u8], &Context)],
+    ) -> Vec<Result<Validation, CallFailure>> {
+        let batch = self.plugin.table.validate_batch;
+        let Some(validate_batch) = batch.filter(|_| self.plugin.batches()) else {
+            return requests.iter().map(|(k, c)| self.validate(k, c)).collect();
+        };
+        if requests.is_empty() {
+            return Vec::new();
+        }
+        let contexts = BatchFields::new(
+            requests,
+            |a, b| std::ptr::eq(a.1, b.1),
+            |f, (_, c)| marshal::push_context(f, c),
+        );
+        let inputs: Vec<KcValidateIn> = requests
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| {
+                let (context, n_context) = contexts.item(i);
+                KcValidateIn {
+                    key: key.as_ptr(),
+                    key_len: key.len(),
+                    context,
+                    n_context,
+                }
+            })
+            .collect();
+        let mut results = Vec::with_capacity(inputs.len());
+        let ran = self.with_instance(|instance| {
+            let inst = instance.ptr.as_ptr();
+            self.run_batch(
+                instance,
+                inputs.len(),
+                &mut |first, out, answers, done| {
+                    let items = &inputs[first..];
+                    // SAFETY: `items` point into `requests` and `contexts`,
+                    // alive for the call; `out` and `answers` are writable
+                    // for their lengths, and `answers` has one entry per
+                    // item; the instance is ours.
+                    unsafe {
+                        validate_batch(
+                            inst,
+                            items.as_ptr(),
+                            items.len(),
+                            out.as_mut_ptr(),
+                            out.len(),
+                            answers.as_mut_ptr(),
+                            done,
+                        )
+                    }
+                },
+                &mut |answer| {
+                    results.push(match answer {
+                        Answer::Output(bytes) => validation_from(bytes),
+                        Answer::Status(status, m) => Err(failure_with(status, || m)),
+                        Answer::Broken(f) => Err(f),
+                    })
+                },
+            )
+        });
+        if let Err(f) = ran {
+            return requests.iter().map(|_| Err(f.clone())).collect();
+        }
+        results
     }
 }
 

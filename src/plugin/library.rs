@@ -82,7 +82,9 @@ pub struct LoadedPlugin {
     pub struct_size: u32,
     /// `KC_FLAG_*`.
     pub flags: u64,
-    pub(crate) table: &'static KcPluginV1,
+    /// The plugin's table as this host reads it: the bytes within its
+    /// `struct_size`, later fields `None`.
+    pub(crate) table: KcPluginV1,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -103,6 +105,11 @@ impl LoadedPlugin {
         self.flags & KC_FLAG_THREAD_SAFE != 0
     }
 
+    /// Whether the plugin answers whole batches (ABI 1.1, checked at load).
+    pub fn batches(&self) -> bool {
+        self.flags & KC_FLAG_BATCH != 0
+    }
+
     /// Capabilities and thread safety, in words.
     pub fn describe_flags(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -111,6 +118,7 @@ impl LoadedPlugin {
             (KC_FLAG_VALIDATE, "validate"),
             (KC_FLAG_THREAD_SAFE, "thread-safe"),
             (KC_FLAG_INSTANCE_SYNC, "instance-sync"),
+            (KC_FLAG_BATCH, "batch"),
         ] {
             if self.flags & bit != 0 {
                 out.push(word);
@@ -243,7 +251,23 @@ fn entry_point(
     Ok(*symbol)
 }
 
-fn check_table(path: &Path, raw: *const KcPluginV1) -> Result<&'static KcPluginV1, PluginError> {
+/// Copies the first `size` bytes of the table at `raw` (at most a whole
+/// [`KcPluginV1`]) over a zeroed one: a field the plugin's table does not
+/// reach reads as `None` or zero, never as bytes beyond it.
+fn read_table(raw: *const KcPluginV1, size: usize) -> KcPluginV1 {
+    let mut table = std::mem::MaybeUninit::<KcPluginV1>::zeroed();
+    let n = size.min(std::mem::size_of::<KcPluginV1>());
+    // SAFETY: the plugin declares `size >= n` readable bytes at `raw` (the
+    // caller checked `raw` is non-null and aligned); `table` has room for
+    // `n` bytes and does not overlap a static table of the library.
+    unsafe { std::ptr::copy_nonoverlapping(raw.cast::<u8>(), table.as_mut_ptr().cast::<u8>(), n) };
+    // SAFETY: all-zero bytes are a valid `KcPluginV1` (null pointers, `None`
+    // functions, zero integers), and the bytes copied over them are the
+    // plugin's own table, laid out as the header declares.
+    unsafe { table.assume_init() }
+}
+
+fn check_table(path: &Path, raw: *const KcPluginV1) -> Result<KcPluginV1, PluginError> {
     if raw.is_null() {
         return Err(bad(
             path,
@@ -290,9 +314,7 @@ fn check_table(path: &Path, raw: *const KcPluginV1) -> Result<&'static KcPluginV
             ),
         ));
     }
-    // SAFETY: the table is at least as large as `KcPluginV1` and lives in a
-    // library that is never unloaded.
-    let table: &'static KcPluginV1 = unsafe { &*raw };
+    let table = read_table(raw, size as usize);
     if table.reserved0 != 0 {
         return Err(bad(
             path,
@@ -315,6 +337,27 @@ fn check_table(path: &Path, raw: *const KcPluginV1) -> Result<&'static KcPluginV
             path,
             "flags declare neither KC_FLAG_GENERATE nor KC_FLAG_VALIDATE",
         ));
+    }
+    if table.flags & KC_FLAG_BATCH != 0 {
+        if (size as usize) < KC_PLUGIN_V1_1_SIZE {
+            return Err(bad(
+                path,
+                format!(
+                    "flags declare KC_FLAG_BATCH, but struct_size {size} ends before the ABI 1.1 batch functions ({KC_PLUGIN_V1_1_SIZE} bytes)"
+                ),
+            ));
+        }
+        for (name, missing) in [
+            ("generate_batch", table.generate_batch.is_none()),
+            ("validate_batch", table.validate_batch.is_none()),
+        ] {
+            if missing {
+                return Err(bad(
+                    path,
+                    format!("flags declare KC_FLAG_BATCH, but function `{name}` is a null pointer"),
+                ));
+            }
+        }
     }
     Ok(table)
 }

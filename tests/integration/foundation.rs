@@ -312,6 +312,14 @@ fn plugin_inspect_with_settings_creates_an_instance() {
 #[case::null_function("bad_null_fn", "function `generate` is a null pointer")]
 #[case::null_table("bad_null_table", "returned NULL")]
 #[case::no_entry_symbol("bad_no_entry", "no symbol `kc_plugin_entry_v1`")]
+#[case::batch_flag_null_function(
+    "bad_batch_null",
+    "KC_FLAG_BATCH, but function `validate_batch` is a null pointer"
+)]
+#[case::batch_flag_short_table(
+    "bad_batch_truncated",
+    "KC_FLAG_BATCH, but struct_size 80 ends before"
+)]
 fn broken_plugins_exit_3_with_one_line(#[case] name: &str, #[case] expected: &str) {
     let path = bad_table(name);
     for args in [

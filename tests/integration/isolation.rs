@@ -27,7 +27,7 @@ fn fault_plugin(name: &str) -> PathBuf {
     bad_table(name)
 }
 
-fn settings(pairs: &[(&str, &str)]) -> Settings {
+pub(crate) fn settings(pairs: &[(&str, &str)]) -> Settings {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -46,7 +46,7 @@ fn spawn(path: &Path, s: &Settings, options: WorkerOptions) -> WorkerImpl {
 }
 
 /// Entitlements with serials 0..n.
-fn entitlements(n: usize) -> Vec<Entitlement> {
+pub(crate) fn entitlements(n: usize) -> Vec<Entitlement> {
     let g = Generator::new(11, Catalog::acme(), vec![5, 6, 7]);
     (0..n)
         .map(|i| Entitlement {
@@ -66,7 +66,7 @@ pub(crate) fn context() -> Context {
 }
 
 /// What the fault plugins answer when they behave.
-fn fault_validation(i: usize) -> Validation {
+pub(crate) fn fault_validation(i: usize) -> Validation {
     Validation {
         verdict: Verdict::Malformed,
         format: None,
@@ -89,7 +89,7 @@ fn validate_keys(w: &dyn Implementation, keys: &[String]) -> Vec<Result<Validati
     w.validate_batch(&reqs)
 }
 
-fn fault_keys(n: usize) -> Vec<String> {
+pub(crate) fn fault_keys(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("key-{i}")).collect()
 }
 
@@ -502,6 +502,8 @@ fn load_errors_are_the_in_process_errors() {
         "bad_null_fn",
         "bad_null_table",
         "bad_no_entry",
+        "bad_batch_null",
+        "bad_batch_truncated",
     ] {
         let path = bad_table(name);
         let in_process = plugin::load(&path).expect_err(name).to_string();

@@ -11,6 +11,7 @@
 
 mod common;
 
+mod abi;
 mod bad_input;
 mod baseline;
 mod bench;

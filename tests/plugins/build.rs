@@ -12,6 +12,8 @@ const BAD_TABLES: &[(&str, &str)] = &[
     ("bad_null_fn", "BAD_NULL_FN"),
     ("bad_null_table", "BAD_NULL_TABLE"),
     ("bad_no_entry", "BAD_NO_ENTRY"),
+    ("bad_batch_null", "BAD_BATCH_NULL"),
+    ("bad_batch_truncated", "BAD_BATCH_TRUNCATED"),
 ];
 
 /// Plugins that misbehave on a trigger (`c/faults.c`), for the worker tests.
@@ -27,6 +29,11 @@ const FAULTS: &[(&str, &str)] = &[
     ("scribble_fds", "FAULT_SCRIBBLE"),
     ("exit_on_serial", "FAULT_EXIT"),
     ("memory_hog", "FAULT_HOG"),
+    ("batch_offset", "FAULT_BATCH_OFFSET"),
+    ("batch_short", "FAULT_BATCH_SHORT"),
+    ("batch_lie", "FAULT_BATCH_LIE"),
+    ("batch_fail", "FAULT_BATCH_FAIL"),
+    ("batch_over", "FAULT_BATCH_OVER"),
 ];
 
 fn main() {

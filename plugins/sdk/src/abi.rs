@@ -13,7 +13,7 @@ pub const KC_MAGIC: u32 = 0x4B43_504C;
 /// The ABI major version this crate speaks; the host refuses any other.
 pub const KC_ABI_MAJOR: u16 = 1;
 /// The ABI minor version this crate speaks.
-pub const KC_ABI_MINOR: u16 = 0;
+pub const KC_ABI_MINOR: u16 = 1;
 /// The name of the one exported symbol.
 pub const KC_ENTRY_SYMBOL_V1: &std::ffi::CStr = c"kc_plugin_entry_v1";
 
@@ -40,9 +40,14 @@ pub const KC_FLAG_INSTANCE_SYNC: u64 = 1 << 1;
 pub const KC_FLAG_GENERATE: u64 = 1 << 2;
 /// `validate` is implemented.
 pub const KC_FLAG_VALIDATE: u64 = 1 << 3;
+/// ABI 1.1: `generate_batch` and `validate_batch` are set.
+pub const KC_FLAG_BATCH: u64 = 1 << 4;
 /// Every flag this ABI version defines.
-pub const KC_KNOWN_FLAGS: u64 =
-    KC_FLAG_THREAD_SAFE | KC_FLAG_INSTANCE_SYNC | KC_FLAG_GENERATE | KC_FLAG_VALIDATE;
+pub const KC_KNOWN_FLAGS: u64 = KC_FLAG_THREAD_SAFE
+    | KC_FLAG_INSTANCE_SYNC
+    | KC_FLAG_GENERATE
+    | KC_FLAG_VALIDATE
+    | KC_FLAG_BATCH;
 
 /// An opaque plugin-owned instance.
 #[repr(C)]
@@ -64,6 +69,44 @@ pub struct KcField {
     pub val_len: usize,
 }
 
+/// ABI 1.1: one item of `generate_batch` (`kc_generate_in`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct KcGenerateIn {
+    /// The entitlement's fields.
+    pub fields: *const KcField,
+    /// How many.
+    pub n_fields: usize,
+}
+
+/// ABI 1.1: one item of `validate_batch` (`kc_validate_in`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct KcValidateIn {
+    /// The key bytes.
+    pub key: *const u8,
+    /// Their length.
+    pub key_len: usize,
+    /// The context's fields.
+    pub context: *const KcField,
+    /// How many.
+    pub n_context: usize,
+}
+
+/// ABI 1.1: the answer to one item of a batch (`kc_answer`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KcAnswer {
+    /// What the single call would have returned for the item.
+    pub status: i32,
+    /// Zero.
+    pub reserved: u32,
+    /// Where the item's output starts in the batch's output buffer.
+    pub offset: usize,
+    /// Its length in bytes.
+    pub len: usize,
+}
+
 /// `create(settings, n, &out)`.
 pub type CreateFn = unsafe extern "C-unwind" fn(*const KcField, usize, *mut *mut KcInstance) -> i32;
 /// `destroy(inst)`.
@@ -83,6 +126,26 @@ pub type ValidateFn = unsafe extern "C-unwind" fn(
 ) -> i32;
 /// `last_error(inst, buf, cap) -> full length`.
 pub type LastErrorFn = unsafe extern "C-unwind" fn(*const KcInstance, *mut c_char, usize) -> usize;
+/// `generate_batch(inst, items, n, out, out_cap, answers, &n_done)` (ABI 1.1).
+pub type GenerateBatchFn = unsafe extern "C-unwind" fn(
+    *mut KcInstance,
+    *const KcGenerateIn,
+    usize,
+    *mut u8,
+    usize,
+    *mut KcAnswer,
+    *mut usize,
+) -> i32;
+/// `validate_batch(inst, items, n, out, out_cap, answers, &n_done)` (ABI 1.1).
+pub type ValidateBatchFn = unsafe extern "C-unwind" fn(
+    *mut KcInstance,
+    *const KcValidateIn,
+    usize,
+    *mut u8,
+    usize,
+    *mut KcAnswer,
+    *mut usize,
+) -> i32;
 /// The signature of `kc_plugin_entry_v1`.
 pub type EntryFnV1 = unsafe extern "C-unwind" fn(u32) -> *const KcPluginV1;
 
@@ -115,15 +178,23 @@ pub struct KcPluginV1 {
     pub validate: Option<ValidateFn>,
     /// The last error of an instance.
     pub last_error: Option<LastErrorFn>,
+    /// ABI 1.1: answers a batch of entitlements (with [`KC_FLAG_BATCH`]).
+    pub generate_batch: Option<GenerateBatchFn>,
+    /// ABI 1.1: answers a batch of keys (with [`KC_FLAG_BATCH`]).
+    pub validate_batch: Option<ValidateBatchFn>,
 }
 
 // SAFETY: the table is immutable static data; its pointers point at static
 // strings and functions, which are safe to share between threads.
 unsafe impl Sync for KcPluginV1 {}
+// SAFETY: as above: a copy of a table (the host keeps one) points at the
+// same static strings and functions, valid from any thread.
+unsafe impl Send for KcPluginV1 {}
 
 /// The size of an ABI 1.0 table: the host requires at least this many bytes.
-pub const KC_PLUGIN_V1_0_SIZE: usize =
-    std::mem::offset_of!(KcPluginV1, last_error) + std::mem::size_of::<usize>();
+pub const KC_PLUGIN_V1_0_SIZE: usize = std::mem::offset_of!(KcPluginV1, generate_batch);
+/// The size of an ABI 1.1 table: what [`KC_FLAG_BATCH`] requires.
+pub const KC_PLUGIN_V1_1_SIZE: usize = std::mem::size_of::<KcPluginV1>();
 
 const PTR: usize = std::mem::size_of::<*const u8>();
 const _: () = assert!(std::mem::offset_of!(KcPluginV1, magic) == 0);
@@ -134,6 +205,12 @@ const _: () = assert!(std::mem::offset_of!(KcPluginV1, flags) == 16);
 const _: () = assert!(std::mem::offset_of!(KcPluginV1, name) == 24);
 const _: () = assert!(std::mem::offset_of!(KcPluginV1, create) == 24 + 2 * PTR);
 const _: () = assert!(std::mem::offset_of!(KcPluginV1, last_error) == 24 + 6 * PTR);
-const _: () = assert!(std::mem::size_of::<KcPluginV1>() == 24 + 7 * PTR);
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, generate_batch) == 24 + 7 * PTR);
+const _: () = assert!(std::mem::offset_of!(KcPluginV1, validate_batch) == 24 + 8 * PTR);
+const _: () = assert!(std::mem::size_of::<KcPluginV1>() == 24 + 9 * PTR);
 const _: () = assert!(std::mem::size_of::<KcField>() == 4 * PTR);
+const _: () = assert!(std::mem::size_of::<KcGenerateIn>() == 2 * PTR);
+const _: () = assert!(std::mem::size_of::<KcValidateIn>() == 4 * PTR);
+const _: () = assert!(std::mem::offset_of!(KcAnswer, offset) == 8);
+const _: () = assert!(std::mem::size_of::<KcAnswer>() == 8 + 2 * PTR);
 const _: () = assert!(std::mem::size_of::<Option<CreateFn>>() == PTR);

@@ -2,8 +2,10 @@
 //!
 //! Implement [`Plugin`] and invoke [`export_plugin!`](crate::export_plugin)
 //! once in a `cdylib` crate. Every entry point catches panics and reports them
-//! as `KC_ERR_PANIC` with the panic message in `last_error`, so a bug in a
-//! Rust plugin is a finding, not an abort of the host.
+//! as `KC_ERR_PANIC` with the panic message in `last_error` (in a batch, in
+//! the item's answer), so a bug in a Rust plugin is a finding, not an abort
+//! of the host. The table offers the ABI 1.1 batch entry points, which answer
+//! each item exactly as the single calls do.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, c_char};
@@ -54,7 +56,7 @@ pub const fn table<P: Plugin>() -> KcPluginV1 {
         abi_minor: KC_ABI_MINOR,
         struct_size: std::mem::size_of::<KcPluginV1>() as u32,
         reserved0: 0,
-        flags: P::FLAGS,
+        flags: P::FLAGS | KC_FLAG_BATCH,
         name: P::NAME.as_ptr(),
         version: P::VERSION.as_ptr(),
         create: Some(create::<P>),
@@ -62,6 +64,8 @@ pub const fn table<P: Plugin>() -> KcPluginV1 {
         generate: Some(generate::<P>),
         validate: Some(validate::<P>),
         last_error: Some(last_error::<P>),
+        generate_batch: Some(generate_batch::<P>),
+        validate_batch: Some(validate_batch::<P>),
     }
 }
 
@@ -176,6 +180,50 @@ unsafe extern "C-unwind" fn destroy<P: Plugin>(inst: *mut KcInstance) {
     }
 }
 
+/// One item's outcome: a status and its output (the key or decode text on
+/// `KC_OK`, else the message).
+type Outcome = (i32, String);
+
+/// `generate` for one entitlement.
+///
+/// # Safety
+/// `fields` must point to `n` valid fields (or `n` be 0).
+unsafe fn generate_one<P: Plugin>(plugin: &mut P, fields: *const KcField, n: usize) -> Outcome {
+    // SAFETY: the host passes `n` valid fields.
+    let fields = match unsafe { Fields::from_raw(fields, n) } {
+        Ok(f) => f,
+        Err(e) => return (KC_ERR_BAD_ARGUMENT, e),
+    };
+    match plugin.generate(&fields) {
+        Ok(key) => (KC_OK, key),
+        Err(GenerateError::Refused(m)) => (KC_REFUSED, m),
+        Err(GenerateError::BadArgument(m)) => (KC_ERR_BAD_ARGUMENT, m),
+        Err(GenerateError::Internal(m)) => (KC_ERR_INTERNAL, m),
+    }
+}
+
+/// `validate` for one key.
+///
+/// # Safety
+/// `key` must point to `key_len` readable bytes and `context` to `n` valid
+/// fields (null pointers with zero lengths allowed).
+unsafe fn validate_one<P: Plugin>(
+    plugin: &mut P,
+    key: *const u8,
+    key_len: usize,
+    context: *const KcField,
+    n: usize,
+) -> Outcome {
+    // SAFETY: the host passes `key_len` bytes and `n` valid fields.
+    let inputs = unsafe {
+        wire::bytes(key, key_len).and_then(|k| Fields::from_raw(context, n).map(|c| (k, c)))
+    };
+    match inputs.and_then(|(key, context)| plugin.validate(key, &context)) {
+        Ok(text) => (KC_OK, text),
+        Err(message) => (KC_ERR_BAD_ARGUMENT, message),
+    }
+}
+
 unsafe extern "C-unwind" fn generate<P: Plugin>(
     inst: *mut KcInstance,
     fields: *const KcField,
@@ -190,22 +238,14 @@ unsafe extern "C-unwind" fn generate<P: Plugin>(
     unsafe {
         with_instance::<P>(inst, |instance| {
             // SAFETY: the host passes `n` valid fields.
-            let fields = match Fields::from_raw(fields, n) {
-                Ok(f) => f,
-                Err(e) => {
-                    instance.last_error = e;
-                    return KC_ERR_BAD_ARGUMENT;
-                }
-            };
-            let (status, message) = match instance.plugin.generate(&fields) {
+            match generate_one(&mut instance.plugin, fields, n) {
                 // SAFETY: `out_len` is non-null; `out` has `*out_len` bytes.
-                Ok(key) => return write_out(key.as_bytes(), out, out_len),
-                Err(GenerateError::Refused(m)) => (KC_REFUSED, m),
-                Err(GenerateError::BadArgument(m)) => (KC_ERR_BAD_ARGUMENT, m),
-                Err(GenerateError::Internal(m)) => (KC_ERR_INTERNAL, m),
-            };
-            instance.last_error = message;
-            status
+                (KC_OK, key) => write_out(key.as_bytes(), out, out_len),
+                (status, message) => {
+                    instance.last_error = message;
+                    status
+                }
+            }
         })
     }
 }
@@ -226,23 +266,117 @@ unsafe extern "C-unwind" fn validate<P: Plugin>(
     unsafe {
         with_instance::<P>(inst, |instance| {
             // SAFETY: the host passes `key_len` bytes and `n` valid fields.
-            let inputs = wire::bytes(key, key_len)
-                .and_then(|k| Fields::from_raw(context, n).map(|c| (k, c)));
-            let (key, context) = match inputs {
-                Ok(v) => v,
-                Err(e) => {
-                    instance.last_error = e;
-                    return KC_ERR_BAD_ARGUMENT;
-                }
-            };
-            match instance.plugin.validate(key, &context) {
+            match validate_one(&mut instance.plugin, key, key_len, context, n) {
                 // SAFETY: `out_len` is non-null; `out` has `*out_len` bytes.
-                Ok(text) => write_out(text.as_bytes(), out, out_len),
-                Err(message) => {
+                (KC_OK, text) => write_out(text.as_bytes(), out, out_len),
+                (status, message) => {
                     instance.last_error = message;
-                    KC_ERR_BAD_ARGUMENT
+                    status
                 }
             }
+        })
+    }
+}
+
+/// The batch protocol of the header, around `one(plugin, i)`: each item's
+/// outcome is written right after the previous one's; a panic is that
+/// item's `KC_ERR_PANIC`.
+///
+/// # Safety
+/// `inst` must be null or an instance of `P`; `answers` must have `n`
+/// writable entries and `out` `out_cap` writable bytes (each may be null
+/// when its size is 0); `n_done` must be writable or null.
+unsafe fn batch<P: Plugin>(
+    inst: *mut KcInstance,
+    n: usize,
+    out: *mut u8,
+    out_cap: usize,
+    answers: *mut KcAnswer,
+    n_done: *mut usize,
+    mut one: impl FnMut(&mut P, usize) -> Outcome,
+) -> i32 {
+    if n_done.is_null() || (n > 0 && answers.is_null()) || (out.is_null() && out_cap > 0) {
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    // SAFETY: checked non-null above.
+    unsafe { *n_done = 0 };
+    // SAFETY: `inst` is the host's instance of this plugin.
+    unsafe {
+        with_instance::<P>(inst, |instance| {
+            let mut used = 0usize;
+            for i in 0..n {
+                let (status, output) =
+                    match catch_unwind(AssertUnwindSafe(|| one(&mut instance.plugin, i))) {
+                        Ok(outcome) => outcome,
+                        Err(payload) => (KC_ERR_PANIC, panic_message(payload.as_ref())),
+                    };
+                let bytes = output.as_bytes();
+                // SAFETY: `answers` has `n > i` writable entries.
+                let answer = &mut *answers.add(i);
+                if out_cap - used < bytes.len() {
+                    answer.len = bytes.len();
+                    *n_done = i;
+                    return KC_ERR_BUFFER_TOO_SMALL;
+                }
+                if !bytes.is_empty() {
+                    // SAFETY: `out` has `out_cap - used >= bytes.len()`
+                    // writable bytes after `used`.
+                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.add(used), bytes.len());
+                }
+                *answer = KcAnswer {
+                    status,
+                    reserved: 0,
+                    offset: used,
+                    len: bytes.len(),
+                };
+                used += bytes.len();
+            }
+            *n_done = n;
+            KC_OK
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn generate_batch<P: Plugin>(
+    inst: *mut KcInstance,
+    items: *const KcGenerateIn,
+    n: usize,
+    out: *mut u8,
+    out_cap: usize,
+    answers: *mut KcAnswer,
+    n_done: *mut usize,
+) -> i32 {
+    if n > 0 && items.is_null() {
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    // SAFETY: the host passes `n` items, `n` answers and `out_cap` bytes.
+    unsafe {
+        batch::<P>(inst, n, out, out_cap, answers, n_done, |plugin, i| {
+            // SAFETY: `i < n` items at `items`, each with valid fields.
+            let item = &*items.add(i);
+            generate_one(plugin, item.fields, item.n_fields)
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn validate_batch<P: Plugin>(
+    inst: *mut KcInstance,
+    items: *const KcValidateIn,
+    n: usize,
+    out: *mut u8,
+    out_cap: usize,
+    answers: *mut KcAnswer,
+    n_done: *mut usize,
+) -> i32 {
+    if n > 0 && items.is_null() {
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    // SAFETY: the host passes `n` items, `n` answers and `out_cap` bytes.
+    unsafe {
+        batch::<P>(inst, n, out, out_cap, answers, n_done, |plugin, i| {
+            // SAFETY: `i < n` items at `items`, each with valid key bytes and fields.
+            let item = &*items.add(i);
+            validate_one(plugin, item.key, item.key_len, item.context, item.n_context)
         })
     }
 }

@@ -16,6 +16,14 @@ static kc_status k_validate(kc_instance *i, const uint8_t *k, size_t kl, const k
     (void)i; (void)k; (void)kl; (void)c; (void)n; (void)o; (void)ol; return KC_ERR_UNSUPPORTED;
 }
 static size_t k_last_error(const kc_instance *i, char *b, size_t cap) { (void)i; (void)b; (void)cap; return 0; }
+static kc_status k_generate_batch(kc_instance *i, const kc_generate_in *in, size_t n, uint8_t *o,
+                                  size_t cap, kc_answer *a, size_t *done) {
+    (void)i; (void)in; (void)n; (void)o; (void)cap; (void)a; *done = 0; return KC_ERR_UNSUPPORTED;
+}
+static kc_status k_validate_batch(kc_instance *i, const kc_validate_in *in, size_t n, uint8_t *o,
+                                  size_t cap, kc_answer *a, size_t *done) {
+    (void)i; (void)in; (void)n; (void)o; (void)cap; (void)a; *done = 0; return KC_ERR_UNSUPPORTED;
+}
 
 #ifndef BAD_NO_ENTRY
 static const kc_plugin_v1 TABLE = {
@@ -30,13 +38,19 @@ static const kc_plugin_v1 TABLE = {
     KC_ABI_MAJOR,
 #endif
     KC_ABI_MINOR,
-#ifdef BAD_TRUNCATED
+#if defined(BAD_TRUNCATED)
     (uint32_t)offsetof(kc_plugin_v1, validate),
+#elif defined(BAD_BATCH_TRUNCATED)
+    (uint32_t)offsetof(kc_plugin_v1, generate_batch),
 #else
     (uint32_t)sizeof(kc_plugin_v1),
 #endif
     0,
+#if defined(BAD_BATCH_TRUNCATED) || defined(BAD_BATCH_NULL)
+    KC_FLAG_GENERATE | KC_FLAG_VALIDATE | KC_FLAG_BATCH,
+#else
     KC_FLAG_GENERATE | KC_FLAG_VALIDATE,
+#endif
     "bad-table",
     "0.0.1",
     k_create,
@@ -48,6 +62,12 @@ static const kc_plugin_v1 TABLE = {
 #endif
     k_validate,
     k_last_error,
+    k_generate_batch,
+#ifdef BAD_BATCH_NULL
+    0,
+#else
+    k_validate_batch,
+#endif
 };
 
 EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor) {

@@ -32,6 +32,15 @@
  *   FAULT_HOG      memory_hog       allocate and touch 64 MiB at a time until an
  *                                   allocation fails, then abort() (it gives up
  *                                   at 4 GiB, saying no limit stopped it)
+ *
+ * Every one offers the ABI 1.1 batch entry points, which answer item by item
+ * through the single calls. These break the batch protocol on the triggered
+ * item of a batch (its single call answers normally):
+ *   FAULT_BATCH_OFFSET batch_offset its answer lies outside the output buffer
+ *   FAULT_BATCH_SHORT  batch_short  return KC_OK without answering it or later items
+ *   FAULT_BATCH_LIE    batch_lie    KC_ERR_BUFFER_TOO_SMALL asking for 1 byte
+ *   FAULT_BATCH_FAIL   batch_fail   fail the call there with KC_ERR_INTERNAL
+ *   FAULT_BATCH_OVER   batch_over   claim more items answered than were asked
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -66,6 +75,16 @@
 #define FAULT_NAME "scribble_fds"
 #elif defined(FAULT_HOG)
 #define FAULT_NAME "memory_hog"
+#elif defined(FAULT_BATCH_OFFSET)
+#define FAULT_NAME "batch_offset"
+#elif defined(FAULT_BATCH_SHORT)
+#define FAULT_NAME "batch_short"
+#elif defined(FAULT_BATCH_LIE)
+#define FAULT_NAME "batch_lie"
+#elif defined(FAULT_BATCH_FAIL)
+#define FAULT_NAME "batch_fail"
+#elif defined(FAULT_BATCH_OVER)
+#define FAULT_NAME "batch_over"
 #else
 #error "define one FAULT_* macro"
 #endif
@@ -118,13 +137,19 @@ static void noise(const char *what) {
 #endif
 }
 
+/* Set when a FAULT_BATCH_* trigger fired in this thread's last call, for
+ * the batch entry point to act on. */
+static _Thread_local int batch_fault;
+
 /* Misbehaves as FAULT_* says. Returns 1 with the status to return in
- * *status, or 0 to let the call answer normally (FAULT_NOISE). */
+ * *status, or 0 to let the call answer normally (FAULT_NOISE, and the
+ * FAULT_BATCH_* faults, which the batch entry points act on). */
 static int misbehave(uint8_t *out, size_t *out_len, kc_status *status) {
     (void)out; (void)out_len; (void)status;
 #ifndef FAULT_NOISE
     fprintf(stderr, "fault plugin: " FAULT_NAME " triggered\n");
 #endif
+    batch_fault = 1;
 #if defined(FAULT_SEGV)
     *(volatile int *)null_address = 42;
     *status = KC_ERR_INTERNAL;
@@ -226,7 +251,7 @@ static kc_status f_generate(kc_instance *i, const kc_field *fields, size_t n, ui
             have_serial = parse_u64(fields[k].val, fields[k].val_len, &serial);
     }
     if (!have_serial) return KC_ERR_BAD_ARGUMENT;
-    kc_status status;
+    kc_status status = KC_OK;
     if (triggered(inst, serial) && misbehave(out, out_len, &status)) return status;
     char key[32];
     int len = snprintf(key, sizeof key, "K-%llu", (unsigned long long)serial);
@@ -243,7 +268,7 @@ static kc_status f_validate(kc_instance *i, const uint8_t *key, size_t key_len,
         digits++;
     uint64_t number = 0;
     int numbered = parse_u64(key + key_len - digits, digits, &number);
-    kc_status status;
+    kc_status status = KC_OK;
     if (numbered && triggered(inst, number) && misbehave(out, out_len, &status)) return status;
     int plain = key_len > 0 && key_len <= 64;
     for (size_t k = 0; plain && k < key_len; k++) {
@@ -265,6 +290,77 @@ static size_t f_last_error(const kc_instance *i, char *buf, size_t cap) {
     return n;
 }
 
+/* One item of a batch through the single call, into out[used..cap]. */
+typedef kc_status (*one_fn)(kc_instance *i, const void *item, uint8_t *out, size_t *out_len);
+
+static kc_status generate_one(kc_instance *i, const void *item, uint8_t *out, size_t *out_len) {
+    const kc_generate_in *in = item;
+    return f_generate(i, in->fields, in->n_fields, out, out_len);
+}
+
+static kc_status validate_one(kc_instance *i, const void *item, uint8_t *out, size_t *out_len) {
+    const kc_validate_in *in = item;
+    return f_validate(i, in->key, in->key_len, in->context, in->n_context, out, out_len);
+}
+
+static kc_status batch(kc_instance *i, const void *items, size_t item_size, size_t n, one_fn one,
+                       uint8_t *out, size_t cap, kc_answer *answers, size_t *n_done) {
+    static const char msg[] = "fault plugin: bad argument";
+    size_t used = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t len = cap - used;
+        batch_fault = 0;
+        kc_status s = one(i, (const char *)items + k * item_size, len ? out + used : NULL, &len);
+        if (s == KC_ERR_BUFFER_TOO_SMALL) {
+            answers[k].len = len;
+            *n_done = k;
+            return KC_ERR_BUFFER_TOO_SMALL;
+        }
+        if (s != KC_OK) {
+            len = sizeof msg - 1;
+            if (cap - used < len) {
+                answers[k].len = len;
+                *n_done = k;
+                return KC_ERR_BUFFER_TOO_SMALL;
+            }
+            memcpy(out + used, msg, len);
+        }
+        answers[k].status = s;
+        answers[k].offset = used;
+        answers[k].len = len;
+        used += len;
+        if (batch_fault) {
+#if defined(FAULT_BATCH_OFFSET)
+            answers[k].offset = cap + 1;
+#elif defined(FAULT_BATCH_SHORT)
+            *n_done = k;
+            return KC_OK;
+#elif defined(FAULT_BATCH_LIE)
+            answers[k].len = 1;
+            *n_done = k;
+            return KC_ERR_BUFFER_TOO_SMALL;
+#elif defined(FAULT_BATCH_FAIL)
+            *n_done = k;
+            return KC_ERR_INTERNAL;
+#elif defined(FAULT_BATCH_OVER)
+            *n_done = n + 5;
+            return KC_OK;
+#endif
+        }
+    }
+    *n_done = n;
+    return KC_OK;
+}
+
+static kc_status f_generate_batch(kc_instance *i, const kc_generate_in *items, size_t n,
+                                  uint8_t *out, size_t cap, kc_answer *answers, size_t *n_done) {
+    return batch(i, items, sizeof *items, n, generate_one, out, cap, answers, n_done);
+}
+
+static kc_status f_validate_batch(kc_instance *i, const kc_validate_in *items, size_t n,
+                                  uint8_t *out, size_t cap, kc_answer *answers, size_t *n_done) {
+    return batch(i, items, sizeof *items, n, validate_one, out, cap, answers, n_done);
+}
 
 static const kc_plugin_v1 TABLE = {
     KC_MAGIC,
@@ -272,7 +368,7 @@ static const kc_plugin_v1 TABLE = {
     KC_ABI_MINOR,
     (uint32_t)sizeof(kc_plugin_v1),
     0,
-    KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE,
+    KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE | KC_FLAG_BATCH,
     FAULT_NAME,
     "0.0.1",
     f_create,
@@ -280,6 +376,8 @@ static const kc_plugin_v1 TABLE = {
     f_generate,
     f_validate,
     f_last_error,
+    f_generate_batch,
+    f_validate_batch,
 };
 
 EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor) {

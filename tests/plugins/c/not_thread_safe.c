@@ -1,7 +1,10 @@
 /* A plugin that does NOT declare KC_FLAG_THREAD_SAFE and notices if the host
  * calls it from two threads at once: each call holds a global "busy" flag for
  * a millisecond; a call that finds it set answers "verdict=valid" (which no
- * honest answer here is), so the test can see the overlap. */
+ * honest answer here is), so the test can see the overlap.
+ *
+ * Its table is an ABI 1.0 table, as a plugin built before 1.1 has: minor 0,
+ * and a struct_size that ends at last_error. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdatomic.h>
 #include <string.h>
@@ -36,10 +39,10 @@ static kc_status t_validate(kc_instance *i, const uint8_t *k, size_t kl, const k
 static size_t t_last_error(const kc_instance *i, char *b, size_t cap) { (void)i; (void)b; (void)cap; return 0; }
 
 static const kc_plugin_v1 TABLE = {
-    KC_MAGIC, KC_ABI_MAJOR, KC_ABI_MINOR, sizeof(kc_plugin_v1), 0,
+    KC_MAGIC, KC_ABI_MAJOR, 0, (uint32_t)offsetof(kc_plugin_v1, generate_batch), 0,
     KC_FLAG_VALIDATE, /* not thread-safe */
     "not-thread-safe", "0.0.1",
-    t_create, t_destroy, t_generate, t_validate, t_last_error,
+    t_create, t_destroy, t_generate, t_validate, t_last_error, 0, 0,
 };
 
 EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor) {
