@@ -137,12 +137,26 @@ fn schemes(c: &mut Criterion) {
         let refs: Vec<&Entitlement> = ents.iter().collect();
         let requests: Vec<(&[u8], &Context)> =
             keys.iter().map(|(k, c)| (k.as_slice(), c)).collect();
+        // Plugins twice: through the ABI 1.1 batch entry points, and
+        // (`/single`) one ABI 1.0 call per item, as a 1.0 plugin is called.
         let mut g = c.benchmark_group(format!("{format}/generate"));
         g.throughput(Throughput::Elements(BATCH as u64));
         for (label, imp) in &opened {
             g.bench_function(BenchmarkId::from_parameter(label), |b| {
                 b.iter(|| black_box(imp.generate_batch(black_box(&refs))))
             });
+            if label.starts_with("plugin") {
+                g.bench_function(
+                    BenchmarkId::from_parameter(format!("{label}/single")),
+                    |b| {
+                        b.iter(|| {
+                            for e in black_box(&refs) {
+                                black_box(imp.generate(e)).ok();
+                            }
+                        })
+                    },
+                );
+            }
         }
         g.finish();
         let mut g = c.benchmark_group(format!("{format}/validate"));
@@ -151,6 +165,18 @@ fn schemes(c: &mut Criterion) {
             g.bench_function(BenchmarkId::from_parameter(label), |b| {
                 b.iter(|| black_box(imp.validate_batch(black_box(&requests))))
             });
+            if label.starts_with("plugin") {
+                g.bench_function(
+                    BenchmarkId::from_parameter(format!("{label}/single")),
+                    |b| {
+                        b.iter(|| {
+                            for (k, ctx) in black_box(&requests) {
+                                black_box(imp.validate(k, ctx)).ok();
+                            }
+                        })
+                    },
+                );
+            }
         }
         g.finish();
     }

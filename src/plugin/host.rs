@@ -34,6 +34,9 @@ struct Instance {
     ptr: NonNull<KcInstance>,
     buf: Vec<u8>,
     answers: Vec<KcAnswer>,
+    /// The most output per item a batch has needed: a batch's buffer is
+    /// sized from it, so an item rarely has to be answered twice.
+    per_item: usize,
 }
 
 /// A plugin batch function on the items from the first argument on:
@@ -116,6 +119,7 @@ impl PluginImpl {
                 ptr,
                 buf: vec![0; INITIAL_BUFFER],
                 answers: Vec::new(),
+                per_item: 0,
             }),
             _ => Err(PluginError::Create {
                 path: self.plugin.path.clone(),
@@ -228,6 +232,14 @@ impl PluginImpl {
             let count = n - first;
             instance.answers.clear();
             instance.answers.resize(count, KcAnswer::default());
+            // Room for every item at the most per item seen, and a quarter.
+            let want = count
+                .saturating_mul(instance.per_item)
+                .saturating_add(count.saturating_mul(instance.per_item) / 4)
+                .min(MAX_BATCH_OUTPUT);
+            if instance.buf.len() < want {
+                instance.buf.resize(want, 0);
+            }
             let cap = instance.buf.len();
             let mut done = 0;
             let status = call(first, &mut instance.buf, &mut instance.answers, &mut done);
@@ -239,8 +251,13 @@ impl PluginImpl {
                 }
                 return;
             }
+            let mut used = 0;
             for a in &instance.answers[..done] {
                 answer(checked_answer(a, &instance.buf));
+                used = used.max(a.offset.saturating_add(a.len).min(cap));
+            }
+            if done > 0 {
+                instance.per_item = instance.per_item.max(used.div_ceil(done));
             }
             first += done;
             match status {
@@ -251,10 +268,11 @@ impl PluginImpl {
                             "asked for a {need}-byte output buffer, more than the limit of {MAX_OUTPUT_BYTES}"
                         )));
                         first += 1;
-                    } else if need > cap {
+                    } else if need > cap || done > 0 {
+                        // Grown, so the items left need fewer calls.
                         let grown = need.max(cap.saturating_mul(2)).min(MAX_BATCH_OUTPUT);
-                        instance.buf.resize(grown.max(need), 0);
-                    } else if done == 0 {
+                        instance.buf.resize(grown.max(need).max(cap), 0);
+                    } else {
                         answer(broken(format!(
                             "reported a buffer of {cap} bytes too small for an answer of {need}"
                         )));
