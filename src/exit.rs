@@ -10,7 +10,9 @@ pub const INCOMPATIBLE: i32 = 1;
 /// Usage, config or vector error: the input is wrong, nothing was proven.
 pub const USAGE: i32 = 2;
 /// A plugin could not be loaded, breaks the ABI, or failed on every call
-/// until its restarts ran out: nothing it was asked was proven.
+/// until its restarts ran out: nothing it was asked was proven. In the last
+/// case a run (`run`, `data`, `selftest`, and a `merge` of its shards) has
+/// written its reports first, marked incomplete and NO-GO.
 pub const PLUGIN: i32 = 3;
 /// Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report it. The first
 /// Ctrl-C writes a partial report marked interrupted (no verdict); a second

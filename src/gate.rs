@@ -227,6 +227,9 @@ pub struct Gate {
 pub struct GateInputs {
     /// What the run set out to prove.
     pub scope: Scope,
+    /// Systems that gave up mid-run, each in words (who, where, after how
+    /// many cases, why): the run stopped, so it is incomplete.
+    pub gave_up: Vec<String>,
     /// Shards missing from a partial merge (`k/n`).
     pub missing_shards: Vec<String>,
     /// Vector checks plus vector cases run, and failed (unwaived).
@@ -268,6 +271,10 @@ impl GateInputs {
     }
 }
 
+/// The name of the gate that a system which gave up mid-run turns red
+/// (present only then, like the gate on missing shards).
+pub const GAVE_UP_GATE: &str = "no system gave up";
+
 /// The name of the gate on [`GatesConfig::min_coverage_percent`].
 pub const COVERAGE_GATE: &str = "scenario coverage";
 
@@ -282,6 +289,16 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             measured,
         })
     };
+    if !i.gave_up.is_empty() {
+        gate(
+            GAVE_UP_GATE,
+            Status::Red,
+            "every system answered until the run's end (one that fails every call until its \
+             restarts run out stops the run: the report is incomplete, never GO)"
+                .into(),
+            format!("incomplete: {}", i.gave_up.join("; ")),
+        );
+    }
     if !i.missing_shards.is_empty() {
         gate(
             "all shards merged",

@@ -22,11 +22,14 @@ pub fn render(r: &RunResult) -> String {
         "keycompat {} | config {} | seed {}",
         m.keycompat_version, m.config, m.seed
     );
-    let interrupted = if m.interrupted {
-        " | INTERRUPTED: partial results"
+    let mut interrupted = if m.interrupted {
+        " | INTERRUPTED: partial results".to_string()
     } else {
-        ""
+        String::new()
     };
+    for g in &m.gave_up {
+        let _ = write!(interrupted, " | INCOMPLETE: {}", g.headline());
+    }
     match m.scope {
         Scope::Full => {
             let _ = writeln!(
@@ -102,9 +105,9 @@ pub fn render(r: &RunResult) -> String {
     // The verdict and why, in one sentence, with the counts behind it.
     let verdict = match r.verdict {
         Status::Interrupted => "INTERRUPTED: partial results, no verdict (run it again)".into(),
-        v => format!(
+        _ => format!(
             "{}: {}",
-            crate::report::model::verdict_title(v),
+            crate::report::model::verdict_heading(r),
             crate::report::model::verdict_reason(r)
         ),
     };

@@ -254,6 +254,14 @@ impl Matrix {
             .iter()
             .find_map(|(name, s)| s.fatal_error().map(|e| (name.clone(), e)))
     }
+
+    /// Every system that can no longer answer at all, and why, by name.
+    pub fn fatal_all(&self) -> Vec<(String, String)> {
+        self.systems
+            .iter()
+            .filter_map(|(name, s)| s.fatal_error().map(|e| (name.clone(), e)))
+            .collect()
+    }
 }
 
 /// Every named system of the config, each opened through `hook`.

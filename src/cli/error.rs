@@ -1,5 +1,8 @@
 //! Every way a command fails, and the one exhaustive mapping from a failure
-//! to its documented exit code ([`crate::exit`]).
+//! to its documented exit code ([`crate::exit`]). A command that reaches a
+//! judged result (a run, a merge) takes its code from the result instead
+//! (`run::result_code`): that is how a run a system gave up in exits 3
+//! after its reports are written.
 
 use crate::config::ConfigError;
 use crate::exit;
@@ -77,9 +80,7 @@ impl CliError {
                 exit::USAGE
             }
             CliError::Open(e) | CliError::Run(RunError::Open(e)) => open_code(e),
-            CliError::Plugin(_)
-            | CliError::Call { .. }
-            | CliError::Run(RunError::PluginGaveUp { .. }) => exit::PLUGIN,
+            CliError::Plugin(_) | CliError::Call { .. } => exit::PLUGIN,
             CliError::Run(
                 RunError::Vectors { .. } | RunError::Source(_) | RunError::SaveRegression { .. },
             ) => exit::USAGE,

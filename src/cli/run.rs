@@ -141,7 +141,9 @@ fn report_dir(args: &JudgeArgs, scope: Scope) -> Result<PathBuf, CliError> {
     report_dir_or(args, default)
 }
 
-/// `--report-dir`, else `default`, made and probed before the run.
+/// `--report-dir`, else `default`, made and probed before the run, and
+/// cleared of an earlier run's reports: whatever happens to this run, what
+/// the directory holds afterwards is this run's or nothing.
 pub(super) fn report_dir_or(args: &JudgeArgs, default: PathBuf) -> Result<PathBuf, CliError> {
     let dir = args.report_dir.clone().unwrap_or(default);
     std::fs::create_dir_all(&dir).map_err(io(format!(
@@ -156,7 +158,22 @@ pub(super) fn report_dir_or(args: &JudgeArgs, default: PathBuf) -> Result<PathBu
             "the report directory {} cannot be written",
             dir.display()
         )))?;
+    remove_previous_reports(&dir, &[])?;
     Ok(dir)
+}
+
+/// Removes an earlier command's reports from `dir` (not those in `keep`),
+/// so that a command that fails or is killed before writing its own leaves
+/// none to be read as its own.
+fn remove_previous_reports(dir: &Path, keep: &[PathBuf]) -> Result<(), CliError> {
+    crate::report::remove_previous(dir, keep)
+        .map(|_| ())
+        .map_err(|e| {
+            CliError::Usage(format!(
+                "removing the previous reports from {}: {e}",
+                dir.display()
+            ))
+        })
 }
 
 /// Prints what a run reports on stderr (nothing with `--quiet`).
@@ -332,8 +349,9 @@ fn volume_evidence(config: &Config, args: &RunArgs) -> Result<Option<Evidence>, 
 }
 
 /// Adds the volume gates to a finished run, measuring the new system's
-/// figures first when `evidence` says so (not after an interrupted run; a
-/// stop during the measurement marks the run interrupted).
+/// figures first when `evidence` says so (not after an interrupted run, nor
+/// one a system gave up in; a stop during the measurement marks the run
+/// interrupted).
 fn judge_volume(
     mut result: RunResult,
     evidence: Option<Evidence>,
@@ -345,7 +363,9 @@ fn judge_volume(
         return Ok(result);
     }
     let evidence = match evidence {
-        Some(Evidence::Measured) if result.meta.interrupted => None,
+        Some(Evidence::Measured) if result.meta.interrupted || !result.meta.gave_up.is_empty() => {
+            None
+        }
         Some(Evidence::Measured) => {
             if !quiet {
                 eprintln!(
@@ -448,7 +468,8 @@ pub(super) fn compared(result: RunResult, baseline: Option<(RunResult, String)>)
     }
 }
 
-/// Prints the summary, writes every report; the exit code is the verdict's.
+/// Prints the summary, writes every report; the exit code is the result's
+/// ([`result_code`]).
 pub(super) fn finish(
     result: &RunResult,
     dir: &Path,
@@ -464,7 +485,35 @@ pub(super) fn finish(
         out!("{}", crate::summary::render(result));
     }
     write_reports(result, dir, quiet, summary)?;
-    Ok(verdict_code(result.verdict))
+    say_where_it_stopped(result, dir);
+    Ok(result_code(result))
+}
+
+/// Says on stderr (with `--quiet` too: it is why the command fails) which
+/// system gave up and that the reports are incomplete.
+fn say_where_it_stopped(result: &RunResult, dir: &Path) {
+    if result.meta.gave_up.is_empty() {
+        return;
+    }
+    for stop in &result.meta.gave_up {
+        eprintln!("error: {stop}");
+    }
+    eprintln!(
+        "the run stopped there: the reports in {} keep what it found until then, marked \
+         incomplete (NO-GO); hint: replay one of the crash findings' cases with \
+         --isolation worker to see the crash",
+        dir.display()
+    );
+}
+
+/// The exit code of a judged result: 3 (as for a plugin that cannot be
+/// loaded) when a system gave up mid-run, else its verdict's.
+pub(super) fn result_code(result: &RunResult) -> i32 {
+    if result.meta.gave_up.is_empty() {
+        verdict_code(result.verdict)
+    } else {
+        exit::PLUGIN
+    }
 }
 
 /// The exit code of a verdict; an interrupted run's is the signal's.
@@ -639,6 +688,12 @@ pub(super) fn merge(
                 .map_err(|e| CliError::Usage(e.to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let dir = report_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
+    // An earlier merge's reports go before this one can fail (shards of
+    // another run, one missing): the shards read are kept.
+    remove_previous_reports(&dir, shards)?;
     let merged = history::judge(
         compared(RunResult::merge(results, allow_partial)?, baseline),
         history.as_ref(),
@@ -648,13 +703,11 @@ pub(super) fn merge(
     } else {
         out!("{}", crate::summary::render(&merged));
     }
-    let dir = report_dir
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_REPORT_DIR));
     write_reports(&merged, &dir, quiet, JobSummary::Append)?;
+    say_where_it_stopped(&merged, &dir);
     let joined = u32::try_from(shards.len()).unwrap_or(u32::MAX);
     history::append(&merged, history.as_ref(), joined, quiet)?;
-    Ok(verdict_code(merged.verdict))
+    Ok(result_code(&merged))
 }
 
 pub(super) fn lint_vectors(

@@ -8,7 +8,7 @@ use super::criteria::{self, GATES};
 use super::file::History;
 use super::record::{GateStatus, GroupCount, Record, SCHEMA, Share, SystemId};
 use super::trend::{self, Trend};
-use crate::gate::{self, GatesConfig, Status};
+use crate::gate::GatesConfig;
 use crate::implementation::{ImplInfo, Origin};
 use crate::run::RunResult;
 use crate::sources::SourceSummary;
@@ -115,11 +115,7 @@ impl RunResult {
         let before = record_of(&self, 0);
         let judged = criteria::judge(&config, &past, &before);
         self.gates.extend(judged.gates);
-        self.verdict = if self.meta.interrupted {
-            Status::Interrupted
-        } else {
-            gate::overall(&self.gates)
-        };
+        self.verdict = self.meta.verdict(&self.gates);
         let now = record_of(&self, 0);
         let (timeline, _) = criteria::timeline(&past, &now);
         self.history = Some(Trend {

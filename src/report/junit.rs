@@ -160,7 +160,7 @@ fn gates_suite(r: &RunResult) -> TestSuite {
     let m = &r.meta;
     let mut suite = TestSuite::new("gates");
     suite.add_properties([
-        Property::new("verdict", model::verdict_title(r.verdict)),
+        Property::new("verdict", model::verdict_heading(r)),
         Property::new("seed", m.seed.to_string()),
         Property::new("cases", m.cases.to_string()),
         Property::new("today", m.today.to_string()),

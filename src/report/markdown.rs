@@ -54,7 +54,7 @@ pub fn render(r: &RunResult) -> String {
 
 fn verdict(s: &mut String, r: &RunResult) {
     let m = &r.meta;
-    let _ = writeln!(s, "# keycompat: **{}**\n", model::verdict_title(r.verdict));
+    let _ = writeln!(s, "# keycompat: **{}**\n", text(&model::verdict_heading(r)));
     let mut reason = text(&capitalised(&model::verdict_reason(r)));
     // The reason names the red gates already.
     let yellow = model::gate_names(r, Status::Yellow);
@@ -81,6 +81,24 @@ fn verdict(s: &mut String, r: &RunResult) {
             ""
         }
     );
+    incomplete(s, r);
+}
+
+/// Which systems gave up, when and why: the run stopped there.
+fn incomplete(s: &mut String, r: &RunResult) {
+    if r.meta.gave_up.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "> **Incomplete:** a system gave up (it failed every call until its restarts ran out), \
+         so the run stopped there. Everything found until then is in this report; the cases \
+         after it never ran, so it can never be GO.\n>"
+    );
+    for g in &r.meta.gave_up {
+        let _ = writeln!(s, "> - {}: {}", text(&g.headline()), code(&g.message));
+    }
+    s.push('\n');
 }
 
 fn status_word(s: Status) -> &'static str {

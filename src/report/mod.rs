@@ -11,7 +11,11 @@
 //!
 //! [`write_all`] writes all four atomically (temporary file in the same
 //! directory, fsync, rename), so CI never uploads a half-written report after
-//! a crash, a timeout or Ctrl-C.
+//! a crash, a timeout or Ctrl-C; and as one set, so the directory never holds
+//! one run's `report.json` beside another run's `report.html`. A command
+//! that writes reports first clears the previous ones ([`remove_previous`]),
+//! so one that fails or is killed before it writes leaves no earlier report
+//! to be taken for its own.
 //!
 //! This module must not decide anything: the verdict, the gates and the
 //! waivers come judged in the [`RunResult`]; reports only show them.
@@ -41,8 +45,9 @@ pub use markdown::render as render_markdown;
 pub const FILES: [&str; 4] = ["report.json", "junit.xml", "report.md", "report.html"];
 
 /// Writes `report.json`, `junit.xml`, `report.md` and `report.html` into
-/// `dir` (created if missing), each atomically, and returns their paths in
-/// the order of [`FILES`].
+/// `dir` (created if missing), each atomically and all as one set (see
+/// [`atomic::write_set`]: no file of the reports they replace remains beside
+/// them), and returns their paths in the order of [`FILES`].
 ///
 /// Every file is rendered before the first is written, so a rendering error
 /// leaves the directory as it was.
@@ -67,10 +72,37 @@ pub fn write_all(result: &RunResult, dir: &Path) -> Result<Vec<PathBuf>, ReportE
         path: dir.to_path_buf(),
         source,
     })?;
-    for (path, text) in paths.iter().zip(contents) {
-        atomic::write(path, text.as_bytes())?;
-    }
+    let files: Vec<(&Path, &[u8])> = paths
+        .iter()
+        .zip(&contents)
+        .map(|(p, text)| (p.as_path(), text.as_bytes()))
+        .collect();
+    atomic::write_set(&files)?;
     Ok(paths)
+}
+
+/// Removes the reports of an earlier command (the files of [`FILES`]) from
+/// `dir`, except those in `keep` (a merge's own input), and returns the
+/// paths removed. Called before a command's work, so that if it then fails
+/// or is killed before [`write_all`], no earlier report is left to be read
+/// as this command's.
+pub fn remove_previous(dir: &Path, keep: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    let mut removed = Vec::new();
+    for path in FILES.iter().map(|f| dir.join(f)) {
+        if keep.iter().any(|k| same(k, &path)) {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed.push(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(ReportError::Io { path, source }),
+        }
+    }
+    Ok(removed)
 }
 
 /// Reads a JSON report written by [`write_all`] (or `keycompat merge`),

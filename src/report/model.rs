@@ -126,6 +126,27 @@ pub(crate) fn verdict_title(s: Status) -> &'static str {
     s.verdict_title()
 }
 
+/// The verdict's title as a report heads it: [`verdict_title`], marked
+/// `(incomplete)` when a system gave up and the run stopped.
+pub(crate) fn verdict_heading(r: &RunResult) -> String {
+    let title = verdict_title(r.verdict);
+    if r.meta.gave_up.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title} (incomplete)")
+    }
+}
+
+/// Why a run is incomplete, in one clause, when a system gave up: `system
+/// "new" gave up after 128 cases and the run stopped there`.
+pub(crate) fn incomplete_words(r: &RunResult) -> Option<String> {
+    if r.meta.gave_up.is_empty() {
+        return None;
+    }
+    let who: Vec<String> = r.meta.gave_up.iter().map(|g| g.headline()).collect();
+    Some(format!("{} and the run stopped there", who.join("; ")))
+}
+
 /// One sentence on why the verdict is what it is, with the counts behind
 /// it: what is unwaived, what is waived and under how many waivers until
 /// when (e.g. "0 unwaived outages or leaks; 94,951 findings waived under 2
@@ -137,7 +158,8 @@ pub(crate) fn verdict_reason(r: &RunResult) -> String {
             "the run was cut short: its partial results decide nothing; run it again".to_string()
         }
         Status::Green | Status::Yellow | Status::Red => {
-            let mut parts = vec![unwaived_words(r)];
+            let mut parts: Vec<String> = incomplete_words(r).into_iter().collect();
+            parts.push(unwaived_words(r));
             if let Some(w) = waived_words(r) {
                 parts.push(w);
             }

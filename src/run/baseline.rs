@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 
 use super::changes::{BaselineInfo, Change, Changes, Count, GateChange, GroupChange};
-use super::result::{RunResult, verdict};
+use super::result::RunResult;
 use crate::finding::GroupKey;
 use crate::gate;
 use crate::words::count;
@@ -109,6 +109,18 @@ pub fn compare(now: &RunResult, baseline: &RunResult, file: &str) -> Changes {
     }
     if baseline.meta.interrupted {
         notes.push("the baseline run was interrupted: its counts are partial".into());
+    }
+    for g in &baseline.meta.gave_up {
+        notes.push(format!(
+            "the baseline run is incomplete ({}): its counts are partial",
+            g.headline()
+        ));
+    }
+    for g in &now.meta.gave_up {
+        notes.push(format!(
+            "this run is incomplete ({}): groups it did not reach show as fixed",
+            g.headline()
+        ));
     }
     if !exact && same_config {
         notes.push(format!(
@@ -228,7 +240,7 @@ impl RunResult {
             &newly,
             fixed,
         ));
-        self.verdict = verdict(&self.meta, &self.gates);
+        self.verdict = self.meta.verdict(&self.gates);
         self.changes = Some(changes);
         self
     }

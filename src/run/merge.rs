@@ -1,6 +1,7 @@
 //! `keycompat merge`: shard results of one run joined into the result an
 //! unsharded run over the same cases gives.
 
+use super::gave_up;
 use super::partition::Partition;
 use super::result::{RunResult, coverage_report, coverage_space};
 use crate::bench::result::BenchResult;
@@ -20,7 +21,9 @@ impl RunResult {
     /// no unsharded report among them; then the result is the one an
     /// unsharded run over the same cases gives. A set missing shards is
     /// refused, naming them, unless `allow_partial`: then the result says
-    /// which are missing and a red gate keeps it from ever being GO.
+    /// which are missing and a red gate keeps it from ever being GO. A
+    /// shard in which a system gave up is merged with what it found; the
+    /// result names the shard and the system, and is never GO either.
     pub fn merge(
         shards: Vec<(String, RunResult)>,
         allow_partial: bool,
@@ -61,6 +64,7 @@ impl RunResult {
             }
             meta.partitions.extend(m.partitions.iter().copied());
             meta.interrupted |= m.interrupted;
+            meta.gave_up.extend(m.gave_up.iter().cloned());
             for (name, info) in &m.systems {
                 if meta.systems.get(name).is_some_and(|i| i != info) {
                     return Err(MergeError(format!(
@@ -71,6 +75,7 @@ impl RunResult {
             aggregate.merge(shard.aggregate);
         }
         meta.partitions.sort_by_key(|p| (p.n, p.k));
+        gave_up::sort(&mut meta.gave_up);
         if missing.is_empty() {
             meta.partitions.clear();
         }

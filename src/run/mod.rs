@@ -10,6 +10,7 @@
 mod aggregate;
 mod baseline;
 pub mod changes;
+mod gave_up;
 mod merge;
 mod partition;
 mod proof;
@@ -25,6 +26,7 @@ mod vectors;
 
 pub use crate::check::case_id;
 pub use aggregate::{Aggregate, Counts, GroupMap};
+pub use gave_up::GaveUp;
 pub use merge::MergeError;
 pub use partition::{CI_SHARD_VARIABLES, Partition, from_ci as partition_from_ci};
 pub use proof::{data, run};

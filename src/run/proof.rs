@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::aggregate::Aggregate;
+use super::gave_up::GaveUp;
 use super::result::{RunMeta, RunResult, coverage_report, coverage_space, system_infos};
 use super::runner::Runner;
 use super::settings::{Events, RunError, Settings};
@@ -63,23 +64,40 @@ impl<'a> Opened<'a> {
         }
     }
 
-    /// A system that failed on every call ends the run (nothing it was asked
-    /// was proven); otherwise failing cases are shrunk and saved, and the
-    /// whole is judged.
+    /// The systems that gave up (failed every call until their restarts ran
+    /// out), with the cases judged when the run stopped taking more.
+    fn gave_up(&self, aggregate: &Aggregate) -> Vec<GaveUp> {
+        let c = aggregate.counts();
+        let after_cases = c.vector_cases + c.random_cases + c.order_cases;
+        self.matrix
+            .fatal_all()
+            .into_iter()
+            .map(|(system, message)| GaveUp {
+                shard: self.settings.options.partition,
+                system,
+                message,
+                after_cases,
+            })
+            .collect()
+    }
+
+    /// Judges what the run found. A system that gave up stopped the run:
+    /// the result keeps every finding made until then and says which system
+    /// stopped it, why and when ([`GaveUp`]), which makes it NO-GO; its
+    /// failing cases are not shrunk (a system that cannot answer cannot
+    /// shrink them). Otherwise failing cases are shrunk and saved.
     fn conclude(
         self,
         mut aggregate: Aggregate,
         data: Option<DataSummary>,
         events: &dyn Events,
     ) -> Result<RunResult, RunError> {
-        if let Some((system, message)) = self.matrix.fatal() {
-            return Err(RunError::PluginGaveUp { system, message });
-        }
+        let gave_up = self.gave_up(&aggregate);
         let (config, settings) = (self.config, self.settings);
         if let Some(path) = &settings.replay_config {
             aggregate.set_replay_config(path);
         }
-        if settings.shrink && !self.stop.load(Ordering::Relaxed) {
+        if settings.shrink && !self.stop.load(Ordering::Relaxed) && gave_up.is_empty() {
             regressions::shrink(&self.matrix, config, &mut aggregate, events);
             regressions::save(config, &aggregate, &settings.options, events)?;
         }
@@ -103,6 +121,7 @@ impl<'a> Opened<'a> {
                 .collect(),
             interrupted: self.stop.load(Ordering::Relaxed),
             missing_shards: Vec::new(),
+            gave_up,
             gates_config: config.gates.clone(),
             scope: self.scope,
             env: self
@@ -127,7 +146,8 @@ impl<'a> Opened<'a> {
 /// The full proof: vectors, regressions, random and steered cases, and the
 /// configured exports through the check matrix; failing cases shrunk and
 /// saved as regression vectors; judged by the config's gates. `stop` cuts
-/// the run short (the result is then marked interrupted).
+/// the run short (the result is then marked interrupted); a system that
+/// gives up stops it too (the result then names it in `meta.gave_up`).
 pub fn run(
     config: &Config,
     settings: &Settings,
@@ -154,7 +174,7 @@ pub fn run(
     events.random_done();
     // Targets come from this shard's own coverage, so a sharded run does not
     // steer (its shards would steer differently from an unsharded run).
-    if settings.steer && options.partition.is_none() && !stop.load(Ordering::Relaxed) {
+    if settings.steer && options.partition.is_none() && !runner.halted() {
         let steered = steer::cases(&opened.space, &aggregate, &generator, config, options);
         if !steered.is_empty() {
             events.steered(steered.len());

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aggregate::Aggregate;
 use super::changes::Changes;
+use super::gave_up::GaveUp;
 use super::partition::Partition;
 use crate::check::Matrix;
 use crate::coverage::{CoverageReport, CoverageSpace};
@@ -76,6 +77,11 @@ pub struct RunMeta {
     /// Shards of the run missing from a merge made with `--allow-partial`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_shards: Vec<Partition>,
+    /// Systems that gave up mid-run (in a merge: in any shard), by shard
+    /// and system: the run stopped there, so the result is incomplete and
+    /// never GO.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gave_up: Vec<GaveUp>,
     /// The gate thresholds the run was judged by (merge re-judges with them).
     pub gates_config: GatesConfig,
     /// What the run set out to prove: `full` (`keycompat run`) or `data`
@@ -159,6 +165,7 @@ impl RunResult {
         let c = &aggregate.counts;
         let inputs = GateInputs {
             scope: meta.scope,
+            gave_up: meta.gave_up.iter().map(GaveUp::to_string).collect(),
             missing_shards: meta.missing_shards.iter().map(|p| p.to_string()).collect(),
             vectors: (
                 c.vector_checks + c.vector_cases,
@@ -188,7 +195,7 @@ impl RunResult {
             coverage_percent: coverage.as_ref().map(|c| c.percent),
         };
         let gates = gate::evaluate(gates_config, &inputs);
-        let verdict = verdict(&meta, &gates);
+        let verdict = meta.verdict(&gates);
         RunResult {
             meta,
             aggregate,
@@ -216,7 +223,7 @@ impl RunResult {
         ) {
             self.gates.push(g);
         }
-        self.verdict = verdict(&self.meta, &self.gates);
+        self.verdict = self.meta.verdict(&self.gates);
         self.detection = Some(detection);
         self
     }
@@ -249,12 +256,19 @@ impl RunResult {
     }
 }
 
-/// A run's verdict: the worst gate, unless the run was cut short.
-pub(super) fn verdict(meta: &RunMeta, gates: &[Gate]) -> Status {
-    if meta.interrupted {
-        Status::Interrupted
-    } else {
-        gate::overall(gates)
+impl RunMeta {
+    /// The verdict of a run with these `gates`: the worst gate, unless the
+    /// run was cut short (no verdict). A run a system gave up in is NO-GO
+    /// even when it was also cut short: the stop is a finding of its own,
+    /// whatever the cases that did not run would have shown.
+    pub fn verdict(&self, gates: &[Gate]) -> Status {
+        if !self.gave_up.is_empty() {
+            Status::Red
+        } else if self.interrupted {
+            Status::Interrupted
+        } else {
+            gate::overall(gates)
+        }
     }
 }
 
@@ -267,4 +281,118 @@ pub fn system_infos(m: &Matrix) -> BTreeMap<String, ImplInfo> {
         .filter(|(name, _)| !m.env.is_copy(name))
         .map(|(k, v)| (k.clone(), v.info().clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::Partition;
+
+    /// A data-only run that found nothing: green, so any red is the stop's.
+    fn clean(partitions: Vec<Partition>) -> RunResult {
+        let meta = RunMeta {
+            keycompat_version: "0".into(),
+            config: "/nonexistent/keycompat.toml".into(),
+            config_sha256: "sha".into(),
+            seed: 1,
+            cases: 0,
+            partitions,
+            checks: Vec::new(),
+            today: Day::from_ymd(2026, 11, 23).expect("a day"),
+            systems: BTreeMap::new(),
+            old: "old".into(),
+            new: "new".into(),
+            releases: Vec::new(),
+            interrupted: false,
+            missing_shards: Vec::new(),
+            gave_up: Vec::new(),
+            gates_config: GatesConfig::default(),
+            scope: Scope::Data,
+            env: None,
+        };
+        let gates = meta.gates_config.clone();
+        RunResult::judge(meta, Aggregate::new(0), None, None, &[], &gates)
+    }
+
+    fn stopped(mut r: RunResult, shard: Option<Partition>) -> RunResult {
+        r.meta.gave_up.push(GaveUp {
+            shard,
+            system: "new".into(),
+            message: "plugin x crashed 21 times in a row; last: SIGSEGV".into(),
+            after_cases: 64,
+        });
+        let gates = r.meta.gates_config.clone();
+        RunResult::judge(r.meta, r.aggregate, None, None, &[], &gates)
+    }
+
+    fn gave_up_gate(r: &RunResult) -> Option<&Gate> {
+        r.gates.iter().find(|g| g.name == gate::GAVE_UP_GATE)
+    }
+
+    #[test]
+    fn a_run_a_system_gave_up_in_is_no_go_whatever_else_it_found() {
+        let r = clean(Vec::new());
+        assert_eq!(r.verdict, Status::Green, "{:#?}", r.gates);
+        assert!(gave_up_gate(&r).is_none());
+        let r = stopped(r, None);
+        assert_eq!(r.verdict, Status::Red);
+        let gate = gave_up_gate(&r).expect("the gate");
+        assert_eq!(gate.status, Status::Red);
+        assert!(
+            gate.measured
+                .contains("system \"new\" gave up after 64 cases")
+                && gate.measured.contains("SIGSEGV"),
+            "{}",
+            gate.measured
+        );
+        // Cut short as well: still NO-GO, never "no verdict".
+        let mut both = r.clone();
+        both.meta.interrupted = true;
+        assert_eq!(both.meta.verdict(&both.gates), Status::Red);
+        let mut interrupted = clean(Vec::new());
+        interrupted.meta.interrupted = true;
+        assert_eq!(
+            interrupted.meta.verdict(&interrupted.gates),
+            Status::Interrupted
+        );
+        // Judged again (volume, a baseline, a selftest's score), it stays so.
+        let again = r.clone().with_volume(None);
+        assert_eq!(again.verdict, Status::Red);
+        let compared = r.clone().with_baseline(&clean(Vec::new()), "base.json");
+        assert_eq!(compared.verdict, Status::Red);
+        let notes = &compared.changes.as_ref().expect("changes").notes;
+        assert!(
+            notes.iter().any(|n| n.contains("this run is incomplete")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_merge_with_a_shard_a_system_gave_up_in_is_no_go_and_names_the_shard() {
+        let (one, two) = (Partition { k: 1, n: 2 }, Partition { k: 2, n: 2 });
+        let complete = |p| clean(vec![p]);
+        let merged = RunResult::merge(
+            vec![
+                ("2.json".into(), stopped(complete(two), Some(two))),
+                ("1.json".into(), complete(one)),
+            ],
+            false,
+        )
+        .expect("merges");
+        assert_eq!(merged.verdict, Status::Red);
+        assert_eq!(merged.meta.gave_up.len(), 1);
+        assert_eq!(merged.meta.gave_up[0].shard, Some(two));
+        let gate = gave_up_gate(&merged).expect("the gate");
+        assert!(gate.measured.contains("in shard 2/2"), "{}", gate.measured);
+        // The same shards, none stopped: the merge is not red.
+        let fine = RunResult::merge(
+            vec![
+                ("1.json".into(), complete(one)),
+                ("2.json".into(), complete(two)),
+            ],
+            false,
+        )
+        .expect("merges");
+        assert_eq!(fine.verdict, Status::Green, "{:#?}", fine.gates);
+    }
 }

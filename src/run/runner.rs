@@ -53,6 +53,13 @@ impl Runner<'_> {
         self.matrix.fatal()
     }
 
+    /// Whether the run takes no more cases: it was stopped (Ctrl-C), or a
+    /// system gave up (every later call of it would fail at once, so more
+    /// cases would add crash findings and prove nothing).
+    pub fn halted(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.fatal().is_some()
+    }
+
     /// Runs fixed cases (vectors, regressions) through the matrix.
     pub fn run_cases(&self, cases: &[Case], progress: &(dyn Fn(u64) + Sync)) -> Aggregate {
         self.run_fixed(cases, progress, Kind::Vector).0
@@ -140,7 +147,7 @@ impl Runner<'_> {
             n_batches,
             || (Aggregate::new(self.waivers.len()), Vec::new()),
             |(agg, failing_sources), b| {
-                if self.stop.load(Ordering::Relaxed) || self.fatal().is_some() {
+                if self.halted() {
                     return false;
                 }
                 let cases = make(b);

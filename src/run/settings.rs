@@ -86,7 +86,9 @@ pub struct Silent;
 
 impl Events for Silent {}
 
-/// Why a run could not reach a verdict.
+/// Why a run could not reach a verdict. (A system that gives up mid-run is
+/// not one of them: the run stops and its result says so, NO-GO; see
+/// [`super::GaveUp`].)
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A vector file is invalid.
@@ -107,16 +109,6 @@ pub enum RunError {
     /// An export cannot be read.
     #[error(transparent)]
     Source(#[from] crate::export::SourceError),
-    /// A plugin failed on every call until its restarts ran out.
-    #[error(
-        "system {system:?} gave up: {message}; hint: replay one of its cases with --isolation worker to see the crash"
-    )]
-    PluginGaveUp {
-        /// The system.
-        system: String,
-        /// Why.
-        message: String,
-    },
     /// A regression vector cannot be saved.
     #[error("saving a regression vector in {}: {source}", .dir.display())]
     SaveRegression {

@@ -7,7 +7,6 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 use super::aggregate::Aggregate;
 use super::runner::{Runner, pull_parallel};
@@ -64,7 +63,7 @@ fn run_field_keys(
                 break;
             }
         }
-        if keys.is_empty() || runner.stop.load(Ordering::Relaxed) {
+        if keys.is_empty() || runner.halted() {
             break;
         }
         let batches: Vec<&[FieldKey]> = keys.chunks(runner.options.batch.max(1)).collect();
@@ -73,6 +72,9 @@ fn run_field_keys(
             batches.len() as u64,
             || (Aggregate::new(runner.waivers.len()), 0u64, 0u64, Vec::new()),
             |(agg, run, failing, clean), b| {
+                if runner.halted() {
+                    return false;
+                }
                 let batch: Vec<&FieldKey> = batches[b as usize]
                     .iter()
                     .filter(|k| {
@@ -222,7 +224,7 @@ fn run_orders(
                 break;
             }
         }
-        if cases.is_empty() || runner.stop.load(Ordering::Relaxed) {
+        if cases.is_empty() || runner.halted() {
             break;
         }
         let (agg, failing) = runner.run_sourced(&cases);

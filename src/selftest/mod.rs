@@ -69,6 +69,12 @@ pub fn run(
         ..settings.clone()
     };
     let mut baseline = run::run(config, &settings, events, stop)?;
+    // A system that gave up in the unchanged run cannot be planted in, and
+    // nothing could be caught beyond it: the report is that run's,
+    // incomplete (NO-GO), with no detection score to mistake for one.
+    if !baseline.meta.gave_up.is_empty() {
+        return Ok(baseline);
+    }
     let baseline_seconds = started.elapsed().as_secs_f64();
     let before = Before::of(&baseline);
     let mut mutants = Vec::new();
@@ -270,19 +276,16 @@ fn judge(
     result: Result<RunResult, RunError>,
     before: &Before,
 ) -> Result<Mutant, RunError> {
-    let r = match result {
-        Ok(r) => r,
-        // A system failing every call stops a real run too (exit 3).
-        Err(RunError::PluginGaveUp { system: s, message }) => {
-            return Ok(mutant(
-                injector,
-                system,
-                Outcome::Caught,
-                Some(format!("the run stopped: system {s:?} gave up: {message}")),
-            ));
-        }
-        Err(e) => return Err(e),
-    };
+    let r = result?;
+    // A system failing every call stops a real run too (NO-GO, exit 3).
+    if let Some(stop) = r.meta.gave_up.first() {
+        return Ok(mutant(
+            injector,
+            system,
+            Outcome::Caught,
+            Some(format!("the run stopped: {stop}")),
+        ));
+    }
     let new: Vec<&crate::finding::Group> = r
         .groups_by_importance()
         .into_iter()

@@ -4,7 +4,7 @@
 
 use super::judge::{self, Evidence, GATES, Given};
 use crate::bench::result::BenchResult;
-use crate::gate::{self, Scope, Status};
+use crate::gate::Scope;
 use crate::implementation::{ImplInfo, Origin};
 use crate::run::RunResult;
 
@@ -119,11 +119,7 @@ impl RunResult {
             self.gates.splice(at..at, gates);
             self.volume = Some(volume);
         }
-        self.verdict = if self.meta.interrupted {
-            Status::Interrupted
-        } else {
-            gate::overall(&self.gates)
-        };
+        self.verdict = self.meta.verdict(&self.gates);
         self
     }
 }

@@ -20,6 +20,7 @@ mod data;
 mod detection;
 mod env;
 mod foundation;
+mod gave_up;
 mod grid;
 mod history;
 mod isolation;

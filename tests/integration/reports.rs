@@ -204,8 +204,45 @@ fn defect() -> RunResult {
     normalise(defect_raw().clone())
 }
 
-fn fixtures() -> [(&'static str, RunResult); 2] {
-    [("demo", demo()), ("defect", defect())]
+/// The defect run as if its new system had given up after its last case
+/// (the stop planted in the result, which is judged again): what an
+/// incomplete report shows. Planted rather than run, so the snapshot does
+/// not depend on which batches the threads had under way at the stop; and
+/// so it has none of the crash findings a real stop brings, which shows
+/// that the stop alone makes it NO-GO.
+fn incomplete() -> RunResult {
+    let r = defect();
+    let c = r.aggregate.counts();
+    let after_cases = c.vector_cases + c.random_cases + c.order_cases;
+    let mut meta = r.meta.clone();
+    meta.gave_up = vec![keycompat::run::GaveUp {
+        shard: None,
+        system: "new".into(),
+        message: "plugin kc-faulty (<plugins>/libkc_faulty.so) crashed 21 times in a row; \
+                  last: signal 11 (SIGSEGV); stderr: kc-faulty: segv-on-serial: serial 424242"
+            .into(),
+        after_cases,
+    }];
+    let waivers: Vec<_> = r.waivers.iter().map(|w| w.waiver.clone()).collect();
+    let gates = meta.gates_config.clone();
+    let mut judged = RunResult::judge(
+        meta,
+        r.aggregate.clone(),
+        r.data.clone(),
+        r.coverage.clone(),
+        &waivers,
+        &gates,
+    );
+    judged.throughput = r.throughput.clone();
+    judged.with_volume(r.volume.as_ref().and_then(|v| v.evidence.clone()))
+}
+
+fn fixtures() -> [(&'static str, RunResult); 3] {
+    [
+        ("demo", demo()),
+        ("defect", defect()),
+        ("incomplete", incomplete()),
+    ]
 }
 
 /// The HTML without its stylesheet and script, which are not content: style
@@ -262,6 +299,47 @@ fn the_demo_measures_its_go_live_volume_in_the_run() {
     // Normalised, the gates are judged again in place, on the fixed rates.
     let normalised: Vec<String> = demo().gates.iter().map(|g| g.name.clone()).collect();
     assert_eq!(names, normalised);
+}
+
+#[test]
+fn an_incomplete_report_is_no_go_and_says_why_in_every_format() {
+    let r = incomplete();
+    assert_eq!(r.verdict, Status::Red);
+    let red: Vec<&str> = r
+        .gates
+        .iter()
+        .filter(|g| g.status == Status::Red)
+        .map(|g| g.name.as_str())
+        .collect();
+    assert!(red.contains(&"no system gave up"), "{red:?}");
+    let cases = r.meta.gave_up[0].after_cases;
+    assert!(cases > 0);
+    let says = format!(
+        "system \"new\" gave up after {} cases",
+        keycompat::words::count(cases)
+    );
+    let md = report::render_markdown(&r);
+    assert!(
+        md.starts_with("# keycompat: **NO-GO (incomplete)**"),
+        "{md}"
+    );
+    assert!(md.contains(&says));
+    let quoted = says.replace('"', "&quot;");
+    let html = report::render_html(&r, None).expect("html");
+    assert!(html.contains("NO-GO (incomplete)"));
+    assert!(html.contains(&quoted));
+    let xml = report::render_junit(&r).expect("junit");
+    assert!(
+        xml.contains("<testcase name=\"no system gave up\""),
+        "{xml}"
+    );
+    assert!(xml.contains(&quoted));
+    let json = report::render_json(&r);
+    let back = report::parse_json(&json, Path::new("incomplete.json")).expect("reads back");
+    assert_eq!(back, r);
+    let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    common::assert_schema(&value);
+    assert_eq!(value["meta"]["gave_up"][0]["after_cases"], cases);
 }
 
 #[test]

@@ -12,7 +12,7 @@ use crate::run::RunResult;
 #[derive(Serialize)]
 pub(super) struct VerdictView {
     class: &'static str,
-    title: &'static str,
+    title: String,
     reason: String,
     red: Vec<String>,
     yellow: Vec<String>,
@@ -27,7 +27,7 @@ pub(super) fn verdict(r: &RunResult) -> VerdictView {
     };
     VerdictView {
         class: status_class(r.verdict),
-        title: model::verdict_title(r.verdict),
+        title: model::verdict_heading(r),
         reason: model::verdict_reason(r),
         red: names(Status::Red),
         yellow: names(Status::Yellow),
@@ -50,6 +50,15 @@ pub(super) struct SummaryView {
     today: String,
     seed: u64,
     interrupted: bool,
+    /// Systems that gave up, each as who and when, and why.
+    gave_up: Vec<StopView>,
+}
+
+/// A system that gave up: who and when, then the host's message.
+#[derive(Serialize)]
+pub(super) struct StopView {
+    headline: String,
+    message: String,
 }
 
 fn impl_label(r: &RunResult, system: &str) -> String {
@@ -83,6 +92,15 @@ pub(super) fn summary(r: &RunResult) -> SummaryView {
         today: r.meta.today.to_string(),
         seed: r.meta.seed,
         interrupted: r.meta.interrupted,
+        gave_up: r
+            .meta
+            .gave_up
+            .iter()
+            .map(|g| StopView {
+                headline: g.headline(),
+                message: g.message.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -14,7 +14,10 @@
 //!   set of inputs (those whose FNV-1a hash of key and context is a multiple
 //!   of `every`) and append each to the file named by setting `log`, one JSON
 //!   line per call, so a test can compare the inputs that failed with the
-//!   crash findings keycompat reports.
+//!   crash findings keycompat reports. Setting `armed_by` names an
+//!   environment variable: the fault acts only where it is set (one CI
+//!   machine of a sharded run lacking what the vendor's library needs), so
+//!   shards of one config can differ in it.
 //!
 //! Apart from the one defect or fault, it answers exactly like the builtin it
 //! wraps, so any finding a test sees is the planted one.
@@ -38,7 +41,7 @@ use keycompat_plugin_sdk::{Fields, GenerateError, Plugin};
 use crate::system::Defective;
 
 /// The settings the plugin reads itself; all others go to the builtin.
-const OWN_SETTINGS: [&str; 5] = ["scheme", "defect", "fault", "every", "log"];
+const OWN_SETTINGS: [&str; 6] = ["scheme", "defect", "fault", "every", "log", "armed_by"];
 
 /// A fault to inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +102,14 @@ impl Plugin for Faulty {
             s.get(key).cloned().unwrap_or_else(|| default.to_string())
         };
         let scheme = own("scheme", "acme-lk1");
-        let fault = Fault::parse(&own("fault", "none"))?;
+        // Unarmed (the variable `armed_by` names is unset), the fault waits.
+        let armed = s
+            .get("armed_by")
+            .is_none_or(|var| std::env::var_os(var).is_some());
+        let fault = match Fault::parse(&own("fault", "none"))? {
+            _ if !armed => Fault::None,
+            f => f,
+        };
         let mut builtin_settings = demo::acme_demo_settings(&scheme);
         builtin_settings.extend(
             s.iter()
@@ -131,6 +141,9 @@ impl Plugin for Faulty {
         }
         let e = marshal::entitlement_from_fields(fields).map_err(GenerateError::BadArgument)?;
         if self.fault == Fault::SegvOnSerial && e.serial % self.every == 0 {
+            // Its last words, as broken C code logs before it dies: what the
+            // host quotes from stderr in the crash it reports.
+            eprintln!("kc-faulty: segv-on-serial: serial {}", e.serial);
             // SAFETY: the point is to die of SIGSEGV like broken C code. The
             // Rust runtime's own SIGSEGV handler (stack-overflow detection)
             // would swallow a raised signal, so restore the default first.
@@ -159,6 +172,7 @@ impl Plugin for Faulty {
         if on_key && input_hash(key, &ctx).is_multiple_of(u64::from(self.every)) {
             self.log_failure(key, &ctx);
             if self.fault == Fault::AbortOnKey {
+                eprintln!("kc-faulty: abort-on-key: aborting");
                 std::process::abort();
             }
             return Err("planted failure on this input".into());
