@@ -139,6 +139,48 @@ fn schemes(c: &mut Criterion) {
             keys.iter().map(|(k, c)| (k.as_slice(), c)).collect();
         // Plugins twice: through the ABI 1.1 batch entry points, and
         // (`/single`) one ABI 1.0 call per item, as a 1.0 plugin is called.
+        // First their ratios to the builtin, interleaved in CPU time.
+        let gen_routines: Vec<(String, Box<dyn Fn() + '_>)> = opened
+            .iter()
+            .flat_map(|(label, imp)| {
+                let batch: (String, Box<dyn Fn()>) = (
+                    label.to_string(),
+                    Box::new(|| drop(black_box(imp.generate_batch(black_box(&refs))))),
+                );
+                let single: (String, Box<dyn Fn()>) = (
+                    format!("{label}/single"),
+                    Box::new(|| {
+                        for e in black_box(&refs) {
+                            black_box(imp.generate(e)).ok();
+                        }
+                    }),
+                );
+                std::iter::once(batch).chain(label.starts_with("plugin").then_some(single))
+            })
+            .collect();
+        let val_routines: Vec<(String, Box<dyn Fn() + '_>)> = opened
+            .iter()
+            .flat_map(|(label, imp)| {
+                let batch: (String, Box<dyn Fn()>) = (
+                    label.to_string(),
+                    Box::new(|| drop(black_box(imp.validate_batch(black_box(&requests))))),
+                );
+                let single: (String, Box<dyn Fn()>) = (
+                    format!("{label}/single"),
+                    Box::new(|| {
+                        for (k, ctx) in black_box(&requests) {
+                            black_box(imp.validate(k, ctx)).ok();
+                        }
+                    }),
+                );
+                std::iter::once(batch).chain(label.starts_with("plugin").then_some(single))
+            })
+            .collect();
+        for (op, routines) in [("generate", &gen_routines), ("validate", &val_routines)] {
+            let borrowed: Vec<(&str, &dyn Fn())> =
+                routines.iter().map(|(l, r)| (l.as_str(), r.as_ref())).collect();
+            interleaved(&format!("{format}/{op}"), BATCH, &borrowed);
+        }
         let mut g = c.benchmark_group(format!("{format}/generate"));
         g.throughput(Throughput::Elements(BATCH as u64));
         for (label, imp) in &opened {
