@@ -177,8 +177,10 @@ fn schemes(c: &mut Criterion) {
             })
             .collect();
         for (op, routines) in [("generate", &gen_routines), ("validate", &val_routines)] {
-            let borrowed: Vec<(&str, &dyn Fn())> =
-                routines.iter().map(|(l, r)| (l.as_str(), r.as_ref())).collect();
+            let borrowed: Vec<(&str, &dyn Fn())> = routines
+                .iter()
+                .map(|(l, r)| (l.as_str(), r.as_ref()))
+                .collect();
             interleaved(&format!("{format}/{op}"), BATCH, &borrowed);
         }
         let mut g = c.benchmark_group(format!("{format}/generate"));
