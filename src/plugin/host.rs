@@ -297,6 +297,66 @@ impl PluginImpl {
     }
 }
 
+impl PluginImpl {
+    /// Answers every item of `inputs` through the plugin's batch function
+    /// `batch` ([`Self::run_batch`]), each answer converted by `convert`;
+    /// every item gets `failed(..)` when no instance can be had.
+    ///
+    /// # Safety
+    /// Every pointer in `inputs` must stay valid until this returns, and
+    /// `batch` must be this plugin's batch function for items of type `I`.
+    unsafe fn call_batch<I, R>(
+        &self,
+        batch: BatchFn<I>,
+        inputs: &[I],
+        convert: impl Fn(Answer<'_>) -> R,
+        failed: impl Fn(CallFailure) -> R,
+    ) -> Vec<R> {
+        let mut results = Vec::with_capacity(inputs.len());
+        let ran = self.with_instance(|instance| {
+            let inst = instance.ptr.as_ptr();
+            self.run_batch(
+                instance,
+                inputs.len(),
+                &mut |first, out, answers, done| {
+                    let items = &inputs[first..];
+                    // SAFETY: `items` are valid (the caller's promise); `out`
+                    // and `answers` are writable for their lengths, and
+                    // `answers` has one entry per item; the instance is ours.
+                    unsafe {
+                        batch(
+                            inst,
+                            items.as_ptr(),
+                            items.len(),
+                            out.as_mut_ptr(),
+                            out.len(),
+                            answers.as_mut_ptr(),
+                            done,
+                        )
+                    }
+                },
+                &mut |answer| results.push(convert(answer)),
+            )
+        });
+        match ran {
+            Ok(()) => results,
+            Err(f) => inputs.iter().map(|_| failed(f.clone())).collect(),
+        }
+    }
+}
+
+/// A plugin batch function over items of type `I` (`generate_batch`,
+/// `validate_batch`).
+type BatchFn<I> = unsafe extern "C-unwind" fn(
+    *mut KcInstance,
+    *const I,
+    usize,
+    *mut u8,
+    usize,
+    *mut KcAnswer,
+    *mut usize,
+) -> i32;
+
 /// The failure a status other than `KC_OK` stands for, with the plugin's
 /// message (read only when the status is one of the ABI's).
 fn failure_with(status: i32, message: impl FnOnce() -> String) -> CallFailure {
@@ -498,45 +558,21 @@ impl Implementation for PluginImpl {
                 KcGenerateIn { fields, n_fields }
             })
             .collect();
-        let mut results = Vec::with_capacity(inputs.len());
-        let ran = self.with_instance(|instance| {
-            let inst = instance.ptr.as_ptr();
-            self.run_batch(
-                instance,
-                inputs.len(),
-                &mut |first, out, answers, done| {
-                    let items = &inputs[first..];
-                    // SAFETY: `items` point into `fields`, alive for the call;
-                    // `out` and `answers` are writable for their lengths, and
-                    // `answers` has one entry per item; the instance is ours.
-                    unsafe {
-                        generate_batch(
-                            inst,
-                            items.as_ptr(),
-                            items.len(),
-                            out.as_mut_ptr(),
-                            out.len(),
-                            answers.as_mut_ptr(),
-                            done,
-                        )
-                    }
+        // SAFETY: `inputs` point into `fields` and `entitlements`, alive
+        // until this returns.
+        unsafe {
+            self.call_batch(
+                generate_batch,
+                &inputs,
+                |answer| match answer {
+                    Answer::Output(bytes) => key_from(bytes).map_err(GenerateFailure::Failed),
+                    Answer::Status(KC_REFUSED, m) => Err(GenerateFailure::refused_from_message(&m)),
+                    Answer::Status(status, m) => Err(failure_with(status, || m).into()),
+                    Answer::Broken(f) => Err(f.into()),
                 },
-                &mut |answer| {
-                    results.push(match answer {
-                        Answer::Output(bytes) => key_from(bytes).map_err(GenerateFailure::Failed),
-                        Answer::Status(KC_REFUSED, m) => {
-                            Err(GenerateFailure::refused_from_message(&m))
-                        }
-                        Answer::Status(status, m) => Err(failure_with(status, || m).into()),
-                        Answer::Broken(f) => Err(f.into()),
-                    })
-                },
+                |f| Err(f.into()),
             )
-        });
-        if let Err(f) = ran {
-            return entitlements.iter().map(|_| Err(f.clone().into())).collect();
         }
-        results
     }
 
     fn validate_batch(
@@ -568,43 +604,20 @@ impl Implementation for PluginImpl {
                 }
             })
             .collect();
-        let mut results = Vec::with_capacity(inputs.len());
-        let ran = self.with_instance(|instance| {
-            let inst = instance.ptr.as_ptr();
-            self.run_batch(
-                instance,
-                inputs.len(),
-                &mut |first, out, answers, done| {
-                    let items = &inputs[first..];
-                    // SAFETY: `items` point into `requests` and `contexts`,
-                    // alive for the call; `out` and `answers` are writable
-                    // for their lengths, and `answers` has one entry per
-                    // item; the instance is ours.
-                    unsafe {
-                        validate_batch(
-                            inst,
-                            items.as_ptr(),
-                            items.len(),
-                            out.as_mut_ptr(),
-                            out.len(),
-                            answers.as_mut_ptr(),
-                            done,
-                        )
-                    }
+        // SAFETY: `inputs` point into `requests` and `contexts`, alive
+        // until this returns.
+        unsafe {
+            self.call_batch(
+                validate_batch,
+                &inputs,
+                |answer| match answer {
+                    Answer::Output(bytes) => validation_from(bytes),
+                    Answer::Status(status, m) => Err(failure_with(status, || m)),
+                    Answer::Broken(f) => Err(f),
                 },
-                &mut |answer| {
-                    results.push(match answer {
-                        Answer::Output(bytes) => validation_from(bytes),
-                        Answer::Status(status, m) => Err(failure_with(status, || m)),
-                        Answer::Broken(f) => Err(f),
-                    })
-                },
+                Err,
             )
-        });
-        if let Err(f) = ran {
-            return requests.iter().map(|_| Err(f.clone())).collect();
         }
-        results
     }
 }
 
