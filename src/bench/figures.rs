@@ -107,11 +107,23 @@ pub(crate) struct RateFigure<'a> {
 }
 
 impl RateFigure<'_> {
-    /// Batch `i` (cycling), made once; returns the calls made.
+    /// Batch `i` (cycling), made once; returns the calls answered. A call
+    /// that failed (a crash, a timeout, a refusal) carried no volume: a
+    /// system that fails fast must not look fast.
     pub(crate) fn call(&self, i: usize) -> usize {
         match &self.work {
-            Work::Generate(b) => self.imp.generate_batch(&b[i % b.len()]).len(),
-            Work::Validate(b) => self.imp.validate_batch(&b[i % b.len()]).len(),
+            Work::Generate(b) => self
+                .imp
+                .generate_batch(&b[i % b.len()])
+                .iter()
+                .filter(|r| r.is_ok())
+                .count(),
+            Work::Validate(b) => self
+                .imp
+                .validate_batch(&b[i % b.len()])
+                .iter()
+                .filter(|r| r.is_ok())
+                .count(),
         }
     }
 
@@ -267,5 +279,67 @@ impl Figure<'_> {
             Figure::Rate(f) => f.describe(),
             Figure::Matrix(f) => f.describe(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::implementation::{CallFailure, FailureKind, GenerateFailure, ImplInfo};
+    use crate::verdict::Validation;
+
+    /// The builtin acme-lk1, failing every other call.
+    struct Flaky(Box<dyn Implementation>);
+
+    impl Implementation for Flaky {
+        fn info(&self) -> &ImplInfo {
+            self.0.info()
+        }
+        fn generate(&self, e: &Entitlement) -> Result<String, GenerateFailure> {
+            if e.serial % 2 == 1 {
+                return Err(GenerateFailure::Failed(CallFailure::new(
+                    FailureKind::Crash,
+                    "odd serial",
+                )));
+            }
+            self.0.generate(e)
+        }
+        fn validate(&self, key: &[u8], c: &Context) -> Result<Validation, CallFailure> {
+            if key.len() % 2 == 1 {
+                return Err(CallFailure::new(FailureKind::Crash, "odd length"));
+            }
+            self.0.validate(key, c)
+        }
+    }
+
+    #[test]
+    fn only_answered_calls_count() {
+        let settings = crate::system::acme_demo_settings("acme-lk1");
+        let catalog = crate::catalog::Catalog::acme();
+        let flaky = Flaky(crate::schemes::builtin("acme-lk1", &catalog, &settings).unwrap());
+        let base = Entitlement::from_json(r#"{"product":"acme-cad","edition":"professional","max_major":5,"features":["export-dwg"],"seats":25,"issued":"2026-11-23","expires":"2027-12-31","maintenance_until":null,"serial":424242,"customer":null,"order_id":null,"host_id":null}"#).unwrap();
+        let es: Vec<Entitlement> = (0..10)
+            .map(|i| Entitlement {
+                serial: 1000 + i,
+                ..base.clone()
+            })
+            .collect();
+        let ctx = crate::check::own_context(&base);
+        let keys: Vec<Vec<u8>> = (0..10).map(|i| vec![b'k'; 20 + i]).collect();
+        let figure = |op, work| RateFigure {
+            op,
+            system: "new",
+            format: "acme-lk1",
+            hosting: Hosting::InProcess,
+            threads: 1,
+            imp: &flaky,
+            work,
+            samples: Vec::new(),
+        };
+        let generate = figure(Op::Generate, Work::Generate(vec![es.iter().collect()]));
+        assert_eq!(generate.call(0), 5);
+        let requests = keys.iter().map(|k| (k.as_slice(), &ctx)).collect();
+        let validate = figure(Op::Validate, Work::Validate(vec![requests]));
+        assert_eq!(validate.call(0), 5);
     }
 }

@@ -127,13 +127,13 @@ pub struct Measurement {
     pub hosting: Hosting,
     /// Threads calling at once.
     pub threads: usize,
-    /// Calls made, all rounds.
+    /// Calls answered (failed calls are not counted), all rounds.
     pub calls: u64,
     /// Wall time, seconds, all rounds.
     pub seconds: f64,
-    /// Calls per second over the rounds.
+    /// Calls answered per second over the rounds.
     pub per_second: Stats,
-    /// Calls per second of each round, in round order.
+    /// Calls answered per second of each round, in round order.
     pub samples: Vec<f64>,
 }
 
