@@ -176,53 +176,21 @@ fn schemes(c: &mut Criterion) {
                 std::iter::once(batch).chain(label.starts_with("plugin").then_some(single))
             })
             .collect();
+        // Then criterion, one routine after the other.
         for (op, routines) in [("generate", &gen_routines), ("validate", &val_routines)] {
             let borrowed: Vec<(&str, &dyn Fn())> = routines
                 .iter()
                 .map(|(l, r)| (l.as_str(), r.as_ref()))
                 .collect();
-            interleaved(&format!("{format}/{op}"), BATCH, &borrowed);
-        }
-        let mut g = c.benchmark_group(format!("{format}/generate"));
-        g.throughput(Throughput::Elements(BATCH as u64));
-        for (label, imp) in &opened {
-            g.bench_function(BenchmarkId::from_parameter(label), |b| {
-                b.iter(|| black_box(imp.generate_batch(black_box(&refs))))
-            });
-            if label.starts_with("plugin") {
-                g.bench_function(
-                    BenchmarkId::from_parameter(format!("{label}/single")),
-                    |b| {
-                        b.iter(|| {
-                            for e in black_box(&refs) {
-                                black_box(imp.generate(e)).ok();
-                            }
-                        })
-                    },
-                );
+            let name = format!("{format}/{op}");
+            interleaved(&name, BATCH, &borrowed);
+            let mut g = c.benchmark_group(name);
+            g.throughput(Throughput::Elements(BATCH as u64));
+            for (label, routine) in borrowed {
+                g.bench_function(BenchmarkId::from_parameter(label), |b| b.iter(routine));
             }
+            g.finish();
         }
-        g.finish();
-        let mut g = c.benchmark_group(format!("{format}/validate"));
-        g.throughput(Throughput::Elements(BATCH as u64));
-        for (label, imp) in &opened {
-            g.bench_function(BenchmarkId::from_parameter(label), |b| {
-                b.iter(|| black_box(imp.validate_batch(black_box(&requests))))
-            });
-            if label.starts_with("plugin") {
-                g.bench_function(
-                    BenchmarkId::from_parameter(format!("{label}/single")),
-                    |b| {
-                        b.iter(|| {
-                            for (k, ctx) in black_box(&requests) {
-                                black_box(imp.validate(k, ctx)).ok();
-                            }
-                        })
-                    },
-                );
-            }
-        }
-        g.finish();
     }
 }
 
