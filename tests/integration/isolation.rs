@@ -441,6 +441,95 @@ fn crashes_restart_the_plugin_process_not_the_worker() {
     assert!(w.fatal_error().is_none());
 }
 
+/// The processes `pid` started, and theirs, as (pid, parent) pairs.
+fn descendants(pid: u32) -> Vec<(u32, u32)> {
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(parent) = queue.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                found.push((child, parent));
+                queue.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// Runs a crashing batch, then says whether the plugin lives are the
+/// worker's grandchildren (forked by its first plugin process, the
+/// zygote), and returns every plugin process the worker had.
+fn crash_and_look(w: &WorkerImpl) -> (bool, Vec<u32>) {
+    let answers = generate_all(w, &entitlements(30));
+    for (i, a) in answers.iter().enumerate() {
+        if i % 7 == 0 {
+            assert!(
+                matches!(a, Err(GenerateFailure::Failed(f)) if f.kind == FailureKind::Crash),
+                "item {i}: {a:?}"
+            );
+        } else {
+            assert_eq!(a.as_deref(), Ok(format!("K-{i}").as_str()), "item {i}");
+        }
+    }
+    assert_eq!(w.stats().deaths, 10, "{:?}", w.stats());
+    let [worker] = w.worker_pids()[..] else {
+        panic!("{:?}", w.worker_pids())
+    };
+    let tree = descendants(worker);
+    let forked_by_zygote = tree.iter().any(|&(_, parent)| parent != worker);
+    (
+        forked_by_zygote,
+        tree.into_iter().map(|(pid, _)| pid).collect(),
+    )
+}
+
+/// Waits up to two seconds for every pid in `pids` to be gone.
+fn all_gone(pids: &[u32]) -> bool {
+    for _ in 0..200 {
+        if pids.iter().all(|&p| !pid_alive(p)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// A plugin life after a crash is forked by the worker's first plugin
+/// process (which loaded the plugin once), not loaded again; and no plugin
+/// process outlives the worker.
+#[test]
+fn plugin_lives_come_from_a_zygote_and_end_with_the_worker() {
+    let w = spawn(
+        &fault_plugin("segv_on_serial"),
+        &settings(&[("every", "7")]),
+        options(),
+    );
+    let (forked_by_zygote, plugin_processes) = crash_and_look(&w);
+    assert!(forked_by_zygote, "{plugin_processes:?}");
+    drop(w);
+    assert!(all_gone(&plugin_processes), "{plugin_processes:?}");
+}
+
+/// A plugin that starts a thread when created cannot be forked safely:
+/// every life loads it again, and the blame is the same.
+#[test]
+fn a_plugin_with_a_thread_is_loaded_by_every_life() {
+    let w = spawn(
+        &fault_plugin("segv_on_serial"),
+        &settings(&[("every", "7"), ("thread", "1")]),
+        options(),
+    );
+    let (forked_by_zygote, plugin_processes) = crash_and_look(&w);
+    assert!(!forked_by_zygote, "{plugin_processes:?}");
+    drop(w);
+    assert!(all_gone(&plugin_processes), "{plugin_processes:?}");
+}
+
 /// A crash that depends on what earlier calls did (here: the 5th call of
 /// a plugin process, whatever its input) is blamed on no item: the item
 /// being called when it died does not fail alone, in a fresh plugin

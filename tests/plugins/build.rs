@@ -86,6 +86,7 @@ fn compile(src: &Path, include: &Path, defines: &[&str], out: &Path) {
         "-Wno-unused-function",
         "-Wno-unused-const-variable",
         "-fvisibility=hidden",
+        "-pthread",
     ])
     .arg(format!("-I{}", include.display()));
     for d in defines {

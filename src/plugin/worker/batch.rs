@@ -91,17 +91,29 @@ impl Pool {
                 .copied()
                 .filter(|&i| out[i].is_none())
                 .collect();
+            // The item whose plugin call was running when the plugin died
+            // is blamed if it fails again alone (the worker may have run it
+            // alone already); the rest then go on as one request.
+            let suspect = fault.calling.map(|c| pending[c]);
+            let suspect = suspect.filter(|&s| out[s].is_none());
+            if let Some(alone) = &fault.alone
+                && (suspect.is_none() || unanswered.len() == 1)
+            {
+                // Not run alone as a suspect here after all: its death
+                // still counts.
+                self.record_death(alone, false);
+            }
             if let [only] = unanswered[..] {
                 out[only] = Some(O::failed(fault.failure));
                 return;
             }
-            // The item whose plugin call was running when the plugin died
-            // is blamed if it fails again alone; the rest then go on as one
-            // request.
-            let suspect = fault.calling.map(|c| pending[c]);
-            if let Some(s) = suspect.filter(|&s| out[s].is_none()) {
+            if let Some(s) = suspect {
                 let rest: Vec<usize> = unanswered.iter().copied().filter(|&i| i != s).collect();
-                if self.fails_alone::<O>(items, s, out) {
+                let failed_alone = match fault.alone {
+                    Some(alone) => self.failed_alone::<O>(s, alone, out),
+                    None => self.fails_alone::<O>(items, s, out),
+                };
+                if failed_alone {
                     pending = rest;
                     continue;
                 }
@@ -128,6 +140,25 @@ impl Pool {
                 true
             }
         }
+    }
+
+    /// Item `i` failed alone, in a fresh plugin life the worker ran it in
+    /// (as [`Pool::fails_alone`] would have): it gets the failure. If the
+    /// implementation was declared dead meanwhile (another worker's
+    /// deaths), it gets that, as a run alone would not have happened.
+    pub(super) fn failed_alone<O: Op>(
+        &self,
+        i: usize,
+        failure: CallFailure,
+        out: &mut [Option<O::Answer>],
+    ) -> bool {
+        if let Some(f) = self.fatal() {
+            out[i] = Some(O::failed(f));
+            return true;
+        }
+        self.record_death(&failure, false);
+        out[i] = Some(O::failed(failure));
+        true
     }
 
     /// Several candidates for `failure` (in a request of `batch` items):

@@ -25,6 +25,9 @@ pub(super) struct Fault {
     /// The position, in the request's items, of the item whose plugin call
     /// was running when the plugin died (unanswered): the suspect.
     pub(super) calling: Option<usize>,
+    /// How the suspect failed when the worker ran it alone, in a fresh
+    /// plugin life, right after the death (see `deaths.rs`).
+    pub(super) alone: Option<CallFailure>,
 }
 
 impl Fault {
@@ -32,6 +35,7 @@ impl Fault {
         Fault {
             failure,
             calling: None,
+            alone: None,
         }
     }
 }
@@ -61,12 +65,18 @@ impl Pool {
         let mut p = self.checkout().map_err(Fault::new)?;
         let silence = self.options.silence();
         const FRESH: [u8; wire::HEADER_BYTES + 1] = [1, 0, 0, 0, wire::TAG_FRESH];
-        let sent = if fresh && json_id.is_none() {
-            let [a, b, c] = frame.parts();
-            p.send_parts(&[&FRESH, a, b, c], Instant::now() + silence)
+        let confirm = json_id
+            .is_none()
+            .then(|| self.confirm_frame(indices.len()))
+            .flatten();
+        let fresh: &[u8] = if fresh && json_id.is_none() {
+            &FRESH
         } else {
-            p.send_parts(&frame.parts(), Instant::now() + silence)
+            &[]
         };
+        let [a, b, c] = frame.parts();
+        let confirm = confirm.as_ref().map_or(&[][..], |f| &f[..]);
+        let sent = p.send_parts(&[confirm, fresh, a, b, c], Instant::now() + silence);
         match sent {
             Ok(()) => {}
             Err(SendError::Timeout) => return Err(self.timed_out(p)),
@@ -75,6 +85,10 @@ impl Pool {
                 return Err(self.died(p, &format!("; writing to the worker failed: {e}")));
             }
         }
+        // The positions, in `indices`, of the items still to be answered,
+        // in the order their answers come (an item the worker blames and
+        // goes on without leaves it), and how many have come.
+        let mut expected: Vec<usize> = (0..indices.len()).collect();
         let mut next = 0usize;
         loop {
             let payload = match p.recv(Instant::now() + silence) {
@@ -101,13 +115,31 @@ impl Pool {
                         self.idle_life_ended(&ended);
                         continue;
                     }
-                    Ok(ended) => return Err(self.life_ended(p, &ended, indices, next)),
+                    Ok(ended) => return Err(self.life_ended(p, &ended, &expected[next..])),
+                    Err(e) => return Err(self.garbage(p, &e.to_string())),
+                }
+            }
+            if json_id.is_none() && payload.first() == Some(&wire::TAG_BLAMED) {
+                let mut r = Reader::new(&payload[1..]);
+                match wire::decode_blamed(&mut r) {
+                    Ok(blamed) if blamed.goes_on => {
+                        let unanswered = &expected[next..];
+                        match self.blamed_goes_on::<O>(&blamed, unanswered, indices, out) {
+                            Some(position) => expected.retain(|&e| e != position),
+                            None => {
+                                let what = "a blame of an item not awaiting an answer";
+                                return Err(self.garbage(p, what));
+                            }
+                        }
+                        continue;
+                    }
+                    Ok(blamed) => return Err(self.blamed(p, &blamed, &expected[next..])),
                     Err(e) => return Err(self.garbage(p, &e.to_string())),
                 }
             }
             let read = match json_id {
-                Some(id) => read_json_results::<O>(&payload, id, next, indices.len()),
-                None => read_results::<O>(&payload, next, indices.len()),
+                Some(id) => read_json_results::<O>(&payload, id, next, expected.len()),
+                None => read_results::<O>(&payload, next, expected.len()),
             };
             match read {
                 Ok((answers, done)) => {
@@ -118,7 +150,7 @@ impl Pool {
                         lock(&self.health).in_a_row = 0;
                     }
                     for a in answers {
-                        out[indices[next]] = Some(a);
+                        out[indices[expected[next]]] = Some(a);
                         next += 1;
                     }
                     if done {
@@ -160,56 +192,6 @@ impl Pool {
             FailureKind::Crash,
             format!("{how}{detail}{hint}{quote}"),
         ))
-    }
-
-    /// The worker's plugin child died during this request; the worker
-    /// went on with a fresh one and stays in the pool.
-    fn life_ended(
-        &self,
-        p: Process,
-        ended: &wire::LifeEnded,
-        indices: &[usize],
-        next: usize,
-    ) -> Fault {
-        self.checkin(p);
-        lock(&self.health).stats.spawned += 1;
-        let failure = if ended.garbage {
-            CallFailure::new(
-                FailureKind::Protocol,
-                format!("the worker sent {}{}", ended.ending, ended.quote),
-            )
-        } else {
-            let hint = self.options.memory_hint(&ended.quote);
-            CallFailure::new(
-                FailureKind::Crash,
-                format!("{}{hint}{}", ended.ending, ended.quote),
-            )
-        };
-        // Only an item not answered yet can have been running.
-        let calling = ended
-            .calling
-            .map(|c| c as usize)
-            .filter(|&c| c >= next && c < indices.len());
-        if calling.is_some_and(|c| c > next) {
-            // The calls before it returned (their answers died unsent):
-            // progress, as for answers received.
-            lock(&self.health).in_a_row = 0;
-        }
-        Fault { failure, calling }
-    }
-
-    /// The worker's plugin child died between requests: no item is to
-    /// blame; the worker answers the request in a fresh one.
-    fn idle_life_ended(&self, ended: &wire::LifeEnded) {
-        lock(&self.health).stats.spawned += 1;
-        let failure = CallFailure::new(
-            FailureKind::Crash,
-            format!(
-                "the worker died while idle: {}{}",
-                ended.ending, ended.quote
-            ),
-        );
-        self.record_death(&failure, true);
     }
 
     fn garbage(&self, p: Process, what: &str) -> Fault {

@@ -1,10 +1,12 @@
 //! The worker's plugin lives: `keycompat __worker` never calls the plugin
 //! itself. It forks a child per life, which loads the plugin and answers
-//! requests ([`serve_life`]), and relays frames between the coordinator and
+//! requests (`serve.rs`), and relays frames between the coordinator and
 //! that child. When the child dies during a request, the worker tells the
 //! coordinator how it ended, what it wrote to stderr, and which item's call
-//! it was in (a word of shared memory, [`CallingSlot`]), and forks the next
-//! life at once.
+//! it was in (a word of shared memory, [`CallingSlot`]), and goes on with
+//! the next life at once; after a `Confirm`, it first runs that item alone
+//! in a fresh life and, when it fails there too, goes on with the rest of
+//! the request itself (`confirm.rs`).
 //!
 //! Why: a crashing input used to cost a new worker (an exec of keycompat,
 //! its dynamic linking, a `dlopen` and a hello: milliseconds of CPU) and,
@@ -14,35 +16,47 @@
 //! plugin that crashes on many inputs then costs little more than one that
 //! does not.
 //!
-//! The child is forked *before* the plugin is loaded: every life loads it
-//! anew, so no plugin thread, lock or state crosses a fork, and each life
+//! The first life loads the plugin and, when it safely can, becomes the
+//! plugin's zygote (`zygote.rs`): it then forks every later life, with the
+//! plugin loaded and an instance created but no call made, and the worker
+//! keeps such lives spare (forked two at a time, so a crash and its run
+//! alone wake the zygote once), so the life that runs a suspect alone or
+//! the rest of a request is there before it is needed. Otherwise each life is
+//! forked by the worker *before* the plugin is loaded and loads it anew, so
+//! no plugin thread, lock or state crosses a fork. Either way each life
 //! starts as a freshly started worker would. The first life's ready (or
 //! load failure) is the worker's; a first life that dies while loading
 //! makes the worker end the same way, so the coordinator reports a load
 //! crash as it always did. Hangs are the coordinator's to judge: it kills
-//! the worker's process group, this child included.
+//! the worker's process group, every plugin process included (a suspect
+//! run alone after a `Confirm` is the worker's, within the time given).
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
-use std::process::ExitStatus;
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::rc::Rc;
+use std::time::Duration;
 
 use super::calling::CallingSlot;
+use super::confirm::{
+    Confirm, Outcome, Run, await_alone, ending_words, item_ranges, part_of, read_confirm,
+};
 use super::ending::Ending;
-use super::process::{EXIT_GRACE, STDERR_GRACE, peek_exit};
-use super::serve::{Channel, ReadFrame, read_frame, read_hello, serve_life};
-use super::stderr::StderrTail;
-use super::wire::{self, LifeEnded, MAX_FRAME_BYTES, Reader};
+use super::life::{Life, Recv, put_frame};
+use super::serve::{Channel, ReadFrame, read_frame, read_hello};
+use super::wire::{self, Blamed, LifeEnded, Reader};
+use super::zygote::Zygote;
 use crate::exit::worker as exit_code;
+
+/// How many spare lives the zygote forks at a time.
+const SPARES: usize = 2;
 
 /// Runs the worker: the hello, then every request, each in the current
 /// plugin life. Returns the worker's exit code.
 pub(super) fn supervise(channel: &mut Channel) -> Result<i32, String> {
-    let Some((hello, _)) = read_hello(&mut channel.input)? else {
+    let Some((hello, said)) = read_hello(&mut channel.input)? else {
         return Ok(exit_code::OK);
     };
     let calling = CallingSlot::new()
@@ -70,28 +84,42 @@ pub(super) fn supervise(channel: &mut Channel) -> Result<i32, String> {
         }
     }
     first.ready_pending = false;
+    let zygote = first.control.take().and_then(Zygote::join);
     let mut workers = Lives {
         channel,
         calling: &calling,
         hello: &hello,
-        current: Some(first),
+        progress: said.progress,
+        current: None,
+        spares: VecDeque::new(),
+        zygote: None,
+        zygote_process: None,
     };
+    match zygote {
+        Some(z) => {
+            // The first plugin process forks the lives from now on: the
+            // first of them, and a spare, start at once.
+            workers.zygote = Some(Rc::new(RefCell::new(z)));
+            workers.zygote_process = Some(first);
+            workers.next_life();
+        }
+        None => workers.current = Some(first),
+    }
+    let mut confirm = None;
     loop {
         let request = match read_frame(&mut workers.channel.input) {
             Ok(ReadFrame::Frame(f)) => f,
             Ok(ReadFrame::Eof) => {
-                if let Some(life) = workers.current.take() {
-                    life.close();
-                }
+                workers.shut_down();
                 return Ok(exit_code::OK);
             }
             Err(e) => return Err(format!("reading a request: {e}")),
         };
-        if request.first() == Some(&wire::TAG_FRESH) {
-            workers.fresh();
-            continue;
+        match request.first() {
+            Some(&wire::TAG_FRESH) => workers.fresh(),
+            Some(&wire::TAG_CONFIRM) => confirm = read_confirm(&request),
+            _ => workers.answer(&request, confirm.take())?,
         }
-        workers.answer(&request)?;
     }
 }
 
@@ -100,8 +128,17 @@ struct Lives<'a> {
     channel: &'a mut Channel,
     calling: &'a CallingSlot,
     hello: &'a [u8],
+    /// How often a busy worker tells the coordinator it is alive.
+    progress: Duration,
     /// The plugin child, when one is running (or starting).
     current: Option<Life>,
+    /// Lives forked ahead, which served nothing (with a zygote only).
+    spares: VecDeque<Life>,
+    /// The plugin's zygote, which forks the lives, when the first plugin
+    /// process became one (`zygote.rs`).
+    zygote: Option<Rc<RefCell<Zygote>>>,
+    /// That first process, to reap at the end.
+    zygote_process: Option<Life>,
 }
 
 impl Lives<'_> {
@@ -114,78 +151,39 @@ impl Lives<'_> {
     }
 
     /// Runs one request in the current life (starting one if needed) and
-    /// relays its answers; a death is told with a life-ended message.
-    fn answer(&mut self, request: &[u8]) -> Result<(), String> {
-        let mut life = match self.current.take() {
-            Some(life) => life,
-            None => match Life::start(self.channel, self.calling, self.hello, false) {
-                Ok(life) => life,
-                Err(e) => {
-                    return self.tell(LifeEnded {
-                        idle: false,
-                        calling: None,
-                        garbage: false,
-                        ending: format!("cannot start a new plugin process: {e}"),
-                        quote: String::new(),
-                    });
-                }
-            },
+    /// relays its answers; a death is told with a life-ended message (or,
+    /// after a `Confirm`, with the outcome of the item run alone, and the
+    /// rest of the request goes on in a fresh life).
+    fn answer(&mut self, request: &[u8], confirm: Option<Confirm>) -> Result<(), String> {
+        let mut confirm = confirm;
+        let Some(mut life) = self.ready_life(&mut confirm)? else {
+            return Ok(());
         };
-        if !life.ready_pending && life.has_exited() {
-            // Died between requests (a plugin thread, a signal from
-            // outside): no item is concerned; go on in a fresh life.
-            let (ending, quote) = life.end();
-            self.tell(LifeEnded {
-                idle: true,
-                calling: None,
-                garbage: false,
-                ending: ending.describe(),
-                quote,
-            })?;
-            self.current = None;
-            return self.answer(request);
-        }
-        if life.ready_pending {
-            match life.recv() {
-                Ok(frame) if frame.first() == Some(&wire::TAG_READY) => life.ready_pending = false,
-                Ok(frame) => {
-                    let what = match frame.first() {
-                        Some(&wire::TAG_LOAD_FAILED) => "failed to load the plugin again",
-                        _ => "answered its hello with an unexpected message",
-                    };
-                    life.kill();
-                    let (ending, quote) = life.end();
-                    return self.tell(LifeEnded {
-                        idle: false,
-                        calling: None,
-                        garbage: false,
-                        ending: format!("a new plugin process {what} ({})", ending.describe()),
-                        quote,
-                    });
-                }
-                Err(_) => return self.died(life, "while loading the plugin again"),
-            }
-        }
+        // A request that does not decode is the life's to refuse.
+        let mut run = Run::new(request, confirm);
         self.calling.leave();
         life.served = true;
         if life.send(request).is_err() {
-            return self.died(life, "");
+            return self.died(life, "", run.as_mut()).map(drop);
         }
         loop {
             match life.recv() {
                 Ok(frame) => {
                     let results = frame.first() == Some(&wire::TAG_RESULTS);
-                    let done = if results {
-                        let Some(done) = results_done(&frame) else {
+                    let (count, done) = if results {
+                        let Some(header) = results_header(&frame) else {
                             life.kill();
                             let what = "a results frame that does not decode".into();
                             return self.garbage(life, what);
                         };
-                        done
+                        header
                     } else {
-                        false
+                        (0, false)
                     };
-                    write_frame(&mut self.channel.output, &frame)?;
+                    match run.as_mut() {
+                        Some(run) if results => self.relay(run, frame, count)?,
+                        _ => write_frame(&mut self.channel.output, &frame)?,
+                    }
                     if done {
                         self.current = Some(life);
                         return Ok(());
@@ -198,7 +196,10 @@ impl Lives<'_> {
                         return Ok(());
                     }
                 }
-                Err(Recv::Closed) => return self.died(life, ""),
+                Err(Recv::Closed | Recv::TimedOut) => match self.died(life, "", run.as_mut())? {
+                    Some(next) => life = next,
+                    None => return Ok(()),
+                },
                 Err(Recv::Garbage(what)) => {
                     life.kill();
                     return self.garbage(life, what);
@@ -207,48 +208,327 @@ impl Lives<'_> {
         }
     }
 
+    /// Relays a results frame of the current life's part of `run`: its
+    /// first answer counts on from the answers relayed before that part.
+    fn relay(&mut self, run: &mut Run<'_>, mut frame: Vec<u8>, count: usize) -> Result<(), String> {
+        if run.before > 0 {
+            let first = results_first(&frame).unwrap_or(0) as usize + run.before;
+            frame[1..5].copy_from_slice(&(first as u32).to_le_bytes());
+        }
+        write_frame(&mut self.channel.output, &frame)?;
+        run.answered += count;
+        if count > 0
+            && let Some(confirm) = &mut run.confirm
+        {
+            // Answers received: the coordinator's count starts again.
+            confirm.in_a_row = 0;
+        }
+        Ok(())
+    }
+
+    /// The current life, ready for a request (or a new one); `None` once
+    /// the coordinator was told why there is none. A life found dead
+    /// meanwhile is told as an idle death, which `confirm` counts as the
+    /// coordinator does.
+    fn ready_life(&mut self, confirm: &mut Option<Confirm>) -> Result<Option<Life>, String> {
+        loop {
+            let started = match self.current.take() {
+                Some(life) => Ok(life),
+                None => self.start_life(),
+            };
+            let mut life = match started.and_then(|life| self.started(life)) {
+                Ok(life) => life,
+                Err(e) => {
+                    self.tell(LifeEnded {
+                        idle: false,
+                        calling: None,
+                        garbage: false,
+                        ending: format!("cannot start a new plugin process: {e}"),
+                        quote: String::new(),
+                    })?;
+                    return Ok(None);
+                }
+            };
+            if !life.ready_pending && life.has_exited() {
+                // Died between requests (a plugin thread, a signal from
+                // outside): no item is concerned; go on in a fresh life.
+                let (ending, quote) = life.end();
+                self.tell(LifeEnded {
+                    idle: true,
+                    calling: None,
+                    garbage: false,
+                    ending: ending.describe(),
+                    quote,
+                })?;
+                if let Some(c) = confirm {
+                    c.in_a_row += 1;
+                }
+                self.next_life();
+                continue;
+            }
+            if life.ready_pending {
+                match life.recv() {
+                    Ok(frame) if frame.first() == Some(&wire::TAG_READY) => {
+                        life.ready_pending = false;
+                    }
+                    Ok(frame) => {
+                        let what = match frame.first() {
+                            Some(&wire::TAG_LOAD_FAILED) => "failed to load the plugin again",
+                            _ => "answered its hello with an unexpected message",
+                        };
+                        life.kill();
+                        let (ending, quote) = life.end();
+                        self.tell(LifeEnded {
+                            idle: false,
+                            calling: None,
+                            garbage: false,
+                            ending: format!("a new plugin process {what} ({})", ending.describe()),
+                            quote,
+                        })?;
+                        return Ok(None);
+                    }
+                    Err(_) => {
+                        self.died(life, "while loading the plugin again", None)?;
+                        return Ok(None);
+                    }
+                }
+            }
+            return Ok(Some(life));
+        }
+    }
+
     /// The child closed its end: it died (or is killed now). Tells how,
-    /// with the item it was calling, and starts the next life.
-    fn died(&mut self, life: Life, detail: &str) -> Result<(), String> {
-        let (ending, quote) = life.end();
-        let how = if ending.killed_by_us {
-            "closed its end of the protocol and was killed".to_string()
-        } else {
-            ending.describe()
+    /// with the item it was calling, and goes on with the next life. After
+    /// a `Confirm`, first runs that item alone in a fresh life and, when it
+    /// fails there too, goes on with the rest of the request in another:
+    /// returns that life, which was sent it.
+    fn died(
+        &mut self,
+        life: Life,
+        detail: &str,
+        run: Option<&mut Run<'_>>,
+    ) -> Result<Option<Life>, String> {
+        // Read before another life calls anything.
+        let calling = self.calling.current();
+        let Some(run) = run else {
+            let (ending, quote) = life.end();
+            self.tell(LifeEnded {
+                idle: false,
+                calling,
+                garbage: false,
+                ending: ending_words(&ending, detail),
+                quote,
+            })?;
+            self.next_life();
+            return Ok(None);
         };
-        let ended = LifeEnded {
+        // The item being called, as the coordinator numbers it.
+        let index = calling
+            .map(|c| c as usize)
+            .filter(|&c| c >= run.answered && c < run.sent.len());
+        let position = index.map(|c| run.sent[c]);
+        let unanswered = run.sent.len() - run.answered;
+        if let Some(confirm) = &mut run.confirm {
+            if index.is_some_and(|c| c > run.answered) {
+                // Calls before it returned: progress, for the coordinator.
+                confirm.in_a_row = 0;
+            }
+            confirm.in_a_row += 1;
+        }
+        let confirm = run.confirm.filter(|c| c.in_a_row <= c.max);
+        if run.ranges.is_none() && confirm.is_some() {
+            run.ranges = item_ranges(run.request);
+        }
+        let alone = match (confirm, position, &run.ranges) {
+            (Some(c), Some(p), Some(ranges)) if unanswered >= 2 => {
+                Some((part_of(run.request, ranges, &[p]), c.timeout))
+            }
+            // With one item unanswered the coordinator blames it at once.
+            _ => None,
+        };
+        let crash = |ending: Ending, quote: String| LifeEnded {
             idle: false,
-            calling: self.calling.current(),
+            calling: position,
             garbage: false,
-            ending: if detail.is_empty() {
-                how
-            } else {
-                format!("{how} {detail}")
-            },
+            ending: ending_words(&ending, detail),
             quote,
         };
+        let Some((alone, timeout)) = alone else {
+            let (ending, quote) = life.end();
+            self.tell(crash(ending, quote))?;
+            self.next_life();
+            return Ok(None);
+        };
         self.next_life();
-        self.tell(ended)
+        let Some(mut fresh) = self.current.take() else {
+            // No life to run it in: the coordinator will.
+            let (ending, quote) = life.end();
+            self.tell(crash(ending, quote))?;
+            return Ok(None);
+        };
+        // The item starts alone at once (a life the zygote forked reads it
+        // straight away; one that loads the plugin itself answers its
+        // hello first); the dead life is described while it runs.
+        self.calling.leave();
+        fresh.served = true;
+        let mut sent = !fresh.ready_pending && fresh.send(&alone).is_ok();
+        let (ending, quote) = life.end();
+        let crash = crash(ending, quote);
+        if fresh.ready_pending {
+            match fresh.recv() {
+                Ok(frame) if frame.first() == Some(&wire::TAG_READY) => {
+                    fresh.ready_pending = false;
+                    sent = fresh.send(&alone).is_ok();
+                }
+                _ => {
+                    fresh.kill();
+                    fresh.close();
+                    self.tell(crash)?;
+                    return Ok(None);
+                }
+            }
+        }
+        if !sent {
+            // It died before it could read the item: as if it had not
+            // been tried (the next request finds it dead).
+            self.current = Some(fresh);
+            self.tell(crash)?;
+            return Ok(None);
+        }
+        let output = &mut self.channel.output;
+        let relayed = run.before + run.answered;
+        let keep_alive = || {
+            let mut frame = wire::start_results(relayed as u32);
+            wire::patch_results(&mut frame, 0, false);
+            output
+                .write_all(&frame.finish())
+                .map_err(|e| format!("writing to the coordinator: {e}"))
+        };
+        let alone = match await_alone(fresh, self.calling, timeout, self.progress, keep_alive)? {
+            Outcome::Answered(life) => {
+                // Not reproduced alone: the coordinator decides.
+                self.current = Some(life);
+                self.tell(crash)?;
+                return Ok(None);
+            }
+            Outcome::Failed(alone) => alone,
+        };
+        // The coordinator counts that death too; with more items left and
+        // no death too many, the rest goes on in a fresh life.
+        let in_a_row = run.confirm.as_mut().map_or(u32::MAX, |c| {
+            c.in_a_row += 1;
+            c.in_a_row
+        });
+        let index = index.unwrap_or(run.answered);
+        let rest: Vec<u32> = run.sent[run.answered..]
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| run.answered + k != index)
+            .map(|(_, &p)| p)
+            .collect();
+        let goes_on = !rest.is_empty() && confirm.is_some_and(|c| in_a_row <= c.max);
+        self.channel
+            .output
+            .write_all(&wire::encode_blamed(&Blamed {
+                crash,
+                alone,
+                goes_on,
+            }))
+            .map_err(|e| format!("writing to the coordinator: {e}"))?;
+        if !goes_on {
+            self.next_life();
+            return Ok(None);
+        }
+        let Some(ranges) = &run.ranges else {
+            return Ok(None);
+        };
+        let part = part_of(run.request, ranges, &rest);
+        run.before += run.answered;
+        run.answered = 0;
+        run.sent = rest;
+        self.next_life();
+        let Some(mut next) = self.ready_life(&mut run.confirm)? else {
+            return Ok(None);
+        };
+        self.calling.leave();
+        next.served = true;
+        if next.send(&part).is_err() {
+            return self.died(next, "", Some(run));
+        }
+        Ok(Some(next))
     }
 
     /// The child sent something that is not a frame: a protocol failure.
     /// Which item was running is not trusted: the child went on after it.
     fn garbage(&mut self, life: Life, what: String) -> Result<(), String> {
         let (_, quote) = life.end();
-        self.next_life();
         self.tell(LifeEnded {
             idle: false,
             calling: None,
             garbage: true,
             ending: what,
             quote,
-        })
+        })?;
+        self.next_life();
+        Ok(())
     }
 
-    /// Starts the next life now, so it loads while the coordinator reads
-    /// the news; a failure to start is met on the next request.
+    /// Makes the next life current: a spare, or a new one (started now, so
+    /// it loads while the coordinator reads the news; a failure to start
+    /// is met on the next request). With a zygote, spares are forked when
+    /// none is left, two at a time.
     fn next_life(&mut self) {
-        self.current = Life::start(self.channel, self.calling, self.hello, false).ok();
+        self.current = match self.spares.pop_front() {
+            Some(spare) => Some(spare),
+            None => self.start_life().ok(),
+        };
+        if self.zygote.is_some() && self.spares.is_empty() {
+            for _ in 0..SPARES {
+                match self.start_life() {
+                    Ok(life) => self.spares.push_back(life),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// A new life: forked by the zygote while there is one, else by the
+    /// worker (it then loads the plugin itself).
+    fn start_life(&mut self) -> std::io::Result<Life> {
+        if let Some(zygote) = self.zygote.as_ref().filter(|z| z.borrow().is_alive())
+            && let Ok(life) = Life::spawn(zygote, self.calling, self.progress)
+        {
+            return Ok(life);
+        }
+        Life::start(self.channel, self.calling, self.hello, false)
+    }
+
+    /// `life`, or, when the zygote could not fork it, a life the worker
+    /// forks instead (from then on every life is the worker's: the zygote
+    /// is not asked again).
+    fn started(&mut self, mut life: Life) -> std::io::Result<Life> {
+        if !life.never_started() {
+            return Ok(life);
+        }
+        life.close();
+        for spare in self.spares.drain(..) {
+            spare.close();
+        }
+        self.zygote = None;
+        Life::start(self.channel, self.calling, self.hello, false)
+    }
+
+    /// The coordinator is done: the lives end normally (the zygote reaps
+    /// them), then the zygote, then its own process.
+    fn shut_down(&mut self) {
+        let lives = self.current.take().into_iter().chain(self.spares.drain(..));
+        for life in lives.collect::<Vec<_>>() {
+            life.close();
+        }
+        self.zygote = None;
+        if let Some(zygote) = self.zygote_process.take() {
+            zygote.close();
+        }
     }
 
     fn tell(&mut self, ended: LifeEnded) -> Result<(), String> {
@@ -260,20 +540,21 @@ impl Lives<'_> {
     }
 }
 
-/// Whether a results frame is its request's last (`None`: it does not
-/// decode).
-fn results_done(frame: &[u8]) -> Option<bool> {
+/// Where a results frame's answers start in its request.
+fn results_first(frame: &[u8]) -> Option<u32> {
     let mut r = Reader::new(frame);
     r.u8("tag").ok()?;
-    wire::read_results_header(&mut r).ok().map(|h| h.done)
+    wire::read_results_header(&mut r).ok().map(|h| h.first)
 }
 
-/// Writes one payload as a frame (its length, then the payload).
-fn put_frame(output: &mut File, payload: &[u8]) -> io::Result<()> {
-    let len = u32::try_from(payload.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a frame too large to send"))?;
-    output.write_all(&len.to_le_bytes())?;
-    output.write_all(payload)
+/// A results frame's answer count and whether it is its request's last
+/// (`None`: it does not decode).
+fn results_header(frame: &[u8]) -> Option<(usize, bool)> {
+    let mut r = Reader::new(frame);
+    r.u8("tag").ok()?;
+    wire::read_results_header(&mut r)
+        .ok()
+        .map(|h| (h.count as usize, h.done))
 }
 
 /// Writes one payload as a frame to the coordinator.
@@ -297,245 +578,4 @@ fn end_like(ending: Ending) -> i32 {
         return 128 + sig;
     }
     status.code().unwrap_or(exit_code::PROTOCOL)
-}
-
-/// Why no frame came from the child.
-enum Recv {
-    /// It closed its end (it died, most likely).
-    Closed,
-    /// It sent something that is not a frame.
-    Garbage(String),
-}
-
-/// One plugin child: its pid, the pipes to it, and its stderr.
-struct Life {
-    pid: libc::pid_t,
-    /// Requests to the child; `None` once closed.
-    input: Option<File>,
-    output: File,
-    stderr: Arc<StderrTail>,
-    drain: Option<JoinHandle<()>>,
-    /// Its ready has not been read yet.
-    ready_pending: bool,
-    /// It was sent a request.
-    served: bool,
-    /// Reaped already.
-    reaped: Option<Ending>,
-}
-
-/// A pipe, both ends close-on-exec: (read end, write end).
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills the two-element array we pass.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just created and are owned by nothing else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
-impl Life {
-    /// Forks a child that serves one life of the plugin and sends it the
-    /// hello. Its ready is read later (`ready_pending`).
-    fn start(
-        channel: &Channel,
-        calling: &CallingSlot,
-        hello: &[u8],
-        first: bool,
-    ) -> io::Result<Life> {
-        calling.leave();
-        let (request_r, request_w) = pipe()?;
-        let (answer_r, answer_w) = pipe()?;
-        let (stderr_r, stderr_w) = pipe()?;
-        // Our own stderr, for the child's words (a copy, so the drain
-        // thread never takes std's stderr lock: a child forked while a
-        // thread held it could never print).
-        // SAFETY: F_DUPFD_CLOEXEC on fd 2 creates a new descriptor.
-        let copy = unsafe { libc::fcntl(libc::STDERR_FILENO, libc::F_DUPFD_CLOEXEC, 3) };
-        if copy < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `copy` was just created and is owned by nothing else.
-        let copy = unsafe { File::from_raw_fd(copy) };
-        // SAFETY: getpid cannot fail.
-        let worker_pid = unsafe { libc::getpid() };
-        // SAFETY: fork. The worker's other threads (the orphan check, the
-        // drains of earlier lives) hold no lock the child needs: they sleep
-        // or block in read(2), and print through their own descriptors.
-        // The child runs `child` and _exits; it never returns here.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if pid == 0 {
-            drop((request_w, answer_r, stderr_r, copy));
-            let code = child(
-                worker_pid, channel, calling, request_r, answer_w, stderr_w, first,
-            );
-            // SAFETY: ends the child without running the worker's exit
-            // handlers or unwinding into the worker's frames.
-            unsafe { libc::_exit(code) };
-        }
-        drop((request_r, answer_w, stderr_w));
-        let stderr = Arc::new(StderrTail::default());
-        let tail = Arc::clone(&stderr);
-        let drain = std::thread::Builder::new()
-            .name(format!("kc-plugin-{pid}-stderr"))
-            .spawn(move || tail.drain(File::from(stderr_r), Some(copy)))?;
-        let mut life = Life {
-            pid,
-            input: Some(File::from(request_w)),
-            output: File::from(answer_r),
-            stderr,
-            drain: Some(drain),
-            ready_pending: true,
-            served: false,
-            reaped: None,
-        };
-        // A child that died already is found by the ready that never comes.
-        let _ = life.send(hello);
-        Ok(life)
-    }
-
-    fn send(&mut self, payload: &[u8]) -> Result<(), ()> {
-        let Some(input) = &mut self.input else {
-            return Err(());
-        };
-        put_frame(input, payload).map_err(|_| ())
-    }
-
-    fn recv(&mut self) -> Result<Vec<u8>, Recv> {
-        match read_frame(&mut self.output) {
-            Ok(ReadFrame::Frame(f)) => Ok(f),
-            Ok(ReadFrame::Eof) => Err(Recv::Closed),
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => Err(Recv::Garbage(format!(
-                "a frame larger than the limit of {MAX_FRAME_BYTES} bytes ({e})"
-            ))),
-            // A frame cut short, or a read that failed: it is gone.
-            Err(_) => Err(Recv::Closed),
-        }
-    }
-
-    /// Whether the child has exited (it stays waitable).
-    fn has_exited(&self) -> bool {
-        peek_exit(self.pid)
-    }
-
-    /// Kills the child now (it is confused; its status is ours to give).
-    fn kill(&mut self) {
-        if self.reaped.is_none() {
-            // SAFETY: kill(2) of our unreaped child: the pid is still ours.
-            unsafe { libc::kill(self.pid, libc::SIGKILL) };
-            let status = self.wait();
-            self.reaped = Some(Ending {
-                status,
-                killed_by_us: true,
-            });
-        }
-    }
-
-    /// Reaps it (blocking).
-    fn wait(&self) -> Option<ExitStatus> {
-        let mut status = 0;
-        loop {
-            // SAFETY: waits for our own child; `status` is a valid int.
-            let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
-            if r == self.pid {
-                return Some(ExitStatus::from_raw(status));
-            }
-            if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-                return None;
-            }
-        }
-    }
-
-    /// Reaps the child, which closed its end: lets it die by itself for up
-    /// to [`EXIT_GRACE`] (its own status is the news), then kills it. Says
-    /// how it ended and quotes its stderr.
-    fn end(mut self) -> (Ending, String) {
-        self.input = None;
-        if self.reaped.is_none() {
-            let deadline = Instant::now() + EXIT_GRACE;
-            let mut pause = Duration::from_micros(20);
-            while !self.has_exited() && Instant::now() < deadline {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(2));
-            }
-            if self.has_exited() {
-                self.reaped = Some(Ending {
-                    status: self.wait(),
-                    killed_by_us: false,
-                });
-            } else {
-                self.kill();
-            }
-        }
-        let quote = self.stderr.quote(STDERR_GRACE);
-        if let Some(d) = self.drain.take().filter(|d| d.is_finished()) {
-            let _ = d.join();
-        }
-        let ending = self.reaped.unwrap_or(Ending {
-            status: None,
-            killed_by_us: false,
-        });
-        (ending, quote)
-    }
-
-    /// Closes its input (the normal end: the child destroys the plugin and
-    /// exits) and reaps it.
-    fn close(self) {
-        self.end();
-    }
-}
-
-/// The child: the worker's channel closed, stdout and stderr to the
-/// worker's pipe, then one life of the plugin. Returns its exit code.
-fn child(
-    worker_pid: libc::pid_t,
-    worker: &Channel,
-    calling: &CallingSlot,
-    input: OwnedFd,
-    output: OwnedFd,
-    stderr: OwnedFd,
-    first: bool,
-) -> i32 {
-    // SAFETY: closes the worker's channel descriptors in this child only
-    // (the worker's own `File`s are never used or dropped here: this
-    // process _exits), dup2s the stderr pipe over fds 1 and 2 (a plugin's
-    // printf and its stderr both reach the worker), and drops the original.
-    unsafe {
-        libc::close(worker.input.as_raw_fd());
-        libc::close(worker.output.as_raw_fd());
-        if libc::dup2(stderr.as_raw_fd(), libc::STDOUT_FILENO) < 0
-            || libc::dup2(stderr.as_raw_fd(), libc::STDERR_FILENO) < 0
-        {
-            return exit_code::PROTOCOL;
-        }
-    }
-    drop(stderr);
-    // SAFETY: prctl with plain values: "kc-plugin" names this process in ps
-    // and top (a static NUL-terminated name, at most 16 bytes read); the
-    // kernel kills it when the worker thread that forked it ends (the
-    // worker's main thread, which only ends with the worker), cheaper than
-    // a thread watching for orphanhood. getppid and _exit cannot fail.
-    unsafe {
-        libc::prctl(libc::PR_SET_NAME, c"kc-plugin".as_ptr());
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // The worker may have died before the line above.
-        if libc::getppid() != worker_pid {
-            libc::_exit(exit_code::OK);
-        }
-    }
-    let mut channel = Channel {
-        input: File::from(input),
-        output: File::from(output),
-    };
-    match serve_life(&mut channel, calling, first) {
-        Ok(code) => code,
-        Err(message) => {
-            eprintln!("keycompat __worker (plugin process): {message}");
-            let _ = channel.output.write_all(&wire::encode_error(&message));
-            exit_code::PROTOCOL
-        }
-    }
 }

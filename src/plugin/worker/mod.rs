@@ -30,7 +30,9 @@
 //! /dev/null (so a plugin's `printf` or `getchar` cannot corrupt or steal
 //! frames); the coordinator polls non-blocking pipes against deadlines,
 //! peeks at a child's exit without reaping it (`waitid(WNOWAIT)`), and kills
-//! a whole process group (`kill(-pgid, SIGKILL)`). Each `unsafe` block says
+//! a whole process group (`kill(-pgid, SIGKILL)`); the worker and its
+//! zygote fork plugin processes, pass descriptors between them
+//! (`SCM_RIGHTS`) and watch them through pidfds. Each `unsafe` block says
 //! why it is sound.
 //!
 //! # Timeouts
@@ -38,7 +40,9 @@
 //! The timeout is per item, not per batch. A busy worker sends what it has
 //! whenever a quarter of the timeout (`progress`) has passed since its last
 //! frame; so a healthy worker, whose every call returns within the timeout,
-//! is never silent for longer than `timeout + progress`. The coordinator
+//! is never silent for longer than `timeout + progress` (a worker running
+//! an item alone after a `Confirm` gives it `timeout` itself and says it is
+//! alive meanwhile, with an empty results frame). The coordinator
 //! kills the worker's process group with SIGKILL (no grace: a hung plugin
 //! will not shut down cleanly) when no frame arrived for that long plus a
 //! small slack.
@@ -46,22 +50,30 @@
 //! # Crash blame
 //!
 //! A worker never calls the plugin itself: it forks a child per plugin
-//! life (`lives.rs`), which loads the plugin and answers, and relays the
-//! frames. When that child dies (signal, exit) during a request, the worker
-//! says so in a frame (how it ended, its stderr, and which item's plugin
-//! call was running, from a word of memory both share) and forks the next
-//! life, which costs a fork and a `dlopen` rather than a new worker. The
-//! coordinator blames the item that was being called if it fails again
-//! alone, in a fresh life, and runs the rest as one request. When the
-//! worker itself dies, times out, or sends a frame that does not decode,
-//! the coordinator reaps it, classifies the end ("signal 11 (SIGSEGV)",
-//! "abort (SIGABRT)", "no answer within 5s", ...), appends the tail of the
-//! worker's stderr, and starts a fresh worker. If one item was unanswered,
-//! it is the culprit. Otherwise the unanswered items are run again alone
-//! (for a plugin library, each in a fresh life): the item that fails alone
-//! gets the failure, every other item its real answer; when none does, the
-//! failure is kept as the batch's. After more than `max_restarts` deaths in
-//! a row without one successful frame, the implementation is declared dead
+//! life (`lives.rs`), which answers, and relays the frames. The first life
+//! loads the plugin and, when it is its only thread afterwards, becomes
+//! the plugin's zygote (`zygote.rs`): it makes no call and forks every
+//! later life with the plugin loaded and an instance created, so a life
+//! costs a fork, and spare lives are forked ahead. When a life dies (signal,
+//! exit) during a request, the worker says so in a frame (how it ended,
+//! its stderr, and which item's plugin call was running, from a word of
+//! memory all share) and goes on with the next life. The coordinator
+//! blames the item that was being called if it fails again alone, in a
+//! fresh life, and runs the rest as one request. When the coordinator
+//! allows it (`Confirm`, `deaths.rs`), the worker runs that item alone
+//! itself at once and, when it fails there too, tells both deaths
+//! (`Blamed`) and goes on with the rest in another fresh life
+//! (`confirm.rs`): the same blame, without a round trip through the
+//! coordinator per crash. When the worker itself dies, times out, or sends
+//! a frame that does not decode, the coordinator reaps it, classifies the
+//! end ("signal 11 (SIGSEGV)", "abort (SIGABRT)", "no answer within 5s",
+//! ...), appends the tail of the worker's stderr, and starts a fresh
+//! worker. If one item was unanswered, it is the culprit. Otherwise the
+//! unanswered items are run again alone (for a plugin library, each in a
+//! fresh life): the item that fails alone gets the failure, every other
+//! item its real answer; when none does, the failure is kept as the
+//! batch's. After more than `max_restarts` deaths in a row without one
+//! successful frame, the implementation is declared dead
 //! ([`Implementation::fatal_error`]) and calls fail fast.
 //!
 //! # Layout
@@ -73,10 +85,15 @@
 //! counts their deaths ([`WorkerStats`]), `encoded.rs` encodes a batch's
 //! items once, `batch.rs` runs them in request frames and blames the
 //! culprit of a death, `exchange.rs` runs one request frame on one worker,
-//! `process.rs` is one child process (with `stderr.rs` keeping its stderr
-//! and `ending.rs` saying how it ended). The worker's side is `entry.rs`
-//! (its entry point), `serve.rs` (one plugin life's loop), `lives.rs` (the worker
-//! relaying to its plugin lives) and `calling.rs` (the shared word saying
+//! `deaths.rs` reads what a plugin life's death means, `process.rs` is one
+//! child process (with `stderr.rs` keeping its stderr and `ending.rs`
+//! saying how it ended). The worker's side is `entry.rs` (its entry
+//! point), `lives.rs` (the worker running requests in its plugin lives),
+//! `life.rs` (one plugin life as the worker sees it), `confirm.rs` (an
+//! item run alone after a death), `serve.rs` (one plugin life's loop),
+//! `zygote.rs` (the plugin process that forks the lives), `forked.rs` (the
+//! first steps of a forked plugin process), `fds.rs` (descriptors passed
+//! between processes, pidfds) and `calling.rs` (the shared word saying
 //! which item is being called); both sides speak `wire/`.
 //!
 //! [`Implementation`]: crate::implementation::Implementation
@@ -89,13 +106,18 @@ mod batch;
 mod calling;
 mod children;
 mod command;
+mod confirm;
 mod coordinator;
+mod deaths;
 mod encoded;
 mod ending;
 mod entry;
 mod exchange;
+mod fds;
+mod forked;
 mod json;
 mod launch;
+mod life;
 mod lives;
 mod options;
 mod pool;
@@ -104,6 +126,7 @@ mod serve;
 mod stderr;
 mod target;
 mod wire;
+mod zygote;
 
 pub use children::{exit_on_second_signal, kill_all};
 pub use command::ProcessCommand;

@@ -1,13 +1,16 @@
 //! One plugin life, in a worker's child (see `lives.rs`): loads the plugin
 //! in-process and answers requests ([`serve_life`]) until its input
-//! closes. Also the framing both the worker and its child read with.
+//! closes; or, as the plugin's zygote (`zygote.rs`), forks the lives that
+//! do. Also the framing both the worker and its child read with.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use super::calling::CallingSlot;
 use super::wire::{self, FrameWriter, MAX_FRAME_BYTES, Reader, WireError};
+use super::zygote::{self, Role};
 use crate::exit::worker as exit_code;
 use crate::implementation::Implementation;
 use crate::plugin::host::PluginImpl;
@@ -74,10 +77,17 @@ pub(super) fn read_hello(input: &mut File) -> Result<Option<(Vec<u8>, wire::Hell
 /// says (hashing the file only in the `first` life, whose ready the
 /// coordinator reads), answers ready, then every request until the input
 /// closes, saying in `calling` which item's plugin call is running.
+///
+/// With `zygote` (the first life's end of its worker's control socket),
+/// this process offers to become the plugin's zygote (`zygote.rs`): when
+/// it can, it serves no request itself but forks the lives that do, each
+/// of which returns from here at the end of its life (the zygote itself
+/// when its worker is done).
 pub(super) fn serve_life(
     channel: &mut Channel,
     calling: &CallingSlot,
     first: bool,
+    zygote: Option<OwnedFd>,
 ) -> Result<i32, String> {
     let Some((_, hello)) = read_hello(&mut channel.input)? else {
         return Ok(exit_code::OK);
@@ -98,20 +108,36 @@ pub(super) fn serve_life(
         .output
         .write_all(&wire::encode_ready(plugin.info()))
         .map_err(|e| format!("sending ready: {e}"))?;
+    if let Some(control) = zygote {
+        let forks = zygote::can_fork_lives();
+        zygote::announce(&control, forks).map_err(|e| format!("sending the zygote's mode: {e}"))?;
+        if forks {
+            match zygote::run(control)? {
+                Role::Done(code) => return Ok(code),
+                // A life: the zygote's channel (closed here) gives way to
+                // the life's own.
+                Role::Life { input, output } => *channel = Channel { input, output },
+            }
+        }
+    }
+    serve_requests(&plugin, channel, hello.progress, calling)
+}
+
+/// Answers every request on `channel` until its input closes.
+fn serve_requests(
+    plugin: &PluginImpl,
+    channel: &mut Channel,
+    progress: Duration,
+    calling: &CallingSlot,
+) -> Result<i32, String> {
     loop {
         let frame = match read_frame(&mut channel.input) {
             Ok(ReadFrame::Frame(f)) => f,
             Ok(ReadFrame::Eof) => return Ok(exit_code::OK),
             Err(e) => return Err(format!("reading a request: {e}")),
         };
-        serve(
-            &plugin,
-            &frame,
-            &mut channel.output,
-            hello.progress,
-            calling,
-        )
-        .map_err(|e| format!("bad request: {e}"))?;
+        serve(plugin, &frame, &mut channel.output, progress, calling)
+            .map_err(|e| format!("bad request: {e}"))?;
     }
 }
 

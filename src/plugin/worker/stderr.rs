@@ -44,19 +44,30 @@ impl StderrTail {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             };
-            if let Some(c) = &mut copy {
-                // Best effort: a coordinator that stopped reading loses
-                // the copy, never the tail.
-                let _ = c.write_all(&buf[..n]);
-            }
-            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            s.bytes.extend(&buf[..n]);
-            let excess = s.bytes.len().saturating_sub(STDERR_KEEP_BYTES);
-            if excess > 0 {
-                s.bytes.drain(..excess);
-                s.dropped = true;
-            }
+            self.push(&buf[..n], copy.as_mut());
         }
+        self.close();
+    }
+
+    /// Keeps `bytes`, read from the stderr, after writing them to `copy`
+    /// when given.
+    pub(super) fn push(&self, bytes: &[u8], copy: Option<&mut File>) {
+        if let Some(c) = copy {
+            // Best effort: a coordinator that stopped reading loses the
+            // copy, never the tail.
+            let _ = c.write_all(bytes);
+        }
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.bytes.extend(bytes);
+        let excess = s.bytes.len().saturating_sub(STDERR_KEEP_BYTES);
+        if excess > 0 {
+            s.bytes.drain(..excess);
+            s.dropped = true;
+        }
+    }
+
+    /// The stderr reached its end (or will not be read further).
+    pub(super) fn close(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.eof = true;
         self.closed.notify_all();

@@ -16,6 +16,9 @@
  *   either:   with the setting `nth` = N > 0, on the Nth call of the
  *             instance, whatever its input (a fault of state built up over
  *             calls, which no input reproduces alone).
+ * With the setting `thread` = 1, `create` also starts a thread that sleeps
+ * for ever (as a plugin with a background thread would), so the worker's
+ * plugin process cannot serve as a zygote.
  *
  * Faults (FAULT_* macro, library name):
  *   FAULT_SEGV     segv_on_serial   write through a null pointer (SIGSEGV)
@@ -43,6 +46,7 @@
  *   FAULT_BATCH_OVER   batch_over   claim more items answered than were asked
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,14 +222,22 @@ static kc_status answer(const char *text, size_t len, uint8_t *out, size_t *out_
     return KC_OK;
 }
 
+static void *sleeper(void *arg) {
+    (void)arg;
+    for (;;) sleep(1000);
+    return NULL;
+}
+
 static kc_status f_create(const kc_field *settings, size_t n, kc_instance **out) {
     fault_instance *inst = calloc(1, sizeof *inst);
     if (!inst) return KC_ERR_INTERNAL;
     inst->trigger = 1000;
+    uint64_t thread = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t *target = field_is(&settings[i], "trigger") ? &inst->trigger
                            : field_is(&settings[i], "every") ? &inst->every
                            : field_is(&settings[i], "nth")   ? &inst->nth
+                           : field_is(&settings[i], "thread") ? &thread
                                                               : NULL;
         if (target && !parse_u64(settings[i].val, settings[i].val_len, target)) {
             fprintf(stderr, "fault plugin: setting `%.*s` is not a decimal number\n",
@@ -234,6 +246,8 @@ static kc_status f_create(const kc_field *settings, size_t n, kc_instance **out)
             return KC_ERR_BAD_ARGUMENT;
         }
     }
+    pthread_t t;
+    if (thread && pthread_create(&t, NULL, sleeper, NULL) == 0) pthread_detach(t);
     *out = (kc_instance *)inst;
     return KC_OK;
 }

@@ -14,11 +14,16 @@
 //! ```text
 //! Hello{magic, protocol, version, plugin path, settings, progress}
 //!                                      → Ready{protocol, version, info} | LoadFailed{error}
-//! [Fresh] Generate{entitlements} | Validate{(key, context)...}
+//! [Confirm{ms}] [Fresh] Generate{entitlements} | Validate{(key, context)...}
 //!                                      → Results{first, n, done, results}... (done on the last)
 //!                                        (after Fresh, in a plugin life that served nothing)
 //! (during a request, or before one)  → LifeEnded{idle, calling, how}: the plugin child died,
 //!                                        the worker goes on with a fresh one (`lives.rs`)
+//! (after Confirm, during the request) → Blamed{goes_on, crash, alone}: the plugin child died
+//!                                        calling an item, which failed again alone in a fresh
+//!                                        life; the request goes on in another without that item
+//!                                        (Results count on from the answers sent), or ends there
+//!                                        (as after LifeEnded)
 //! (any)                                → Error{message}: the worker gives up (a bug, not the plugin)
 //! ```
 //!
@@ -45,11 +50,14 @@ pub(super) use handshake::{
     Hello, decode_hello, decode_load_failed, decode_ready, encode_error, encode_hello,
     encode_load_failed, encode_ready,
 };
-pub(super) use life::{LifeEnded, decode_life_ended, encode_life_ended};
+pub(super) use life::{
+    Alone, Blamed, CONFIRM_FRAME_BYTES, Confirm, LifeEnded, decode_blamed, decode_confirm,
+    decode_life_ended, encode_blamed, encode_confirm, encode_life_ended,
+};
 pub(super) use request::{
     put_entitlement, put_validate_item, read_entitlement, read_validate_item,
 };
 pub(super) use tags::{
-    TAG_ERROR, TAG_FRESH, TAG_GENERATE, TAG_HELLO, TAG_LIFE_ENDED, TAG_LOAD_FAILED, TAG_READY,
-    TAG_RESULTS, TAG_VALIDATE,
+    TAG_BLAMED, TAG_CONFIRM, TAG_ERROR, TAG_FRESH, TAG_GENERATE, TAG_HELLO, TAG_LIFE_ENDED,
+    TAG_LOAD_FAILED, TAG_READY, TAG_RESULTS, TAG_VALIDATE,
 };
