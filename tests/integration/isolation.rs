@@ -795,3 +795,60 @@ fn a_plugin_that_is_not_thread_safe_is_never_called_concurrently() {
         }
     });
 }
+
+/// A plugin process that dies between calls (here: killed from outside,
+/// as the OOM killer or an operator would) is a death of no item: the
+/// next batch is answered in fresh lives, every item keeps its real
+/// answer, and the death is kept as a failure of none, never dropped.
+#[test]
+fn a_plugin_process_dying_between_calls_is_blamed_on_no_item() {
+    let w = spawn(&fault_plugin("segv_on_serial"), &settings(&[]), options());
+    let es = entitlements(10);
+    let expect = |answers: &[Result<String, GenerateFailure>]| {
+        for (i, a) in answers.iter().enumerate() {
+            assert_eq!(a.as_deref(), Ok(format!("K-{i}").as_str()), "item {i}");
+        }
+    };
+    expect(&generate_all(&w, &es));
+    let [worker] = w.worker_pids()[..] else {
+        panic!("{:?}", w.worker_pids())
+    };
+    // The lives the zygote forked (the current one and the spares); the
+    // zygote itself is the worker's child.
+    let lives: Vec<u32> = descendants(worker)
+        .into_iter()
+        .filter(|&(_, parent)| parent != worker)
+        .map(|(pid, _)| pid)
+        .collect();
+    assert!(!lives.is_empty(), "no plugin life under worker {worker}");
+    for &pid in &lives {
+        // SAFETY: SIGKILL to a plugin process of this test's worker.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+    }
+    // Dead: gone, or a zombie its parent has not reaped yet.
+    let dead = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z'))
+        })
+    };
+    for _ in 0..200 {
+        if lives.iter().all(|&p| dead(p)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(lives.iter().all(|&p| dead(p)), "{lives:?}");
+    expect(&generate_all(&w, &es));
+    let stats = w.stats();
+    assert!(stats.deaths >= 1, "{stats:?}");
+    assert_eq!(stats.unattributed.len() as u64, stats.deaths, "{stats:?}");
+    for f in &stats.unattributed {
+        assert_eq!(f.kind, FailureKind::Crash, "{f}");
+        assert!(
+            f.message
+                .starts_with("the plugin process died between calls (no item was being called): signal 9 (SIGKILL)"),
+            "{f}"
+        );
+    }
+    assert!(w.fatal_error().is_none(), "{:?}", w.fatal_error());
+}

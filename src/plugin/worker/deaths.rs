@@ -131,7 +131,7 @@ impl Pool {
         let failure = CallFailure::new(
             FailureKind::Crash,
             format!(
-                "the worker died while idle: {}{}",
+                "the plugin process died between calls (no item was being called): {}{}",
                 ended.ending, ended.quote
             ),
         );
