@@ -265,13 +265,13 @@ fn plugin_inspect_prints_identity_and_sha256() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["name"], "acme-lk1-c");
-    assert_eq!(v["abi"], "1.1");
+    assert_eq!(v["abi"], "1.2");
     let bytes = std::fs::read(&path).unwrap();
     use sha2::Digest;
     assert_eq!(v["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
     assert_eq!(
         v["capabilities"],
-        serde_json::json!(["generate", "validate", "thread-safe", "batch"])
+        serde_json::json!(["generate", "validate", "thread-safe", "batch", "typed"])
     );
 }
 

@@ -34,6 +34,12 @@ const FAULTS: &[(&str, &str)] = &[
     ("batch_lie", "FAULT_BATCH_LIE"),
     ("batch_fail", "FAULT_BATCH_FAIL"),
     ("batch_over", "FAULT_BATCH_OVER"),
+    ("typed_offset", "FAULT_TYPED_OFFSET"),
+    ("typed_length", "FAULT_TYPED_LENGTH"),
+    ("typed_utf8", "FAULT_TYPED_UTF8"),
+    ("typed_verdict", "FAULT_TYPED_VERDICT"),
+    ("typed_date", "FAULT_TYPED_DATE"),
+    ("typed_short", "FAULT_TYPED_SHORT"),
 ];
 
 fn main() {

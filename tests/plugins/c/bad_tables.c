@@ -68,6 +68,8 @@ static const kc_plugin_v1 TABLE = {
 #else
     k_validate_batch,
 #endif
+    0, /* no ABI 1.2 typed entry points (no KC_FLAG_TYPED) */
+    0,
 };
 
 EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor) {
