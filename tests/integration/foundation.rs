@@ -320,6 +320,14 @@ fn plugin_inspect_with_settings_creates_an_instance() {
     "bad_batch_truncated",
     "KC_FLAG_BATCH, but struct_size 80 ends before"
 )]
+#[case::typed_flag_null_function(
+    "bad_typed_null",
+    "KC_FLAG_TYPED, but function `generate_typed` is a null pointer"
+)]
+#[case::typed_flag_short_table(
+    "bad_typed_truncated",
+    "KC_FLAG_TYPED, but struct_size 96 ends before"
+)]
 fn broken_plugins_exit_3_with_one_line(#[case] name: &str, #[case] expected: &str) {
     let path = bad_table(name);
     for args in [

@@ -14,6 +14,8 @@ const BAD_TABLES: &[(&str, &str)] = &[
     ("bad_no_entry", "BAD_NO_ENTRY"),
     ("bad_batch_null", "BAD_BATCH_NULL"),
     ("bad_batch_truncated", "BAD_BATCH_TRUNCATED"),
+    ("bad_typed_null", "BAD_TYPED_NULL"),
+    ("bad_typed_truncated", "BAD_TYPED_TRUNCATED"),
 ];
 
 /// Plugins that misbehave on a trigger (`c/faults.c`), for the worker tests.
