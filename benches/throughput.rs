@@ -74,6 +74,19 @@ fn open(config: &Config, reference: &str) -> Box<dyn Implementation> {
     open_hosted(config, reference, &Hosting::InProcess)
 }
 
+/// A plugin system of the config, called as a host of ABI 1.`minor` calls
+/// it (1: batches, not typed; 0: one single call per item).
+fn open_as_minor(config: &Config, name: &str, minor: u16) -> Box<dyn Implementation> {
+    let system = &config.systems[name];
+    let path = config.plugin_path(system.plugin.as_ref().expect("a plugin system"));
+    let mut loaded = keycompat::plugin::load(&path).unwrap_or_else(|e| panic!("load {name}: {e}"));
+    loaded.limit_to_minor(minor);
+    Box::new(
+        keycompat::plugin::PluginImpl::new(loaded, &system.settings)
+            .unwrap_or_else(|e| panic!("open {name}: {e}")),
+    )
+}
+
 fn open_hosted(config: &Config, reference: &str, hosting: &Hosting) -> Box<dyn Implementation> {
     system::open(
         &SystemRef::parse(reference),
@@ -129,51 +142,43 @@ fn schemes(c: &mut Criterion) {
         ),
     ];
     for (format, systems) in pairs {
-        let opened: Vec<(&str, Box<dyn Implementation>)> = systems
+        // Plugins three times: through the ABI 1.2 typed entry points (what
+        // a run uses), as an ABI 1.1 host calls them (`/batch`), and as an
+        // ABI 1.0 host does (`/single`, one call per item).
+        let opened: Vec<(String, Box<dyn Implementation>)> = systems
             .iter()
-            .map(|(l, r)| (*l, open(&config, r)))
+            .flat_map(|(l, r)| {
+                let mut v = vec![(l.to_string(), open(&config, r))];
+                if l.starts_with("plugin") {
+                    v.push((format!("{l}/batch"), open_as_minor(&config, r, 1)));
+                    v.push((format!("{l}/single"), open_as_minor(&config, r, 0)));
+                }
+                v
+            })
             .collect();
         let (ents, keys) = corpus(opened[0].1.as_ref(), format);
         let refs: Vec<&Entitlement> = ents.iter().collect();
         let requests: Vec<(&[u8], &Context)> =
             keys.iter().map(|(k, c)| (k.as_slice(), c)).collect();
-        // Plugins twice: through the ABI 1.1 batch entry points, and
-        // (`/single`) one ABI 1.0 call per item, as a 1.0 plugin is called.
-        // First their ratios to the builtin, interleaved in CPU time.
+        // A batch call for each (one call per item for `/single`, which
+        // the host turns into single calls). First their ratios to the
+        // builtin, interleaved in CPU time.
         let gen_routines: Vec<(String, Box<dyn Fn() + '_>)> = opened
             .iter()
-            .flat_map(|(label, imp)| {
-                let batch: (String, Box<dyn Fn()>) = (
-                    label.to_string(),
+            .map(|(label, imp)| -> (String, Box<dyn Fn()>) {
+                (
+                    label.clone(),
                     Box::new(|| drop(black_box(imp.generate_batch(black_box(&refs))))),
-                );
-                let single: (String, Box<dyn Fn()>) = (
-                    format!("{label}/single"),
-                    Box::new(|| {
-                        for e in black_box(&refs) {
-                            black_box(imp.generate(e)).ok();
-                        }
-                    }),
-                );
-                std::iter::once(batch).chain(label.starts_with("plugin").then_some(single))
+                )
             })
             .collect();
         let val_routines: Vec<(String, Box<dyn Fn() + '_>)> = opened
             .iter()
-            .flat_map(|(label, imp)| {
-                let batch: (String, Box<dyn Fn()>) = (
-                    label.to_string(),
+            .map(|(label, imp)| -> (String, Box<dyn Fn()>) {
+                (
+                    label.clone(),
                     Box::new(|| drop(black_box(imp.validate_batch(black_box(&requests))))),
-                );
-                let single: (String, Box<dyn Fn()>) = (
-                    format!("{label}/single"),
-                    Box::new(|| {
-                        for (k, ctx) in black_box(&requests) {
-                            black_box(imp.validate(k, ctx)).ok();
-                        }
-                    }),
-                );
-                std::iter::once(batch).chain(label.starts_with("plugin").then_some(single))
+                )
             })
             .collect();
         // Then criterion, one routine after the other.

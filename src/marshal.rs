@@ -1,5 +1,7 @@
 //! The typed model on the ABI's wire: entitlements and contexts as `kc_field`
-//! sets, validations as decode text (see `keycompat_plugin.h`).
+//! sets, validations as decode text (see `keycompat_plugin.h`), and, for
+//! Rust plugins of ABI 1.2, the SDK's typed views of them (the host's side
+//! of the typed boundary is in `plugin/typed.rs`).
 //!
 //! The host uses it to call plugins and to read their answers; Rust plugins
 //! use it the other way round. Parsing a plugin's answer is strict: anything
@@ -8,8 +10,9 @@
 
 use std::borrow::Cow;
 
-use keycompat_plugin_sdk::Fields;
+use keycompat_plugin_sdk::abi::*;
 use keycompat_plugin_sdk::wire::{self, RecordWriter};
+use keycompat_plugin_sdk::{Fields, TypedContext, TypedDecode, TypedEntitlement};
 
 use crate::date::Day;
 use crate::entitlement::{Customer, Entitlement};
@@ -121,6 +124,111 @@ pub fn context_from_fields(f: &Fields) -> Result<Context, String> {
         today: parse_day("today", required(f, "today")?)?,
         host_id: f.get_str("host_id")?.map(String::from),
     })
+}
+
+fn typed_day(key: &str, days: i32) -> Result<Day, String> {
+    Day::from_days_since_epoch(i64::from(days))
+        .ok_or_else(|| format!("{key}: day {days} is outside 0000-01-01 ..= 9999-12-31"))
+}
+
+/// Reads an entitlement from the SDK's typed view (the Rust plugin side of
+/// ABI 1.2): no text, only the strings copied.
+pub fn entitlement_from_typed(t: &TypedEntitlement<'_>) -> Result<Entitlement, String> {
+    Ok(Entitlement {
+        product: t.product.to_string(),
+        edition: t.edition.to_string(),
+        max_major: t.max_major,
+        features: t.features.iter().map(|f| f.to_string()).collect(),
+        seats: t.seats,
+        issued: typed_day("issued", t.issued)?,
+        expires: t.expires.map(|d| typed_day("expires", d)).transpose()?,
+        maintenance_until: t
+            .maintenance_until
+            .map(|d| typed_day("maintenance_until", d))
+            .transpose()?,
+        serial: t.serial,
+        customer: t.customer.map(|(id, name)| Customer {
+            id: id.to_string(),
+            name: name.to_string(),
+        }),
+        order_id: t.order_id.map(String::from),
+        host_id: t.host_id.map(String::from),
+    })
+}
+
+/// Reads a context from the SDK's typed view (the Rust plugin side).
+pub fn context_from_typed(t: &TypedContext<'_>) -> Result<Context, String> {
+    Ok(Context {
+        product: t.product.to_string(),
+        version: Version {
+            major: t.version.0,
+            minor: t.version.1,
+        },
+        today: typed_day("today", t.today)?,
+        host_id: t.host_id.map(String::from),
+    })
+}
+
+fn typed_days(d: Day) -> i32 {
+    // Days of years 0-9999 fit an i32.
+    d.days_since_epoch() as i32
+}
+
+/// A validation as the SDK's typed answer, borrowing its strings (the Rust
+/// plugin side of ABI 1.2).
+pub fn validation_to_typed(v: &Validation) -> TypedDecode<'_> {
+    let verdict = Verdict::ALL
+        .iter()
+        .position(|x| *x == v.verdict)
+        .unwrap_or(0) as i32;
+    let mut out = TypedDecode {
+        verdict,
+        format: v.format.as_deref(),
+        reason: v.reason.as_deref(),
+        ..TypedDecode::default()
+    };
+    let Some(d) = &v.decoded else {
+        return out;
+    };
+    let mut carried = 0;
+    let mut carry = |bit: u32, is: bool| {
+        if is {
+            carried |= bit;
+        }
+    };
+    carry(KC_HAS_PRODUCT, d.product.is_some());
+    carry(KC_HAS_EDITION, d.edition.is_some());
+    carry(KC_HAS_MAX_MAJOR, d.max_major.is_some());
+    carry(KC_HAS_FEATURES, d.features.is_some());
+    carry(KC_HAS_SEATS, d.seats.is_some());
+    carry(KC_HAS_ISSUED, d.issued.is_some());
+    carry(KC_HAS_EXPIRES, d.expires.is_some());
+    carry(KC_HAS_MAINTENANCE_UNTIL, d.maintenance_until.is_some());
+    carry(KC_HAS_SERIAL, d.serial.is_some());
+    carry(KC_HAS_CUSTOMER, d.customer.is_some());
+    carry(KC_HAS_ORDER_ID, d.order_id.is_some());
+    carry(KC_HAS_HOST_ID, d.host_id.is_some());
+    out.carried = carried;
+    let f = &mut out.fields;
+    f.product = d.product.as_deref().unwrap_or_default();
+    f.edition = d.edition.as_deref().unwrap_or_default();
+    f.max_major = d.max_major.unwrap_or(0);
+    if let Some(fs) = &d.features {
+        f.features = fs.iter().map(String::as_str).collect();
+    }
+    f.seats = d.seats.flatten();
+    f.issued = d.issued.map_or(0, typed_days);
+    f.expires = d.expires.flatten().map(typed_days);
+    f.maintenance_until = d.maintenance_until.flatten().map(typed_days);
+    f.serial = d.serial.unwrap_or(0);
+    f.customer = d
+        .customer
+        .as_ref()
+        .and_then(|c| c.as_ref())
+        .map(|c| (c.id.as_str(), c.name.as_str()));
+    f.order_id = d.order_id.as_ref().and_then(|o| o.as_deref());
+    f.host_id = d.host_id.as_ref().and_then(|h| h.as_deref());
+    out
 }
 
 /// Writes a validation as decode text (the Rust plugin side).

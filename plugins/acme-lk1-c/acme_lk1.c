@@ -1014,10 +1014,9 @@ static kc_status parse_context(kc_instance *inst, const kc_field *f, size_t n, l
     return KC_OK;
 }
 
-/* Feature names of a bitmap, sorted by byte order, comma-joined. */
-static void write_features(lk1_text *t, uint32_t bitmap)
+/* The feature names of a bitmap, sorted by byte order; returns how many. */
+static size_t sorted_features(uint32_t bitmap, const char *names[16])
 {
-    const char *names[16];
     size_t n = 0, i, j;
 
     for (i = 0; i < LK1_COUNT(LK1_FEATURES); i++) {
@@ -1033,6 +1032,15 @@ static void write_features(lk1_text *t, uint32_t bitmap)
         }
         names[j] = x;
     }
+    return n;
+}
+
+/* Feature names of a bitmap, sorted by byte order, comma-joined. */
+static void write_features(lk1_text *t, uint32_t bitmap)
+{
+    const char *names[16];
+    size_t n = sorted_features(bitmap, names), i;
+
     text_printf(t, "features=");
     for (i = 0; i < n; i++) {
         text_printf(t, "%s%s", i > 0 ? "," : "", names[i]);
@@ -1086,53 +1094,104 @@ static const char *context_verdict(const lk1_payload *pl, const lk1_context *ctx
     return NULL;
 }
 
-/* Build the DECODE text for a key. */
-static void validate_into(const kc_instance *inst, const uint8_t *key, size_t key_len,
-                          const lk1_context *ctx, lk1_text *t)
+/* The verdict names, indexed by KC_VERDICT_*. */
+static const char *const LK1_VERDICTS[8] = {
+    "valid", "malformed", "bad_signature", "unsupported_format",
+    "wrong_product", "version_not_covered", "expired", "host_mismatch",
+};
+
+/* What a key says in a context: both the DECODE text and the typed answer
+ * are written from it. */
+typedef struct lk1_judgement {
+    int verdict;        /* KC_VERDICT_* */
+    int has_format;     /* the key was recognised as acme-lk1 */
+    int decoded;        /* pl holds the decoded payload */
+    lk1_payload pl;
+    char reason[128];   /* "" when none */
+} lk1_judgement;
+
+static int verdict_code(const char *name)
+{
+    int i;
+    for (i = 0; i < 8; i++) {
+        if (strcmp(LK1_VERDICTS[i], name) == 0) {
+            return i;
+        }
+    }
+    return KC_VERDICT_MALFORMED;
+}
+
+/* Judge a key: the checks of SCHEMES.md, in order. */
+static void judge_key(const kc_instance *inst, const uint8_t *key, size_t key_len,
+                      const lk1_context *ctx, lk1_judgement *j)
 {
     uint8_t value[LK1_VALUE_BYTES];
     uint8_t expected[LK1_MAC_BYTES];
-    char reason[128];
-    lk1_payload pl;
     const char *verdict;
 
+    j->has_format = 0;
+    j->decoded = 0;
+    j->reason[0] = '\0';
+
     /* 1. Text -> 25 symbols -> 125 bits. */
-    if (!decode_key(key, key_len, value, reason, sizeof reason)) {
-        text_printf(t, "verdict=malformed\nreason=%s\n", reason);
+    if (!decode_key(key, key_len, value, j->reason, sizeof j->reason)) {
+        j->verdict = KC_VERDICT_MALFORMED;
         return;
     }
 
     /* 2. MAC, compared in constant time. */
     compute_mac(inst, value, expected);
     if (!mac_equal(expected, value + LK1_PAYLOAD_BYTES, LK1_MAC_BYTES)) {
-        text_printf(t, "verdict=bad_signature\nreason=MAC does not match\n");
+        j->verdict = KC_VERDICT_BAD_SIGNATURE;
+        snprintf(j->reason, sizeof j->reason, "MAC does not match");
         return;
     }
 
     /* 3. Format version. */
-    unpack_payload(value, &pl);
-    if (pl.ver != LK1_FORMAT_VERSION) {
-        text_printf(t, "verdict=unsupported_format\nreason=format version %u, expected %u\n",
-                    (unsigned)pl.ver, LK1_FORMAT_VERSION);
+    unpack_payload(value, &j->pl);
+    if (j->pl.ver != LK1_FORMAT_VERSION) {
+        j->verdict = KC_VERDICT_UNSUPPORTED_FORMAT;
+        snprintf(j->reason, sizeof j->reason, "format version %u, expected %u",
+                 (unsigned)j->pl.ver, LK1_FORMAT_VERSION);
         return;
     }
 
     /* 4. Structure of a version-1 payload. */
-    if (pl.reserved != 0) {
-        text_printf(t, "verdict=malformed\nformat=%s\nreason=reserved bits are %u, expected 0\n",
-                    LK1_FORMAT_NAME, (unsigned)pl.reserved);
+    j->has_format = 1;
+    if (j->pl.reserved != 0) {
+        j->verdict = KC_VERDICT_MALFORMED;
+        snprintf(j->reason, sizeof j->reason, "reserved bits are %u, expected 0", (unsigned)j->pl.reserved);
         return;
     }
-    if (pl.edition > LK1_MAX_EDITION) {
-        text_printf(t, "verdict=malformed\nformat=%s\nreason=edition code %u is not defined\n",
-                    LK1_FORMAT_NAME, (unsigned)pl.edition);
+    if (j->pl.edition > LK1_MAX_EDITION) {
+        j->verdict = KC_VERDICT_MALFORMED;
+        snprintf(j->reason, sizeof j->reason, "edition code %u is not defined", (unsigned)j->pl.edition);
         return;
     }
 
-    /* 5. Decoded: context checks, then the entitlement. */
-    verdict = context_verdict(&pl, ctx);
-    text_printf(t, "verdict=%s\nformat=%s\n", verdict != NULL ? verdict : "valid", LK1_FORMAT_NAME);
-    write_entitlement(t, &pl);
+    /* 5. Decoded: context checks. */
+    verdict = context_verdict(&j->pl, ctx);
+    j->verdict = verdict != NULL ? verdict_code(verdict) : KC_VERDICT_VALID;
+    j->decoded = 1;
+}
+
+/* Build the DECODE text for a key. */
+static void validate_into(const kc_instance *inst, const uint8_t *key, size_t key_len,
+                          const lk1_context *ctx, lk1_text *t)
+{
+    lk1_judgement j;
+
+    judge_key(inst, key, key_len, ctx, &j);
+    text_printf(t, "verdict=%s\n", LK1_VERDICTS[j.verdict]);
+    if (j.has_format) {
+        text_printf(t, "format=%s\n", LK1_FORMAT_NAME);
+    }
+    if (j.reason[0] != '\0') {
+        text_printf(t, "reason=%s\n", j.reason);
+    }
+    if (j.decoded) {
+        write_entitlement(t, &j.pl);
+    }
 }
 
 static kc_status lk1_validate(kc_instance *inst, const uint8_t *key, size_t key_len,
@@ -1247,6 +1306,399 @@ static kc_status lk1_validate_batch(kc_instance *inst, const kc_validate_in *ite
 }
 
 /* ------------------------------------------------------------------------ */
+/* Typed batches (ABI 1.2)                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Whether p[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+static int is_utf8(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+    if (p == NULL) {
+        return len == 0;
+    }
+    while (i < len) {
+        uint8_t c = p[i];
+        size_t n, k;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            n = 1, cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2, cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3, cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (len - i <= n) {
+            return 0;
+        }
+        for (k = 1; k <= n; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+            return 0;
+        }
+        i += n + 1;
+    }
+    return 1;
+}
+
+static kc_status check_str(kc_instance *inst, kc_str s, const char *name)
+{
+    if (!is_utf8(s.ptr, s.len)) {
+        set_error(inst, "%s: not valid UTF-8 (or NULL with length %zu)", name, s.len);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    return KC_OK;
+}
+
+static int is_day(int32_t d) { return d >= KC_DAY_MIN && d <= KC_DAY_MAX; }
+
+/* "YYYY-MM-DD" of a day count (days since 1970-01-01), for messages. */
+static void format_day(int32_t days, char out[16])
+{
+    long y;
+    int m, d;
+    civil_from_days((long)days, &y, &m, &d);
+    snprintf(out, 16, "%04ld-%02d-%02d", y, m, d);
+}
+
+/* A typed entitlement into a payload: the checks of build_payload, in its
+ * order, on integers instead of text. */
+static kc_status typed_payload(kc_instance *inst, const kc_entitlement *e, lk1_payload *pl)
+{
+    const lk1_product *product;
+    long expiry = 0;
+    int edition;
+    size_t i;
+    kc_status st;
+    char day[16];
+
+    if (e->has & ~KC_HAS_ALL) {
+        set_error(inst, "entitlement: unknown has bits 0x%x", (unsigned)e->has);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    if ((e->has & KC_HAS_REQUIRED) != KC_HAS_REQUIRED) {
+        set_error(inst, "entitlement: required fields missing (has 0x%x)", (unsigned)e->has);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    for (i = 0; i < sizeof e->reserved; i++) {
+        if (e->reserved[i] != 0) {
+            set_error(inst, "entitlement: reserved bytes are not 0");
+            return KC_ERR_BAD_ARGUMENT;
+        }
+    }
+    if (e->n_features > 0 && e->features == NULL) {
+        set_error(inst, "features: NULL with %zu features", e->n_features);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    if ((st = check_str(inst, e->product, "product")) != KC_OK) return st;
+    if ((st = check_str(inst, e->edition, "edition")) != KC_OK) return st;
+    for (i = 0; i < e->n_features; i++) {
+        if ((st = check_str(inst, e->features[i], "features")) != KC_OK) return st;
+        if (e->features[i].len == 0) {
+            set_error(inst, "features: empty feature name");
+            return KC_ERR_BAD_ARGUMENT;
+        }
+    }
+    if ((e->has & KC_HAS_CUSTOMER) && ((st = check_str(inst, e->customer_id, "customer_id")) != KC_OK ||
+                                       (st = check_str(inst, e->customer_name, "customer_name")) != KC_OK)) {
+        return st;
+    }
+    if ((e->has & KC_HAS_ORDER_ID) && (st = check_str(inst, e->order_id, "order_id")) != KC_OK) return st;
+    if ((e->has & KC_HAS_HOST_ID) && (st = check_str(inst, e->host_id, "host_id")) != KC_OK) return st;
+
+    /* --- syntax: malformed input is a bad argument --- */
+    edition = find_edition(e->edition.ptr, e->edition.len);
+    if (edition < 0) {
+        set_error(inst, "edition: \"%s\" is not an edition (trial, standard, professional, enterprise)",
+                  quote_bytes(e->edition.ptr, e->edition.len).text);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    if ((e->has & KC_HAS_SEATS) && e->seats == 0) {
+        set_error(inst, "seats: 0 is not a seat count (at least 1; absent means unlimited)");
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    if (!is_day(e->issued) || ((e->has & KC_HAS_EXPIRES) && !is_day(e->expires)) ||
+        ((e->has & KC_HAS_MAINTENANCE_UNTIL) && !is_day(e->maintenance_until))) {
+        set_error(inst, "entitlement: a date is outside 0000-01-01 .. 9999-12-31");
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    if (e->has & KC_HAS_EXPIRES) {
+        expiry = (long)e->expires - lk1_epoch();
+    }
+
+    /* --- what acme-lk1 cannot carry: refused, never wrapped or dropped --- */
+    product = find_product(e->product.ptr, e->product.len);
+    if (product == NULL) {
+        set_error(inst, "product: \"%s\" is not a known product", quote_bytes(e->product.ptr, e->product.len).text);
+        return KC_REFUSED;
+    }
+    if (product->legacy_id < 0) {
+        set_error(inst, "product: %s has no legacy product id", product->slug);
+        return KC_REFUSED;
+    }
+    pl->features = 0;
+    for (i = 0; i < e->n_features; i++) {
+        const uint8_t *name = e->features[i].ptr;
+        size_t name_len = e->features[i].len;
+        int bit = find_feature_bit(name, name_len);
+        if (bit < 0) {
+            if (is_new_only_feature(name, name_len)) {
+                set_error(inst, "features: %s has no legacy bit", quote_bytes(name, name_len).text);
+            } else {
+                set_error(inst, "features: \"%s\" is not a known feature and has no legacy bit",
+                          quote_bytes(name, name_len).text);
+            }
+            return KC_REFUSED;
+        }
+        pl->features |= 1u << (unsigned)bit;
+    }
+    if ((e->has & KC_HAS_SEATS) && e->seats > LK1_MAX_SEATS) {
+        set_error(inst, "seats: %u is more than acme-lk1 can carry (%u)", (unsigned)e->seats, LK1_MAX_SEATS);
+        return KC_REFUSED;
+    }
+    if ((e->has & KC_HAS_EXPIRES) && expiry < LK1_MIN_EXPIRY_DAYS) {
+        format_day(e->expires, day);
+        set_error(inst, "expires: %s is before 2000-01-02, the earliest expiry acme-lk1 can carry", day);
+        return KC_REFUSED;
+    }
+    if ((e->has & KC_HAS_EXPIRES) && expiry > LK1_MAX_EXPIRY_DAYS) {
+        format_day(e->expires, day);
+        set_error(inst, "expires: %s is after 2044-11-08, the latest expiry acme-lk1 can carry", day);
+        return KC_REFUSED;
+    }
+    if (e->serial > LK1_MAX_SERIAL) {
+        set_error(inst, "serial: %u is more than acme-lk1 can carry (%u)", (unsigned)e->serial, LK1_MAX_SERIAL);
+        return KC_REFUSED;
+    }
+    if (e->has & KC_HAS_HOST_ID) {
+        set_error(inst, "host_id: acme-lk1 keys cannot be node-locked");
+        return KC_REFUSED;
+    }
+
+    pl->ver = LK1_FORMAT_VERSION;
+    pl->product = (uint32_t)product->legacy_id;
+    pl->edition = (uint32_t)edition;
+    pl->max_major = (uint32_t)e->max_major;
+    pl->seats = (e->has & KC_HAS_SEATS) ? (uint32_t)e->seats : 0u;
+    pl->expiry_days = (e->has & KC_HAS_EXPIRES) ? (uint32_t)expiry : 0u;
+    pl->serial = (uint32_t)e->serial;
+    pl->reserved = 0;
+    return KC_OK;
+}
+
+static kc_status generate_typed_one(kc_instance *inst, const void *item, uint8_t *out, size_t *out_len)
+{
+    lk1_payload pl;
+    uint8_t value[LK1_VALUE_BYTES];
+    char text[LK1_KEY_TEXT_LEN];
+    kc_status st;
+
+    memset(&pl, 0, sizeof pl);
+    if ((st = typed_payload(inst, (const kc_entitlement *)item, &pl)) != KC_OK) return st;
+    pack_payload(&pl, value);
+    compute_mac(inst, value, value + LK1_PAYLOAD_BYTES);
+    encode_key(value, text);
+    return deliver(inst, text, sizeof text, out, out_len);
+}
+
+static kc_status lk1_generate_typed(kc_instance *inst, const kc_entitlement *items, size_t n,
+                                    uint8_t *out, size_t out_cap, kc_answer *answers, size_t *n_done)
+{
+    return run_batch(inst, items, sizeof *items, n, generate_typed_one, out, out_cap, answers, n_done);
+}
+
+/* A typed context, checked. */
+static kc_status typed_context(kc_instance *inst, const kc_context *c, lk1_context *ctx)
+{
+    const lk1_product *known;
+    kc_status st;
+
+    if (c == NULL) {
+        set_error(inst, "context: NULL");
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    if (c->has & ~KC_HAS_HOST_ID) {
+        set_error(inst, "context: unknown has bits 0x%x", (unsigned)c->has);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    if ((st = check_str(inst, c->product, "product")) != KC_OK) return st;
+    if ((c->has & KC_HAS_HOST_ID) && (st = check_str(inst, c->host_id, "host_id")) != KC_OK) return st;
+    if (!is_day(c->today)) {
+        set_error(inst, "today: day %ld is outside 0000-01-01 .. 9999-12-31", (long)c->today);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    ctx->major = c->version_major;
+    ctx->today = (long)c->today - lk1_epoch();
+    known = find_product(c->product.ptr, c->product.len);
+    ctx->product_id = known != NULL ? known->legacy_id : -1;
+    return KC_OK;
+}
+
+/* Where an item's typed output is written: `room` bytes at `base`. Past
+ * the room, only the length is counted (what the item needs). */
+typedef struct lk1_place {
+    uint8_t *base;
+    size_t room;
+    size_t len;
+} lk1_place;
+
+static kc_str place_str(lk1_place *o, const char *s, size_t n)
+{
+    kc_str r;
+    r.ptr = NULL;
+    r.len = n;
+    if (n > 0 && o->len + n <= o->room) {
+        memcpy(o->base + o->len, s, n);
+        r.ptr = o->base + o->len;
+    }
+    o->len += n;
+    return r;
+}
+
+/* One item's typed answer at `o`; returns 0 when it does not fit (o->len
+ * is then an upper bound of what it needs). */
+static int place_judgement(const lk1_judgement *j, lk1_place *o, kc_validation *r)
+{
+    memset(r, 0, sizeof *r);
+    r->verdict = j->verdict;
+    if (j->has_format) {
+        r->flags |= KC_RESULT_FORMAT;
+        r->format = place_str(o, LK1_FORMAT_NAME, strlen(LK1_FORMAT_NAME));
+    }
+    if (j->reason[0] != '\0') {
+        r->flags |= KC_RESULT_REASON;
+        r->reason = place_str(o, j->reason, strlen(j->reason));
+    }
+    if (j->decoded) {
+        const lk1_payload *pl = &j->pl;
+        const char *slug = product_slug_for_id(pl->product);
+        const char *names[16];
+        char legacy[32];
+        size_t n = sorted_features(pl->features, names), i, names_start;
+        kc_entitlement *d = &r->decoded;
+
+        /* acme-lk1 carries no issued, maintenance_until, customer or order_id. */
+        r->carried = KC_HAS_PRODUCT | KC_HAS_EDITION | KC_HAS_MAX_MAJOR | KC_HAS_FEATURES |
+                     KC_HAS_SEATS | KC_HAS_EXPIRES | KC_HAS_SERIAL | KC_HAS_HOST_ID;
+        d->has = KC_HAS_PRODUCT | KC_HAS_EDITION | KC_HAS_MAX_MAJOR | KC_HAS_FEATURES | KC_HAS_SERIAL;
+        if (slug == NULL) {
+            snprintf(legacy, sizeof legacy, "legacy-id-%u", (unsigned)pl->product);
+            slug = legacy;
+        }
+        d->product = place_str(o, slug, strlen(slug));
+        d->edition = place_str(o, LK1_EDITIONS[pl->edition], strlen(LK1_EDITIONS[pl->edition]));
+        d->max_major = (uint8_t)pl->max_major;
+        if (pl->seats != 0) {
+            d->has |= KC_HAS_SEATS;
+            d->seats = pl->seats;
+        }
+        if (pl->expiry_days != 0) {
+            d->has |= KC_HAS_EXPIRES;
+            d->expires = (int32_t)(lk1_epoch() + (long)pl->expiry_days);
+        }
+        d->serial = pl->serial;
+        names_start = o->len;
+        for (i = 0; i < n; i++) {
+            place_str(o, names[i], strlen(names[i]));
+        }
+        if (n > 0) {
+            size_t names_end = o->len, at, pad;
+            kc_str *array;
+            size_t k;
+            if (names_end > o->room) {
+                o->len += sizeof(kc_str) - 1 + n * sizeof(kc_str);
+                return 0;
+            }
+            pad = (sizeof(kc_str) - ((uintptr_t)(o->base + names_end) % sizeof(kc_str)) % sizeof(kc_str)) % sizeof(kc_str);
+            at = names_end + pad;
+            if (at + n * sizeof(kc_str) > o->room) {
+                o->len = names_end + sizeof(kc_str) - 1 + n * sizeof(kc_str);
+                return 0;
+            }
+            array = (kc_str *)(void *)(o->base + at);
+            /* The names were placed one after another, in order. */
+            for (k = 0; k < n; k++) {
+                array[k].ptr = o->base + names_start;
+                array[k].len = strlen(names[k]);
+                names_start += array[k].len;
+            }
+            d->features = array;
+            d->n_features = n;
+            o->len = at + n * sizeof(kc_str);
+        }
+    }
+    return o->len <= o->room;
+}
+
+static kc_status lk1_validate_typed(kc_instance *inst, const kc_validate_typed_in *items, size_t n,
+                                    uint8_t *out, size_t out_cap, kc_answer *answers,
+                                    kc_validation *results, size_t *n_done)
+{
+    size_t used = 0;
+    size_t k;
+
+    if (inst == NULL || n_done == NULL) {
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    *n_done = 0;
+    if (n > 0 && (items == NULL || answers == NULL || results == NULL)) {
+        set_error(inst, "items, answers or results: NULL with %zu items", n);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    if (out == NULL && out_cap > 0) {
+        set_error(inst, "out: NULL with capacity %zu", out_cap);
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    for (k = 0; k < n; k++) {
+        size_t room = out_cap - used;
+        lk1_context ctx;
+        lk1_judgement j;
+        lk1_place o;
+        kc_status st = KC_OK;
+
+        o.base = room > 0 ? out + used : NULL;
+        o.room = room;
+        o.len = 0;
+        if (items[k].key == NULL && items[k].key_len > 0) {
+            set_error(inst, "key: NULL with length %zu", items[k].key_len);
+            st = KC_ERR_BAD_ARGUMENT;
+        } else {
+            st = typed_context(inst, items[k].context, &ctx);
+        }
+        if (st == KC_OK) {
+            judge_key(inst, items[k].key, items[k].key_len, &ctx, &j);
+            if (!place_judgement(&j, &o, &results[k])) {
+                answers[k].len = o.len;
+                *n_done = k;
+                return KC_ERR_BUFFER_TOO_SMALL;
+            }
+        } else {
+            o.len = lk1_last_error(inst, (char *)o.base, room);
+            if (o.len > room) {
+                answers[k].len = o.len;
+                *n_done = k;
+                return KC_ERR_BUFFER_TOO_SMALL;
+            }
+        }
+        answers[k].status = st;
+        answers[k].reserved = 0;
+        answers[k].offset = used;
+        answers[k].len = o.len;
+        used += o.len;
+    }
+    *n_done = n;
+    return KC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The plugin table and the one exported symbol                              */
 /* ------------------------------------------------------------------------ */
 
@@ -1256,9 +1708,9 @@ static const kc_plugin_v1 LK1_PLUGIN = {
     (uint16_t)KC_ABI_MINOR,
     (uint32_t)sizeof(kc_plugin_v1),
     0u,
-    KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE | KC_FLAG_BATCH,
+    KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE | KC_FLAG_BATCH | KC_FLAG_TYPED,
     "acme-lk1-c",
-    "1.1.0",
+    "1.2.0",
     lk1_create,
     lk1_destroy,
     lk1_generate,
@@ -1266,6 +1718,8 @@ static const kc_plugin_v1 LK1_PLUGIN = {
     lk1_last_error,
     lk1_generate_batch,
     lk1_validate_batch,
+    lk1_generate_typed,
+    lk1_validate_typed,
 };
 
 /* A host speaking any 1.x minor can read this table: a 1.0 host reads only

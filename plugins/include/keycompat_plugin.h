@@ -1,5 +1,5 @@
 /*
- * keycompat_plugin.h -- the keycompat plugin ABI, version 1.1.
+ * keycompat_plugin.h -- the keycompat plugin ABI, version 1.2.
  *
  * This header is the ABI of record. A plugin is a shared library that exports
  * exactly one symbol, `kc_plugin_entry_v1`, returning a pointer to a static
@@ -129,6 +129,69 @@
  *
  *   The simplest correct plugin writes each output right after the previous
  *   one: see generate_batch and validate_batch in plugins/acme-lk1-c.
+ *
+ * TYPED (ABI 1.2, KC_FLAG_TYPED): generate_typed and validate_typed answer
+ * batches like the BATCHES above, but the entitlement, the context and the
+ * decode cross as fixed-layout structs instead of kc_field text and DECODE
+ * lines, so neither side formats or parses numbers, dates and lists. A host
+ * that knows them prefers them to the batch and single calls; generate,
+ * validate, generate_batch and validate_batch must still work.
+ *
+ *   kc_str               `len` UTF-8 bytes at `ptr` (not NUL-terminated);
+ *                        `ptr` may be NULL only when `len` is 0.
+ *   dates                int32_t days since 1970-01-01 (proleptic Gregorian,
+ *                        UTC; 1970-01-02 is 1, 1969-12-31 is -1), within
+ *                        KC_DAY_MIN (0000-01-01) .. KC_DAY_MAX (9999-12-31).
+ *   kc_entitlement.has   KC_HAS_* bits of the fields that have a value. In
+ *                        an input the required fields (KC_HAS_REQUIRED) are
+ *                        always set; a clear optional bit means none
+ *                        (seats: unlimited, expires: perpetual, customer,
+ *                        order_id, host_id: none; the field's value is then
+ *                        0 / empty and must be ignored). KC_HAS_CUSTOMER
+ *                        covers customer_id and customer_name together.
+ *   features             n_features kc_str, the feature slugs in byte order
+ *                        without duplicates; `features` may be NULL when
+ *                        n_features is 0.
+ *   reserved fields      0.
+ *
+ *   A plugin checks typed input as it checks text: a bit outside KC_HAS_ALL,
+ *   a required field missing, invalid UTF-8, a date outside the range or a
+ *   reserved byte not 0 is KC_ERR_BAD_ARGUMENT for that item.
+ *
+ *   generate_typed       exactly generate_batch, with items[i] the
+ *                        entitlement: answers[i] and out hold the key (or
+ *                        the message), as in BATCHES.
+ *   validate_typed       exactly validate_batch, with items[i] the key and a
+ *                        pointer to its context (items may share one), and
+ *                        one more array, results[n], zeroed by the host. On
+ *                        answers[i].status KC_OK, results[i] is the decode:
+ *     results[i].verdict   KC_VERDICT_*.
+ *     results[i].flags     KC_RESULT_FORMAT when `format` is set (when it is
+ *                          for the DECODE text), KC_RESULT_REASON when
+ *                          `reason` is set.
+ *     results[i].carried   KC_HAS_* bits of the fields the key's format
+ *                          carries, when the key decoded (as for the DECODE
+ *                          text: only the verdicts that decode may carry
+ *                          fields); 0 when it did not.
+ *     results[i].decoded   the decoded entitlement: decoded.has holds the
+ *                          carried fields that have a value (a subset of
+ *                          `carried`, which holds every carried field of
+ *                          KC_HAS_REQUIRED); a carried optional field
+ *                          without it is carried as none (acme-lk1: a bare
+ *                          host_id). A product the validator cannot name is
+ *                          "legacy-id-N" as in DECODE.
+ *     every kc_str of results[i] (format, reason, the decoded strings and
+ *     each feature) and the features array itself lie within the item's
+ *     output, out[answers[i].offset .. answers[i].offset + answers[i].len];
+ *     the features array is aligned for kc_str. The host checks every
+ *     pointer, length, bit, enum value, date and UTF-8 string: an answer
+ *     outside these rules fails that item as a protocol violation.
+ *     For any other status, out[offset .. offset+len] is the message as in
+ *     BATCHES and results[i] is ignored.
+ *
+ *   The simplest correct plugin writes each item's strings, then its
+ *   features array, right after the previous item's output: see
+ *   validate_typed in plugins/acme-lk1-c.
  */
 #ifndef KEYCOMPAT_PLUGIN_H
 #define KEYCOMPAT_PLUGIN_H
@@ -141,7 +204,7 @@ extern "C" {
 #endif
 
 #define KC_ABI_MAJOR 1u
-#define KC_ABI_MINOR 1u
+#define KC_ABI_MINOR 2u
 #define KC_MAGIC 0x4B43504Cu /* "KCPL" */
 
 /* The name of the one exported symbol. */
@@ -161,6 +224,7 @@ typedef int32_t kc_status; /* never a C enum across the boundary */
 #define KC_FLAG_GENERATE (1ull << 2)      /* generate is implemented */
 #define KC_FLAG_VALIDATE (1ull << 3)      /* validate is implemented */
 #define KC_FLAG_BATCH (1ull << 4)         /* ABI 1.1: generate_batch and validate_batch are set */
+#define KC_FLAG_TYPED (1ull << 5)         /* ABI 1.2: generate_typed and validate_typed are set */
 /* A host ignores flags it does not know: a 1.0 host never reads the 1.1 fields. */
 
 /* Opaque, owned by the plugin. */
@@ -194,6 +258,98 @@ typedef struct kc_answer {
     size_t offset;     /* the item's output starts at out[offset] */
     size_t len;        /* its length in bytes */
 } kc_answer;
+
+/* ---- ABI 1.2: the typed boundary (see TYPED above) ---- */
+
+/* UTF-8 bytes, not NUL-terminated; ptr may be NULL when len is 0. */
+typedef struct kc_str {
+    const uint8_t *ptr;
+    size_t len;
+} kc_str;
+
+/* kc_entitlement.has, kc_validation.carried: one bit per entitlement field. */
+#define KC_HAS_PRODUCT (1u << 0)
+#define KC_HAS_EDITION (1u << 1)
+#define KC_HAS_MAX_MAJOR (1u << 2)
+#define KC_HAS_FEATURES (1u << 3)
+#define KC_HAS_SEATS (1u << 4)
+#define KC_HAS_ISSUED (1u << 5)
+#define KC_HAS_EXPIRES (1u << 6)
+#define KC_HAS_MAINTENANCE_UNTIL (1u << 7)
+#define KC_HAS_SERIAL (1u << 8)
+#define KC_HAS_CUSTOMER (1u << 9) /* customer_id and customer_name */
+#define KC_HAS_ORDER_ID (1u << 10)
+#define KC_HAS_HOST_ID (1u << 11)
+#define KC_HAS_ALL 0xFFFu
+/* The fields that always have a value when given or carried. */
+#define KC_HAS_REQUIRED (KC_HAS_PRODUCT | KC_HAS_EDITION | KC_HAS_MAX_MAJOR | \
+                         KC_HAS_FEATURES | KC_HAS_ISSUED | KC_HAS_SERIAL)
+
+/* Dates: days since 1970-01-01, from 0000-01-01 to 9999-12-31 inclusive. */
+#define KC_DAY_MIN (-719528)
+#define KC_DAY_MAX 2932896
+
+/* kc_validation.verdict, in the order of DECODE's verdict names. */
+#define KC_VERDICT_VALID 0
+#define KC_VERDICT_MALFORMED 1
+#define KC_VERDICT_BAD_SIGNATURE 2
+#define KC_VERDICT_UNSUPPORTED_FORMAT 3
+#define KC_VERDICT_WRONG_PRODUCT 4
+#define KC_VERDICT_VERSION_NOT_COVERED 5
+#define KC_VERDICT_EXPIRED 6
+#define KC_VERDICT_HOST_MISMATCH 7
+
+/* kc_validation.flags */
+#define KC_RESULT_FORMAT (1u << 0) /* `format` is set */
+#define KC_RESULT_REASON (1u << 1) /* `reason` is set */
+
+/* An entitlement: the generate_typed input, and a decode's fields. */
+typedef struct kc_entitlement {
+    uint32_t has;               /* KC_HAS_* with a value (see TYPED) */
+    uint32_t serial;            /* 0 - 4294967295 */
+    uint32_t seats;             /* >= 1 with KC_HAS_SEATS, else 0 (unlimited) */
+    int32_t issued;             /* day of issue (days since 1970-01-01) */
+    int32_t expires;            /* last valid day, with KC_HAS_EXPIRES */
+    int32_t maintenance_until;  /* with KC_HAS_MAINTENANCE_UNTIL */
+    uint8_t max_major;          /* 0-255 */
+    uint8_t reserved[7];        /* 0 */
+    kc_str product;             /* product slug */
+    kc_str edition;             /* "trial" | "standard" | "professional" | "enterprise" */
+    const kc_str *features;     /* n_features feature slugs, byte order */
+    size_t n_features;
+    kc_str customer_id;         /* with KC_HAS_CUSTOMER */
+    kc_str customer_name;       /* with KC_HAS_CUSTOMER */
+    kc_str order_id;            /* with KC_HAS_ORDER_ID */
+    kc_str host_id;             /* with KC_HAS_HOST_ID: node-locked to it */
+} kc_entitlement;
+
+/* A validation context (see FIELDS, context). */
+typedef struct kc_context {
+    uint32_t has;               /* KC_HAS_HOST_ID when host_id is set, else 0 */
+    uint32_t version_major;     /* the running product's "MAJOR.MINOR" */
+    uint32_t version_minor;
+    int32_t today;              /* days since 1970-01-01 (UTC) */
+    kc_str product;             /* product slug of the running product */
+    kc_str host_id;             /* with KC_HAS_HOST_ID */
+} kc_context;
+
+/* One item of validate_typed: the key bytes and its context. */
+typedef struct kc_validate_typed_in {
+    const uint8_t *key;
+    size_t key_len;
+    const kc_context *context;  /* never NULL; items may share one */
+} kc_validate_typed_in;
+
+/* The typed answer to one item of validate_typed (see TYPED). */
+typedef struct kc_validation {
+    int32_t verdict;            /* KC_VERDICT_* */
+    uint32_t flags;             /* KC_RESULT_* */
+    uint32_t carried;           /* KC_HAS_* the format carries; 0 if not decoded */
+    uint32_t reserved;          /* 0 */
+    kc_str format;              /* with KC_RESULT_FORMAT, e.g. "acme-lk1" */
+    kc_str reason;              /* with KC_RESULT_REASON, free text */
+    kc_entitlement decoded;     /* the carried fields */
+} kc_validation;
 
 typedef struct kc_plugin_v1 {
     uint32_t magic;       /* KC_MAGIC */
@@ -237,7 +393,20 @@ typedef struct kc_plugin_v1 {
                                 uint8_t *out, size_t out_cap, kc_answer *answers,
                                 size_t *n_done);
 
-    /* ---- fields of ABI 1.2 and later are appended here only ---- */
+    /* ---- ABI 1.2: read by the host only when struct_size covers them and
+     * flags has KC_FLAG_TYPED, which requires both to be set ---- */
+
+    /* n typed entitlements in, n answers out (see TYPED above). */
+    kc_status (*generate_typed)(kc_instance *inst, const kc_entitlement *items, size_t n,
+                                uint8_t *out, size_t out_cap, kc_answer *answers,
+                                size_t *n_done);
+
+    /* n (key, typed context) pairs in, n answers and n typed results out. */
+    kc_status (*validate_typed)(kc_instance *inst, const kc_validate_typed_in *items, size_t n,
+                                uint8_t *out, size_t out_cap, kc_answer *answers,
+                                kc_validation *results, size_t *n_done);
+
+    /* ---- fields of ABI 1.3 and later are appended here only ---- */
 } kc_plugin_v1;
 
 /* Layout checks: the host carries the same assertions in Rust. */
@@ -252,12 +421,27 @@ _Static_assert(offsetof(kc_plugin_v1, create) == 24 + 2 * sizeof(void *), "kc_pl
 _Static_assert(offsetof(kc_plugin_v1, last_error) == 24 + 6 * sizeof(void *), "kc_plugin_v1.last_error");
 _Static_assert(offsetof(kc_plugin_v1, generate_batch) == 24 + 7 * sizeof(void *), "kc_plugin_v1.generate_batch");
 _Static_assert(offsetof(kc_plugin_v1, validate_batch) == 24 + 8 * sizeof(void *), "kc_plugin_v1.validate_batch");
-_Static_assert(sizeof(kc_plugin_v1) == 24 + 9 * sizeof(void *), "sizeof kc_plugin_v1");
+_Static_assert(offsetof(kc_plugin_v1, generate_typed) == 24 + 9 * sizeof(void *), "kc_plugin_v1.generate_typed");
+_Static_assert(offsetof(kc_plugin_v1, validate_typed) == 24 + 10 * sizeof(void *), "kc_plugin_v1.validate_typed");
+_Static_assert(sizeof(kc_plugin_v1) == 24 + 11 * sizeof(void *), "sizeof kc_plugin_v1");
 _Static_assert(sizeof(kc_field) == 4 * sizeof(void *), "sizeof kc_field");
 _Static_assert(sizeof(kc_generate_in) == 2 * sizeof(void *), "sizeof kc_generate_in");
 _Static_assert(sizeof(kc_validate_in) == 4 * sizeof(void *), "sizeof kc_validate_in");
 _Static_assert(offsetof(kc_answer, offset) == 8, "kc_answer.offset");
 _Static_assert(sizeof(kc_answer) == 8 + 2 * sizeof(size_t), "sizeof kc_answer");
+_Static_assert(sizeof(kc_str) == 2 * sizeof(void *), "sizeof kc_str");
+_Static_assert(offsetof(kc_entitlement, max_major) == 24, "kc_entitlement.max_major");
+_Static_assert(offsetof(kc_entitlement, product) == 32, "kc_entitlement.product");
+_Static_assert(offsetof(kc_entitlement, features) == 32 + 4 * sizeof(void *), "kc_entitlement.features");
+_Static_assert(offsetof(kc_entitlement, customer_id) == 32 + 6 * sizeof(void *), "kc_entitlement.customer_id");
+_Static_assert(offsetof(kc_entitlement, host_id) == 32 + 12 * sizeof(void *), "kc_entitlement.host_id");
+_Static_assert(sizeof(kc_entitlement) == 32 + 14 * sizeof(void *), "sizeof kc_entitlement");
+_Static_assert(offsetof(kc_context, product) == 16, "kc_context.product");
+_Static_assert(sizeof(kc_context) == 16 + 4 * sizeof(void *), "sizeof kc_context");
+_Static_assert(sizeof(kc_validate_typed_in) == 3 * sizeof(void *), "sizeof kc_validate_typed_in");
+_Static_assert(offsetof(kc_validation, format) == 16, "kc_validation.format");
+_Static_assert(offsetof(kc_validation, decoded) == 16 + 4 * sizeof(void *), "kc_validation.decoded");
+_Static_assert(sizeof(kc_validation) == 48 + 18 * sizeof(void *), "sizeof kc_validation");
 #endif
 
 /* The one exported symbol. `host_abi_minor` is the minor the host speaks;

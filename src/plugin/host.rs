@@ -4,6 +4,10 @@
 //! called once per batch: one instance, one input array, one output buffer,
 //! no `last_error` round trip per item. Every item's answer is checked as
 //! strictly as a single call's, and a broken answer fails that item alone.
+//! A plugin offering the ABI 1.2 typed entry points (`KC_FLAG_TYPED`) is
+//! called through them instead, for batches and for single items alike
+//! (a batch of one: what an isolated worker calls), so that no entitlement,
+//! context or decode is formatted or parsed as text (see `typed.rs`).
 
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
@@ -12,6 +16,7 @@ use keycompat_plugin_sdk::Fields;
 use keycompat_plugin_sdk::abi::*;
 
 use super::library::{LoadedPlugin, PluginError};
+use super::typed::{self, TypedEntitlements};
 use crate::entitlement::Entitlement;
 use crate::implementation::{
     CallFailure, FailureKind, GenerateFailure, ImplInfo, Implementation, Origin,
@@ -34,14 +39,18 @@ struct Instance {
     ptr: NonNull<KcInstance>,
     buf: Vec<u8>,
     answers: Vec<KcAnswer>,
+    /// The typed results of a `validate_typed` batch.
+    results: Vec<KcValidation>,
     /// The most output per item a batch has needed: a batch's buffer is
     /// sized from it, so an item rarely has to be answered twice.
     per_item: usize,
 }
 
 /// A plugin batch function on the items from the first argument on:
-/// `(first, out, answers, n_done) -> status`.
-type BatchCall<'a> = dyn FnMut(usize, &mut [u8], &mut [KcAnswer], &mut usize) -> i32 + 'a;
+/// `(first, out, answers, results, n_done) -> status` (`results` is empty
+/// unless the function is `validate_typed`).
+type BatchCall<'a> =
+    dyn FnMut(usize, &mut [u8], &mut [KcAnswer], &mut [KcValidation], &mut usize) -> i32 + 'a;
 
 /// One item's answer in a batch call, as the plugin gave it.
 enum Answer<'a> {
@@ -119,6 +128,7 @@ impl PluginImpl {
                 ptr,
                 buf: vec![0; INITIAL_BUFFER],
                 answers: Vec::new(),
+                results: Vec::new(),
                 per_item: 0,
             }),
             _ => Err(PluginError::Create {
@@ -218,13 +228,15 @@ impl PluginImpl {
     /// Runs one batch of `n` items through `call(first, out, answers,
     /// n_done)` (the plugin's batch function on the items from `first` on),
     /// with the size protocol of the header, handing each item's answer to
-    /// `answer(i, ..)` exactly once, in order.
+    /// `answer(i, ..)` exactly once, in order, with the item's typed result
+    /// when `typed` (the call is `validate_typed`).
     fn run_batch(
         &self,
         instance: &mut Instance,
         n: usize,
+        typed: bool,
         call: &mut BatchCall<'_>,
-        answer: &mut dyn FnMut(Answer<'_>),
+        answer: &mut dyn FnMut(Answer<'_>, Option<&KcValidation>),
     ) {
         let broken = |m: String| Answer::Broken(CallFailure::new(FailureKind::Protocol, m));
         let mut first = 0;
@@ -232,6 +244,10 @@ impl PluginImpl {
             let count = n - first;
             instance.answers.clear();
             instance.answers.resize(count, KcAnswer::default());
+            instance.results.clear();
+            if typed {
+                instance.results.resize(count, KcValidation::default());
+            }
             // Room for every item at the most per item seen, and a quarter.
             let want = count
                 .saturating_mul(instance.per_item)
@@ -242,18 +258,27 @@ impl PluginImpl {
             }
             let cap = instance.buf.len();
             let mut done = 0;
-            let status = call(first, &mut instance.buf, &mut instance.answers, &mut done);
+            let status = call(
+                first,
+                &mut instance.buf,
+                &mut instance.answers,
+                &mut instance.results,
+                &mut done,
+            );
             if done > count {
                 for _ in first..n {
-                    answer(broken(format!(
-                        "said it answered {done} items of a batch of {count}"
-                    )));
+                    answer(
+                        broken(format!(
+                            "said it answered {done} items of a batch of {count}"
+                        )),
+                        None,
+                    );
                 }
                 return;
             }
             let mut used = 0;
-            for a in &instance.answers[..done] {
-                answer(checked_answer(a, &instance.buf));
+            for (i, a) in instance.answers[..done].iter().enumerate() {
+                answer(checked_answer(a, &instance.buf), instance.results.get(i));
                 used = used.max(a.offset.saturating_add(a.len).min(cap));
             }
             if done > 0 {
@@ -264,18 +289,24 @@ impl PluginImpl {
                 KC_ERR_BUFFER_TOO_SMALL if first < n => {
                     let need = instance.answers[done].len;
                     if need > MAX_OUTPUT_BYTES {
-                        answer(broken(format!(
-                            "asked for a {need}-byte output buffer, more than the limit of {MAX_OUTPUT_BYTES}"
-                        )));
+                        answer(
+                            broken(format!(
+                                "asked for a {need}-byte output buffer, more than the limit of {MAX_OUTPUT_BYTES}"
+                            )),
+                            None,
+                        );
                         first += 1;
                     } else if need > cap || done > 0 {
                         // Grown, so the items left need fewer calls.
                         let grown = need.max(cap.saturating_mul(2)).min(MAX_BATCH_OUTPUT);
                         instance.buf.resize(grown.max(need).max(cap), 0);
                     } else {
-                        answer(broken(format!(
-                            "reported a buffer of {cap} bytes too small for an answer of {need}"
-                        )));
+                        answer(
+                            broken(format!(
+                                "reported a buffer of {cap} bytes too small for an answer of {need}"
+                            )),
+                            None,
+                        );
                         first += 1;
                     }
                 }
@@ -283,13 +314,16 @@ impl PluginImpl {
                 // The first item left unanswered gets the failure; the
                 // items after it are asked again.
                 KC_OK => {
-                    answer(broken(format!(
-                        "returned KC_OK from a batch of {count} items having answered {done}"
-                    )));
+                    answer(
+                        broken(format!(
+                            "returned KC_OK from a batch of {count} items having answered {done}"
+                        )),
+                        None,
+                    );
                     first += 1;
                 }
                 other => {
-                    answer(Answer::Broken(self.failure(instance, other)));
+                    answer(Answer::Broken(self.failure(instance, other)), None);
                     first += 1;
                 }
             }
@@ -312,30 +346,54 @@ impl PluginImpl {
         convert: impl Fn(Answer<'_>) -> R,
         failed: impl Fn(CallFailure) -> R,
     ) -> Vec<R> {
+        self.call_any_batch(
+            inputs,
+            false,
+            &|inst, items: &[I], out: &mut [u8], answers: &mut [KcAnswer], _, done| {
+                // SAFETY: `items` are valid (the caller's promise); `out`
+                // and `answers` are writable for their lengths, and
+                // `answers` has one entry per item; the instance is ours.
+                unsafe {
+                    batch(
+                        inst,
+                        items.as_ptr(),
+                        items.len(),
+                        out.as_mut_ptr(),
+                        out.len(),
+                        answers.as_mut_ptr(),
+                        done,
+                    )
+                }
+            },
+            |answer, _| convert(answer),
+            failed,
+        )
+    }
+
+    /// Answers every item of `inputs` through `call(instance, items from
+    /// the first unanswered on, out, answers, results, n_done)` with
+    /// [`Self::run_batch`], each answer (and typed result, when `typed`)
+    /// converted by `convert`; every item gets `failed(..)` when no
+    /// instance can be had.
+    fn call_any_batch<I, R>(
+        &self,
+        inputs: &[I],
+        typed: bool,
+        call: &BatchInvoke<'_, I>,
+        convert: impl Fn(Answer<'_>, Option<&KcValidation>) -> R,
+        failed: impl Fn(CallFailure) -> R,
+    ) -> Vec<R> {
         let mut results = Vec::with_capacity(inputs.len());
         let ran = self.with_instance(|instance| {
             let inst = instance.ptr.as_ptr();
             self.run_batch(
                 instance,
                 inputs.len(),
-                &mut |first, out, answers, done| {
-                    let items = &inputs[first..];
-                    // SAFETY: `items` are valid (the caller's promise); `out`
-                    // and `answers` are writable for their lengths, and
-                    // `answers` has one entry per item; the instance is ours.
-                    unsafe {
-                        batch(
-                            inst,
-                            items.as_ptr(),
-                            items.len(),
-                            out.as_mut_ptr(),
-                            out.len(),
-                            answers.as_mut_ptr(),
-                            done,
-                        )
-                    }
+                typed,
+                &mut |first, out, answers, typed_results, done| {
+                    call(inst, &inputs[first..], out, answers, typed_results, done)
                 },
-                &mut |answer| results.push(convert(answer)),
+                &mut |answer, result| results.push(convert(answer, result)),
             )
         });
         match ran {
@@ -344,6 +402,11 @@ impl PluginImpl {
         }
     }
 }
+
+/// One call of a plugin's batch function on an instance and items:
+/// `(instance, items, out, answers, results, n_done) -> status`.
+type BatchInvoke<'a, I> = dyn Fn(*mut KcInstance, &[I], &mut [u8], &mut [KcAnswer], &mut [KcValidation], &mut usize) -> i32
+    + 'a;
 
 /// A plugin batch function over items of type `I` (`generate_batch`,
 /// `validate_batch`).
@@ -487,6 +550,17 @@ impl Implementation for PluginImpl {
     }
 
     fn generate(&self, entitlement: &Entitlement) -> Result<String, GenerateFailure> {
+        if self.plugin.typed() {
+            return self
+                .generate_typed(&[entitlement])
+                .pop()
+                .unwrap_or_else(|| {
+                    Err(
+                        CallFailure::new(FailureKind::Internal, "a batch of one gave no answer")
+                            .into(),
+                    )
+                });
+        }
         let generate = self.plugin.table.generate.expect("checked at load");
         let fields = marshal::entitlement_to_fields(entitlement);
         let raw = fields.to_raw();
@@ -509,6 +583,17 @@ impl Implementation for PluginImpl {
     }
 
     fn validate(&self, key: &[u8], context: &Context) -> Result<Validation, CallFailure> {
+        if self.plugin.typed() {
+            return self
+                .validate_typed(&[(key, context)])
+                .pop()
+                .unwrap_or_else(|| {
+                    Err(CallFailure::new(
+                        FailureKind::Internal,
+                        "a batch of one gave no answer",
+                    ))
+                });
+        }
         let validate = self.plugin.table.validate.expect("checked at load");
         let fields = marshal::context_to_fields(context);
         let raw = fields.to_raw();
@@ -540,6 +625,9 @@ impl Implementation for PluginImpl {
         &self,
         entitlements: &[&Entitlement],
     ) -> Vec<Result<String, GenerateFailure>> {
+        if self.plugin.typed() {
+            return self.generate_typed(entitlements);
+        }
         let batch = self.plugin.table.generate_batch;
         let Some(generate_batch) = batch.filter(|_| self.plugin.batches()) else {
             return entitlements.iter().map(|e| self.generate(e)).collect();
@@ -579,6 +667,9 @@ impl Implementation for PluginImpl {
         &self,
         requests: &[(&[u8], &Context)],
     ) -> Vec<Result<Validation, CallFailure>> {
+        if self.plugin.typed() {
+            return self.validate_typed(requests);
+        }
         let batch = self.plugin.table.validate_batch;
         let Some(validate_batch) = batch.filter(|_| self.plugin.batches()) else {
             return requests.iter().map(|(k, c)| self.validate(k, c)).collect();
@@ -618,6 +709,117 @@ impl Implementation for PluginImpl {
                 Err,
             )
         }
+    }
+}
+
+impl PluginImpl {
+    /// `generate_batch` through the plugin's `generate_typed` (ABI 1.2).
+    fn generate_typed(
+        &self,
+        entitlements: &[&Entitlement],
+    ) -> Vec<Result<String, GenerateFailure>> {
+        let Some(generate_typed) = self.plugin.table.generate_typed else {
+            return Vec::new();
+        };
+        if entitlements.is_empty() {
+            return Vec::new();
+        }
+        let typed = TypedEntitlements::new(entitlements);
+        self.call_any_batch(
+            typed.items(),
+            false,
+            &|inst, items: &[KcEntitlement], out: &mut [u8], answers: &mut [KcAnswer], _, done| {
+                // SAFETY: `items` point into `typed` and `entitlements`,
+                // alive until this returns; `out` and `answers` are writable
+                // for their lengths, one answer per item; the instance is ours.
+                unsafe {
+                    generate_typed(
+                        inst,
+                        items.as_ptr(),
+                        items.len(),
+                        out.as_mut_ptr(),
+                        out.len(),
+                        answers.as_mut_ptr(),
+                        done,
+                    )
+                }
+            },
+            |answer, _| match answer {
+                Answer::Output(bytes) => key_from(bytes).map_err(GenerateFailure::Failed),
+                Answer::Status(KC_REFUSED, m) => Err(GenerateFailure::refused_from_message(&m)),
+                Answer::Status(status, m) => Err(failure_with(status, || m).into()),
+                Answer::Broken(f) => Err(f.into()),
+            },
+            |f| Err(f.into()),
+        )
+    }
+
+    /// `validate_batch` through the plugin's `validate_typed` (ABI 1.2).
+    fn validate_typed(
+        &self,
+        requests: &[(&[u8], &Context)],
+    ) -> Vec<Result<Validation, CallFailure>> {
+        let Some(validate_typed) = self.plugin.table.validate_typed else {
+            return Vec::new();
+        };
+        if requests.is_empty() {
+            return Vec::new();
+        }
+        // One kc_context per run of requests sharing a context.
+        let mut contexts: Vec<KcContext> = Vec::with_capacity(1);
+        let mut which: Vec<usize> = Vec::with_capacity(requests.len());
+        for (i, (_, c)) in requests.iter().enumerate() {
+            if i == 0 || !std::ptr::eq(requests[i - 1].1, *c) {
+                contexts.push(typed::raw_context(c));
+            }
+            which.push(contexts.len() - 1);
+        }
+        let inputs: Vec<KcValidateTypedIn> = requests
+            .iter()
+            .zip(&which)
+            .map(|((key, _), &c)| KcValidateTypedIn {
+                key: key.as_ptr(),
+                key_len: key.len(),
+                context: &contexts[c],
+            })
+            .collect();
+        self.call_any_batch(
+            &inputs,
+            true,
+            &|inst,
+              items: &[KcValidateTypedIn],
+              out: &mut [u8],
+              answers: &mut [KcAnswer],
+              results: &mut [KcValidation],
+              done| {
+                // SAFETY: `items` point into `requests` and `contexts`, alive
+                // until this returns; `out`, `answers` and `results` are
+                // writable for their lengths, one answer and one result per
+                // item (run_batch sizes them); the instance is ours.
+                unsafe {
+                    validate_typed(
+                        inst,
+                        items.as_ptr(),
+                        items.len(),
+                        out.as_mut_ptr(),
+                        out.len(),
+                        answers.as_mut_ptr(),
+                        results.as_mut_ptr(),
+                        done,
+                    )
+                }
+            },
+            |answer, result| match (answer, result) {
+                (Answer::Output(bytes), Some(r)) => typed::validation_from_raw(r, bytes),
+                (Answer::Output(_), None) => Err(CallFailure::new(
+                    FailureKind::Internal,
+                    "a typed answer without its result",
+                )),
+                (Answer::Status(status, m), _) => Err(failure_with(status, || m)),
+                (Answer::Broken(f), _) => Err(f),
+            },
+            Err,
+        )
     }
 }
 

@@ -110,6 +110,24 @@ impl LoadedPlugin {
         self.flags & KC_FLAG_BATCH != 0
     }
 
+    /// Whether the plugin answers typed batches (ABI 1.2, checked at load).
+    pub fn typed(&self) -> bool {
+        self.flags & KC_FLAG_TYPED != 0
+    }
+
+    /// Makes the host call the plugin as a host of ABI 1.`minor` would:
+    /// below 2 not through the typed entry points, below 1 not through the
+    /// batch ones either. Benchmarks and tests use it to compare the paths
+    /// on one plugin; a run always uses the most the plugin offers.
+    pub fn limit_to_minor(&mut self, minor: u16) {
+        if minor < 2 {
+            self.flags &= !KC_FLAG_TYPED;
+        }
+        if minor < 1 {
+            self.flags &= !KC_FLAG_BATCH;
+        }
+    }
+
     /// Capabilities and thread safety, in words.
     pub fn describe_flags(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -119,6 +137,7 @@ impl LoadedPlugin {
             (KC_FLAG_THREAD_SAFE, "thread-safe"),
             (KC_FLAG_INSTANCE_SYNC, "instance-sync"),
             (KC_FLAG_BATCH, "batch"),
+            (KC_FLAG_TYPED, "typed"),
         ] {
             if self.flags & bit != 0 {
                 out.push(word);
@@ -355,6 +374,27 @@ fn check_table(path: &Path, raw: *const KcPluginV1) -> Result<KcPluginV1, Plugin
                 return Err(bad(
                     path,
                     format!("flags declare KC_FLAG_BATCH, but function `{name}` is a null pointer"),
+                ));
+            }
+        }
+    }
+    if table.flags & KC_FLAG_TYPED != 0 {
+        if (size as usize) < KC_PLUGIN_V1_2_SIZE {
+            return Err(bad(
+                path,
+                format!(
+                    "flags declare KC_FLAG_TYPED, but struct_size {size} ends before the ABI 1.2 typed functions ({KC_PLUGIN_V1_2_SIZE} bytes)"
+                ),
+            ));
+        }
+        for (name, missing) in [
+            ("generate_typed", table.generate_typed.is_none()),
+            ("validate_typed", table.validate_typed.is_none()),
+        ] {
+            if missing {
+                return Err(bad(
+                    path,
+                    format!("flags declare KC_FLAG_TYPED, but function `{name}` is a null pointer"),
                 ));
             }
         }

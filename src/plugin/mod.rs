@@ -16,6 +16,7 @@
 pub mod exit_guard;
 mod host;
 mod library;
+mod typed;
 pub mod worker;
 
 pub use host::PluginImpl;

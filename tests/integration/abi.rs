@@ -21,7 +21,7 @@ fn open(path: &std::path::Path, s: &Settings) -> PluginImpl {
 
 /// Keys a validator sees: its own, each cut short, with a symbol changed,
 /// lower-cased, and garbage.
-fn keys_to_ask(own: &[String]) -> Vec<Vec<u8>> {
+pub(crate) fn keys_to_ask(own: &[String]) -> Vec<Vec<u8>> {
     let mut keys = Vec::new();
     for k in own {
         keys.push(k.as_bytes().to_vec());
@@ -190,9 +190,9 @@ fn an_abi_1_0_plugin_keeps_working() {
     assert!(!text.contains("batch"), "{text}");
     let out = run(&["plugin", "inspect", lk1_c().to_str().unwrap()], b"");
     assert!(
-        stdout(&out).contains("abi:          1.1"),
+        stdout(&out).contains("abi:          1.2"),
         "{}",
         stdout(&out)
     );
-    assert!(stdout(&out).contains(", batch"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(", batch, typed"), "{}", stdout(&out));
 }

@@ -265,13 +265,13 @@ fn plugin_inspect_prints_identity_and_sha256() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["name"], "acme-lk1-c");
-    assert_eq!(v["abi"], "1.1");
+    assert_eq!(v["abi"], "1.2");
     let bytes = std::fs::read(&path).unwrap();
     use sha2::Digest;
     assert_eq!(v["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
     assert_eq!(
         v["capabilities"],
-        serde_json::json!(["generate", "validate", "thread-safe", "batch"])
+        serde_json::json!(["generate", "validate", "thread-safe", "batch", "typed"])
     );
 }
 
@@ -319,6 +319,14 @@ fn plugin_inspect_with_settings_creates_an_instance() {
 #[case::batch_flag_short_table(
     "bad_batch_truncated",
     "KC_FLAG_BATCH, but struct_size 80 ends before"
+)]
+#[case::typed_flag_null_function(
+    "bad_typed_null",
+    "KC_FLAG_TYPED, but function `generate_typed` is a null pointer"
+)]
+#[case::typed_flag_short_table(
+    "bad_typed_truncated",
+    "KC_FLAG_TYPED, but struct_size 96 ends before"
 )]
 fn broken_plugins_exit_3_with_one_line(#[case] name: &str, #[case] expected: &str) {
     let path = bad_table(name);

@@ -593,6 +593,8 @@ fn load_errors_are_the_in_process_errors() {
         "bad_no_entry",
         "bad_batch_null",
         "bad_batch_truncated",
+        "bad_typed_null",
+        "bad_typed_truncated",
     ] {
         let path = bad_table(name);
         let in_process = plugin::load(&path).expect_err(name).to_string();

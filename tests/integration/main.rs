@@ -31,5 +31,6 @@ mod reports;
 mod run;
 mod selftest;
 mod trust;
+mod typed;
 mod vectors;
 mod volume;

@@ -14,6 +14,8 @@ const BAD_TABLES: &[(&str, &str)] = &[
     ("bad_no_entry", "BAD_NO_ENTRY"),
     ("bad_batch_null", "BAD_BATCH_NULL"),
     ("bad_batch_truncated", "BAD_BATCH_TRUNCATED"),
+    ("bad_typed_null", "BAD_TYPED_NULL"),
+    ("bad_typed_truncated", "BAD_TYPED_TRUNCATED"),
 ];
 
 /// Plugins that misbehave on a trigger (`c/faults.c`), for the worker tests.
@@ -34,6 +36,12 @@ const FAULTS: &[(&str, &str)] = &[
     ("batch_lie", "FAULT_BATCH_LIE"),
     ("batch_fail", "FAULT_BATCH_FAIL"),
     ("batch_over", "FAULT_BATCH_OVER"),
+    ("typed_offset", "FAULT_TYPED_OFFSET"),
+    ("typed_length", "FAULT_TYPED_LENGTH"),
+    ("typed_utf8", "FAULT_TYPED_UTF8"),
+    ("typed_verdict", "FAULT_TYPED_VERDICT"),
+    ("typed_date", "FAULT_TYPED_DATE"),
+    ("typed_short", "FAULT_TYPED_SHORT"),
 ];
 
 fn main() {

@@ -13,12 +13,15 @@
 use std::ffi::CStr;
 
 use keycompat::catalog::Catalog;
+use keycompat::entitlement::Entitlement;
 use keycompat::implementation::{FailureKind, GenerateFailure};
 use keycompat::marshal;
 use keycompat::schemes::new_system::NewSystem;
 use keycompat::settings;
 use keycompat_plugin_sdk::abi::{KC_FLAG_GENERATE, KC_FLAG_THREAD_SAFE, KC_FLAG_VALIDATE};
-use keycompat_plugin_sdk::{Fields, GenerateError, Plugin};
+use keycompat_plugin_sdk::{
+    DecodeOut, Fields, GenerateError, Plugin, TypedContext, TypedEntitlement,
+};
 
 /// One plugin instance: the new system with the Acme demo catalog.
 pub struct AcmeEd1 {
@@ -48,11 +51,44 @@ impl Plugin for AcmeEd1 {
     fn generate(&mut self, fields: &Fields) -> Result<String, GenerateError> {
         let entitlement =
             marshal::entitlement_from_fields(fields).map_err(GenerateError::BadArgument)?;
+        self.generate_checked(&entitlement)
+    }
+
+    fn validate(&mut self, key: &[u8], fields: &Fields) -> Result<String, String> {
+        let context = marshal::context_from_fields(fields)?;
+        Ok(marshal::validation_to_text(
+            &self.system.validate(key, &context),
+        ))
+    }
+
+    fn generate_typed(&mut self, typed: &TypedEntitlement<'_>) -> Result<String, GenerateError> {
+        let entitlement =
+            marshal::entitlement_from_typed(typed).map_err(GenerateError::BadArgument)?;
+        self.generate_checked(&entitlement)
+    }
+
+    fn validate_typed(
+        &mut self,
+        key: &[u8],
+        typed: &TypedContext<'_>,
+        out: &mut DecodeOut,
+    ) -> Result<(), String> {
+        let context = marshal::context_from_typed(typed)?;
+        let validation = self.system.validate(key, &context);
+        out.set(&marshal::validation_to_typed(&validation));
+        Ok(())
+    }
+}
+
+impl AcmeEd1 {
+    /// Checks the entitlement against the catalog (the plugin trusts no
+    /// input) and issues its key.
+    fn generate_checked(&self, entitlement: &Entitlement) -> Result<String, GenerateError> {
         entitlement
             .check(&self.catalog)
             .map_err(|e| GenerateError::BadArgument(e.to_string()))?;
         self.system
-            .generate(&entitlement)
+            .generate(entitlement)
             .map_err(|failure| match failure {
                 GenerateFailure::Refused { field, reason } => {
                     GenerateError::Refused(format!("{field}: {reason}"))
@@ -63,13 +99,6 @@ impl Plugin for AcmeEd1 {
                 GenerateFailure::Failed(f) => GenerateError::Internal(f.message),
             })
     }
-
-    fn validate(&mut self, key: &[u8], fields: &Fields) -> Result<String, String> {
-        let context = marshal::context_from_fields(fields)?;
-        Ok(marshal::validation_to_text(
-            &self.system.validate(key, &context),
-        ))
-    }
 }
 
 keycompat_plugin_sdk::export_plugin!(AcmeEd1);
@@ -78,7 +107,6 @@ keycompat_plugin_sdk::export_plugin!(AcmeEd1);
 mod tests {
     use super::*;
     use keycompat::date::Day;
-    use keycompat::entitlement::Entitlement;
     use keycompat::verdict::{Context, Verdict, Version};
 
     fn settings() -> Fields {

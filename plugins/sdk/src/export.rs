@@ -5,13 +5,17 @@
 //! as `KC_ERR_PANIC` with the panic message in `last_error` (in a batch, in
 //! the item's answer), so a bug in a Rust plugin is a finding, not an abort
 //! of the host. The table offers the ABI 1.1 batch entry points, which answer
-//! each item exactly as the single calls do.
+//! each item exactly as the single calls do, and the ABI 1.2 typed ones,
+//! which call [`Plugin::generate_typed`] and [`Plugin::validate_typed`]: a
+//! plugin that implements only the text methods gets them through their
+//! default implementations, which translate.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::abi::*;
+use crate::typed::{DecodeOut, OwnedDecode, TypedContext, TypedEntitlement};
 use crate::wire::{self, Fields};
 
 /// Why `generate` produced no key.
@@ -41,11 +45,38 @@ pub trait Plugin: Sized + Send + 'static {
     /// Validates a key in a context and returns the decode text
     /// ([`wire::RecordWriter`]). `Err` is a malformed context.
     fn validate(&mut self, key: &[u8], context: &Fields) -> Result<String, String>;
+
+    /// ABI 1.2: generates a key from a typed entitlement, checked by the SDK
+    /// (UTF-8, bits, date ranges), not against any catalog. The default
+    /// formats it as fields for [`Plugin::generate`].
+    fn generate_typed(
+        &mut self,
+        entitlement: &TypedEntitlement<'_>,
+    ) -> Result<String, GenerateError> {
+        self.generate(&entitlement.to_fields())
+    }
+
+    /// ABI 1.2: validates a key in a typed context and sets the answer in
+    /// `out` ([`DecodeOut::set`]). `Err` is a malformed context. The default
+    /// calls [`Plugin::validate`] and reads its decode text back.
+    fn validate_typed(
+        &mut self,
+        key: &[u8],
+        context: &TypedContext<'_>,
+        out: &mut DecodeOut,
+    ) -> Result<(), String> {
+        let text = self.validate(key, &context.to_fields())?;
+        let decode = OwnedDecode::from_text(&text).map_err(|e| format!("decode text: {e}"))?;
+        out.set(&decode.as_typed());
+        Ok(())
+    }
 }
 
 struct Instance<P> {
     plugin: P,
     last_error: String,
+    /// Reused by every typed validation, so its buffers are allocated once.
+    decode: DecodeOut,
 }
 
 /// The table for `P`; used by [`export_plugin!`](crate::export_plugin).
@@ -56,7 +87,7 @@ pub const fn table<P: Plugin>() -> KcPluginV1 {
         abi_minor: KC_ABI_MINOR,
         struct_size: std::mem::size_of::<KcPluginV1>() as u32,
         reserved0: 0,
-        flags: P::FLAGS | KC_FLAG_BATCH,
+        flags: P::FLAGS | KC_FLAG_BATCH | KC_FLAG_TYPED,
         name: P::NAME.as_ptr(),
         version: P::VERSION.as_ptr(),
         create: Some(create::<P>),
@@ -66,6 +97,8 @@ pub const fn table<P: Plugin>() -> KcPluginV1 {
         last_error: Some(last_error::<P>),
         generate_batch: Some(generate_batch::<P>),
         validate_batch: Some(validate_batch::<P>),
+        generate_typed: Some(generate_typed::<P>),
+        validate_typed: Some(validate_typed::<P>),
     }
 }
 
@@ -152,6 +185,7 @@ unsafe extern "C-unwind" fn create<P: Plugin>(
             let instance = Box::new(Instance {
                 plugin,
                 last_error: String::new(),
+                decode: DecodeOut::new(),
             });
             // SAFETY: `out` is non-null and writable per the ABI.
             unsafe { *out = Box::into_raw(instance).cast() };
@@ -377,6 +411,134 @@ unsafe extern "C-unwind" fn validate_batch<P: Plugin>(
             // SAFETY: `i < n` items at `items`, each with valid key bytes and fields.
             let item = &*items.add(i);
             validate_one(plugin, item.key, item.key_len, item.context, item.n_context)
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn generate_typed<P: Plugin>(
+    inst: *mut KcInstance,
+    items: *const KcEntitlement,
+    n: usize,
+    out: *mut u8,
+    out_cap: usize,
+    answers: *mut KcAnswer,
+    n_done: *mut usize,
+) -> i32 {
+    if n > 0 && items.is_null() {
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    // SAFETY: the host passes `n` items, `n` answers and `out_cap` bytes.
+    unsafe {
+        batch::<P>(inst, n, out, out_cap, answers, n_done, |plugin, i| {
+            // SAFETY: `i < n` items at `items`, each with valid strings.
+            let entitlement = match TypedEntitlement::from_raw(&*items.add(i)) {
+                Ok(e) => e,
+                Err(e) => return (KC_ERR_BAD_ARGUMENT, e),
+            };
+            match plugin.generate_typed(&entitlement) {
+                Ok(key) => (KC_OK, key),
+                Err(GenerateError::Refused(m)) => (KC_REFUSED, m),
+                Err(GenerateError::BadArgument(m)) => (KC_ERR_BAD_ARGUMENT, m),
+                Err(GenerateError::Internal(m)) => (KC_ERR_INTERNAL, m),
+            }
+        })
+    }
+}
+
+/// One typed validation into `decode`: `Ok` when it is set, else the
+/// status and message.
+///
+/// # Safety
+/// `item`'s key and context must be valid as the header says.
+unsafe fn validate_typed_one<P: Plugin>(
+    plugin: &mut P,
+    decode: &mut DecodeOut,
+    item: &KcValidateTypedIn,
+) -> Result<(), Outcome> {
+    // SAFETY: the host passes valid key bytes and context.
+    let inputs = unsafe {
+        wire::bytes(item.key, item.key_len)
+            .and_then(|k| TypedContext::from_raw(item.context).map(|c| (k, c)))
+    };
+    let (key, context) = inputs.map_err(|e| (KC_ERR_BAD_ARGUMENT, e))?;
+    plugin
+        .validate_typed(key, &context, decode)
+        .map_err(|e| (KC_ERR_BAD_ARGUMENT, e))
+}
+
+#[allow(clippy::too_many_arguments)] // the header's signature
+unsafe extern "C-unwind" fn validate_typed<P: Plugin>(
+    inst: *mut KcInstance,
+    items: *const KcValidateTypedIn,
+    n: usize,
+    out: *mut u8,
+    out_cap: usize,
+    answers: *mut KcAnswer,
+    results: *mut KcValidation,
+    n_done: *mut usize,
+) -> i32 {
+    if n_done.is_null()
+        || (n > 0 && (items.is_null() || answers.is_null() || results.is_null()))
+        || (out.is_null() && out_cap > 0)
+    {
+        return KC_ERR_BAD_ARGUMENT;
+    }
+    // SAFETY: checked non-null above.
+    unsafe { *n_done = 0 };
+    // SAFETY: `inst` is the host's instance of this plugin.
+    unsafe {
+        with_instance::<P>(inst, |instance| {
+            let mut used = 0usize;
+            for i in 0..n {
+                let Instance { plugin, decode, .. } = &mut *instance;
+                // SAFETY: `i < n` items at `items`.
+                let item = &*items.add(i);
+                let outcome = catch_unwind(AssertUnwindSafe(|| {
+                    validate_typed_one(plugin, decode, item)
+                }))
+                .unwrap_or_else(|payload| Err((KC_ERR_PANIC, panic_message(payload.as_ref()))));
+                // SAFETY: `answers` and `results` have `n > i` writable entries.
+                let answer = &mut *answers.add(i);
+                let placed = match &outcome {
+                    // SAFETY: `out` has `out_cap - used` writable bytes after `used`.
+                    Ok(()) => decode.place(out, used, out_cap - used),
+                    Err((_, message)) => {
+                        let bytes = message.as_bytes();
+                        if out_cap - used < bytes.len() {
+                            Err(bytes.len())
+                        } else {
+                            if !bytes.is_empty() {
+                                // SAFETY: room checked just above.
+                                std::ptr::copy_nonoverlapping(
+                                    bytes.as_ptr(),
+                                    out.add(used),
+                                    bytes.len(),
+                                );
+                            }
+                            Ok((KcValidation::default(), bytes.len()))
+                        }
+                    }
+                };
+                match placed {
+                    Err(need) => {
+                        answer.len = need;
+                        *n_done = i;
+                        return KC_ERR_BUFFER_TOO_SMALL;
+                    }
+                    Ok((result, len)) => {
+                        *results.add(i) = result;
+                        *answer = KcAnswer {
+                            status: outcome.as_ref().map_or_else(|(s, _)| *s, |()| KC_OK),
+                            reserved: 0,
+                            offset: used,
+                            len,
+                        };
+                        used += len;
+                    }
+                }
+            }
+            *n_done = n;
+            KC_OK
         })
     }
 }

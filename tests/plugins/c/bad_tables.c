@@ -42,12 +42,16 @@ static const kc_plugin_v1 TABLE = {
     (uint32_t)offsetof(kc_plugin_v1, validate),
 #elif defined(BAD_BATCH_TRUNCATED)
     (uint32_t)offsetof(kc_plugin_v1, generate_batch),
+#elif defined(BAD_TYPED_TRUNCATED)
+    (uint32_t)offsetof(kc_plugin_v1, generate_typed),
 #else
     (uint32_t)sizeof(kc_plugin_v1),
 #endif
     0,
 #if defined(BAD_BATCH_TRUNCATED) || defined(BAD_BATCH_NULL)
     KC_FLAG_GENERATE | KC_FLAG_VALIDATE | KC_FLAG_BATCH,
+#elif defined(BAD_TYPED_TRUNCATED) || defined(BAD_TYPED_NULL)
+    KC_FLAG_GENERATE | KC_FLAG_VALIDATE | KC_FLAG_BATCH | KC_FLAG_TYPED,
 #else
     KC_FLAG_GENERATE | KC_FLAG_VALIDATE,
 #endif
@@ -68,6 +72,8 @@ static const kc_plugin_v1 TABLE = {
 #else
     k_validate_batch,
 #endif
+    0, /* no ABI 1.2 typed entry points (no KC_FLAG_TYPED) */
+    0,
 };
 
 EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor) {

@@ -44,6 +44,16 @@
  *   FAULT_BATCH_LIE    batch_lie    KC_ERR_BUFFER_TOO_SMALL asking for 1 byte
  *   FAULT_BATCH_FAIL   batch_fail   fail the call there with KC_ERR_INTERNAL
  *   FAULT_BATCH_OVER   batch_over   claim more items answered than were asked
+ *
+ * These also offer the ABI 1.2 typed entry points (KC_FLAG_TYPED), whose
+ * validate_typed answers like validate (verdict malformed, the reason as a
+ * kc_str) and breaks the typed answer of the triggered key:
+ *   FAULT_TYPED_OFFSET  typed_offset  its reason points just past its output
+ *   FAULT_TYPED_LENGTH  typed_length  its reason is longer than the whole buffer
+ *   FAULT_TYPED_UTF8    typed_utf8    its reason starts with the byte 0xFF
+ *   FAULT_TYPED_VERDICT typed_verdict its verdict is 42
+ *   FAULT_TYPED_DATE    typed_date    valid, decoding an issue day after 9999-12-31
+ *   FAULT_TYPED_SHORT   typed_short   return KC_OK with *n_done at that item
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -89,6 +99,24 @@
 #define FAULT_NAME "batch_fail"
 #elif defined(FAULT_BATCH_OVER)
 #define FAULT_NAME "batch_over"
+#elif defined(FAULT_TYPED_OFFSET)
+#define FAULT_NAME "typed_offset"
+#define FAULT_TYPED 1
+#elif defined(FAULT_TYPED_LENGTH)
+#define FAULT_NAME "typed_length"
+#define FAULT_TYPED 1
+#elif defined(FAULT_TYPED_UTF8)
+#define FAULT_NAME "typed_utf8"
+#define FAULT_TYPED 1
+#elif defined(FAULT_TYPED_VERDICT)
+#define FAULT_NAME "typed_verdict"
+#define FAULT_TYPED 1
+#elif defined(FAULT_TYPED_DATE)
+#define FAULT_NAME "typed_date"
+#define FAULT_TYPED 1
+#elif defined(FAULT_TYPED_SHORT)
+#define FAULT_NAME "typed_short"
+#define FAULT_TYPED 1
 #else
 #error "define one FAULT_* macro"
 #endif
@@ -376,13 +404,111 @@ static kc_status f_validate_batch(kc_instance *i, const kc_validate_in *items, s
     return batch(i, items, sizeof *items, n, validate_one, out, cap, answers, n_done);
 }
 
+#ifdef FAULT_TYPED
+/* generate_typed: the key "K-<serial>", as generate answers. */
+static kc_status f_generate_typed(kc_instance *i, const kc_entitlement *items, size_t n,
+                                  uint8_t *out, size_t cap, kc_answer *answers, size_t *n_done) {
+    size_t used = 0;
+    (void)i;
+    for (size_t k = 0; k < n; k++) {
+        char key[32];
+        size_t len = (size_t)snprintf(key, sizeof key, "K-%lu", (unsigned long)items[k].serial);
+        if (cap - used < len) {
+            answers[k].len = len;
+            *n_done = k;
+            return KC_ERR_BUFFER_TOO_SMALL;
+        }
+        memcpy(out + used, key, len);
+        answers[k].status = KC_OK;
+        answers[k].reserved = 0;
+        answers[k].offset = used;
+        answers[k].len = len;
+        used += len;
+    }
+    *n_done = n;
+    return KC_OK;
+}
+
+/* validate_typed: verdict malformed with validate's reason, broken on the
+ * trigger as FAULT_TYPED_* says. */
+static kc_status f_validate_typed(kc_instance *i, const kc_validate_typed_in *items, size_t n,
+                                  uint8_t *out, size_t cap, kc_answer *answers,
+                                  kc_validation *results, size_t *n_done) {
+    fault_instance *inst = (fault_instance *)i;
+    size_t used = 0;
+    for (size_t k = 0; k < n; k++) {
+        const uint8_t *key = items[k].key;
+        size_t key_len = items[k].key_len;
+        size_t digits = 0;
+        while (digits < key_len && key[key_len - 1 - digits] >= '0' && key[key_len - 1 - digits] <= '9')
+            digits++;
+        uint64_t number = 0;
+        int fire = parse_u64(key + key_len - digits, digits, &number) && triggered(inst, number);
+        int plain = key_len > 0 && key_len <= 64;
+        for (size_t c = 0; plain && c < key_len; c++) {
+            uint8_t b = key[c];
+            plain = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '-';
+        }
+        char text[96];
+        size_t len = plain ? (size_t)snprintf(text, sizeof text, "key %.*s", (int)key_len, (const char *)key)
+                           : (size_t)snprintf(text, sizeof text, "other");
+        if (cap - used < len) {
+            answers[k].len = len;
+            *n_done = k;
+            return KC_ERR_BUFFER_TOO_SMALL;
+        }
+        memcpy(out + used, text, len);
+        kc_validation *r = &results[k];
+        memset(r, 0, sizeof *r);
+        r->verdict = KC_VERDICT_MALFORMED;
+        r->flags = KC_RESULT_REASON;
+        r->reason.ptr = out + used;
+        r->reason.len = len;
+        answers[k].status = KC_OK;
+        answers[k].reserved = 0;
+        answers[k].offset = used;
+        answers[k].len = len;
+        if (fire) {
+            fprintf(stderr, "fault plugin: " FAULT_NAME " triggered\n");
+#if defined(FAULT_TYPED_OFFSET)
+            r->reason.ptr = out + used + len;
+#elif defined(FAULT_TYPED_LENGTH)
+            r->reason.len = cap + 4096;
+#elif defined(FAULT_TYPED_UTF8)
+            out[used] = 0xFF;
+#elif defined(FAULT_TYPED_VERDICT)
+            r->verdict = 42;
+#elif defined(FAULT_TYPED_DATE)
+            r->verdict = KC_VERDICT_VALID;
+            r->carried = KC_HAS_ISSUED;
+            r->decoded.has = KC_HAS_ISSUED;
+            r->decoded.issued = KC_DAY_MAX + 1;
+#elif defined(FAULT_TYPED_SHORT)
+            *n_done = k;
+            return KC_OK;
+#endif
+        }
+        used += len;
+    }
+    *n_done = n;
+    return KC_OK;
+}
+#define TYPED_FLAG KC_FLAG_TYPED
+#define GENERATE_TYPED f_generate_typed
+#define VALIDATE_TYPED f_validate_typed
+#else
+#define TYPED_FLAG 0
+#define GENERATE_TYPED NULL
+#define VALIDATE_TYPED NULL
+#endif
+
 static const kc_plugin_v1 TABLE = {
     KC_MAGIC,
     KC_ABI_MAJOR,
     KC_ABI_MINOR,
     (uint32_t)sizeof(kc_plugin_v1),
     0,
-    KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE | KC_FLAG_BATCH,
+    KC_FLAG_THREAD_SAFE | KC_FLAG_GENERATE | KC_FLAG_VALIDATE | KC_FLAG_BATCH | TYPED_FLAG,
     FAULT_NAME,
     "0.0.1",
     f_create,
@@ -392,6 +518,8 @@ static const kc_plugin_v1 TABLE = {
     f_last_error,
     f_generate_batch,
     f_validate_batch,
+    GENERATE_TYPED,
+    VALIDATE_TYPED,
 };
 
 EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor) {

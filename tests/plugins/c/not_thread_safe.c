@@ -42,7 +42,7 @@ static const kc_plugin_v1 TABLE = {
     KC_MAGIC, KC_ABI_MAJOR, 0, (uint32_t)offsetof(kc_plugin_v1, generate_batch), 0,
     KC_FLAG_VALIDATE, /* not thread-safe */
     "not-thread-safe", "0.0.1",
-    t_create, t_destroy, t_generate, t_validate, t_last_error, 0, 0,
+    t_create, t_destroy, t_generate, t_validate, t_last_error, 0, 0, 0, 0,
 };
 
 EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor) {
