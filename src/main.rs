@@ -7,6 +7,9 @@ fn main() {
     // Arguments may be any bytes (a key typed in another encoding): clap
     // reports those that are not UTF-8; only the worker's marker is read here.
     let worker = std::env::args_os().nth(1).is_some_and(|a| a == "__worker");
+    if !worker {
+        keycompat::plugin::worker::adopt_orphans();
+    }
     let code = if worker {
         let rest: Vec<String> = std::env::args_os()
             .skip(2)
@@ -19,5 +22,9 @@ fn main() {
     keycompat::plugin::exit_guard::finished();
     // Children still running (a plugin that ignores end-of-file) end with us.
     keycompat::plugin::worker::kill_all();
+    // And what they started outside their process groups (a daemon's setsid).
+    if !worker {
+        keycompat::plugin::worker::kill_adopted();
+    }
     std::process::exit(code);
 }

@@ -415,6 +415,10 @@ pub fn validation_from_text(text: &str) -> Result<Validation, String> {
             return Err(format!("verdict {verdict} comes with decoded fields"));
         }
         v.decoded = Some(d);
+    } else if verdict.decodes() {
+        return Err(format!(
+            "verdict {verdict} comes without the decoded fields it requires"
+        ));
     }
     Ok(v)
 }
@@ -460,6 +464,8 @@ mod tests {
             "verdict=malformed\nproduct=acme-cad\n",
             "verdict=valid\nwhat=1\n",
             "verdict=valid\ncustomer_id=C\n",
+            "verdict=valid\n",
+            "verdict=expired\nformat=acme-lk1\nreason=x\n",
         ] {
             assert!(validation_from_text(bad).is_err(), "{bad:?}");
         }

@@ -1,7 +1,7 @@
 //! `keycompat bench`: keys per second, old vs new, and the matrix's own cost,
 //! optionally against an earlier run's `bench.json`.
 
-use super::output::out;
+use super::output::{errln, out};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -140,7 +140,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
     let quiet = args.quiet;
     let say = |what: &str| {
         if !quiet {
-            eprintln!("measuring: {what}");
+            errln!("measuring: {what}");
         }
     };
     let result = bench::run(
@@ -167,10 +167,10 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
     crate::report::write_atomic(&path, json.as_bytes())
         .map_err(|e| CliError::Usage(format!("writing {}: {e}", path.display())))?;
     if !quiet {
-        eprintln!("written: {}", path.display());
+        errln!("written: {}", path.display());
     }
     if args.fail_on_regression && regressed > 0 {
-        eprintln!(
+        errln!(
             "error: {regressed} figure(s) regressed against the baseline (--fail-on-regression)"
         );
         return Ok(exit::INCOMPATIBLE);

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::error::CliError;
-use super::output::out;
+use super::output::{errln, out};
 use super::setup::{hosting, require_config};
 use crate::config::Config;
 use crate::exit;
@@ -35,7 +35,7 @@ pub(super) fn forge(config_path: Option<&Path>, out_path: Option<&Path>) -> Resu
         Some(path) => {
             crate::report::write_atomic(path, text.as_bytes())
                 .map_err(|e| CliError::Usage(format!("writing {}: {e}", path.display())))?;
-            eprintln!("written: {} ({} vectors)", path.display(), forged.len());
+            errln!("written: {} ({} vectors)", path.display(), forged.len());
         }
     }
     Ok(exit::GO)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::{HistoryArgs, HistoryCommandArgs};
 use super::error::CliError;
-use super::output::out;
+use super::output::{errln, out};
 use super::setup::load_config;
 use crate::config::Config;
 use crate::exit;
@@ -55,7 +55,7 @@ fn read(path: &Path, shown: &str, warn: bool) -> Result<History, CliError> {
     let history = history::read(path).map_err(|e| CliError::Usage(e.to_string()))?;
     if warn {
         for p in &history.problems {
-            eprintln!("warning: history {shown}: {p}");
+            errln!("warning: history {shown}: {p}");
         }
     }
     Ok(history)
@@ -90,15 +90,16 @@ pub(super) fn append(
         return Ok(());
     }
     if result.meta.interrupted {
-        eprintln!("history: an interrupted run adds no record to {}", c.shown);
+        errln!("history: an interrupted run adds no record to {}", c.shown);
         return Ok(());
     }
     let record = history::record_of(result, shards);
     history::append(&c.path, &record).map_err(|e| CliError::Usage(e.to_string()))?;
     if !quiet {
-        eprintln!(
+        errln!(
             "history: appended the record of {} to {}",
-            record.date, c.shown
+            record.date,
+            c.shown
         );
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! `generate`, `validate` and `plugin inspect`: one key or one plugin at a time.
 
-use super::output::{out, outln};
+use super::output::{errln, out, outln};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -64,7 +64,7 @@ pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result
         let text = match entitlement {
             Err(message) => {
                 invalid += 1;
-                eprintln!("error: {source}:{}: {message}", i + 1);
+                errln!("error: {source}:{}: {message}", i + 1);
                 format!("error: invalid entitlement: {message}")
             }
             Ok(e) => match implementation.generate(&e) {
@@ -75,7 +75,7 @@ pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result
                 }
                 Err(GenerateFailure::Failed(f)) => {
                     failed += 1;
-                    eprintln!(
+                    errln!(
                         "error: {source}:{}: {} could not generate: {f}",
                         i + 1,
                         implementation.info()
@@ -337,7 +337,7 @@ pub(super) fn sample_data(
     let written =
         crate::export::write_sample_data(dir, old.as_ref(), &config.catalog, seed, keys, orders)
             .map_err(|e| CliError::Usage(e.to_string()))?;
-    eprintln!(
+    errln!(
         "wrote {} and {} ({} entitlements the old system refused were skipped)",
         written.field_keys.display(),
         written.orders.display(),

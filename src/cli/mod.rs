@@ -19,6 +19,7 @@ mod setup;
 use clap::Parser;
 
 use crate::exit;
+use output::errln;
 
 pub use args::{
     BenchArgs, Cli, Command, DataArgs, DataSource, GenerateArgs, HistoryArgs, HistoryCommandArgs,
@@ -45,7 +46,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             e.exit_code()
         }
     }

@@ -1,6 +1,7 @@
-//! Standard output for data (keys, verdicts, summaries). A reader that goes
-//! away (`keycompat validate ... | head -1`) is not an error: what is left
-//! is dropped, and the command still exits with its own code.
+//! Standard output for data (keys, verdicts, summaries), and standard error
+//! for messages. A reader that goes away (`keycompat validate ... | head -1`,
+//! `keycompat run 2>&1 | head`) is not an error: what is left is dropped, and
+//! the command still exits with its own code (`eprintln!` would panic).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,9 +19,14 @@ pub(crate) fn write(args: std::fmt::Arguments<'_>) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             CLOSED.store(true, Ordering::Relaxed);
         } else {
-            eprintln!("error: writing to standard output: {e}");
+            write_err(format_args!("error: writing to standard output: {e}\n"));
         }
     }
+}
+
+/// Writes to standard error; a failed write (a closed pipe) is dropped.
+pub(crate) fn write_err(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
 }
 
 /// Whether a write error means only that the reader went away.
@@ -43,4 +49,10 @@ macro_rules! outln {
     ($($t:tt)*) => { $crate::cli::output::write(format_args!("{}\n", format_args!($($t)*))) };
 }
 
-pub(crate) use {out, outln};
+/// `eprintln!` to standard error, surviving a closed pipe.
+macro_rules! errln {
+    () => { $crate::cli::output::write_err(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::cli::output::write_err(format_args!("{}\n", format_args!($($t)*))) };
+}
+
+pub(crate) use {errln, out, outln};

@@ -1,7 +1,7 @@
 //! `keycompat replay`: re-runs one case from a finding's replay command and
 //! prints what it finds, judged (waivers included) as the run judged it.
 
-use super::output::outln;
+use super::output::{errln, outln};
 use std::path::Path;
 
 use super::args::ReplayArgs;
@@ -86,7 +86,7 @@ fn from_report(
     );
     let config = require_config(Some(&config_file))?;
     if config.sha256 != result.meta.config_sha256 {
-        eprintln!(
+        errln!(
             "warning: {} changed since the run that wrote {} (its SHA-256 differs)",
             config_file.display(),
             report.display()
@@ -109,7 +109,7 @@ fn from_report(
             )));
         }
     };
-    eprintln!("replaying {id} ({}) from {}", group.key, report.display());
+    errln!("replaying {id} ({}) from {}", group.key, report.display());
     let today = args.today.unwrap_or(result.meta.today);
     replay_target(
         &config,

@@ -2,7 +2,7 @@
 //! the library, print what it reports, write the reports, and say which
 //! exit code the result means.
 
-use super::output::{out, outln};
+use super::output::{errln, out, outln};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -123,7 +123,7 @@ fn worker_processes(threads: usize, cpus: usize, isolation: Isolation, quiet: bo
         return threads;
     }
     if !quiet {
-        eprintln!(
+        errln!(
             "note: -j {threads} is more than the {cpus} CPUs this machine lets keycompat use: \
              each worker-hosted plugin runs in at most {cpus} worker processes"
         );
@@ -197,7 +197,7 @@ impl run::Events for Printer {
             return;
         }
         match scope {
-            Scope::Full => eprintln!(
+            Scope::Full => errln!(
                 "keycompat run: seed {}, {} random cases, {} threads{}",
                 o.seed,
                 o.cases,
@@ -206,7 +206,7 @@ impl run::Events for Printer {
                     .map(|p| format!(", partition {p}"))
                     .unwrap_or_default()
             ),
-            Scope::Data => eprintln!("keycompat data: seed {}, {} threads", o.seed, o.threads),
+            Scope::Data => errln!("keycompat data: seed {}, {} threads", o.seed, o.threads),
         }
     }
 
@@ -215,14 +215,14 @@ impl run::Events for Printer {
             return;
         }
         match dir {
-            Some(dir) => eprintln!(
+            Some(dir) => errln!(
                 "vectors: {} entitlement, {} key, {} regression vectors from {}",
                 v.entitlements.len(),
                 v.keys.len(),
                 v.regressions.len(),
                 dir.display()
             ),
-            None => eprintln!("vectors: none (`[run] vectors = false`)"),
+            None => errln!("vectors: none (`[run] vectors = false`)"),
         }
     }
 
@@ -236,19 +236,19 @@ impl run::Events for Printer {
 
     fn steered(&self, n: usize) {
         if !self.quiet {
-            eprintln!("coverage: {n} random cases steered into combinations not yet covered");
+            errln!("coverage: {n} random cases steered into combinations not yet covered");
         }
     }
 
     fn warning(&self, message: &str) {
         if !self.quiet {
-            eprintln!("warning: {message}");
+            errln!("warning: {message}");
         }
     }
 
     fn source_done(&self, what: &str, s: &SourceSummary) {
         if !self.quiet {
-            eprintln!(
+            errln!(
                 "{what}: {} of {} rows run ({:.1} %), {} rows did not fit, {} with findings ({})",
                 s.run,
                 s.rows,
@@ -262,13 +262,13 @@ impl run::Events for Printer {
 
     fn shrunk(&self, group: &GroupKey, e: Option<&Entitlement>) {
         if let (false, Some(e)) = (self.quiet, e) {
-            eprintln!("shrunk {group}: {}", e.to_json());
+            errln!("shrunk {group}: {}", e.to_json());
         }
     }
 
     fn regression_saved(&self, id: &str, path: &Path) {
         if !self.quiet {
-            eprintln!("saved regression {id} to {}", path.display());
+            errln!("saved regression {id} to {}", path.display());
         }
     }
 }
@@ -290,7 +290,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         None => history::choose(Some(&config), &args.history, true)?,
         Some(_) => {
             if args.history.history.is_some() || config.history.path.is_some() {
-                eprintln!("history: a shard adds no record; `keycompat merge` adds the run's");
+                errln!("history: a shard adds no record; `keycompat merge` adds the run's");
             }
             None
         }
@@ -336,7 +336,7 @@ fn volume_evidence(config: &Config, args: &RunArgs) -> Result<Option<Evidence>, 
     }
     if let Some(path) = &args.throughput {
         if gates.measure && !args.judge.quiet {
-            eprintln!(
+            errln!(
                 "volume: judged on --throughput {}; not measured in this run",
                 path.display()
             );
@@ -368,7 +368,7 @@ fn judge_volume(
         }
         Some(Evidence::Measured) => {
             if !quiet {
-                eprintln!(
+                errln!(
                     "volume: measuring the new system `{}` at {} thread(s): generate and \
                      validate per key format, {} rounds, {} s per figure",
                     config.run.new,
@@ -381,7 +381,7 @@ fn judge_volume(
             let bench =
                 crate::volume::measure(config, &settings.hosting, settings.options.seed, &|_| {})?;
             if !quiet {
-                eprintln!("volume: measured in {:.1} s", start.elapsed().as_secs_f64());
+                errln!("volume: measured in {:.1} s", start.elapsed().as_secs_f64());
             }
             if stop_flag().load(Ordering::SeqCst) {
                 result.meta.interrupted = true;
@@ -418,7 +418,7 @@ fn resolve_partition(
         Some(PartitionArg::Auto) => {
             let (p, used) =
                 run::partition_from_ci(|k| std::env::var(k).ok()).map_err(CliError::Usage)?;
-            eprintln!("partition {p} from {used}");
+            errln!("partition {p} from {used}");
             if let Some(status) = std::env::var_os("TEST_SHARD_STATUS_FILE") {
                 std::fs::write(&status, b"").map_err(io(format!(
                     "touching TEST_SHARD_STATUS_FILE {}",
@@ -477,7 +477,7 @@ pub(super) fn finish(
     summary: JobSummary,
 ) -> Result<i32, CliError> {
     if result.meta.interrupted {
-        eprintln!("interrupted: writing a partial report (marked interrupted)");
+        errln!("interrupted: writing a partial report (marked interrupted)");
     }
     if quiet {
         outln!("verdict: {}", result.verdict);
@@ -496,9 +496,9 @@ fn say_where_it_stopped(result: &RunResult, dir: &Path) {
         return;
     }
     for stop in &result.meta.gave_up {
-        eprintln!("error: {stop}");
+        errln!("error: {stop}");
     }
-    eprintln!(
+    errln!(
         "the run stopped there: the reports in {} keep what it found until then, marked \
          incomplete (NO-GO); hint: replay one of the crash findings' cases with \
          --isolation worker to see the crash",
@@ -618,7 +618,7 @@ fn write_reports(
             .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
-        eprintln!("reports: {} in {}", names.join(", "), dir.display());
+        errln!("reports: {} in {}", names.join(", "), dir.display());
     }
     let Some(job_summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
     else {
@@ -626,7 +626,7 @@ fn write_reports(
     };
     if summary == JobSummary::LeaveToMerge {
         if !quiet {
-            eprintln!(
+            errln!(
                 "job summary: left to `keycompat merge` (a shard's report is partial; \
                  not appended to GITHUB_STEP_SUMMARY)"
             );
@@ -642,7 +642,7 @@ fn write_reports(
             .and_then(|mut f| f.write_all(&md))
     });
     if let Err(e) = appended {
-        eprintln!(
+        errln!(
             "warning: cannot append to the job summary {}: {e}",
             PathBuf::from(job_summary).display()
         );
@@ -670,7 +670,7 @@ pub(super) fn merge(
         (Some(_), _) => None,
         (None, Some(_)) => super::setup::load_config(config_path)?,
         (None, None) => super::setup::load_config(None).unwrap_or_else(|e| {
-            eprintln!("warning: {e}: its [history] is not used");
+            errln!("warning: {e}: its [history] is not used");
             None
         }),
     };
@@ -753,7 +753,7 @@ pub(super) fn lint_vectors(
         );
         Ok(exit::GO)
     } else {
-        eprintln!("error: {} problems in vector files", errors.len());
+        errln!("error: {} problems in vector files", errors.len());
         Ok(exit::USAGE)
     }
 }

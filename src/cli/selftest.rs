@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::args::SelftestArgs;
 use super::error::CliError;
+use super::output::errln;
 use super::run::{JobSummary, Printer, compared, finish, read_baseline, report_dir_or, settings};
 use super::setup::{DEFAULT_REPORT_DIR, require_config};
 use crate::detection::Mutant;
@@ -32,7 +33,7 @@ pub(super) fn selftest(config_path: Option<&Path>, args: SelftestArgs) -> Result
     }
     let quiet = args.judge.quiet;
     if !quiet {
-        eprintln!(
+        errln!(
             "keycompat selftest: {} injectors in {}; the unchanged run first",
             injectors.len(),
             systems.join(" and ")
@@ -41,7 +42,7 @@ pub(super) fn selftest(config_path: Option<&Path>, args: SelftestArgs) -> Result
     let printer = Printer::new(quiet, cases);
     let print = |m: &Mutant| {
         if !quiet {
-            eprintln!(
+            errln!(
                 "selftest: {} in {}: {} {}",
                 m.injector,
                 m.system,

@@ -333,3 +333,27 @@ fn threads_beyond_the_cpus_are_capped_for_worker_hosted_plugins() {
     assert!(code(&out) <= 1, "{}", stderr(&out));
     assert!(!stderr(&out).contains("note: -j"), "{}", stderr(&out));
 }
+
+/// A reader of stderr that has gone away (`keycompat run 2>&1 | head -1`)
+/// is not a panic: the error is dropped and the command exits with its own
+/// code.
+#[test]
+fn a_closed_stderr_is_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keycompat.toml"),
+        format!("{BASE}[run]\ntimeout = \"0s\"\n"),
+    )
+    .unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = std::process::Command::new(bin())
+        .current_dir(dir.path())
+        .arg("run")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "{status}");
+}

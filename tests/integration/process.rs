@@ -116,6 +116,8 @@ fn only_trigger_fails(answers: &[Result<Validation, CallFailure>]) -> CallFailur
 #[case::too_many("too-many", FailureKind::Protocol, "2 results to request")]
 #[case::error_message("error-message", FailureKind::Protocol, "the plugin sent an error")]
 #[case::internal("internal", FailureKind::Internal, "ZeroDivisionError")]
+#[case::empty_more("empty-more", FailureKind::Protocol, "an empty results message")]
+#[case::no_decode("no-decode", FailureKind::Protocol, "without the decoded entitlement")]
 fn a_misbehaving_child_fails_only_the_item_that_triggered_it(
     #[case] fault: &str,
     #[case] kind: FailureKind,
@@ -469,4 +471,52 @@ fn the_python_generator_issues_the_builtins_keys_and_refusals() {
         refused > 50 && refused < 950,
         "{refused} refusals: both kinds are exercised"
     );
+}
+
+/// A grandchild that left the plugin's process group (a daemon's `setsid`)
+/// is out of reach of the group kill, yet does not outlive keycompat.
+#[test]
+fn a_daemon_the_plugin_started_does_not_outlive_keycompat() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = repo().join("tests/plugins/process/misbehave.py");
+    let config = format!(
+        "[systems.d]\ncommand = [{:?}, {:?}]\n\
+         settings = {{ secret = \"{LK1_SECRET}\", fault = \"daemon\", on = \"key-17\" }}\n\
+         [run]\nold = \"d\"\nnew = \"d\"\nvectors = false\n",
+        python3(),
+        script.to_string_lossy()
+    );
+    std::fs::write(dir.path().join("keycompat.toml"), config).unwrap();
+    let args = [
+        "validate",
+        "-s",
+        "d",
+        "--key",
+        "key-17",
+        "--product",
+        "acme-cad",
+        "--version",
+        "7.0",
+        "--today",
+        "2026-11-23",
+    ];
+    let out = run_in(dir.path(), &args, b"");
+    let err = stderr(&out);
+    assert_eq!(code(&out), 3, "{err}");
+    assert!(err.contains("exited with status 3"), "{err}");
+    let pid: u32 = err
+        .split("grandchild pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("the grandchild's pid is quoted: {err}"));
+    let alive =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+    if alive {
+        // End the leak before failing.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    assert!(!alive, "the daemon {pid} outlived keycompat");
 }

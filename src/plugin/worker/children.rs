@@ -54,6 +54,58 @@ pub fn kill_all() {
     }
 }
 
+/// Makes this process the reaper of its orphaned descendants (Linux's
+/// `PR_SET_CHILD_SUBREAPER`): a plugin's grandchild that left the plugin's
+/// process group (`setsid`, a daemon's double fork) is no longer reached by
+/// killing that group, but once its parent is gone it becomes our child, so
+/// [`kill_adopted`] can end it. Call it once, early, in the main process.
+pub fn adopt_orphans() {
+    // SAFETY: prctl(2) with PR_SET_CHILD_SUBREAPER only sets a flag of this
+    // process; no memory is passed.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+}
+
+/// Kills and reaps every remaining child of this process: after
+/// [`kill_all`], those are orphans adopted through [`adopt_orphans`] (and
+/// their own children, adopted in turn as each dies). Not async-signal-safe
+/// (it reads `/proc`): call it on a normal exit.
+pub fn kill_adopted() {
+    for _ in 0..64 {
+        let children = own_children();
+        if children.is_empty() {
+            return;
+        }
+        for pid in children {
+            // SAFETY: kill(2) and waitpid(2) on our own child, which cannot
+            // have been reused before we reap it; no memory is involved but
+            // the status word.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0);
+            }
+        }
+    }
+}
+
+/// The pids whose parent is this process, from `/proc/*/stat`.
+fn own_children() -> Vec<libc::pid_t> {
+    let me = std::process::id().to_string();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid: libc::pid_t = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+            let after = &stat[stat.rfind(')')? + 1..];
+            let ppid = after.split_whitespace().nth(1)?;
+            (ppid == me).then_some(pid)
+        })
+        .collect()
+}
+
 /// On `signal`, once `flag` is already set (a second Ctrl-C or SIGTERM),
 /// kills every child's process group and exits at once with `code`.
 /// Register it before whatever sets the flag, as

@@ -243,6 +243,13 @@ fn read_json_results<O: Op>(
             "{answered} results to request {id} of {total} items{several}"
         )));
     }
+    // Each message must answer at least one item: otherwise a plugin sending
+    // empty "more" messages forever would never be taken as hung.
+    if more && results.is_empty() {
+        return Err(Reply::JsonGarbage(format!(
+            "an empty results message to request {id} marked \"more\":true (each must answer at least one item)"
+        )));
+    }
     if more && answered == total {
         return Err(Reply::JsonGarbage(format!(
             "all {total} results to request {id} marked \"more\":true"

@@ -287,6 +287,11 @@ pub(super) fn validate_answer(a: Answer) -> Result<Result<Validation, CallFailur
             "a decoded entitlement with verdict {verdict}, which decodes nothing"
         ));
     }
+    if a.decoded.is_none() && verdict.decodes() {
+        return Err(format!(
+            "verdict {verdict} without the decoded entitlement it requires"
+        ));
+    }
     Ok(Ok(Validation {
         verdict,
         format: a.format,
@@ -439,6 +444,13 @@ mod tests {
             r#"{"type":"results","id":1,"results":[{"verdict":"malformed","decoded":{"product":"acme-cad"}}]}"#,
         );
         assert!(validate_answer(a).is_err());
+    }
+
+    #[test]
+    fn a_decoding_verdict_without_a_decode_is_garbage() {
+        let a = one_answer(r#"{"type":"results","id":1,"results":[{"verdict":"valid"}]}"#);
+        let e = validate_answer(a).err().unwrap();
+        assert!(e.contains("without the decoded entitlement"), "{e}");
     }
 
     #[test]

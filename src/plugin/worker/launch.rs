@@ -9,6 +9,7 @@
 //! the same.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -210,10 +211,9 @@ fn launch_worker(
             p.kill_and_reap(EXIT_GRACE);
             let said = p.stderr().all(STDERR_GRACE);
             if !said.trim().is_empty() {
-                eprint!("{said}");
-                if !said.ends_with('\n') {
-                    eprintln!();
-                }
+                // A closed stderr drops it (eprint! would panic).
+                let newline = if said.ends_with('\n') { "" } else { "\n" };
+                let _ = write!(std::io::stderr(), "{said}{newline}");
             }
             Err(e)
         }

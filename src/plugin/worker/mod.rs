@@ -128,7 +128,7 @@ mod target;
 mod wire;
 mod zygote;
 
-pub use children::{exit_on_second_signal, kill_all};
+pub use children::{adopt_orphans, exit_on_second_signal, kill_adopted, kill_all};
 pub use command::ProcessCommand;
 pub use coordinator::WorkerImpl;
 pub use entry::worker_main;

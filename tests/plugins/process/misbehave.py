@@ -36,6 +36,9 @@ Modes:
 | `slow` | sleeps `delay_ms` per matching item, then answers correctly |
 | `spawn-child` | starts a grandchild `sleep 1000` (its pid on stderr), then hangs: the whole process group must be killed |
 | `stderr-chatter` | writes about 64 KiB to stderr on every request (whatever `on` says), and answers correctly: stderr must be drained |
+| `daemon` | starts a grandchild `sleep 1000` in a session of its own (`setsid`, as a daemon does: out of the plugin's process group; its pid on stderr), then exits with status 3 mid-request: keycompat must still end it before it exits itself |
+| `empty-more` | answers a request with a matching item by empty results marked `"more":true`, one every 0.2 s, for ever (never silent, never answering: a hang the timeout alone cannot see) |
+| `no-decode` | answers each matching validate item `valid` without the `decoded` entitlement PROTOCOL.md requires |
 | `nondeterministic-env` | validates matching items with a "today" computed through local time: the context's day at 00:00 UTC converted with time.localtime, which is the day before when TZ is west of UTC (a realistic bug: keys are valid one day past expiry there). Same answers as the correct plugin under TZ=UTC. For the ENV check |
 
 Every mode writes a line to stderr naming itself when it fires.
@@ -56,7 +59,8 @@ import acme_lk1  # noqa: E402
 
 MODES = ("exit", "kill", "segv", "hang", "garbage", "banner", "wrong-id", "wrong-count",
          "too-many", "error-message", "internal", "bad-settings", "old-protocol", "slow",
-         "spawn-child", "stderr-chatter", "nondeterministic-env", "short-batch")
+         "spawn-child", "stderr-chatter", "nondeterministic-env", "short-batch", "empty-more",
+         "no-decode", "daemon")
 
 
 def log(text):
@@ -103,7 +107,7 @@ class Plugin(object):
     def one(self, kind, item, fire):
         """The real answer to one item, or the fault's."""
         fault = self.fault
-        if fire and fault in ("exit", "kill", "segv", "hang", "spawn-child"):
+        if fire and fault in ("exit", "kill", "segv", "hang", "spawn-child", "daemon"):
             self.crash()
         if fire and fault == "internal":
             log("internal: a per-item crash")
@@ -113,6 +117,9 @@ class Plugin(object):
         if fire and fault == "slow":
             time.sleep(self.delay)
         if kind == "validate":
+            if fire and fault == "no-decode":
+                log("no-decode: valid without the decoded entitlement")
+                return {"verdict": "valid", "format": "acme-lk1"}
             if fire and fault == "nondeterministic-env":
                 return self.validate_through_local_time(item)
             return acme_lk1.validate_item(item, self.lk1)
@@ -142,6 +149,12 @@ class Plugin(object):
             log("segv: SIGSEGV myself")
             signal.signal(signal.SIGSEGV, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGSEGV)
+        if fault == "daemon":
+            child = subprocess.Popen(["sleep", "1000"], start_new_session=True,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+            log("daemon: grandchild pid %d in a session of its own, now exiting" % child.pid)
+            os._exit(3)
         if fault == "spawn-child":
             child = subprocess.Popen(["sleep", "1000"])
             log("spawn-child: grandchild pid %d, now hanging" % child.pid)
@@ -179,6 +192,11 @@ class Plugin(object):
                 out.write(b"Segmentation fault? no: this line is not JSON\n")
                 out.flush()
                 return
+            if fault == "empty-more":
+                log("empty-more: empty results marked more, for ever")
+                while True:
+                    write(out, {"type": "results", "id": rid, "results": [], "more": True})
+                    time.sleep(0.2)
             if fault == "error-message":
                 log("error-message")
                 write(out, {"type": "error", "message": "planted fault: cannot go on"})
