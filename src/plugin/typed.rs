@@ -216,6 +216,11 @@ pub(super) fn validation_from_raw(
         .then(|| region.str("reason", r.reason).map(str::to_string))
         .transpose()?;
     let decoded = match r.carried {
+        0 if verdict.decodes() => {
+            return Err(protocol(format!(
+                "typed decode: verdict {verdict} without the decoded fields it requires"
+            )));
+        }
         0 => None,
         _ if !verdict.decodes() => {
             return Err(protocol(format!(
@@ -297,4 +302,27 @@ fn decoded_from_raw(
         order_id: string(KC_HAS_ORDER_ID, "order_id", e.order_id)?,
         host_id: string(KC_HAS_HOST_ID, "host_id", e.host_id)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decoding_verdict_without_a_decode_is_a_protocol_failure() {
+        let valid = KcValidation {
+            verdict: 0, // KC_VERDICT_VALID
+            ..KcValidation::default()
+        };
+        let e = validation_from_raw(&valid, &[]).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Protocol);
+        assert!(e.message.contains("without the decoded fields"), "{e}");
+        let malformed = KcValidation {
+            verdict: 1, // KC_VERDICT_MALFORMED
+            ..KcValidation::default()
+        };
+        let v = validation_from_raw(&malformed, &[]).unwrap();
+        assert_eq!(v.verdict, Verdict::Malformed);
+        assert!(v.decoded.is_none());
+    }
 }
