@@ -442,4 +442,37 @@ mod tests {
         assert_eq!(m.found(None), "refused: seats: too many");
         assert_eq!(generation(ExpectKey::Issued, &Ok("A".into())), None);
     }
+
+    #[test]
+    fn a_field_the_reference_carries_left_out_of_the_decode_is_drift() {
+        let reference = Decoded {
+            product: Some("acme-cad".into()),
+            seats: Some(Some(5)),
+            ..Decoded::default()
+        };
+        let without_seats = Decoded {
+            product: Some("acme-cad".into()),
+            ..Decoded::default()
+        };
+        let exactly = Expect::Exactly {
+            verdict: Verdict::Valid,
+            decoded: Some(&reference),
+        };
+        let found = answer(Verdict::Valid, Some(without_seats.clone()));
+        match validation(exactly, &found) {
+            Some(Miss::Decode(d)) => {
+                assert_eq!(d.len(), 1, "{d:?}");
+                assert_eq!(d[0].field, Field::Seats);
+                assert_eq!(d[0].found, "(not carried)");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Compared as `Valid` (a reference built from the entitlement, whose
+        // fields a format may not carry), the same decode matches.
+        let valid = Expect::Valid {
+            reference: Some(&reference),
+            known_features: None,
+        };
+        assert_eq!(validation(valid, &found), None);
+    }
 }

@@ -29,11 +29,23 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         Some((_, Ok(v))) if v.verdict == Verdict::Valid => v.decoded.clone(),
         _ => None,
     };
-    let reference = old_decode.unwrap_or_else(|| Decoded::from_entitlement(&r.case.entitlement));
     let at = At::request(Check::Backward, &m.old, &m.new, req);
-    let expect = Expect::Valid {
-        reference: Some(&reference),
-        known_features: None,
+    // The old system's decode of this very key: every field it carries, the
+    // new system must carry too (a field left out is drift, not a match).
+    // Without it, the entitlement's fields that both sides carry.
+    let from_entitlement;
+    let expect = match &old_decode {
+        Some(reference) => Expect::Exactly {
+            verdict: Verdict::Valid,
+            decoded: Some(reference),
+        },
+        None => {
+            from_entitlement = Decoded::from_entitlement(&r.case.entitlement);
+            Expect::Valid {
+                reference: Some(&from_entitlement),
+                known_features: None,
+            }
+        }
     };
     let format = r.format(Base::Old);
     r.judge(at, expect, result, |miss| {
