@@ -228,7 +228,12 @@ unsafe fn generate_one<P: Plugin>(plugin: &mut P, fields: *const KcField, n: usi
         Ok(f) => f,
         Err(e) => return (KC_ERR_BAD_ARGUMENT, e),
     };
-    match plugin.generate(&fields) {
+    generated(plugin.generate(&fields))
+}
+
+/// A generator's answer as the status and output the ABI returns.
+fn generated(r: Result<String, GenerateError>) -> Outcome {
+    match r {
         Ok(key) => (KC_OK, key),
         Err(GenerateError::Refused(m)) => (KC_REFUSED, m),
         Err(GenerateError::BadArgument(m)) => (KC_ERR_BAD_ARGUMENT, m),
@@ -435,12 +440,7 @@ unsafe extern "C-unwind" fn generate_typed<P: Plugin>(
                 Ok(e) => e,
                 Err(e) => return (KC_ERR_BAD_ARGUMENT, e),
             };
-            match plugin.generate_typed(&entitlement) {
-                Ok(key) => (KC_OK, key),
-                Err(GenerateError::Refused(m)) => (KC_REFUSED, m),
-                Err(GenerateError::BadArgument(m)) => (KC_ERR_BAD_ARGUMENT, m),
-                Err(GenerateError::Internal(m)) => (KC_ERR_INTERNAL, m),
-            }
+            generated(plugin.generate_typed(&entitlement))
         })
     }
 }
