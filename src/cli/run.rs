@@ -753,7 +753,9 @@ pub(super) fn lint_vectors(
         );
         Ok(exit::GO)
     } else {
-        errln!("error: {} problems in vector files", errors.len());
+        let n = errors.len();
+        let problems = if n == 1 { "problem" } else { "problems" };
+        errln!("error: {n} {problems} in vector files");
         Ok(exit::USAGE)
     }
 }
