@@ -48,6 +48,14 @@ impl NotUtf8 {
     }
 }
 
+/// Reads the file at `path` as text; a file that is not UTF-8 is an
+/// `InvalidData` error saying where it stops being UTF-8 (std's own error
+/// says only that it is not).
+pub fn read_file(path: &std::path::Path) -> io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    decode(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
 /// The text of `bytes`, or where it stops being UTF-8.
 pub fn decode(bytes: Vec<u8>) -> Result<String, NotUtf8> {
     String::from_utf8(bytes).map_err(|e| {

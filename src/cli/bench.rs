@@ -182,7 +182,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
 /// baseline or for a run's reports; every error names the file.
 pub(super) fn read(path: &Path) -> Result<bench::BenchResult, CliError> {
     let bad = |what: String| CliError::Usage(format!("{}: {what}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(io(format!("reading {}", path.display())))?;
+    let text = crate::utf8::read_file(path).map_err(io(format!("reading {}", path.display())))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
     match value.get("schema").and_then(|s| s.as_str()) {

@@ -109,7 +109,7 @@ pub fn remove_previous(dir: &Path, keep: &[PathBuf]) -> Result<Vec<PathBuf>, Rep
 /// checking its `schema` before anything else so an old or foreign file gets
 /// a clear error instead of a missing-field message.
 pub fn read_json(path: &Path) -> Result<RunResult, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Io {
+    let text = crate::utf8::read_file(path).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -357,3 +357,29 @@ fn a_closed_stderr_is_not_a_panic() {
         .unwrap();
     assert_eq!(status.code(), Some(2), "{status}");
 }
+
+/// A JSON file keycompat reads back (a baseline report, a bench.json) that
+/// is not UTF-8 names the line and column of its first bad byte.
+#[rstest]
+#[case::baseline("--baseline")]
+#[case::throughput("--throughput")]
+fn a_json_input_that_is_not_utf8_names_where(#[case] flag: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("{BASE}[run]\nvectors = false\n");
+    std::fs::write(dir.path().join("keycompat.toml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("in.json"),
+        b"{\n  \"schema\": \"\xff\"\n}\n",
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &["run", "--cases", "1", flag, "in.json", "--report-dir", "r"],
+        b"",
+    );
+    check(
+        &out,
+        2,
+        "line 2, column 14: byte 0xFF is not UTF-8; hint: save the file as UTF-8",
+    );
+}
