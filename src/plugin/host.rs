@@ -420,6 +420,16 @@ type BatchFn<I> = unsafe extern "C-unwind" fn(
     *mut usize,
 ) -> i32;
 
+/// A generate answer as a key, a refusal or a failure.
+fn generated_key(answer: Answer<'_>) -> Result<String, GenerateFailure> {
+    match answer {
+        Answer::Output(bytes) => key_from(bytes).map_err(GenerateFailure::Failed),
+        Answer::Status(KC_REFUSED, m) => Err(GenerateFailure::refused_from_message(&m)),
+        Answer::Status(status, m) => Err(failure_with(status, || m).into()),
+        Answer::Broken(f) => Err(f.into()),
+    }
+}
+
 /// The failure a status other than `KC_OK` stands for, with the plugin's
 /// message (read only when the status is one of the ABI's).
 fn failure_with(status: i32, message: impl FnOnce() -> String) -> CallFailure {
@@ -648,19 +658,7 @@ impl Implementation for PluginImpl {
             .collect();
         // SAFETY: `inputs` point into `fields` and `entitlements`, alive
         // until this returns.
-        unsafe {
-            self.call_batch(
-                generate_batch,
-                &inputs,
-                |answer| match answer {
-                    Answer::Output(bytes) => key_from(bytes).map_err(GenerateFailure::Failed),
-                    Answer::Status(KC_REFUSED, m) => Err(GenerateFailure::refused_from_message(&m)),
-                    Answer::Status(status, m) => Err(failure_with(status, || m).into()),
-                    Answer::Broken(f) => Err(f.into()),
-                },
-                |f| Err(f.into()),
-            )
-        }
+        unsafe { self.call_batch(generate_batch, &inputs, generated_key, |f| Err(f.into())) }
     }
 
     fn validate_batch(
@@ -725,33 +723,13 @@ impl PluginImpl {
             return Vec::new();
         }
         let typed = TypedEntitlements::new(entitlements);
-        self.call_any_batch(
-            typed.items(),
-            false,
-            &|inst, items: &[KcEntitlement], out: &mut [u8], answers: &mut [KcAnswer], _, done| {
-                // SAFETY: `items` point into `typed` and `entitlements`,
-                // alive until this returns; `out` and `answers` are writable
-                // for their lengths, one answer per item; the instance is ours.
-                unsafe {
-                    generate_typed(
-                        inst,
-                        items.as_ptr(),
-                        items.len(),
-                        out.as_mut_ptr(),
-                        out.len(),
-                        answers.as_mut_ptr(),
-                        done,
-                    )
-                }
-            },
-            |answer, _| match answer {
-                Answer::Output(bytes) => key_from(bytes).map_err(GenerateFailure::Failed),
-                Answer::Status(KC_REFUSED, m) => Err(GenerateFailure::refused_from_message(&m)),
-                Answer::Status(status, m) => Err(failure_with(status, || m).into()),
-                Answer::Broken(f) => Err(f.into()),
-            },
-            |f| Err(f.into()),
-        )
+        // SAFETY: the items point into `typed` and `entitlements`, alive
+        // until this returns; `generate_typed` has the batch functions' shape.
+        unsafe {
+            self.call_batch(generate_typed, typed.items(), generated_key, |f| {
+                Err(f.into())
+            })
+        }
     }
 
     /// `validate_batch` through the plugin's `validate_typed` (ABI 1.2).

@@ -317,24 +317,30 @@ unsafe extern "C-unwind" fn validate<P: Plugin>(
     }
 }
 
-/// The batch protocol of the header, around `one(plugin, i)`: each item's
-/// outcome is written right after the previous one's; a panic is that
-/// item's `KC_ERR_PANIC`.
+/// The batch protocol of the header, around `one(plugin, item)` for each of
+/// the `n` items at `items`: each item's outcome is written right after the
+/// previous one's; a panic is that item's `KC_ERR_PANIC`.
 ///
 /// # Safety
-/// `inst` must be null or an instance of `P`; `answers` must have `n`
-/// writable entries and `out` `out_cap` writable bytes (each may be null
-/// when its size is 0); `n_done` must be writable or null.
-unsafe fn batch<P: Plugin>(
+/// `inst` must be null or an instance of `P`; `items` must have `n`
+/// readable entries and `answers` `n` writable ones, `out` `out_cap`
+/// writable bytes (each may be null when its size is 0); `n_done` must be
+/// writable or null.
+#[allow(clippy::too_many_arguments)] // the header's batch signature, and `one`
+unsafe fn batch<P: Plugin, I>(
     inst: *mut KcInstance,
+    items: *const I,
     n: usize,
     out: *mut u8,
     out_cap: usize,
     answers: *mut KcAnswer,
     n_done: *mut usize,
-    mut one: impl FnMut(&mut P, usize) -> Outcome,
+    mut one: impl FnMut(&mut P, &I) -> Outcome,
 ) -> i32 {
-    if n_done.is_null() || (n > 0 && answers.is_null()) || (out.is_null() && out_cap > 0) {
+    if n_done.is_null()
+        || (n > 0 && (items.is_null() || answers.is_null()))
+        || (out.is_null() && out_cap > 0)
+    {
         return KC_ERR_BAD_ARGUMENT;
     }
     // SAFETY: checked non-null above.
@@ -344,8 +350,10 @@ unsafe fn batch<P: Plugin>(
         with_instance::<P>(inst, |instance| {
             let mut used = 0usize;
             for i in 0..n {
+                // SAFETY: `items` has `n > i` readable entries.
+                let item = &*items.add(i);
                 let (status, output) =
-                    match catch_unwind(AssertUnwindSafe(|| one(&mut instance.plugin, i))) {
+                    match catch_unwind(AssertUnwindSafe(|| one(&mut instance.plugin, item))) {
                         Ok(outcome) => outcome,
                         Err(payload) => (KC_ERR_PANIC, panic_message(payload.as_ref())),
                     };
@@ -385,16 +393,21 @@ unsafe extern "C-unwind" fn generate_batch<P: Plugin>(
     answers: *mut KcAnswer,
     n_done: *mut usize,
 ) -> i32 {
-    if n > 0 && items.is_null() {
-        return KC_ERR_BAD_ARGUMENT;
-    }
     // SAFETY: the host passes `n` items, `n` answers and `out_cap` bytes.
     unsafe {
-        batch::<P>(inst, n, out, out_cap, answers, n_done, |plugin, i| {
-            // SAFETY: `i < n` items at `items`, each with valid fields.
-            let item = &*items.add(i);
-            generate_one(plugin, item.fields, item.n_fields)
-        })
+        batch::<P, _>(
+            inst,
+            items,
+            n,
+            out,
+            out_cap,
+            answers,
+            n_done,
+            |plugin, item| {
+                // SAFETY: each item has valid fields.
+                generate_one(plugin, item.fields, item.n_fields)
+            },
+        )
     }
 }
 
@@ -407,16 +420,21 @@ unsafe extern "C-unwind" fn validate_batch<P: Plugin>(
     answers: *mut KcAnswer,
     n_done: *mut usize,
 ) -> i32 {
-    if n > 0 && items.is_null() {
-        return KC_ERR_BAD_ARGUMENT;
-    }
     // SAFETY: the host passes `n` items, `n` answers and `out_cap` bytes.
     unsafe {
-        batch::<P>(inst, n, out, out_cap, answers, n_done, |plugin, i| {
-            // SAFETY: `i < n` items at `items`, each with valid key bytes and fields.
-            let item = &*items.add(i);
-            validate_one(plugin, item.key, item.key_len, item.context, item.n_context)
-        })
+        batch::<P, _>(
+            inst,
+            items,
+            n,
+            out,
+            out_cap,
+            answers,
+            n_done,
+            |plugin, item| {
+                // SAFETY: each item has valid key bytes and fields.
+                validate_one(plugin, item.key, item.key_len, item.context, item.n_context)
+            },
+        )
     }
 }
 
@@ -429,19 +447,25 @@ unsafe extern "C-unwind" fn generate_typed<P: Plugin>(
     answers: *mut KcAnswer,
     n_done: *mut usize,
 ) -> i32 {
-    if n > 0 && items.is_null() {
-        return KC_ERR_BAD_ARGUMENT;
-    }
     // SAFETY: the host passes `n` items, `n` answers and `out_cap` bytes.
     unsafe {
-        batch::<P>(inst, n, out, out_cap, answers, n_done, |plugin, i| {
-            // SAFETY: `i < n` items at `items`, each with valid strings.
-            let entitlement = match TypedEntitlement::from_raw(&*items.add(i)) {
-                Ok(e) => e,
-                Err(e) => return (KC_ERR_BAD_ARGUMENT, e),
-            };
-            generated(plugin.generate_typed(&entitlement))
-        })
+        batch::<P, _>(
+            inst,
+            items,
+            n,
+            out,
+            out_cap,
+            answers,
+            n_done,
+            |plugin, item| {
+                // SAFETY: each item has valid strings.
+                let entitlement = match TypedEntitlement::from_raw(item) {
+                    Ok(e) => e,
+                    Err(e) => return (KC_ERR_BAD_ARGUMENT, e),
+                };
+                generated(plugin.generate_typed(&entitlement))
+            },
+        )
     }
 }
 
