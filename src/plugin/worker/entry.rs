@@ -4,9 +4,10 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::FromRawFd;
 use std::time::Duration;
 
+use super::fds;
 use super::lives::supervise;
 use super::serve::Channel;
 use super::wire;
@@ -15,24 +16,12 @@ use crate::exit::worker as exit_code;
 /// How often the worker checks whether its coordinator is gone.
 const ORPHAN_CHECK: Duration = Duration::from_millis(500);
 
-/// Duplicates `fd` to a new close-on-exec descriptor >= 3.
-fn dup_cloexec(fd: RawFd) -> io::Result<RawFd> {
-    // SAFETY: F_DUPFD_CLOEXEC on an fd we were started with creates a new
-    // descriptor; it touches no memory.
-    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-    if new < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(new)
-    }
-}
-
 /// Moves the protocol off fds 0 and 1 before any plugin code runs: a
 /// plugin's `printf` then lands in stderr (fd 1 becomes a copy of fd 2) and
 /// a plugin reading stdin reads /dev/null, so neither can corrupt the frames.
 fn take_channel() -> io::Result<Channel> {
-    let input = dup_cloexec(libc::STDIN_FILENO)?;
-    let output = dup_cloexec(libc::STDOUT_FILENO)?;
+    let input = fds::dup_cloexec(libc::STDIN_FILENO)?;
+    let output = fds::dup_cloexec(libc::STDOUT_FILENO)?;
     // Flush anything Rust buffered for fd 1 before it changes meaning.
     io::stdout().flush()?;
     // SAFETY: dup2 of two open descriptors; fd 1 is closed and replaced

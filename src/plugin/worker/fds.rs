@@ -3,6 +3,10 @@
 //! descriptors (`SCM_RIGHTS`), and pidfds, through which the worker
 //! watches and kills plugin processes that are not its own children.
 //!
+//! Also the descriptor flags the worker's pipes need (non-blocking, a
+//! close-on-exec copy), shared by its plugin lives, its process plugins and
+//! its entry point.
+//!
 //! Only what std does not offer yet (descriptor passing is unstable in
 //! std); nothing here knows what the messages mean.
 
@@ -41,6 +45,32 @@ impl Message {
             b: i32::from_le_bytes([bytes[5], bytes[6], bytes[7], bytes[8]]),
         }
     }
+}
+
+/// Duplicates `fd` to a new close-on-exec descriptor >= 3, owned by the
+/// caller.
+pub(super) fn dup_cloexec(fd: RawFd) -> io::Result<RawFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on an open descriptor creates a new one; it
+    // touches no memory.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if new < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(new)
+    }
+}
+
+/// Sets `O_NONBLOCK` on `fd`, an open descriptor.
+pub(super) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL on an open descriptor only change its status
+    // flags.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// A connected pair of `SOCK_SEQPACKET` sockets (message boundaries kept,

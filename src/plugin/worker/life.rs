@@ -149,19 +149,6 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Sets `O_NONBLOCK` on `fd`.
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    // SAFETY: F_GETFL/F_SETFL on an open descriptor only change its status
-    // flags.
-    unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 /// A life's three pipes: the child's ends and the worker's.
 struct Pipes {
     /// The child's ends: requests in, answers out, stderr out.
@@ -183,11 +170,7 @@ impl Pipes {
         let (request_r, request_w) = pipe()?;
         let (answer_r, answer_w) = pipe()?;
         let (stderr_r, stderr_w) = pipe()?;
-        // SAFETY: F_DUPFD_CLOEXEC on fd 2 creates a new descriptor.
-        let copy = unsafe { libc::fcntl(libc::STDERR_FILENO, libc::F_DUPFD_CLOEXEC, 3) };
-        if copy < 0 {
-            return Err(io::Error::last_os_error());
-        }
+        let copy = fds::dup_cloexec(libc::STDERR_FILENO)?;
         // SAFETY: `copy` was just created and is owned by nothing else.
         let copy = unsafe { File::from_raw_fd(copy) };
         Ok(Pipes {
@@ -298,7 +281,7 @@ impl Life {
                 Drain::Thread(Some(thread))
             }
             Parent::Zygote(..) => {
-                set_nonblocking(&stderr_r)?;
+                fds::set_nonblocking(stderr_r.as_raw_fd())?;
                 Drain::Inline(Inline {
                     pipe: File::from(stderr_r),
                     copy,

@@ -76,18 +76,12 @@ pub(super) struct Process {
 
 /// Sets `O_NONBLOCK` on `fd` and asks for a larger pipe (best effort).
 fn prepare_pipe(fd: libc::c_int) -> io::Result<()> {
-    // SAFETY: `fd` is an open pipe end owned by a `Child*` handle that
-    // outlives this call; F_GETFL/F_SETFL only change its status flags.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // `fd` is an open pipe end owned by a `Child*` handle that outlives
+    // this call.
+    super::fds::set_nonblocking(fd)?;
     #[cfg(target_os = "linux")]
-    // SAFETY: as above; F_SETPIPE_SZ may fail (limits), which is harmless.
+    // SAFETY: F_SETPIPE_SZ on that open pipe end only changes its size, and
+    // may fail (limits), which is harmless.
     unsafe {
         libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_BYTES);
     }
