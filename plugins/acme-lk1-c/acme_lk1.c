@@ -781,6 +781,43 @@ static kc_status check_feature_syntax(kc_instance *inst, const lk1_value *v)
     return KC_OK;
 }
 
+/* Sets the legacy bit of the feature `name` in *bitmap; a feature without
+ * one is refused. */
+static kc_status add_feature_bit(kc_instance *inst, const uint8_t *name, size_t name_len,
+                                 uint32_t *bitmap)
+{
+    int bit = find_feature_bit(name, name_len);
+    if (bit < 0) {
+        if (is_new_only_feature(name, name_len)) {
+            set_error(inst, "features: %s has no legacy bit", quote_bytes(name, name_len).text);
+        } else {
+            set_error(inst, "features: \"%s\" is not a known feature and has no legacy bit",
+                      quote_bytes(name, name_len).text);
+        }
+        return KC_REFUSED;
+    }
+    *bitmap |= 1u << (unsigned)bit;
+    return KC_OK;
+}
+
+/* The product `slug` names, in *out; a product unknown or without a legacy
+ * id is refused. */
+static kc_status legacy_product(kc_instance *inst, const uint8_t *slug, size_t len,
+                                const lk1_product **out)
+{
+    const lk1_product *product = find_product(slug, len);
+    if (product == NULL) {
+        set_error(inst, "product: \"%s\" is not a known product", quote_bytes(slug, len).text);
+        return KC_REFUSED;
+    }
+    if (product->legacy_id < 0) {
+        set_error(inst, "product: %s has no legacy product id", product->slug);
+        return KC_REFUSED;
+    }
+    *out = product;
+    return KC_OK;
+}
+
 /* Map the feature list to the 16-bit bitmap; a feature without a legacy bit
  * is refused (duplicates simply OR together: the field is a set). */
 static kc_status features_to_bitmap(kc_instance *inst, const lk1_value *v, uint32_t *bitmap)
@@ -792,19 +829,8 @@ static kc_status features_to_bitmap(kc_instance *inst, const lk1_value *v, uint3
     }
     for (i = 0; i <= v->len; i++) {
         if (i == v->len || v->ptr[i] == ',') {
-            const uint8_t *name = v->ptr + start;
-            size_t name_len = i - start;
-            int bit = find_feature_bit(name, name_len);
-            if (bit < 0) {
-                if (is_new_only_feature(name, name_len)) {
-                    set_error(inst, "features: %s has no legacy bit", quote_bytes(name, name_len).text);
-                } else {
-                    set_error(inst, "features: \"%s\" is not a known feature and has no legacy bit",
-                              quote_bytes(name, name_len).text);
-                }
-                return KC_REFUSED;
-            }
-            *bitmap |= 1u << (unsigned)bit;
+            kc_status st = add_feature_bit(inst, v->ptr + start, i - start, bitmap);
+            if (st != KC_OK) return st;
             start = i + 1;
         }
     }
@@ -874,15 +900,7 @@ static kc_status build_payload(kc_instance *inst, const lk1_entitlement_fields *
     }
 
     /* --- what acme-lk1 cannot carry: refused, never wrapped or dropped --- */
-    product = find_product(e->product.ptr, e->product.len);
-    if (product == NULL) {
-        set_error(inst, "product: \"%s\" is not a known product", quote_bytes(e->product.ptr, e->product.len).text);
-        return KC_REFUSED;
-    }
-    if (product->legacy_id < 0) {
-        set_error(inst, "product: %s has no legacy product id", product->slug);
-        return KC_REFUSED;
-    }
+    if ((st = legacy_product(inst, e->product.ptr, e->product.len, &product)) != KC_OK) return st;
     if ((st = features_to_bitmap(inst, &e->features, &pl->features)) != KC_OK) return st;
     if (e->seats.present && (seats_ovf || seats > LK1_MAX_SEATS)) {
         set_error(inst, "seats: %s is more than acme-lk1 can carry (%u)",
@@ -1435,30 +1453,11 @@ static kc_status typed_payload(kc_instance *inst, const kc_entitlement *e, lk1_p
     }
 
     /* --- what acme-lk1 cannot carry: refused, never wrapped or dropped --- */
-    product = find_product(e->product.ptr, e->product.len);
-    if (product == NULL) {
-        set_error(inst, "product: \"%s\" is not a known product", quote_bytes(e->product.ptr, e->product.len).text);
-        return KC_REFUSED;
-    }
-    if (product->legacy_id < 0) {
-        set_error(inst, "product: %s has no legacy product id", product->slug);
-        return KC_REFUSED;
-    }
+    if ((st = legacy_product(inst, e->product.ptr, e->product.len, &product)) != KC_OK) return st;
     pl->features = 0;
     for (i = 0; i < e->n_features; i++) {
-        const uint8_t *name = e->features[i].ptr;
-        size_t name_len = e->features[i].len;
-        int bit = find_feature_bit(name, name_len);
-        if (bit < 0) {
-            if (is_new_only_feature(name, name_len)) {
-                set_error(inst, "features: %s has no legacy bit", quote_bytes(name, name_len).text);
-            } else {
-                set_error(inst, "features: \"%s\" is not a known feature and has no legacy bit",
-                          quote_bytes(name, name_len).text);
-            }
-            return KC_REFUSED;
-        }
-        pl->features |= 1u << (unsigned)bit;
+        st = add_feature_bit(inst, e->features[i].ptr, e->features[i].len, &pl->features);
+        if (st != KC_OK) return st;
     }
     if ((e->has & KC_HAS_SEATS) && e->seats > LK1_MAX_SEATS) {
         set_error(inst, "seats: %u is more than acme-lk1 can carry (%u)", (unsigned)e->seats, LK1_MAX_SEATS);
