@@ -4,14 +4,15 @@
 //! an accepted invalid key or a decode that grants more a leak, a failed
 //! call a crash, anything else that differs drift).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::entitlement::Entitlement;
 use crate::finding::{Check, Finding, GroupKey, Severity, Source};
-use crate::implementation::Implementation;
+use crate::implementation::{CallFailure, FailureKind, GenerateFailure, Implementation};
 use crate::judge::{self, Expect, ExpectKey, Miss};
 use crate::vectors::{EntitlementVector, ExpectedKey, KeyVector, VectorResult};
-use crate::verdict::Validation;
+use crate::verdict::{Context, Validation};
 
 /// The generators of each format: format name to `(system, implementation)`s
 /// (the config's `[formats.NAME] generators`, opened).
@@ -111,6 +112,11 @@ fn base_finding(header: &Header<'_>, system: &str) -> Finding {
     }
 }
 
+/// Items per batch call: a batch is one request to a worker or a process
+/// plugin (a round trip each, where single calls paid one per vector), and
+/// a bound on what one call holds in memory.
+const CHUNK: usize = 256;
+
 /// Checks an entitlement vector: every generator of each format named in
 /// `keys` must issue exactly the expected key, or refuse naming the expected
 /// field. `generators` maps a format to its `(system, implementation)`s;
@@ -119,6 +125,64 @@ pub fn check_entitlement_vector(
     v: &EntitlementVector,
     generators: &GeneratorsByFormat,
 ) -> VectorOutcome {
+    check_entitlement_vectors(&[v], generators)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`check_entitlement_vector`] for many vectors, one outcome each in their
+/// order: each generator is asked for all its keys in batch calls of
+/// [`CHUNK`] entitlements, then every answer is judged as one call's would
+/// be.
+pub fn check_entitlement_vectors(
+    vectors: &[&EntitlementVector],
+    generators: &GeneratorsByFormat,
+) -> Vec<VectorOutcome> {
+    let mut answers: HashMap<(usize, &str, &str), Result<String, GenerateFailure>> = HashMap::new();
+    for (format, systems) in generators {
+        let asked: Vec<usize> = (0..vectors.len())
+            .filter(|&i| vectors[i].keys.contains_key(format))
+            .collect();
+        for (system, implementation) in systems {
+            for chunk in asked.chunks(CHUNK) {
+                let entitlements: Vec<&Entitlement> =
+                    chunk.iter().map(|&i| &vectors[i].entitlement).collect();
+                let got = implementation.generate_batch(&entitlements);
+                for (&i, answer) in chunk.iter().zip(got) {
+                    answers.insert((i, format.as_str(), system.as_str()), answer);
+                }
+            }
+        }
+    }
+    vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            judge_entitlement_vector(v, generators, |format, system| {
+                answers
+                    .remove(&(i, format, system))
+                    .unwrap_or_else(|| Err(GenerateFailure::Failed(unanswered())))
+            })
+        })
+        .collect()
+}
+
+/// The failure of an item a batch call returned no answer for (an
+/// implementation that breaks the batch contract: one answer per item).
+fn unanswered() -> CallFailure {
+    CallFailure::new(
+        FailureKind::Protocol,
+        "the batch call returned fewer answers than items",
+    )
+}
+
+/// Judges the answers `answer(format, system)` gave to an entitlement
+/// vector.
+fn judge_entitlement_vector<'g>(
+    v: &EntitlementVector,
+    generators: &'g GeneratorsByFormat,
+    mut answer: impl FnMut(&'g str, &'g str) -> Result<String, GenerateFailure>,
+) -> VectorOutcome {
     let header = Header {
         id: &v.id,
         file: &v.file,
@@ -126,8 +190,11 @@ pub fn check_entitlement_vector(
     };
     let mut outcome = VectorOutcome::default();
     for (format, expected) in &v.keys {
-        for (system, implementation) in generators.get(format).into_iter().flatten() {
-            let answer = implementation.generate(&v.entitlement);
+        let Some((format, systems)) = generators.get_key_value(format) else {
+            continue;
+        };
+        for (system, _) in systems {
+            let answer = answer(format, system);
             let expect = match expected {
                 ExpectedKey::Key(k) => ExpectKey::Key(k),
                 ExpectedKey::Refused(f) => ExpectKey::Refused(f),
@@ -160,6 +227,48 @@ fn describe_expected_key(format: &str, expected: &ExpectedKey) -> String {
 /// the fields of `decoded`. Systems `expect` names that `systems` lacks are
 /// not checked (lint reports names the config does not define).
 pub fn check_key_vector(v: &KeyVector, systems: &SystemsByName) -> VectorOutcome {
+    check_key_vectors(&[v], systems).pop().unwrap_or_default()
+}
+
+/// [`check_key_vector`] for many vectors, one outcome each in their order:
+/// each system validates all the keys it is named for in batch calls of
+/// [`CHUNK`] keys, then every answer is judged as one call's would be.
+pub fn check_key_vectors(vectors: &[&KeyVector], systems: &SystemsByName) -> Vec<VectorOutcome> {
+    let mut answers: HashMap<(usize, &str), Result<Validation, CallFailure>> = HashMap::new();
+    for (system, implementation) in systems {
+        let asked: Vec<usize> = (0..vectors.len())
+            .filter(|&i| vectors[i].expect.contains_key(system))
+            .collect();
+        for chunk in asked.chunks(CHUNK) {
+            let requests: Vec<(&[u8], &Context)> = chunk
+                .iter()
+                .map(|&i| (vectors[i].key.as_slice(), &vectors[i].context))
+                .collect();
+            let got = implementation.validate_batch(&requests);
+            for (&i, answer) in chunk.iter().zip(got) {
+                answers.insert((i, system.as_str()), answer);
+            }
+        }
+    }
+    vectors
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            judge_key_vector(v, systems, |system| {
+                answers
+                    .remove(&(i, system))
+                    .unwrap_or_else(|| Err(unanswered()))
+            })
+        })
+        .collect()
+}
+
+/// Judges the answers `answer(system)` gave to a key vector.
+fn judge_key_vector<'s>(
+    v: &KeyVector,
+    systems: &'s SystemsByName,
+    mut answer: impl FnMut(&'s str) -> Result<Validation, CallFailure>,
+) -> VectorOutcome {
     let header = Header {
         id: &v.id,
         file: &v.file,
@@ -167,10 +276,10 @@ pub fn check_key_vector(v: &KeyVector, systems: &SystemsByName) -> VectorOutcome
     };
     let mut outcome = VectorOutcome::default();
     for (system, &expected) in &v.expect {
-        let Some(implementation) = systems.get(system) else {
+        let Some((system, _)) = systems.get_key_value(system) else {
             continue;
         };
-        let answer = implementation.validate(&v.key, &v.context);
+        let answer = answer(system);
         let expect = Expect::Exactly {
             verdict: expected,
             decoded: v.decoded.as_ref(),
@@ -189,4 +298,129 @@ pub fn check_key_vector(v: &KeyVector, systems: &SystemsByName) -> VectorOutcome
         outcome.record(&header, system, missed, base);
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::implementation::ImplInfo;
+    use crate::schemes::demo;
+    use crate::schemes::lk1::Lk1System;
+    use crate::schemes::new_system::NewSystemImpl;
+    use crate::vectors::{VectorSet, load_dir};
+
+    fn shared_vectors() -> VectorSet {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+        load_dir(&dir, &Catalog::acme()).expect("the shared vectors load")
+    }
+
+    /// The demo's builtins as `old` and `new`, and `short`: the new system
+    /// behind a batch call that drops its last answer.
+    fn systems() -> SystemsByName {
+        let old: Arc<dyn Implementation> =
+            Arc::new(Lk1System::from_settings(&Catalog::acme(), &demo::lk1()).unwrap());
+        let new: Arc<dyn Implementation> =
+            Arc::new(NewSystemImpl::from_settings(&Catalog::acme(), &demo::new_system()).unwrap());
+        let short: Arc<dyn Implementation> = Arc::new(Short(new.clone()));
+        [("old", old), ("new", new), ("short", short)]
+            .into_iter()
+            .map(|(n, s)| (n.to_string(), s))
+            .collect()
+    }
+
+    struct Short(Arc<dyn Implementation>);
+
+    impl Implementation for Short {
+        fn info(&self) -> &ImplInfo {
+            self.0.info()
+        }
+        fn generate(&self, e: &Entitlement) -> Result<String, GenerateFailure> {
+            self.0.generate(e)
+        }
+        fn validate(&self, key: &[u8], ctx: &Context) -> Result<Validation, CallFailure> {
+            self.0.validate(key, ctx)
+        }
+        fn generate_batch(&self, es: &[&Entitlement]) -> Vec<Result<String, GenerateFailure>> {
+            let mut all = self.0.generate_batch(es);
+            all.pop();
+            all
+        }
+        fn validate_batch(
+            &self,
+            requests: &[(&[u8], &Context)],
+        ) -> Vec<Result<Validation, CallFailure>> {
+            let mut all = self.0.validate_batch(requests);
+            all.pop();
+            all
+        }
+    }
+
+    #[test]
+    fn batched_vectors_are_judged_as_one_by_one() {
+        let set = shared_vectors();
+        let systems = systems();
+        let trusted: SystemsByName = systems
+            .iter()
+            .filter(|(n, _)| *n != "short")
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .collect();
+        let keys: Vec<&KeyVector> = set.keys.iter().collect();
+        assert!(keys.len() > CHUNK, "more key vectors than one batch call");
+        let batched = check_key_vectors(&keys, &trusted);
+        let single: Vec<VectorOutcome> =
+            keys.iter().map(|k| check_key_vector(k, &trusted)).collect();
+        assert_eq!(batched, single);
+        assert!(batched.iter().any(|o| !o.observations.is_empty()));
+
+        let generators: GeneratorsByFormat = ["acme-lk1", "acme-ed1"]
+            .into_iter()
+            .map(|f| {
+                (
+                    f.to_string(),
+                    vec![("new".to_string(), systems["new"].clone())],
+                )
+            })
+            .collect();
+        let entitlements: Vec<&EntitlementVector> = set.entitlements.iter().collect();
+        let batched = check_entitlement_vectors(&entitlements, &generators);
+        let single: Vec<VectorOutcome> = entitlements
+            .iter()
+            .map(|e| check_entitlement_vector(e, &generators))
+            .collect();
+        assert_eq!(batched, single);
+        assert!(batched.iter().any(|o| !o.observations.is_empty()));
+    }
+
+    #[test]
+    fn an_item_a_batch_left_unanswered_is_a_crash_of_that_item() {
+        let set = shared_vectors();
+        let systems = systems();
+        // Key vectors that expect a verdict of `new`, judged by `short`.
+        let keys: Vec<KeyVector> = set
+            .keys
+            .iter()
+            .filter_map(|k| {
+                let verdict = *k.expect.get("new")?;
+                let mut k = k.clone();
+                k.expect = [("short".to_string(), verdict)].into();
+                Some(k)
+            })
+            .take(3)
+            .collect();
+        assert_eq!(keys.len(), 3);
+        let refs: Vec<&KeyVector> = keys.iter().collect();
+        let outcomes = check_key_vectors(&refs, &systems);
+        let failed: Vec<&Finding> = outcomes.iter().flat_map(|o| &o.findings).collect();
+        assert_eq!(failed.len(), 1, "{failed:#?}");
+        assert_eq!(failed[0].case_id, keys[2].id);
+        assert_eq!(failed[0].key.cause, "crash: protocol");
+        assert!(
+            failed[0].found.contains("fewer answers"),
+            "{}",
+            failed[0].found
+        );
+    }
 }

@@ -10,7 +10,7 @@ use crate::check::vector::{self, GeneratorsByFormat};
 use crate::check::{Case, Matrix};
 use crate::config::Config;
 use crate::finding::{Check, Source};
-use crate::vectors::{self as vector_files, VectorSet};
+use crate::vectors::{self as vector_files, EntitlementVector, KeyVector, VectorSet};
 
 /// Loads the vectors directory of the config; `vectors = false` is an
 /// empty set (the vectors gate then says so), a missing directory or a
@@ -71,17 +71,12 @@ pub(super) fn check(
 ) {
     let generators = generators(matrix, config);
     let mine = |id: &str| options.partition.is_none_or(|p| p.contains(id));
-    let outcomes = v
-        .entitlements
-        .iter()
-        .filter(|e| mine(&e.id))
-        .map(|e| vector::check_entitlement_vector(e, &generators))
-        .chain(
-            v.keys
-                .iter()
-                .filter(|k| mine(&k.id))
-                .map(|k| vector::check_key_vector(k, &matrix.systems)),
-        );
+    let entitlements: Vec<&EntitlementVector> =
+        v.entitlements.iter().filter(|e| mine(&e.id)).collect();
+    let keys: Vec<&KeyVector> = v.keys.iter().filter(|k| mine(&k.id)).collect();
+    let outcomes = vector::check_entitlement_vectors(&entitlements, &generators)
+        .into_iter()
+        .chain(vector::check_key_vectors(&keys, &matrix.systems));
     for outcome in outcomes {
         for (system, passed) in &outcome.observations {
             aggregate.observe((Check::Vector, system.clone(), None), *passed);
