@@ -4,7 +4,9 @@
 //! [`Decoded`](crate::verdict::Decoded). The canonical JSON form (all fields
 //! always present, features sorted by byte order) is what `keycompat generate`
 //! reads and what reports print. [`Entitlement::check`] rejects what no system
-//! should ever be asked to issue, naming the field.
+//! should ever be asked to issue, naming the field. [`EntitlementRef`] is an
+//! entitlement borrowed: generators encode from it, so that a plugin's typed
+//! input (ABI 1.2) is checked and encoded without being copied.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -95,7 +97,150 @@ impl Entitlement {
 
     /// Checks the entitlement against the catalog and the rules of the model.
     pub fn check(&self, catalog: &Catalog) -> Result<(), InvalidEntitlement> {
-        if catalog.product(&self.product).is_none() {
+        self.view().check(catalog)
+    }
+
+    /// The entitlement borrowed, for the generators' and checks' common
+    /// code.
+    pub fn view(&self) -> EntitlementRef<'_> {
+        EntitlementRef {
+            product: &self.product,
+            edition: &self.edition,
+            max_major: self.max_major,
+            features: Features::Set(&self.features),
+            seats: self.seats,
+            issued: self.issued,
+            expires: self.expires,
+            maintenance_until: self.maintenance_until,
+            serial: self.serial,
+            customer: self.customer.as_ref().map(|c| CustomerRef {
+                id: &c.id,
+                name: &c.name,
+            }),
+            order_id: self.order_id.as_deref(),
+            host_id: self.host_id.as_deref(),
+        }
+    }
+}
+
+/// An entitlement borrowed from wherever it lives: an [`Entitlement`]
+/// ([`Entitlement::view`]) or a plugin's typed input (ABI 1.2), so that a
+/// generator checks and encodes it without copying its strings.
+#[derive(Debug, Clone, Copy)]
+pub struct EntitlementRef<'a> {
+    /// Product slug.
+    pub product: &'a str,
+    /// Edition name.
+    pub edition: &'a str,
+    /// Highest major version covered, inclusive.
+    pub max_major: u8,
+    /// Granted features.
+    pub features: Features<'a>,
+    /// Seats; `None` is unlimited.
+    pub seats: Option<u32>,
+    /// Day of issue.
+    pub issued: Day,
+    /// Last valid day; `None` is perpetual.
+    pub expires: Option<Day>,
+    /// Last day of maintenance; `None` is none.
+    pub maintenance_until: Option<Day>,
+    /// Serial number.
+    pub serial: u32,
+    /// Customer.
+    pub customer: Option<CustomerRef<'a>>,
+    /// Order id.
+    pub order_id: Option<&'a str>,
+    /// Node lock; `None` is not node-locked.
+    pub host_id: Option<&'a str>,
+}
+
+/// A [`Customer`] borrowed; serializes as one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CustomerRef<'a> {
+    /// Customer id.
+    pub id: &'a str,
+    /// Display name.
+    pub name: &'a str,
+}
+
+/// Feature slugs in byte order without duplicates, borrowed; serializes as
+/// a sequence.
+#[derive(Debug, Clone, Copy)]
+pub enum Features<'a> {
+    /// An [`Entitlement`]'s set.
+    Set(&'a BTreeSet<String>),
+    /// Slugs already in byte order without duplicates ([`Features::sorted`]).
+    Sorted(&'a [&'a str]),
+}
+
+impl<'a> Features<'a> {
+    /// `slugs` as features, if they are in byte order without duplicates.
+    pub fn sorted(slugs: &'a [&'a str]) -> Option<Self> {
+        slugs
+            .windows(2)
+            .all(|w| w[0] < w[1])
+            .then_some(Features::Sorted(slugs))
+    }
+
+    /// The slugs, in byte order.
+    pub fn iter(&self) -> FeatureIter<'a> {
+        match *self {
+            Features::Set(set) => FeatureIter::Set(set.iter()),
+            Features::Sorted(slugs) => FeatureIter::Sorted(slugs.iter()),
+        }
+    }
+}
+
+impl Serialize for Features<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// The iterator of [`Features::iter`].
+#[derive(Debug, Clone)]
+pub enum FeatureIter<'a> {
+    /// Over a set.
+    Set(std::collections::btree_set::Iter<'a, String>),
+    /// Over sorted slugs.
+    Sorted(std::slice::Iter<'a, &'a str>),
+}
+
+impl<'a> Iterator for FeatureIter<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            FeatureIter::Set(it) => it.next().map(String::as_str),
+            FeatureIter::Sorted(it) => it.next().copied(),
+        }
+    }
+}
+
+impl EntitlementRef<'_> {
+    /// The entitlement, owned.
+    pub fn to_entitlement(&self) -> Entitlement {
+        Entitlement {
+            product: self.product.to_string(),
+            edition: self.edition.to_string(),
+            max_major: self.max_major,
+            features: self.features.iter().map(String::from).collect(),
+            seats: self.seats,
+            issued: self.issued,
+            expires: self.expires,
+            maintenance_until: self.maintenance_until,
+            serial: self.serial,
+            customer: self.customer.map(|c| Customer {
+                id: c.id.to_string(),
+                name: c.name.to_string(),
+            }),
+            order_id: self.order_id.map(String::from),
+            host_id: self.host_id.map(String::from),
+        }
+    }
+
+    /// Checks the entitlement against the catalog and the rules of the model.
+    pub fn check(&self, catalog: &Catalog) -> Result<(), InvalidEntitlement> {
+        if catalog.product(self.product).is_none() {
             return Err(invalid(
                 "product",
                 format!(
@@ -105,7 +250,7 @@ impl Entitlement {
                 ),
             ));
         }
-        if catalog.edition_code(&self.edition).is_none() {
+        if catalog.edition_code(self.edition).is_none() {
             return Err(invalid(
                 "edition",
                 format!(
@@ -132,14 +277,14 @@ impl Entitlement {
                 format!("{expires} is before the issue date {}", self.issued),
             ));
         }
-        if let Some(c) = &self.customer {
-            check_string("customer.id", &c.id)?;
-            check_string("customer.name", &c.name)?;
+        if let Some(c) = self.customer {
+            check_string("customer.id", c.id)?;
+            check_string("customer.name", c.name)?;
         }
-        if let Some(o) = &self.order_id {
+        if let Some(o) = self.order_id {
             check_string("order_id", o)?;
         }
-        if let Some(h) = &self.host_id {
+        if let Some(h) = self.host_id {
             check_string("host_id", h)?;
         }
         Ok(())
@@ -156,10 +301,16 @@ fn check_string(field: &'static str, s: &str) -> Result<(), InvalidEntitlement> 
             format!("{} bytes is longer than {MAX_STRING_BYTES}", s.len()),
         ));
     }
-    if s.chars().any(char::is_control) {
+    // ASCII text is NFC: only the control characters need a look.
+    let (control, nfc) = if s.is_ascii() {
+        (s.bytes().any(|b| b.is_ascii_control()), true)
+    } else {
+        (s.chars().any(char::is_control), is_nfc(s))
+    };
+    if control {
         return Err(invalid(field, "contains a control character"));
     }
-    if !is_nfc(s) {
+    if !nfc {
         return Err(invalid(
             field,
             "is not in Unicode NFC; hint: normalise it (e.g. `uconv -x any-nfc`)",

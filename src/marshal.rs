@@ -15,7 +15,7 @@ use keycompat_plugin_sdk::wire::{self, RecordWriter};
 use keycompat_plugin_sdk::{Fields, TypedContext, TypedDecode, TypedEntitlement};
 
 use crate::date::Day;
-use crate::entitlement::{Customer, Entitlement};
+use crate::entitlement::{Customer, CustomerRef, Entitlement, EntitlementRef, Features};
 use crate::verdict::{Context, Decoded, Validation, Verdict, Version};
 
 /// The entitlement as `kc_field`s: absent fields are null.
@@ -131,14 +131,18 @@ fn typed_day(key: &str, days: i32) -> Result<Day, String> {
         .ok_or_else(|| format!("{key}: day {days} is outside 0000-01-01 ..= 9999-12-31"))
 }
 
-/// Reads an entitlement from the SDK's typed view (the Rust plugin side of
-/// ABI 1.2): no text, only the strings copied.
-pub fn entitlement_from_typed(t: &TypedEntitlement<'_>) -> Result<Entitlement, String> {
-    Ok(Entitlement {
-        product: t.product.to_string(),
-        edition: t.edition.to_string(),
+/// Borrows an entitlement from the SDK's typed view (the Rust plugin side
+/// of ABI 1.2), copying nothing: the features must be in byte order without
+/// duplicates, as the ABI says the host gives them.
+pub fn entitlement_view_from_typed<'a>(
+    t: &'a TypedEntitlement<'a>,
+) -> Result<EntitlementRef<'a>, String> {
+    Ok(EntitlementRef {
+        product: t.product,
+        edition: t.edition,
         max_major: t.max_major,
-        features: t.features.iter().map(|f| f.to_string()).collect(),
+        features: Features::sorted(&t.features)
+            .ok_or("features: not in byte order without duplicates")?,
         seats: t.seats,
         issued: typed_day("issued", t.issued)?,
         expires: t.expires.map(|d| typed_day("expires", d)).transpose()?,
@@ -147,12 +151,9 @@ pub fn entitlement_from_typed(t: &TypedEntitlement<'_>) -> Result<Entitlement, S
             .map(|d| typed_day("maintenance_until", d))
             .transpose()?,
         serial: t.serial,
-        customer: t.customer.map(|(id, name)| Customer {
-            id: id.to_string(),
-            name: name.to_string(),
-        }),
-        order_id: t.order_id.map(String::from),
-        host_id: t.host_id.map(String::from),
+        customer: t.customer.map(|(id, name)| CustomerRef { id, name }),
+        order_id: t.order_id,
+        host_id: t.host_id,
     })
 }
 
@@ -429,6 +430,43 @@ mod tests {
 
     fn example() -> Entitlement {
         Entitlement::from_json(r#"{"product":"acme-cad","edition":"professional","max_major":7,"features":["export-dwg","render-gpu"],"seats":25,"issued":"2026-11-23","expires":"2027-12-31","maintenance_until":null,"serial":424242,"customer":{"id":"C-000042","name":"Zoë\nMüller, GmbH"},"order_id":"SO-1001","host_id":null}"#).unwrap()
+    }
+
+    #[test]
+    fn a_typed_entitlement_is_borrowed_unchanged_when_its_features_are_sorted() {
+        let e = example();
+        let features: Vec<&str> = e.features.iter().map(String::as_str).collect();
+        let days = |d: Day| d.days_since_epoch() as i32;
+        let mut typed = TypedEntitlement {
+            product: &e.product,
+            edition: &e.edition,
+            max_major: e.max_major,
+            features,
+            seats: e.seats,
+            issued: days(e.issued),
+            expires: e.expires.map(days),
+            maintenance_until: e.maintenance_until.map(days),
+            serial: e.serial,
+            customer: e
+                .customer
+                .as_ref()
+                .map(|c| (c.id.as_str(), c.name.as_str())),
+            order_id: e.order_id.as_deref(),
+            host_id: e.host_id.as_deref(),
+        };
+        let view = entitlement_view_from_typed(&typed).unwrap();
+        assert_eq!(view.to_entitlement(), e);
+        assert_eq!(
+            view.check(&crate::catalog::Catalog::acme()),
+            e.check(&crate::catalog::Catalog::acme())
+        );
+        typed.features.reverse();
+        assert_eq!(
+            entitlement_view_from_typed(&typed).unwrap_err(),
+            "features: not in byte order without duplicates"
+        );
+        typed.features = vec!["export-dwg", "export-dwg"];
+        assert!(entitlement_view_from_typed(&typed).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::catalog::Catalog;
-use crate::entitlement::Entitlement;
+use crate::entitlement::{Entitlement, EntitlementRef};
 use crate::forgery::{Forgery, Pick};
 use crate::implementation::{CallFailure, GenerateFailure, ImplInfo, Implementation, Origin};
 use crate::settings::{self, SettingError, Settings};
@@ -133,14 +133,21 @@ impl NewSystem {
 
     /// Issues a key in the format the emit mode picks.
     pub fn generate(&self, e: &Entitlement) -> Result<String, GenerateFailure> {
+        self.generate_view(&e.view())
+    }
+
+    /// [`NewSystem::generate`] of a borrowed entitlement.
+    pub fn generate_view(&self, e: &EntitlementRef<'_>) -> Result<String, GenerateFailure> {
         match self.emit {
-            Emit::Lk1 => self.lk1.encode(e),
-            Emit::Ed1 => self.ed1.encode(e),
-            Emit::Policy if self.lk1_products.contains(&e.product) => match self.lk1.encode(e) {
-                Err(GenerateFailure::Refused { .. }) => self.ed1.encode(e),
-                issued_or_failed => issued_or_failed,
-            },
-            Emit::Policy => self.ed1.encode(e),
+            Emit::Lk1 => self.lk1.encode_view(e),
+            Emit::Ed1 => self.ed1.encode_view(e),
+            Emit::Policy if self.lk1_products.contains(e.product) => {
+                match self.lk1.encode_view(e) {
+                    Err(GenerateFailure::Refused { .. }) => self.ed1.encode_view(e),
+                    issued_or_failed => issued_or_failed,
+                }
+            }
+            Emit::Policy => self.ed1.encode_view(e),
         }
     }
 

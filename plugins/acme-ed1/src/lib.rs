@@ -13,7 +13,7 @@
 use std::ffi::CStr;
 
 use keycompat::catalog::Catalog;
-use keycompat::entitlement::Entitlement;
+use keycompat::entitlement::EntitlementRef;
 use keycompat::implementation::{FailureKind, GenerateFailure};
 use keycompat::marshal;
 use keycompat::schemes::new_system::NewSystem;
@@ -51,7 +51,7 @@ impl Plugin for AcmeEd1 {
     fn generate(&mut self, fields: &Fields) -> Result<String, GenerateError> {
         let entitlement =
             marshal::entitlement_from_fields(fields).map_err(GenerateError::BadArgument)?;
-        self.generate_checked(&entitlement)
+        self.generate_checked(&entitlement.view())
     }
 
     fn validate(&mut self, key: &[u8], fields: &Fields) -> Result<String, String> {
@@ -63,7 +63,7 @@ impl Plugin for AcmeEd1 {
 
     fn generate_typed(&mut self, typed: &TypedEntitlement<'_>) -> Result<String, GenerateError> {
         let entitlement =
-            marshal::entitlement_from_typed(typed).map_err(GenerateError::BadArgument)?;
+            marshal::entitlement_view_from_typed(typed).map_err(GenerateError::BadArgument)?;
         self.generate_checked(&entitlement)
     }
 
@@ -83,12 +83,12 @@ impl Plugin for AcmeEd1 {
 impl AcmeEd1 {
     /// Checks the entitlement against the catalog (the plugin trusts no
     /// input) and issues its key.
-    fn generate_checked(&self, entitlement: &Entitlement) -> Result<String, GenerateError> {
+    fn generate_checked(&self, entitlement: &EntitlementRef<'_>) -> Result<String, GenerateError> {
         entitlement
             .check(&self.catalog)
             .map_err(|e| GenerateError::BadArgument(e.to_string()))?;
         self.system
-            .generate(entitlement)
+            .generate_view(entitlement)
             .map_err(|failure| match failure {
                 GenerateFailure::Refused { field, reason } => {
                     GenerateError::Refused(format!("{field}: {reason}"))
@@ -107,6 +107,7 @@ keycompat_plugin_sdk::export_plugin!(AcmeEd1);
 mod tests {
     use super::*;
     use keycompat::date::Day;
+    use keycompat::entitlement::Entitlement;
     use keycompat::verdict::{Context, Verdict, Version};
 
     fn settings() -> Fields {

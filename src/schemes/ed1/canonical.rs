@@ -171,7 +171,7 @@ mod tests {
             features: BTreeSet::new(),
             ..spec()
         };
-        let payload = payload::to_json(KID, &e).unwrap();
+        let payload = payload::to_json(KID, &e.view()).unwrap();
         assert_eq!(one_pass(&payload), Some(Decoded::from_entitlement(&e)));
         assert_eq!(one_pass(&payload), step_by_step(&payload).ok());
     }

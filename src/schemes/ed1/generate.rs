@@ -1,7 +1,7 @@
 //! Issuing acme-ed1 keys: an entitlement's payload, signed with the codec's
 //! signing key. acme-ed1 carries every field, so nothing is ever refused.
 
-use crate::entitlement::Entitlement;
+use crate::entitlement::{Entitlement, EntitlementRef};
 use crate::implementation::{CallFailure, FailureKind, GenerateFailure};
 
 use super::codec::Ed1;
@@ -12,6 +12,11 @@ impl Ed1 {
     /// The key for an entitlement. acme-ed1 carries every field, so the only
     /// failure is having no signing key (`Unsupported`).
     pub fn encode(&self, e: &Entitlement) -> Result<String, GenerateFailure> {
+        self.encode_view(&e.view())
+    }
+
+    /// [`Ed1::encode`] of a borrowed entitlement.
+    pub fn encode_view(&self, e: &EntitlementRef<'_>) -> Result<String, GenerateFailure> {
         let kid = self.signing_kid().ok_or_else(no_signing_key)?;
         let json = payload::to_json(kid, e).map_err(|err| {
             GenerateFailure::Failed(CallFailure::new(

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::Catalog;
 use crate::date::Day;
-use crate::entitlement::{Customer, Entitlement};
+use crate::entitlement::{Customer, CustomerRef, EntitlementRef, Features};
 use crate::verdict::Decoded;
 
 /// The only payload version (`v`) this codec reads and writes.
@@ -23,34 +23,34 @@ struct WirePayload<'a> {
     prod: &'a str,
     ed: &'a str,
     maxv: u8,
-    feat: &'a BTreeSet<String>,
+    feat: Features<'a>,
     seats: Option<u32>,
     iat: Day,
     exp: Option<Day>,
     maint: Option<Day>,
     serial: u32,
-    cust: Option<&'a Customer>,
+    cust: Option<CustomerRef<'a>>,
     order: Option<&'a str>,
     host: Option<&'a str>,
 }
 
 /// The payload of an entitlement, signed by `kid`, as compact JSON.
-pub(super) fn to_json(kid: &str, e: &Entitlement) -> serde_json::Result<Vec<u8>> {
+pub(super) fn to_json(kid: &str, e: &EntitlementRef<'_>) -> serde_json::Result<Vec<u8>> {
     let payload = WirePayload {
         v: VERSION,
         kid,
-        prod: &e.product,
-        ed: &e.edition,
+        prod: e.product,
+        ed: e.edition,
         maxv: e.max_major,
-        feat: &e.features,
+        feat: e.features,
         seats: e.seats,
         iat: e.issued,
         exp: e.expires,
         maint: e.maintenance_until,
         serial: e.serial,
-        cust: e.customer.as_ref(),
-        order: e.order_id.as_deref(),
-        host: e.host_id.as_deref(),
+        cust: e.customer,
+        order: e.order_id,
+        host: e.host_id,
     };
     serde_json::to_vec(&payload)
 }
@@ -214,9 +214,26 @@ fn customer(o: &Map<String, Value>, key: &str) -> Result<Customer, String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::entitlement::Features;
     use crate::schemes::ed1::codec::FORMAT;
+    use crate::schemes::ed1::testing::spec;
     use crate::schemes::ed1::testing::{cad, codec, signed_with, verdict};
     use crate::verdict::Verdict;
+
+    #[test]
+    fn sorted_features_write_the_payload_a_set_writes() {
+        let e = spec();
+        assert!(e.features.len() > 1);
+        let slugs: Vec<&str> = e.features.iter().map(String::as_str).collect();
+        let sorted = super::EntitlementRef {
+            features: Features::sorted(&slugs).unwrap(),
+            ..e.view()
+        };
+        assert_eq!(
+            super::to_json("k", &sorted).unwrap(),
+            super::to_json("k", &e.view()).unwrap()
+        );
+    }
 
     #[test]
     fn header_errors_are_unsupported_format() {

@@ -2,7 +2,7 @@
 //! field) whatever the format cannot carry, sealed with the MAC.
 
 use crate::date::Day;
-use crate::entitlement::Entitlement;
+use crate::entitlement::{Entitlement, EntitlementRef};
 use crate::implementation::{CallFailure, FailureKind, GenerateFailure};
 
 use super::codec::Lk1;
@@ -16,6 +16,11 @@ impl Lk1 {
     /// The key for an entitlement, or a refusal naming the first field
     /// (in SCHEMES.md's order) that acme-lk1 cannot carry.
     pub fn encode(&self, e: &Entitlement) -> Result<String, GenerateFailure> {
+        self.encode_view(&e.view())
+    }
+
+    /// [`Lk1::encode`] of a borrowed entitlement.
+    pub fn encode_view(&self, e: &EntitlementRef<'_>) -> Result<String, GenerateFailure> {
         Ok(self.seal(&self.payload_for(e)?))
     }
 
@@ -29,10 +34,10 @@ impl Lk1 {
     }
 
     /// The payload of an entitlement, checking each field it carries.
-    pub fn payload_for(&self, e: &Entitlement) -> Result<Payload, GenerateFailure> {
-        let product = self.product_id(&e.product)?;
-        let edition = self.edition_code(&e.edition)?;
-        let features = self.feature_bits(e.features.iter().map(String::as_str))?;
+    pub fn payload_for(&self, e: &EntitlementRef<'_>) -> Result<Payload, GenerateFailure> {
+        let product = self.product_id(e.product)?;
+        let edition = self.edition_code(e.edition)?;
+        let features = self.feature_bits(e.features.iter())?;
         let seats = seats(e.seats)?;
         let expiry_days = expiry_days(e.expires)?;
         let serial = serial(e.serial)?;
@@ -171,7 +176,7 @@ mod tests {
     #[test]
     fn reproduces_the_worked_example() {
         let c = codec();
-        let p = c.payload_for(&worked()).unwrap();
+        let p = c.payload_for(&worked().view()).unwrap();
         assert_eq!(p.features, 0x002D);
         assert_eq!(p.expiry_days, 10226);
         assert_eq!(p.edition, 2);

@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn other_versions_and_bad_structure_are_rejected_after_the_mac() {
         let c = codec();
-        let good = c.payload_for(&worked()).unwrap();
+        let good = c.payload_for(&worked().view()).unwrap();
         let v2 = c.seal(&Payload { ver: 2, ..good });
         let v = c.decode(v2.as_bytes(), &cad());
         assert_eq!(
@@ -167,7 +167,7 @@ mod tests {
         let p = Payload {
             product: 99,
             features: 0x8001,
-            ..c.payload_for(&worked()).unwrap()
+            ..c.payload_for(&worked().view()).unwrap()
         };
         let key = c.seal(&p);
         let v = sparse.decode(key.as_bytes(), &cad());

@@ -12,7 +12,7 @@ use std::fmt;
 use hmac::{Hmac, Mac};
 use keycompat::catalog::Catalog;
 use keycompat::date::Day;
-use keycompat::entitlement::Entitlement;
+use keycompat::entitlement::{Entitlement, EntitlementRef};
 use keycompat::implementation::GenerateFailure;
 use keycompat::schemes::lk1::{self, Lk1, MAX_SEATS, Payload};
 use keycompat::verdict::{Context, Validation, Verdict};
@@ -72,9 +72,9 @@ pub(crate) fn encode_seats_wrapped(
         return codec.encode(e);
     };
     // The codec checks every other field, in the spec's order.
-    let mut payload = codec.payload_for(&Entitlement {
+    let mut payload = codec.payload_for(&EntitlementRef {
         seats: None,
-        ..e.clone()
+        ..e.view()
     })?;
     payload.seats = (seats % (MAX_SEATS + 1)) as u16; // the bug: should refuse
     Ok(codec.seal(&payload))
@@ -200,7 +200,7 @@ impl UnprefixedMac {
 
     /// Issues the key the codec would, with the defective MAC.
     pub(crate) fn encode(&self, codec: &Lk1, e: &Entitlement) -> Result<String, GenerateFailure> {
-        let payload = codec.payload_for(e)?.pack();
+        let payload = codec.payload_for(&e.view())?.pack();
         Ok(lk1::format_symbols(
             (payload << MAC_BITS) | self.payload_tag(payload),
         ))

@@ -119,7 +119,7 @@ fn mac_wrong_bytes_changes_only_the_mac() {
 fn mac_wrong_bytes_differs_from_the_spec_by_the_prefix_alone() {
     let secret = acme_demo_settings("acme-lk1")["secret"].clone();
     let codec = Lk1::new(&Catalog::acme(), secret.as_bytes()).unwrap();
-    let payload = codec.payload_for(&cad()).unwrap().pack();
+    let payload = codec.payload_for(&cad().view()).unwrap().pack();
     let message = [b"ACME-LK1".as_slice(), &payload.to_be_bytes()[5..]].concat();
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(&message);
