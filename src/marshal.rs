@@ -16,7 +16,7 @@ use keycompat_plugin_sdk::{Fields, TypedContext, TypedDecode, TypedEntitlement};
 
 use crate::date::Day;
 use crate::entitlement::{Customer, CustomerRef, Entitlement, EntitlementRef, Features};
-use crate::verdict::{Context, Decoded, Validation, Verdict, Version};
+use crate::verdict::{Context, Decoded, Validation, ValidationRef, Verdict, Version};
 
 /// The entitlement as `kc_field`s: absent fields are null.
 pub fn entitlement_to_fields(e: &Entitlement) -> Fields {
@@ -177,14 +177,14 @@ fn typed_days(d: Day) -> i32 {
 
 /// A validation as the SDK's typed answer, borrowing its strings (the Rust
 /// plugin side of ABI 1.2).
-pub fn validation_to_typed(v: &Validation) -> TypedDecode<'_> {
+pub fn validation_to_typed<'a>(v: &'a ValidationRef<'_>) -> TypedDecode<'a> {
     let verdict = Verdict::ALL
         .iter()
         .position(|x| *x == v.verdict)
         .unwrap_or(0) as i32;
     let mut out = TypedDecode {
         verdict,
-        format: v.format.as_deref(),
+        format: v.format,
         reason: v.reason.as_deref(),
         ..TypedDecode::default()
     };
@@ -211,24 +211,20 @@ pub fn validation_to_typed(v: &Validation) -> TypedDecode<'_> {
     carry(KC_HAS_HOST_ID, d.host_id.is_some());
     out.carried = carried;
     let f = &mut out.fields;
-    f.product = d.product.as_deref().unwrap_or_default();
-    f.edition = d.edition.as_deref().unwrap_or_default();
+    f.product = d.product.unwrap_or_default();
+    f.edition = d.edition.unwrap_or_default();
     f.max_major = d.max_major.unwrap_or(0);
     if let Some(fs) = &d.features {
-        f.features = fs.iter().map(String::as_str).collect();
+        f.features.clone_from(fs);
     }
     f.seats = d.seats.flatten();
     f.issued = d.issued.map_or(0, typed_days);
     f.expires = d.expires.flatten().map(typed_days);
     f.maintenance_until = d.maintenance_until.flatten().map(typed_days);
     f.serial = d.serial.unwrap_or(0);
-    f.customer = d
-        .customer
-        .as_ref()
-        .and_then(|c| c.as_ref())
-        .map(|c| (c.id.as_str(), c.name.as_str()));
-    f.order_id = d.order_id.as_ref().and_then(|o| o.as_deref());
-    f.host_id = d.host_id.as_ref().and_then(|h| h.as_deref());
+    f.customer = d.customer.flatten().map(|c| (c.id, c.name));
+    f.order_id = d.order_id.flatten();
+    f.host_id = d.host_id.flatten();
     out
 }
 

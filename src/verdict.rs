@@ -6,13 +6,14 @@
 //! each [`Decoded`] field says whether the field is carried at all, so
 //! comparisons skip what one side cannot know instead of calling it drift.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::date::Day;
-use crate::entitlement::{Customer, Entitlement};
+use crate::entitlement::{Customer, CustomerRef, Entitlement};
 
 /// A product version, `MAJOR.MINOR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -445,9 +446,169 @@ impl Validation {
     }
 }
 
+impl Validation {
+    /// The validation borrowed.
+    pub fn view(&self) -> ValidationRef<'_> {
+        ValidationRef {
+            verdict: self.verdict,
+            format: self.format.as_deref(),
+            reason: self.reason.as_deref().map(Cow::Borrowed),
+            decoded: self.decoded.as_ref().map(Decoded::view),
+        }
+    }
+}
+
+/// A validator's answer borrowing its strings from wherever they live (a
+/// codec's names, the key's bytes): what a plugin writes into the host's
+/// buffer without building a [`Validation`] first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationRef<'a> {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The key format the validator recognised.
+    pub format: Option<&'a str>,
+    /// A human-readable reason, for rejections.
+    pub reason: Option<Cow<'a, str>>,
+    /// The decoded entitlement, when the key decoded.
+    pub decoded: Option<DecodedRef<'a>>,
+}
+
+impl<'a> ValidationRef<'a> {
+    /// A rejection without a decode.
+    pub fn reject(
+        verdict: Verdict,
+        format: Option<&'a str>,
+        reason: impl Into<Cow<'a, str>>,
+    ) -> Self {
+        ValidationRef {
+            verdict,
+            format,
+            reason: Some(reason.into()),
+            decoded: None,
+        }
+    }
+
+    /// The validation, owned.
+    pub fn to_validation(&self) -> Validation {
+        Validation {
+            verdict: self.verdict,
+            format: self.format.map(String::from),
+            reason: self.reason.as_deref().map(String::from),
+            decoded: self.decoded.as_ref().map(DecodedRef::to_decoded),
+        }
+    }
+}
+
+/// A [`Decoded`] borrowing its strings; `features` in any order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecodedRef<'a> {
+    /// Product slug.
+    pub product: Option<&'a str>,
+    /// Edition name.
+    pub edition: Option<&'a str>,
+    /// Highest major version covered.
+    pub max_major: Option<u8>,
+    /// Features.
+    pub features: Option<Vec<&'a str>>,
+    /// Seats (`Some(None)` is unlimited).
+    pub seats: Option<Option<u32>>,
+    /// Day of issue.
+    pub issued: Option<Day>,
+    /// Last valid day (`Some(None)` is perpetual).
+    pub expires: Option<Option<Day>>,
+    /// Last day of maintenance.
+    pub maintenance_until: Option<Option<Day>>,
+    /// Serial.
+    pub serial: Option<u32>,
+    /// Customer.
+    pub customer: Option<Option<CustomerRef<'a>>>,
+    /// Order id.
+    pub order_id: Option<Option<&'a str>>,
+    /// Node lock.
+    pub host_id: Option<Option<&'a str>>,
+}
+
+impl Decoded {
+    /// The decode borrowed.
+    pub fn view(&self) -> DecodedRef<'_> {
+        DecodedRef {
+            product: self.product.as_deref(),
+            edition: self.edition.as_deref(),
+            max_major: self.max_major,
+            features: self
+                .features
+                .as_ref()
+                .map(|f| f.iter().map(String::as_str).collect()),
+            seats: self.seats,
+            issued: self.issued,
+            expires: self.expires,
+            maintenance_until: self.maintenance_until,
+            serial: self.serial,
+            customer: self.customer.as_ref().map(|c| {
+                c.as_ref().map(|c| CustomerRef {
+                    id: &c.id,
+                    name: &c.name,
+                })
+            }),
+            order_id: self.order_id.as_ref().map(Option::as_deref),
+            host_id: self.host_id.as_ref().map(Option::as_deref),
+        }
+    }
+}
+
+impl DecodedRef<'_> {
+    /// The decode, owned.
+    pub fn to_decoded(&self) -> Decoded {
+        Decoded {
+            product: self.product.map(String::from),
+            edition: self.edition.map(String::from),
+            max_major: self.max_major,
+            features: self
+                .features
+                .as_ref()
+                .map(|f| f.iter().map(|s| s.to_string()).collect()),
+            seats: self.seats,
+            issued: self.issued,
+            expires: self.expires,
+            maintenance_until: self.maintenance_until,
+            serial: self.serial,
+            customer: self.customer.map(|c| {
+                c.map(|c| Customer {
+                    id: c.id.to_string(),
+                    name: c.name.to_string(),
+                })
+            }),
+            order_id: self.order_id.map(|o| o.map(String::from)),
+            host_id: self.host_id.map(|h| h.map(String::from)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validations_borrowed_and_owned_again_are_unchanged() {
+        let e = Entitlement::from_json(r#"{"product":"acme-cad","edition":"professional","max_major":7,"features":["export-dwg","render-gpu"],"seats":null,"issued":"2026-11-23","expires":"2027-12-31","maintenance_until":null,"serial":424242,"customer":{"id":"C-000042","name":"Zoë Müller GmbH"},"order_id":"SO-1001","host_id":null}"#).unwrap();
+        let full = Validation {
+            verdict: Verdict::Expired,
+            format: Some("acme-ed1".into()),
+            reason: Some("expired after 2027-12-31".into()),
+            decoded: Some(Decoded::from_entitlement(&e)),
+        };
+        let partial = Validation {
+            decoded: Some(Decoded {
+                product: Some("acme-cad".into()),
+                features: Some(BTreeSet::new()),
+                ..Decoded::default()
+            }),
+            ..Validation::reject(Verdict::Malformed, None, "no")
+        };
+        for v in [full, partial] {
+            assert_eq!(v.view().to_validation(), v);
+        }
+    }
 
     #[test]
     fn versions_parse_strictly() {

@@ -16,7 +16,7 @@ use crate::entitlement::{Entitlement, EntitlementRef};
 use crate::forgery::{Forgery, Pick};
 use crate::implementation::{CallFailure, GenerateFailure, ImplInfo, Implementation, Origin};
 use crate::settings::{self, SettingError, Settings};
-use crate::verdict::{Context, Validation};
+use crate::verdict::{Context, Validation, ValidationRef};
 
 use super::ed1::{self, Ed1};
 use super::lk1::Lk1;
@@ -158,6 +158,22 @@ impl NewSystem {
             self.ed1.decode(key, ctx)
         } else {
             self.lk1.decode(key, ctx)
+        }
+    }
+
+    /// [`NewSystem::validate`], handing `answer` the validation borrowed:
+    /// an acme-lk1 decode borrows the codec's names, so a plugin copies
+    /// them once, into the host's buffer.
+    pub fn validate_view<R>(
+        &self,
+        key: &[u8],
+        ctx: &Context,
+        answer: impl FnOnce(&ValidationRef<'_>) -> R,
+    ) -> R {
+        if is_acme_ed1(key) {
+            answer(&self.ed1.decode(key, ctx).view())
+        } else {
+            answer(&self.lk1.decode_view(key, ctx))
         }
     }
 

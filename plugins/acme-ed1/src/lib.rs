@@ -74,8 +74,9 @@ impl Plugin for AcmeEd1 {
         out: &mut DecodeOut,
     ) -> Result<(), String> {
         let context = marshal::context_from_typed(typed)?;
-        let validation = self.system.validate(key, &context);
-        out.set(&marshal::validation_to_typed(&validation));
+        self.system.validate_view(key, &context, |validation| {
+            out.set(&marshal::validation_to_typed(validation));
+        });
         Ok(())
     }
 }

@@ -1,7 +1,9 @@
 //! Validating acme-lk1 keys: normalised symbols, then the MAC, the version,
 //! the payload's own rules and the context checks, in SCHEMES.md's order.
 
-use crate::verdict::{Context, Decoded, Validation, Verdict};
+use std::borrow::Cow;
+
+use crate::verdict::{Context, DecodedRef, Validation, ValidationRef, Verdict};
 
 use super::codec::{FORMAT, Lk1};
 use super::mac::{self, MAC_BITS, MAC_BYTES};
@@ -11,28 +13,33 @@ use super::text::parse_symbols;
 impl Lk1 {
     /// Validates key bytes in a context (SCHEMES.md, "Validating").
     pub fn decode(&self, key: &[u8], ctx: &Context) -> Validation {
+        self.decode_view(key, ctx).to_validation()
+    }
+
+    /// [`Lk1::decode`], its decode borrowing the codec's names.
+    pub fn decode_view(&self, key: &[u8], ctx: &Context) -> ValidationRef<'_> {
         let value = match parse_symbols(key) {
             Ok(v) => v,
-            Err(reason) => return Validation::reject(Verdict::Malformed, None, reason),
+            Err(reason) => return ValidationRef::reject(Verdict::Malformed, None, reason),
         };
         let bits = value >> MAC_BITS;
         let tag = ((value & mask(MAC_BITS)) as u64).to_be_bytes();
         if !mac::matches(&self.mac_key, bits, &tag[8 - MAC_BYTES..]) {
-            return Validation::reject(Verdict::BadSignature, None, "MAC does not match");
+            return ValidationRef::reject(Verdict::BadSignature, None, "MAC does not match");
         }
         let p = Payload::unpack(bits);
         if p.ver != VERSION {
             let reason = format!("format version {}, expected {VERSION}", p.ver);
-            return Validation::reject(Verdict::UnsupportedFormat, None, reason);
+            return ValidationRef::reject(Verdict::UnsupportedFormat, None, reason);
         }
         match self.decoded(&p) {
             Ok(decoded) => self.judge(&p, decoded, ctx),
-            Err(reason) => Validation::reject(Verdict::Malformed, Some(FORMAT), reason),
+            Err(reason) => ValidationRef::reject(Verdict::Malformed, Some(FORMAT), reason),
         }
     }
 
     /// The entitlement a version-1 payload carries, or why it is malformed.
-    pub(super) fn decoded(&self, p: &Payload) -> Result<Decoded, String> {
+    pub(super) fn decoded(&self, p: &Payload) -> Result<DecodedRef<'_>, String> {
         if p.reserved != 0 {
             return Err(format!("reserved bits are {}, expected 0", p.reserved));
         }
@@ -51,25 +58,28 @@ impl Lk1 {
         };
         let features = (0..16)
             .filter(|bit| p.features & (1 << bit) != 0)
-            .filter_map(|bit| self.bit_names.get(bit).cloned())
+            .filter_map(|bit| self.bit_names.get(bit).map(String::as_str))
             .collect();
-        Ok(Decoded {
-            product: self.product_names.get(usize::from(p.product)).cloned(),
-            edition: Some(edition.clone()),
+        Ok(DecodedRef {
+            product: self
+                .product_names
+                .get(usize::from(p.product))
+                .map(String::as_str),
+            edition: Some(edition),
             max_major: Some(p.max_major),
             features: Some(features),
             seats: Some((p.seats != 0).then_some(u32::from(p.seats))),
             expires: Some(expires),
             serial: Some(p.serial),
             host_id: Some(None),
-            ..Decoded::default()
+            ..DecodedRef::default()
         })
     }
 
     /// The context checks, in SCHEMES.md's order (never `host_mismatch`).
-    fn judge(&self, p: &Payload, decoded: Decoded, ctx: &Context) -> Validation {
+    fn judge<'a>(&self, p: &Payload, decoded: DecodedRef<'a>, ctx: &Context) -> ValidationRef<'a> {
         let context_id = self.catalog.product(&ctx.product).and_then(|c| c.legacy_id);
-        let key_product = decoded.product.as_deref().unwrap_or_default();
+        let key_product = decoded.product.unwrap_or_default();
         let expires = decoded.expires.flatten();
         let (verdict, reason) = if context_id != Some(p.product) {
             let reason = match context_id {
@@ -88,10 +98,10 @@ impl Lk1 {
         } else {
             (Verdict::Valid, None)
         };
-        Validation {
+        ValidationRef {
             verdict,
-            format: Some(FORMAT.to_string()),
-            reason,
+            format: Some(FORMAT),
+            reason: reason.map(Cow::Owned),
             decoded: Some(decoded),
         }
     }
@@ -105,6 +115,7 @@ mod tests {
     use crate::schemes::demo;
     use crate::schemes::lk1::testing::{WORKED, cad, codec, ctx, worked};
     use crate::schemes::lk1::text::ALPHABET;
+    use crate::verdict::Decoded;
 
     #[test]
     fn the_worked_example_decodes_to_what_lk1_carries() {
