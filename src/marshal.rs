@@ -16,7 +16,7 @@ use keycompat_plugin_sdk::{Fields, TypedContext, TypedDecode, TypedEntitlement};
 
 use crate::date::Day;
 use crate::entitlement::{Customer, CustomerRef, Entitlement, EntitlementRef, Features};
-use crate::verdict::{Context, Decoded, Validation, ValidationRef, Verdict, Version};
+use crate::verdict::{Context, ContextRef, Decoded, Validation, ValidationRef, Verdict, Version};
 
 /// The entitlement as `kc_field`s: absent fields are null.
 pub fn entitlement_to_fields(e: &Entitlement) -> Fields {
@@ -157,16 +157,16 @@ pub fn entitlement_view_from_typed<'a>(
     })
 }
 
-/// Reads a context from the SDK's typed view (the Rust plugin side).
-pub fn context_from_typed(t: &TypedContext<'_>) -> Result<Context, String> {
-    Ok(Context {
-        product: t.product.to_string(),
+/// Borrows a context from the SDK's typed view (the Rust plugin side).
+pub fn context_from_typed<'a>(t: &TypedContext<'a>) -> Result<ContextRef<'a>, String> {
+    Ok(ContextRef {
+        product: t.product,
         version: Version {
             major: t.version.0,
             minor: t.version.1,
         },
         today: typed_day("today", t.today)?,
-        host_id: t.host_id.map(String::from),
+        host_id: t.host_id,
     })
 }
 

@@ -76,6 +76,43 @@ pub struct Context {
     pub host_id: Option<String>,
 }
 
+impl Context {
+    /// The context borrowed.
+    pub fn view(&self) -> ContextRef<'_> {
+        ContextRef {
+            product: &self.product,
+            version: self.version,
+            today: self.today,
+            host_id: self.host_id.as_deref(),
+        }
+    }
+}
+
+/// A [`Context`] borrowed (a plugin's typed input, read without copying).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextRef<'a> {
+    /// Slug of the running product.
+    pub product: &'a str,
+    /// Version of the running product.
+    pub version: Version,
+    /// Today's date (UTC).
+    pub today: Day,
+    /// The machine's host id, if any.
+    pub host_id: Option<&'a str>,
+}
+
+impl ContextRef<'_> {
+    /// The context, owned.
+    pub fn to_context(&self) -> Context {
+        Context {
+            product: self.product.to_string(),
+            version: self.version,
+            today: self.today,
+            host_id: self.host_id.map(String::from),
+        }
+    }
+}
+
 /// A validator's answer (SCHEMES.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -16,7 +16,7 @@ use crate::entitlement::{Entitlement, EntitlementRef};
 use crate::forgery::{Forgery, Pick};
 use crate::implementation::{CallFailure, GenerateFailure, ImplInfo, Implementation, Origin};
 use crate::settings::{self, SettingError, Settings};
-use crate::verdict::{Context, Validation, ValidationRef};
+use crate::verdict::{Context, ContextRef, Validation, ValidationRef};
 
 use super::ed1::{self, Ed1};
 use super::lk1::Lk1;
@@ -161,17 +161,18 @@ impl NewSystem {
         }
     }
 
-    /// [`NewSystem::validate`], handing `answer` the validation borrowed:
+    /// [`NewSystem::validate`] in a borrowed context, handing `answer` the
+    /// validation borrowed:
     /// an acme-lk1 decode borrows the codec's names, so a plugin copies
     /// them once, into the host's buffer.
     pub fn validate_view<R>(
         &self,
         key: &[u8],
-        ctx: &Context,
+        ctx: &ContextRef<'_>,
         answer: impl FnOnce(&ValidationRef<'_>) -> R,
     ) -> R {
         if is_acme_ed1(key) {
-            answer(&self.ed1.decode(key, ctx).view())
+            answer(&self.ed1.decode(key, &ctx.to_context()).view())
         } else {
             answer(&self.lk1.decode_view(key, ctx))
         }

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::verdict::{Context, DecodedRef, Validation, ValidationRef, Verdict};
+use crate::verdict::{Context, ContextRef, DecodedRef, Validation, ValidationRef, Verdict};
 
 use super::codec::{FORMAT, Lk1};
 use super::mac::{self, MAC_BITS, MAC_BYTES};
@@ -13,11 +13,12 @@ use super::text::parse_symbols;
 impl Lk1 {
     /// Validates key bytes in a context (SCHEMES.md, "Validating").
     pub fn decode(&self, key: &[u8], ctx: &Context) -> Validation {
-        self.decode_view(key, ctx).to_validation()
+        self.decode_view(key, &ctx.view()).to_validation()
     }
 
-    /// [`Lk1::decode`], its decode borrowing the codec's names.
-    pub fn decode_view(&self, key: &[u8], ctx: &Context) -> ValidationRef<'_> {
+    /// [`Lk1::decode`] in a borrowed context, its decode borrowing the
+    /// codec's names.
+    pub fn decode_view(&self, key: &[u8], ctx: &ContextRef<'_>) -> ValidationRef<'_> {
         let value = match parse_symbols(key) {
             Ok(v) => v,
             Err(reason) => return ValidationRef::reject(Verdict::Malformed, None, reason),
@@ -77,8 +78,13 @@ impl Lk1 {
     }
 
     /// The context checks, in SCHEMES.md's order (never `host_mismatch`).
-    fn judge<'a>(&self, p: &Payload, decoded: DecodedRef<'a>, ctx: &Context) -> ValidationRef<'a> {
-        let context_id = self.catalog.product(&ctx.product).and_then(|c| c.legacy_id);
+    fn judge<'a>(
+        &self,
+        p: &Payload,
+        decoded: DecodedRef<'a>,
+        ctx: &ContextRef<'_>,
+    ) -> ValidationRef<'a> {
+        let context_id = self.catalog.product(ctx.product).and_then(|c| c.legacy_id);
         let key_product = decoded.product.unwrap_or_default();
         let expires = decoded.expires.flatten();
         let (verdict, reason) = if context_id != Some(p.product) {
