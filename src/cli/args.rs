@@ -447,6 +447,11 @@ pub struct GenerateArgs {
     /// JSON Lines file of entitlements; `-` or absent reads standard input.
     #[arg(long, short = 'i', value_name = "FILE")]
     pub(crate) input: Option<PathBuf>,
+    /// One JSON object per entitlement instead of text: `{"key": ...}`,
+    /// `{"refused": {"field", "reason"}}`, `{"invalid": ...}` or
+    /// `{"failed": ...}`; shows keys with line breaks exactly.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `keycompat validate`.

@@ -61,17 +61,17 @@ pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result
         let entitlement = Entitlement::from_json(&line)
             .map_err(|e| e.to_string())
             .and_then(|e| e.check(&catalog).map(|()| e).map_err(|e| e.to_string()));
-        let text = match entitlement {
+        let answer = match entitlement {
             Err(message) => {
                 invalid += 1;
                 errln!("error: {source}:{}: {message}", i + 1);
-                format!("error: invalid entitlement: {message}")
+                Answer::Invalid(message)
             }
             Ok(e) => match implementation.generate(&e) {
-                Ok(key) => key,
+                Ok(key) => Answer::Key(key),
                 Err(GenerateFailure::Refused { field, reason }) => {
                     refused += 1;
-                    format!("error: refused: {field}: {reason}")
+                    Answer::Refused { field, reason }
                 }
                 Err(GenerateFailure::Failed(f)) => {
                     failed += 1;
@@ -80,9 +80,26 @@ pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result
                         i + 1,
                         implementation.info()
                     );
-                    format!("error: generate failed: {f}")
+                    Answer::Failed(f.to_string())
                 }
             },
+        };
+        let text = if args.json {
+            answer.json()
+        } else {
+            match answer.text() {
+                Ok(text) => text,
+                Err(key) => {
+                    // One key per line cannot show a key with a line break.
+                    invalid += 1;
+                    errln!(
+                        "error: {source}:{}: the key has a line break, which one key per line \
+                         cannot show; hint: --json prints it exactly: {key:?}",
+                        i + 1
+                    );
+                    format!("error: the key has a line break (use --json): {key:?}")
+                }
+            }
         };
         match writeln!(out, "{text}") {
             Err(e) if super::output::is_closed_pipe(&e) => break,
@@ -104,6 +121,41 @@ pub(super) fn generate(config_path: Option<&Path>, args: GenerateArgs) -> Result
     } else {
         exit::GO
     })
+}
+
+/// What `generate` prints for one entitlement.
+enum Answer {
+    Key(String),
+    Refused { field: String, reason: String },
+    Invalid(String),
+    Failed(String),
+}
+
+impl Answer {
+    /// The `--json` line.
+    fn json(&self) -> String {
+        match self {
+            Answer::Key(key) => serde_json::json!({ "key": key }),
+            Answer::Refused { field, reason } => {
+                serde_json::json!({ "refused": { "field": field, "reason": reason } })
+            }
+            Answer::Invalid(message) => serde_json::json!({ "invalid": message }),
+            Answer::Failed(message) => serde_json::json!({ "failed": message }),
+        }
+        .to_string()
+    }
+
+    /// The text line, or the key when it has a line break and so cannot be
+    /// one line.
+    fn text(&self) -> Result<String, &str> {
+        Ok(match self {
+            Answer::Key(key) if key.contains(['\n', '\r']) => return Err(key),
+            Answer::Key(key) => key.clone(),
+            Answer::Refused { field, reason } => format!("error: refused: {field}: {reason}"),
+            Answer::Invalid(message) => format!("error: invalid entitlement: {message}"),
+            Answer::Failed(message) => format!("error: generate failed: {message}"),
+        })
+    }
 }
 
 pub(super) fn validate(config_path: Option<&Path>, args: ValidateArgs) -> Result<i32, CliError> {

@@ -520,3 +520,61 @@ fn a_daemon_the_plugin_started_does_not_outlive_keycompat() {
     }
     assert!(!alive, "the daemon {pid} outlived keycompat");
 }
+
+/// A key with a line break (a writer ending keys in `\r\n`) cannot be one
+/// line of `generate`'s text output: that line says so and the exit code is
+/// 2; `--json` prints the key exactly.
+#[test]
+fn generate_shows_a_key_with_a_line_break_only_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = repo().join("tests/plugins/process/misbehave.py");
+    let config = format!(
+        "[systems.w]\ncommand = [{:?}, {:?}]\n\
+         settings = {{ secret = \"{LK1_SECRET}\", fault = \"crlf-key\", on = \"424242\" }}\n\
+         [run]\nold = \"w\"\nnew = \"w\"\nvectors = false\n",
+        python3(),
+        script.to_string_lossy()
+    );
+    std::fs::write(dir.path().join("keycompat.toml"), config).unwrap();
+    let entitlement = |serial: u32| {
+        format!(
+            r#"{{"product":"acme-cad","edition":"professional","max_major":5,"features":["export-dwg"],"seats":25,"issued":"2026-11-23","expires":"2027-12-31","maintenance_until":null,"serial":{serial},"customer":null,"order_id":null,"host_id":null}}"#
+        )
+    };
+    let input = format!("{}\n{}\n", entitlement(7), entitlement(424242));
+
+    let out = run_in(dir.path(), &["generate", "-s", "w"], input.as_bytes());
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "one line per entitlement: {text:?}");
+    assert!(!lines[0].starts_with("error"), "{text}");
+    assert!(
+        lines[1].starts_with("error: the key has a line break (use --json): \"")
+            && lines[1].ends_with("\\r\\n\""),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains(":2: the key has a line break"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run_in(
+        dir.path(),
+        &["generate", "-s", "w", "--json"],
+        input.as_bytes(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let answers: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 2);
+    let first = answers[0]["key"].as_str().unwrap();
+    let second = answers[1]["key"].as_str().unwrap();
+    assert!(!first.contains(['\r', '\n']), "{first:?}");
+    assert!(second.ends_with("\r\n"), "{second:?}");
+    // The real key before the line break: an acme-lk1 key like the first.
+    assert_eq!(second.trim_end().len(), first.len(), "{second:?}");
+}

@@ -39,6 +39,7 @@ Modes:
 | `daemon` | starts a grandchild `sleep 1000` in a session of its own (`setsid`, as a daemon does: out of the plugin's process group; its pid on stderr), then exits with status 3 mid-request: keycompat must still end it before it exits itself |
 | `empty-more` | answers a request with a matching item by empty results marked `"more":true`, one every 0.2 s, for ever (never silent, never answering: a hang the timeout alone cannot see) |
 | `no-decode` | answers each matching validate item `valid` without the `decoded` entitlement PROTOCOL.md requires |
+| `crlf-key` | answers each matching generate item with its real key followed by `\r\n` (a writer that ends every key with a Windows line break) |
 | `nondeterministic-env` | validates matching items with a "today" computed through local time: the context's day at 00:00 UTC converted with time.localtime, which is the day before when TZ is west of UTC (a realistic bug: keys are valid one day past expiry there). Same answers as the correct plugin under TZ=UTC. For the ENV check |
 
 Every mode writes a line to stderr naming itself when it fires.
@@ -60,7 +61,7 @@ import acme_lk1  # noqa: E402
 MODES = ("exit", "kill", "segv", "hang", "garbage", "banner", "wrong-id", "wrong-count",
          "too-many", "error-message", "internal", "bad-settings", "old-protocol", "slow",
          "spawn-child", "stderr-chatter", "nondeterministic-env", "short-batch", "empty-more",
-         "no-decode", "daemon")
+         "no-decode", "daemon", "crlf-key")
 
 
 def log(text):
@@ -123,7 +124,11 @@ class Plugin(object):
             if fire and fault == "nondeterministic-env":
                 return self.validate_through_local_time(item)
             return acme_lk1.validate_item(item, self.lk1)
-        return self.lk1.generate(item)
+        answer = self.lk1.generate(item)
+        if fire and fault == "crlf-key" and "key" in answer:
+            log("crlf-key: a key ending in a line break")
+            answer["key"] += "\r\n"
+        return answer
 
     def validate_through_local_time(self, item):
         """THE BUG: "today" as a local date. The context's day at midnight UTC,
