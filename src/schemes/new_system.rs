@@ -162,9 +162,8 @@ impl NewSystem {
     }
 
     /// [`NewSystem::validate`] in a borrowed context, handing `answer` the
-    /// validation borrowed:
-    /// an acme-lk1 decode borrows the codec's names, so a plugin copies
-    /// them once, into the host's buffer.
+    /// validation borrowed: an acme-lk1 decode borrows the codec's names, so
+    /// a plugin copies them once, into the host's buffer.
     pub fn validate_view<R>(
         &self,
         key: &[u8],

@@ -473,20 +473,27 @@ fn the_python_generator_issues_the_builtins_keys_and_refusals() {
     );
 }
 
-/// A grandchild that left the plugin's process group (a daemon's `setsid`)
-/// is out of reach of the group kill, yet does not outlive keycompat.
-#[test]
-fn a_daemon_the_plugin_started_does_not_outlive_keycompat() {
+/// A directory holding a `keycompat.toml` whose one system, `name` (old and
+/// new), is misbehave.py with `fault` firing `on` matching items.
+fn misbehave_config(name: &str, fault: &str, on: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let script = repo().join("tests/plugins/process/misbehave.py");
     let config = format!(
-        "[systems.d]\ncommand = [{:?}, {:?}]\n\
-         settings = {{ secret = \"{LK1_SECRET}\", fault = \"daemon\", on = \"key-17\" }}\n\
-         [run]\nold = \"d\"\nnew = \"d\"\nvectors = false\n",
+        "[systems.{name}]\ncommand = [{:?}, {:?}]\n\
+         settings = {{ secret = \"{LK1_SECRET}\", fault = \"{fault}\", on = \"{on}\" }}\n\
+         [run]\nold = \"{name}\"\nnew = \"{name}\"\nvectors = false\n",
         python3(),
         script.to_string_lossy()
     );
     std::fs::write(dir.path().join("keycompat.toml"), config).unwrap();
+    dir
+}
+
+/// A grandchild that left the plugin's process group (a daemon's `setsid`)
+/// is out of reach of the group kill, yet does not outlive keycompat.
+#[test]
+fn a_daemon_the_plugin_started_does_not_outlive_keycompat() {
+    let dir = misbehave_config("d", "daemon", "key-17");
     let args = [
         "validate",
         "-s",
@@ -526,16 +533,7 @@ fn a_daemon_the_plugin_started_does_not_outlive_keycompat() {
 /// 2; `--json` prints the key exactly.
 #[test]
 fn generate_shows_a_key_with_a_line_break_only_as_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = repo().join("tests/plugins/process/misbehave.py");
-    let config = format!(
-        "[systems.w]\ncommand = [{:?}, {:?}]\n\
-         settings = {{ secret = \"{LK1_SECRET}\", fault = \"crlf-key\", on = \"424242\" }}\n\
-         [run]\nold = \"w\"\nnew = \"w\"\nvectors = false\n",
-        python3(),
-        script.to_string_lossy()
-    );
-    std::fs::write(dir.path().join("keycompat.toml"), config).unwrap();
+    let dir = misbehave_config("w", "crlf-key", "424242");
     let entitlement = |serial: u32| {
         format!(
             r#"{{"product":"acme-cad","edition":"professional","max_major":5,"features":["export-dwg"],"seats":25,"issued":"2026-11-23","expires":"2027-12-31","maintenance_until":null,"serial":{serial},"customer":null,"order_id":null,"host_id":null}}"#

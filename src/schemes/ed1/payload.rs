@@ -216,8 +216,7 @@ fn customer(o: &Map<String, Value>, key: &str) -> Result<Customer, String> {
 mod tests {
     use crate::entitlement::Features;
     use crate::schemes::ed1::codec::FORMAT;
-    use crate::schemes::ed1::testing::spec;
-    use crate::schemes::ed1::testing::{cad, codec, signed_with, verdict};
+    use crate::schemes::ed1::testing::{cad, codec, signed_with, spec, verdict};
     use crate::verdict::Verdict;
 
     #[test]
