@@ -209,6 +209,14 @@ pub trait Implementation: Send + Sync {
         None
     }
 
+    /// Whether calls cross a process boundary (a worker process, a process
+    /// plugin) and leave the calling thread waiting: the matrix then asks
+    /// this system on a thread of its own, beside the others (see
+    /// `fanout.rs`). Wrappers forward it.
+    fn out_of_process(&self) -> bool {
+        false
+    }
+
     /// Failures of whole batch calls that no item reproduced alone, since
     /// the last call of this method, from any thread: every item got its
     /// real answer, yet the batch failed (a plugin that answers a batch

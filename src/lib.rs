@@ -28,6 +28,7 @@ pub mod entitlement;
 pub mod environment;
 pub mod exit;
 pub mod export;
+mod fanout;
 pub mod finding;
 pub mod forgery;
 pub mod gate;

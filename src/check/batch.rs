@@ -10,6 +10,7 @@ use super::plan::{self, Plan};
 use super::record::Recorder;
 use super::{backward, env, forward, parity, rollback, roundtrip, tamper, time};
 use crate::entitlement::Entitlement;
+use crate::fanout;
 use crate::implementation::CallFailure;
 use crate::verdict::Context;
 
@@ -39,14 +40,7 @@ impl Matrix {
     /// Runs every enabled check on a batch of cases.
     pub fn run_batch(&self, cases: &[Case]) -> Vec<CaseOutcome> {
         let entitlements: Vec<&Entitlement> = cases.iter().map(|c| &c.entitlement).collect();
-        let generated: Generated = self
-            .generators()
-            .into_iter()
-            .map(|g| {
-                let keys = self.systems[&g].generate_batch(&entitlements);
-                (g, keys)
-            })
-            .collect();
+        let generated = self.generate_each(&entitlements);
         let plans: Vec<Plan> = cases
             .iter()
             .enumerate()
@@ -94,6 +88,18 @@ impl Matrix {
             .collect()
     }
 
+    /// Every generator's keys for `entitlements`, the generators asked at once
+    /// (see `fanout.rs`).
+    fn generate_each(&self, entitlements: &[&Entitlement]) -> Generated {
+        let generators = self.generators();
+        let jobs = generators
+            .iter()
+            .map(|g| (&*self.systems[g], entitlements))
+            .collect();
+        let keys = fanout::ask_each(jobs, |system, es| system.generate_batch(es));
+        generators.into_iter().zip(keys).collect()
+    }
+
     /// The implementation calls [`Self::run_batch`] makes for `cases`, without
     /// judging: what a bare loop repeats to measure the matrix's own cost.
     pub fn calls(&self, cases: &[Case]) -> Calls {
@@ -101,14 +107,7 @@ impl Matrix {
         let refs: Vec<&Entitlement> = entitlements.iter().collect();
         // Every generator `run_batch` asks, so the plans validate the same
         // keys (FORWARD's issuers' keys included).
-        let generated: Generated = self
-            .generators()
-            .into_iter()
-            .map(|g| {
-                let keys = self.systems[&g].generate_batch(&refs);
-                (g, keys)
-            })
-            .collect();
+        let generated = self.generate_each(&refs);
         let plans: Vec<Plan> = entitlements
             .iter()
             .enumerate()
@@ -138,15 +137,25 @@ impl Calls {
     /// returns how many calls were made.
     pub fn replay(&self, matrix: &Matrix) -> usize {
         let refs: Vec<&Entitlement> = self.entitlements.iter().collect();
-        let mut calls = 0;
-        for g in &self.generators {
-            calls += matrix.systems[g].generate_batch(&refs).len();
-        }
-        for (validator, requests) in &self.validations {
-            let batch: Vec<(&[u8], &Context)> =
-                requests.iter().map(|(k, c)| (k.as_slice(), c)).collect();
-            calls += matrix.systems[validator].validate_batch(&batch).len();
-        }
-        calls
+        let generate = self
+            .generators
+            .iter()
+            .map(|g| (&*matrix.systems[g], refs.as_slice()))
+            .collect();
+        let generated = fanout::ask_each(generate, |system, es| system.generate_batch(es).len());
+        let batches: Vec<Vec<(&[u8], &Context)>> = self
+            .validations
+            .values()
+            .map(|requests| requests.iter().map(|(k, c)| (k.as_slice(), c)).collect())
+            .collect();
+        let validate = self
+            .validations
+            .keys()
+            .zip(&batches)
+            .map(|(v, batch)| (&*matrix.systems[v], batch.as_slice()))
+            .collect();
+        let validated =
+            fanout::ask_each(validate, |system, batch| system.validate_batch(batch).len());
+        generated.iter().chain(&validated).sum()
     }
 }

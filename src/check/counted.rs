@@ -92,4 +92,8 @@ impl Implementation for Counted {
     fn take_batch_failures(&self) -> Vec<CallFailure> {
         self.inner.take_batch_failures()
     }
+
+    fn out_of_process(&self) -> bool {
+        self.inner.out_of_process()
+    }
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::matrix::{Generated, Matrix};
 use super::tamper::mutate::Mutation;
 use crate::date::Day;
+use crate::fanout;
 use crate::implementation::CallFailure;
 use crate::verdict::{Context, Validation};
 
@@ -195,12 +196,15 @@ impl Plan {
 pub(crate) fn validate_all(m: &Matrix, plans: &[Plan]) -> Vec<Vec<Answer>> {
     let mut answers: Vec<Vec<Answer>> =
         plans.iter().map(|p| vec![None; p.requests.len()]).collect();
-    for (validator, batch) in batches(plans) {
-        let mut results: Vec<Answer> = m.systems[validator]
-            .validate_batch(&batch.calls)
-            .into_iter()
-            .map(Some)
-            .collect();
+    let batches: Vec<(&str, ValidatorBatch<'_>)> = batches(plans).into_iter().collect();
+    let jobs = batches
+        .iter()
+        .map(|(validator, b)| (&*m.systems[*validator], b))
+        .collect();
+    // Each validator answers its share at once (see `fanout.rs`).
+    let results = fanout::ask_each(jobs, |system, b| system.validate_batch(&b.calls));
+    for ((_, batch), results) in batches.iter().zip(results) {
+        let mut results: Vec<Answer> = results.into_iter().map(Some).collect();
         let mut uses = vec![0usize; results.len()];
         for &(_, _, call) in &batch.slots {
             uses[call] += 1;

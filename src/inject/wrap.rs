@@ -248,6 +248,14 @@ impl Implementation for Injected {
         self.inner.take_batch_failures()
     }
 
+    fn out_of_process(&self) -> bool {
+        self.inner.out_of_process()
+            || self
+                .partner
+                .as_ref()
+                .is_some_and(|p| p.generator.out_of_process())
+    }
+
     fn forgeries(&self, key: &str, pick: Pick) -> Vec<Forgery> {
         self.inner.forgeries(key, pick)
     }

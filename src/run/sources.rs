@@ -15,6 +15,7 @@ use crate::check::{Case, FieldKeyMiss, Matrix, backward, case_id};
 use crate::config::Config;
 use crate::date::Day;
 use crate::export::{FieldKey, FieldKeyReader, OrderReader, RowError, SourceError};
+use crate::fanout;
 use crate::finding::{Check, Finding, GroupKey, Source};
 use crate::history::ids::{self, IdSet};
 use crate::implementation::CallFailure;
@@ -123,8 +124,16 @@ fn compare_keys(m: &Matrix, file: &str, keys: &[&FieldKey]) -> Vec<Vec<Finding>>
         .iter()
         .map(|k| (k.key.as_bytes(), &k.context))
         .collect();
-    let old = m.systems[&m.old].validate_batch(&requests);
-    let new = m.systems[&m.new].validate_batch(&requests);
+    // Old and new answer at once (see `fanout.rs`).
+    let jobs = vec![
+        (&*m.systems[&m.old], requests.as_slice()),
+        (&*m.systems[&m.new], requests.as_slice()),
+    ];
+    let mut both = fanout::ask_each(jobs, |system, r| system.validate_batch(r)).into_iter();
+    let (old, new) = (
+        both.next().unwrap_or_default(),
+        both.next().unwrap_or_default(),
+    );
     let mut findings: Vec<Vec<Finding>> = keys
         .iter()
         .zip(old.into_iter().zip(new))

@@ -117,6 +117,10 @@ impl Implementation for Memo {
         self.inner.take_batch_failures()
     }
 
+    fn out_of_process(&self) -> bool {
+        self.inner.out_of_process()
+    }
+
     fn forgeries(&self, key: &str, pick: Pick) -> Vec<Forgery> {
         self.inner.forgeries(key, pick)
     }

@@ -157,6 +157,10 @@ impl Implementation for WorkerImpl {
     fn fatal_error(&self) -> Option<String> {
         self.pool.fatal_message()
     }
+
+    fn out_of_process(&self) -> bool {
+        true
+    }
 }
 
 impl std::fmt::Debug for WorkerImpl {
