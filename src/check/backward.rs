@@ -1,6 +1,10 @@
 //! BACKWARD: keys the old system issued validate in the new system, with the
 //! decode the old system gives (or, when the old system cannot read its own
-//! key, the entitlement's).
+//! key, the entitlement's). Where the old decode departs from what was sold
+//! and the new decode does not, the old decoder misreads the key: that is
+//! ROUNDTRIP's finding on the old system, not a deviation of the new one.
+
+use std::collections::BTreeSet;
 
 use super::matrix::{Matrix, own_context};
 use super::plan::{Base, Plan, Purpose};
@@ -9,7 +13,7 @@ use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::implementation::CallFailure;
 use crate::judge::{self, Expect, Miss};
-use crate::verdict::{Decoded, Validation, Verdict};
+use crate::verdict::{Decoded, Field, Validation, Verdict};
 
 pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
     if !m.enabled(Check::Backward) {
@@ -33,25 +37,42 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
     // The old system's decode of this very key: every field it carries, the
     // new system must carry too (a field left out is drift, not a match).
     // Without it, the entitlement's fields that both sides carry.
-    let from_entitlement;
+    let sold = Decoded::from_entitlement(&r.case.entitlement);
+    let new_decode = match result {
+        Ok(v) if v.verdict == Verdict::Valid => v.decoded.as_ref(),
+        _ => None,
+    };
     let expect = match &old_decode {
+        Some(old) if new_decode.is_some_and(|new| reads_as_sold(old, new, &sold)) => {
+            // Compared above: the new decode is right where the old is not.
+            Expect::ACCEPTED
+        }
         Some(reference) => Expect::Exactly {
             verdict: Verdict::Valid,
             decoded: Some(reference),
         },
-        None => {
-            from_entitlement = Decoded::from_entitlement(&r.case.entitlement);
-            Expect::Valid {
-                reference: Some(&from_entitlement),
-                known_features: None,
-            }
-        }
+        None => Expect::Valid {
+            reference: Some(&sold),
+            known_features: None,
+        },
     };
     let format = r.format(Base::Old);
     r.judge(at, expect, result, |miss| {
         let why = "old issued it for this entitlement (customers hold such keys)";
         must_validate(&format, &expect, why, miss)
     });
+}
+
+/// Whether the new decode differs from the old one only in fields where the
+/// old one differs from what was `sold` and the new one does not: the key
+/// carries the entitlement and the old decoder misreads it. When both
+/// decodes agree with each other but not with the sale, the key itself
+/// carries something else (the old generator's doing), and the old decode
+/// stays the reference: customers hold that key.
+fn reads_as_sold(old: &Decoded, new: &Decoded, sold: &Decoded) -> bool {
+    let differ = old.diff(new, None);
+    let wrong: BTreeSet<Field> = sold.diff(new, None).iter().map(|d| d.field).collect();
+    !differ.is_empty() && differ.iter().all(|d| !wrong.contains(&d.field))
 }
 
 /// A field key (a key already in a customer's hands) that the new system

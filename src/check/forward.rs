@@ -8,15 +8,17 @@
 //! entitlement: when the release accepts one of them, the new system could
 //! have issued a key the release reads, and rejecting its key is an
 //! *avoidable* outage (a policy regression), which no waiver covers unless it
-//! says so.
+//! says so. Only a key the release reads as the entitlement counts: one that
+//! drops or changes a field (a generator that should have refused) is no key
+//! the new system could have issued.
 
 use super::matrix::{Matrix, Release};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words, must_validate};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
-use crate::judge::{Expect, Miss};
-use crate::verdict::{Context, Decoded, Verdict};
+use crate::judge::{self, Expect, Miss};
+use crate::verdict::{Context, Decoded};
 
 /// Whether `release` must accept keys for `e`.
 fn covers(release: &Release, e: &Entitlement) -> bool {
@@ -61,7 +63,7 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
             reference: Some(&expected),
             known_features: release.features.as_ref(),
         };
-        let accepted = accepted_alternative(r, i, &release.name);
+        let accepted = accepted_alternative(r, i, release, expect);
         r.judge_avoidable(at, expect, result, |miss| {
             let why = "new issued it for an entitlement this release covers";
             let words = must_validate(&format, &expect, why, miss);
@@ -74,21 +76,26 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
 }
 
 /// The first other generator whose key for the entitlement release `i`
-/// accepts, with that key's format; every alternative call that failed is
-/// recorded as a crash of its validator.
-fn accepted_alternative(r: &mut Recorder<'_>, i: usize, release: &str) -> Option<(String, String)> {
+/// accepts as the entitlement (`expect`), with that key's format; every
+/// alternative call that failed is recorded as a crash of its validator.
+fn accepted_alternative(
+    r: &mut Recorder<'_>,
+    i: usize,
+    release: &Release,
+    expect: Expect<'_>,
+) -> Option<(String, String)> {
     let mut accepted = None;
     for (j, (g, _)) in r.plan.alternatives.iter().enumerate() {
         let Some((req, result)) = r.answered(Purpose::ForwardAlternative(i, j)) else {
             continue;
         };
-        let at = At::request(Check::Forward, g, release, req);
+        let at = At::request(Check::Forward, g, &release.name, req);
         if r.failure(at, result) {
             continue;
         }
         if let Ok(v) = result
-            && v.verdict == Verdict::Valid
             && accepted.is_none()
+            && judge::validation(expect, result).is_none()
         {
             let format = v.format.clone().unwrap_or_else(|| "unrecognised".into());
             accepted = Some((g.clone(), format));

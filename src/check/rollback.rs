@@ -1,7 +1,7 @@
 //! ROLLBACK: keys the new system issued still validate in the old system,
 //! should go-live be reversed. When the old system rejects the new key but
-//! issued a key for the same entitlement that it accepts (ROUNDTRIP), the
-//! outage was avoidable and is reported as such.
+//! issued a key for the same entitlement that it reads as the entitlement
+//! (ROUNDTRIP), the outage was avoidable and is reported as such.
 
 use super::forward::avoidable;
 use super::matrix::{Matrix, own_context};
@@ -9,7 +9,7 @@ use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, must_validate};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
-use crate::judge::{Expect, Miss};
+use crate::judge::{self, Expect, Miss};
 use crate::verdict::{Decoded, Verdict};
 
 pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
@@ -33,9 +33,11 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         known_features: None,
     };
     let format = r.format(Base::New);
+    // A key of its own that drops or changes a field (a key it should have
+    // refused) shows no avoidable outage.
     let old_reads_own = matches!(
         r.answered(Purpose::Roundtrip(Base::Old)),
-        Some((_, Ok(v))) if v.verdict == Verdict::Valid
+        Some((_, own)) if judge::validation(expect, own).is_none()
     );
     let old_format = r.format(Base::Old);
     r.judge_avoidable(at, expect, result, |miss| {

@@ -239,3 +239,62 @@ fn a_python_issuer_escaping_non_ascii_is_caught_by_parity_and_shrunk() {
     );
     eprintln!("shrunk customer name: {shrunk:?} (from {original:?})");
 }
+
+/// (check, severity, generator, validator, cause) of a report's unwaived groups.
+type Group = (String, String, String, String, String);
+
+/// Runs the demo with `defect` planted in the old system, every check on,
+/// and returns its unwaived groups.
+fn run_with_old_defect(defect: &str) -> Vec<Group> {
+    let s = Scenario::demo()
+        .faulty_system("old", "acme-lk1", &[("defect", defect)])
+        .without_vectors()
+        .without_sources();
+    let (out, report) = s.run_report(&["--cases", "400", "--seed", "1", "--no-steer"], "r");
+    assert_eq!(code(&out), 1, "{defect}: {}", stderr(&out));
+    unwaived_groups(&report)
+}
+
+/// Whether `g` is a group of `check` from `generator` to `validator` whose
+/// cause contains `cause`.
+fn is(g: &Group, check: &str, generator: &str, validator: &str, cause: &str) -> bool {
+    g.0 == check && g.2 == generator && g.3 == validator && g.4.contains(cause)
+}
+
+/// An old generator that issues a key it must refuse (acme-lk1 cannot carry
+/// a node lock, and its key drops it) is blamed on the old system alone: its
+/// key is no proof that the new system's key a release rejects was an
+/// avoidable outage, and the new system accepting that unlocked key on
+/// another host follows from the key, no leak of its own.
+#[test]
+fn an_old_generator_that_should_have_refused_is_blamed_not_the_new_system() {
+    let groups = run_with_old_defect("host-lock-dropped");
+    assert!(
+        groups
+            .iter()
+            .any(|g| is(g, "roundtrip", "old", "old", "grants more: host_id")),
+        "{groups:#?}"
+    );
+    let wrong: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.4.starts_with("avoidable") || (g.0 == "tamper" && g.3 == "new"))
+        .collect();
+    assert!(wrong.is_empty(), "blamed elsewhere than old: {wrong:#?}");
+}
+
+/// An old decoder that loses a feature its own generator encodes: the key
+/// carries the entitlement, so the new system reading it as sold is right,
+/// and the old system's misreading is ROUNDTRIP's finding on old, not a
+/// BACKWARD leak of the new system.
+#[test]
+fn an_old_decoder_that_misreads_its_keys_is_blamed_not_the_new_system_reading_them_right() {
+    let groups = run_with_old_defect("last-bit-unread");
+    assert!(
+        groups
+            .iter()
+            .any(|g| is(g, "roundtrip", "old", "old", "features")),
+        "{groups:#?}"
+    );
+    let backward: Vec<&Group> = groups.iter().filter(|g| g.0 == "backward").collect();
+    assert!(backward.is_empty(), "BACKWARD blames new: {backward:#?}");
+}

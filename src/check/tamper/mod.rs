@@ -101,6 +101,20 @@ fn reads(r: &Recorder<'_>, base: Base, by_old: bool) -> bool {
     )
 }
 
+/// Whether `by_old`'s system reads the unmutated key of `base` as locked to no
+/// host although it was issued for a node-locked entitlement: the key lost
+/// its lock (a generator that should have refused, which ROUNDTRIP reports)
+/// or the system misreads it (which ROUNDTRIP or BACKWARD report), so
+/// accepting it on another host follows from the decode and is no leak of
+/// its own.
+fn reads_unlocked(r: &Recorder<'_>, base: Base, by_old: bool) -> bool {
+    matches!(
+        r.answered(Purpose::TamperBase { base, by_old }),
+        Some((_, Ok(v))) if v.verdict == Verdict::Valid
+            && v.decoded.as_ref().is_some_and(|d| d.host_id == Some(None))
+    )
+}
+
 /// Each system is judged against what the mutation requires, whatever the
 /// other answers: a changed key, or a key outside its licence, must be
 /// rejected (accepting it leaks); a benign change (a spelling the format
@@ -112,6 +126,10 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         let generator = if base == Base::Old { &m.old } else { &m.new };
         let format = r.format(base);
         let reads = [reads(r, base, true), reads(r, base, false)];
+        let unlocked = [
+            reads_unlocked(r, base, true),
+            reads_unlocked(r, base, false),
+        ];
         for (i, mutation) in plan.mutations[base.index()].iter().enumerate() {
             for (by_old, system) in [(true, &m.old), (false, &m.new)] {
                 let purpose = Purpose::Tamper {
@@ -123,12 +141,18 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
                     continue;
                 };
                 let at = At::request(Check::Tamper, generator, system, req);
-                let expect = match (mutation.benign, reads[usize::from(!by_old)]) {
-                    (false, _) => Expect::Rejected,
+                let system_index = usize::from(!by_old);
+                let expect = match (mutation.benign, reads[system_index]) {
+                    (false, _)
+                        if !(mutation.family == mutate::OTHER_HOST && unlocked[system_index]) =>
+                    {
+                        Expect::Rejected
+                    }
                     (true, true) => Expect::ACCEPTED,
-                    // A benign change of a key this system cannot read:
-                    // nothing to expect but an answer.
-                    (true, false) => {
+                    // A benign change of a key this system cannot read, or
+                    // a key it reads as unlocked on another host: nothing
+                    // to expect but an answer.
+                    (true, false) | (false, _) => {
                         if !r.failure(at, result) {
                             r.pass(Check::Tamper, generator, Some(system));
                         }

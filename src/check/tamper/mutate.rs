@@ -180,6 +180,9 @@ pub fn mutations(key: &str) -> Vec<Mutation> {
     out
 }
 
+/// The family of a node-locked key presented on another host.
+pub const OTHER_HOST: &str = "other-host";
+
 /// The unchanged key in contexts around `own`, the context it was issued
 /// for: `other_product` running it (`wrong_product`), the major version after
 /// `max_major` (`version_not_covered`; none when `max_major` is 255), and
@@ -231,7 +234,7 @@ pub fn context_mutations(
         None => "HOST-ANY".to_string(),
     };
     push(
-        if locked { "other-host" } else { "any-host" },
+        if locked { OTHER_HOST } else { "any-host" },
         !locked,
         Context {
             host_id: Some(other_host),

@@ -87,10 +87,16 @@ pub(crate) enum Defect {
     /// `TZ` unset or UTC it answers like the spec. Only the ENV check, which
     /// runs validators under other time zones, can see it.
     TzExpiry,
+    /// `last-bit-unread`: the acme-lk1 decoder reads feature bits 0 to 14
+    /// only (a loop bound off by one), so the feature on bit 15 (it holds)
+    /// is lost from every decode; issuing is the spec's. Only the decode
+    /// is wrong: the keys it issues are the spec's, and another validator
+    /// reads them right.
+    LastBitUnread(String),
 }
 
 /// Every value of the `defect` setting.
-pub(crate) const NAMES: [&str; 16] = [
+pub(crate) const NAMES: [&str; 17] = [
     "none",
     "expiry-off-by-one",
     "feature-bit-moved",
@@ -107,6 +113,7 @@ pub(crate) const NAMES: [&str; 16] = [
     "reserved-ignored",
     "version-ignored",
     "tz-expiry",
+    "last-bit-unread",
 ];
 
 impl Defect {
@@ -149,6 +156,13 @@ impl Defect {
                 Defect::VersionIgnored(VersionBlind::new(catalog, trusted)?)
             }
             "tz-expiry" => Defect::TzExpiry,
+            "last-bit-unread" => {
+                let bit = keycompat::catalog::LEGACY_BITS - 1;
+                let feature = catalog.feature_by_bit(bit).ok_or_else(|| {
+                    format!("setting `defect`: {name}: the catalog has no feature on bit {bit}")
+                })?;
+                Defect::LastBitUnread(feature.slug.clone())
+            }
             other => {
                 return Err(format!(
                     "setting `defect`: unknown defect {other:?}; the defects are {}",
@@ -178,6 +192,7 @@ impl Defect {
             Defect::ReservedIgnored => NAMES[13],
             Defect::VersionIgnored(_) => NAMES[14],
             Defect::TzExpiry => NAMES[15],
+            Defect::LastBitUnread(_) => NAMES[16],
         }
     }
 }

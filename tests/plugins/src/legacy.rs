@@ -140,6 +140,21 @@ pub(crate) fn decode_without_mac(codec: &Lk1, key: &[u8], ctx: &Context) -> Vali
     }
 }
 
+/// `last-bit-unread`: the spec's decode, less the feature `lost` (the one
+/// on the bit the defective loop never reaches).
+pub(crate) fn decode_losing_feature(
+    codec: &Lk1,
+    key: &[u8],
+    ctx: &Context,
+    lost: &str,
+) -> Validation {
+    let mut v = codec.decode(key, ctx);
+    if let Some(features) = v.decoded.as_mut().and_then(|d| d.features.as_mut()) {
+        features.remove(lost);
+    }
+    v
+}
+
 /// `reserved-ignored`, validating: as the spec, except that the `reserved`
 /// bits are never looked at; a key the spec rejects only for them (past the
 /// MAC and the version) is judged as if they were 0.

@@ -199,6 +199,7 @@ impl Defective {
             Defect::DateEpoch => legacy::decode_with_late_epoch(codec, key, ctx),
             Defect::LaxMac => legacy::decode_without_mac(codec, key, ctx),
             Defect::ReservedIgnored => legacy::decode_ignoring_reserved(codec, key, ctx),
+            Defect::LastBitUnread(lost) => legacy::decode_losing_feature(codec, key, ctx, lost),
             _ => codec.decode(key, ctx),
         }
     }

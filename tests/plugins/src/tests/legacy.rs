@@ -1,6 +1,6 @@
 //! The acme-lk1 defects: `feature-bit-moved`, `case-sensitive`,
 //! `mac-wrong-bytes`, `seats-wrapped`, `host-lock-dropped`, `date-epoch`,
-//! `reserved-ignored`.
+//! `reserved-ignored`, `last-bit-unread`.
 
 use keycompat::catalog::Catalog;
 use keycompat::forgery::Pick;
@@ -180,6 +180,34 @@ fn seats_wrapped_keeps_the_other_refusals() {
         );
     }
     pair.assert_same_issue(&with(cad(), |e| e.seats = Some(1023)));
+}
+
+#[test]
+fn last_bit_unread_loses_bit_15s_feature_in_decode_only() {
+    for (scheme, overrides) in LK1_ISSUERS {
+        let pair = Pair::new(scheme, "last-bit-unread", overrides);
+        let e = with(cad(), |e| {
+            e.features.insert("priority-support".into());
+        });
+        let key = pair.defective_key(&e);
+        assert_eq!(key, pair.builtin_key(&e), "{scheme}: issuing is the spec's");
+        let ctx = at(&e, "2026-12-01");
+        let (spec, ours) = (
+            pair.builtin_says(&key, &ctx),
+            pair.defective_says(&key, &ctx),
+        );
+        assert!(valid(&ours), "{scheme}");
+        assert_eq!(differing(&spec, &ours), [Field::Features], "{scheme}");
+        let features = ours.decoded.and_then(|d| d.features).unwrap_or_default();
+        assert!(
+            !features.contains("priority-support"),
+            "{scheme}: {features:?}"
+        );
+        assert!(
+            features.is_superset(&cad().features),
+            "{scheme}: {features:?}"
+        );
+    }
 }
 
 #[test]

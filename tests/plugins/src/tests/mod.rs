@@ -176,12 +176,16 @@ fn defects_for(scheme: &str) -> impl Iterator<Item = &'static str> {
 
 /// Entitlements that trigger no defect: perpetual or acme-ed1-only (no
 /// expiry in acme-lk1), at most 1023 seats, no node lock on an acme-lk1
-/// product, neither `pdm` nor `simulation` in acme-lk1, short names.
+/// product, neither `pdm` nor `simulation` nor bit 15's feature in acme-lk1,
+/// short names.
 fn untriggered() -> Vec<Entitlement> {
     let all_legacy_but_swapped: BTreeSet<String> = Catalog::acme()
         .features
         .iter()
-        .filter(|f| f.legacy_bit.is_some() && !["pdm", "simulation"].contains(&f.slug.as_str()))
+        .filter(|f| {
+            f.legacy_bit.is_some_and(|b| b < 15)
+                && !["pdm", "simulation"].contains(&f.slug.as_str())
+        })
         .map(|f| f.slug.clone())
         .collect();
     vec![
