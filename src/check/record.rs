@@ -6,10 +6,11 @@ use std::collections::HashSet;
 
 use super::matrix::{Case, CaseOutcome, Matrix, Tally};
 use super::plan::{Answer, Base, Plan, Purpose, Request};
+use crate::entitlement::Entitlement;
 use crate::finding::{Check, Finding, GroupKey, Severity};
 use crate::implementation::CallFailure;
 use crate::judge::{self, Expect, Miss};
-use crate::verdict::{Context, Validation};
+use crate::verdict::{Context, Decoded, Validation};
 
 /// Where an observation was made: its cell of the matrix and, for a
 /// validation, the key and the context the validator was shown.
@@ -67,6 +68,9 @@ pub(super) struct Recorder<'a> {
     outcome: CaseOutcome,
     /// Format each system reported for its own key (from ROUNDTRIP).
     formats: [Option<String>; 2],
+    /// The field of the old system's refusal, where its format may impose
+    /// it (see [`format_may_refuse`]): what a waiver's `old_refuses` scopes.
+    old_refused: Option<String>,
     /// The calls (validator system, key, context) a crash finding was
     /// recorded for: [`Self::finish`] records every other failed call.
     crashed: HashSet<(String, Vec<u8>, Context)>,
@@ -79,6 +83,10 @@ impl<'a> Recorder<'a> {
         plan: &'a Plan,
         answers: &'a [Answer],
     ) -> Self {
+        let old_refused = plan
+            .old_refused
+            .clone()
+            .filter(|_| format_may_refuse(plan, answers, &case.entitlement));
         Recorder {
             matrix,
             case,
@@ -86,6 +94,7 @@ impl<'a> Recorder<'a> {
             answers,
             outcome: CaseOutcome::default(),
             formats: [None, None],
+            old_refused,
             crashed: HashSet::new(),
         }
     }
@@ -324,10 +333,28 @@ impl<'a> Recorder<'a> {
             found: miss.found(validation),
             validation: validation.cloned(),
             diffs: miss.diffs().to_vec(),
-            old_refused: self.plan.old_refused.clone(),
+            old_refused: self.old_refused.clone(),
             avoidable,
         });
     }
+}
+
+/// Whether the old system's refusal of `e` may be one its format imposes:
+/// not when the old system itself reads the new system's key for `e`
+/// (ROLLBACK) as `e`. A key the old validator reads as the entitlement is
+/// one its format carries, so the old generator refusing it is a defect of
+/// its own, and a waiver scoped to what the old format cannot carry
+/// (`old_refuses = true`) must not cover it.
+fn format_may_refuse(plan: &Plan, answers: &[Answer], e: &Entitlement) -> bool {
+    let sold = Decoded::from_entitlement(e);
+    let expect = Expect::Valid {
+        reference: Some(&sold),
+        known_features: None,
+    };
+    !matches!(
+        plan.answered(answers, Purpose::Rollback),
+        Some((_, answer)) if judge::validation(expect, answer).is_none()
+    )
 }
 
 /// The system that issued `base`'s key.

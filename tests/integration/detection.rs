@@ -298,3 +298,20 @@ fn an_old_decoder_that_misreads_its_keys_is_blamed_not_the_new_system_reading_th
     let backward: Vec<&Group> = groups.iter().filter(|g| g.0 == "backward").collect();
     assert!(backward.is_empty(), "BACKWARD blames new: {backward:#?}");
 }
+
+/// An old generator that refuses what its own format carries (here every
+/// entitlement with a feature): the old system reads the new system's
+/// acme-lk1 key for it, so the refusal is the old system's defect, and the
+/// demo's waiver for "what acme-lk1 cannot carry" (`old_refuses = true`)
+/// does not hide it.
+#[test]
+fn a_waiver_for_what_the_old_format_cannot_carry_does_not_cover_an_old_generator_refusing_what_it_can()
+ {
+    let groups = run_with_old_defect("refuses-features");
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.0 == "rollback" && g.4.starts_with("old refused: features")),
+        "{groups:#?}"
+    );
+}
