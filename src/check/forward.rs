@@ -21,7 +21,7 @@ use crate::judge::{self, Expect, Miss};
 use crate::verdict::{Context, Decoded};
 
 /// Whether `release` must accept keys for `e`.
-fn covers(release: &Release, e: &Entitlement) -> bool {
+pub(super) fn covers(release: &Release, e: &Entitlement) -> bool {
     release.product == e.product && release.version.major <= u32::from(e.max_major)
 }
 
@@ -34,12 +34,7 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
     };
     for (r, release) in m.releases.iter().enumerate() {
         if covers(release, e) {
-            let ctx = Context {
-                product: release.product.clone(),
-                version: release.version,
-                today: e.issued,
-                host_id: e.host_id.clone(),
-            };
+            let ctx = release_context(release, e);
             plan.request(Purpose::Forward(r), &release.validator, k.as_bytes(), &ctx);
             for j in 0..plan.alternatives.len() {
                 let key = plan.alternatives[j].1.clone();
@@ -47,6 +42,17 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
                 plan.request(purpose, &release.validator, key.as_bytes(), &ctx);
             }
         }
+    }
+}
+
+/// Where `release` runs a key for `e`: its product and version, on the day of
+/// issue, on the entitlement's host.
+pub(super) fn release_context(release: &Release, e: &Entitlement) -> Context {
+    Context {
+        product: release.product.clone(),
+        version: release.version,
+        today: e.issued,
+        host_id: e.host_id.clone(),
     }
 }
 

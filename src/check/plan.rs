@@ -37,6 +37,12 @@ pub(crate) enum Purpose {
         day: usize,
         by_old: bool,
     },
+    /// TIME in a shipped release: the new key on [`Plan::days`]`[day]`, in
+    /// release `release`'s context, asked of its validator.
+    TimeRelease {
+        release: usize,
+        day: usize,
+    },
     /// ENV: `base`'s key on [`Plan::env_days`]`[day]`, asked of a copy of a
     /// system running under another environment (index into the matrix's
     /// [`super::env::copies::EnvCopies::copies`]).
@@ -65,7 +71,7 @@ impl Purpose {
             Purpose::Forward(_) | Purpose::ForwardAlternative(..) => Check::Forward,
             Purpose::Rollback => Check::Rollback,
             Purpose::Tamper { .. } | Purpose::TamperBase { .. } => Check::Tamper,
-            Purpose::Time { .. } => Check::Time,
+            Purpose::Time { .. } | Purpose::TimeRelease { .. } => Check::Time,
             Purpose::Env { .. } | Purpose::EnvHome { .. } => Check::Env,
         }
     }

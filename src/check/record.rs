@@ -124,7 +124,9 @@ impl<'a> Recorder<'a> {
                 Purpose::Tamper { base, .. } | Purpose::Time { base, .. } => base_system(m, base),
                 Purpose::Env { base, .. } | Purpose::EnvHome { base, .. } => base_system(m, base),
                 Purpose::Backward => m.old.as_str(),
-                Purpose::Forward(_) | Purpose::Rollback => m.new.as_str(),
+                Purpose::Forward(_) | Purpose::Rollback | Purpose::TimeRelease { .. } => {
+                    m.new.as_str()
+                }
             };
             // A copy under another environment is blamed as its system,
             // with the environment named.

@@ -1,15 +1,21 @@
 //! TIME: verdicts on a grid of days around every expiry boundary: the day
 //! before and the last valid day must validate, the day after must not.
-//! Perpetual keys are tried on 9999-12-31.
+//! Perpetual keys are tried on 9999-12-31. Old and new are asked about both
+//! keys; every shipped release the entitlement covers is asked about the new
+//! key in its own context, when its validator is neither system (those are
+//! asked already) and it reads the key (FORWARD): a release that locks
+//! customers out on their last valid day is an outage its validator, which
+//! can never change, brings to every new key.
 
-use super::matrix::{Matrix, own_context};
+use super::forward;
+use super::matrix::{Matrix, Release, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words};
 use crate::date::Day;
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::judge::{Expect, Miss};
-use crate::verdict::Context;
+use crate::verdict::{Context, Verdict};
 
 /// The days TIME checks for an entitlement: (day, valid?, label).
 fn grid(e: &Entitlement) -> Vec<(Day, bool, &'static str)> {
@@ -55,6 +61,30 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
             }
         }
     }
+    let Some(key) = plan.new_key.clone() else {
+        return;
+    };
+    for (r, release) in m.releases.iter().enumerate() {
+        if !asks_release(m, release, e) {
+            continue;
+        }
+        let ctx = forward::release_context(release, e);
+        for d in 0..plan.days.len() {
+            let ctx = Context {
+                today: plan.days[d].0,
+                ..ctx.clone()
+            };
+            let purpose = Purpose::TimeRelease { release: r, day: d };
+            plan.request(purpose, &release.validator, key.as_bytes(), &ctx);
+        }
+    }
+}
+
+/// Whether TIME asks `release` about the new key for `e`: it covers `e`, and
+/// its validator is neither the old nor the new system (TIME asks those
+/// anyway, in the key's own context).
+fn asks_release(m: &Matrix, release: &Release, e: &Entitlement) -> bool {
+    forward::covers(release, e) && release.validator != m.old && release.validator != m.new
 }
 
 pub(super) fn judge(r: &mut Recorder<'_>) {
@@ -84,15 +114,57 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
                 } else {
                     Expect::Rejected
                 };
-                r.judge(at, expect, result, |miss| Words {
-                    cause: match miss {
-                        Miss::Rejected(_) => format!("{format} key rejected on {label}"),
-                        Miss::Accepted => format!("{format} key accepted on {label}"),
-                        other => format!("validate {}", other.cause()),
-                    },
-                    expected: if valid { "valid" } else { "expired" }.into(),
+                r.judge(at, expect, result, |miss| {
+                    words(&format, label, valid, miss)
                 });
             }
+        }
+    }
+    judge_releases(r);
+}
+
+/// TIME's words for a miss on `label`.
+fn words(format: &str, label: &str, valid: bool, miss: &Miss) -> Words {
+    Words {
+        cause: match miss {
+            Miss::Rejected(_) => format!("{format} key rejected on {label}"),
+            Miss::Accepted => format!("{format} key accepted on {label}"),
+            other => format!("validate {}", other.cause()),
+        },
+        expected: if valid { "valid" } else { "expired" }.into(),
+    }
+}
+
+/// The releases' answers about the new key: judged only where the release
+/// reads the key on the day of issue (a key it rejects then is FORWARD's
+/// finding, not one per day), or where FORWARD did not run.
+fn judge_releases(r: &mut Recorder<'_>) {
+    let (m, plan) = (r.matrix, r.plan);
+    let format = r.format(Base::New);
+    for (i, release) in m.releases.iter().enumerate() {
+        let reads = match r.answered(Purpose::Forward(i)) {
+            Some((_, Ok(v))) => v.verdict == Verdict::Valid,
+            Some((_, Err(_))) => false,
+            None => true,
+        };
+        for (d, &(_, valid, label)) in plan.days.iter().enumerate() {
+            let purpose = Purpose::TimeRelease { release: i, day: d };
+            let Some((req, result)) = r.answered(purpose) else {
+                continue;
+            };
+            let at = At::request(Check::Time, &m.new, &release.name, req);
+            if !reads {
+                r.failure(at, result);
+                continue;
+            }
+            let expect = if valid {
+                Expect::ACCEPTED
+            } else {
+                Expect::Rejected
+            };
+            r.judge(at, expect, result, |miss| {
+                words(&format, label, valid, miss)
+            });
         }
     }
 }

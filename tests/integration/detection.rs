@@ -315,3 +315,31 @@ fn a_waiver_for_what_the_old_format_cannot_carry_does_not_cover_an_old_generator
         "{groups:#?}"
     );
 }
+
+/// A shipped release whose validator (neither the old nor the new system)
+/// takes the last valid day as expired: TIME asks every release the
+/// entitlement covers about the new key around its expiry, so the outage
+/// (customers of that release locked out a day early) is found, blamed on
+/// the release, though FORWARD, which asks on the day of issue, sees
+/// nothing.
+#[test]
+fn a_release_rejecting_keys_on_their_expiry_day_is_caught_by_time() {
+    let s = Scenario::demo()
+        .faulty_system("viewer-py", "acme-lk1", &[("defect", "expiry-off-by-one")])
+        .without_vectors()
+        .without_sources();
+    let (out, report) = s.run_report(&["--cases", "400", "--seed", "1", "--no-steer"], "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&report);
+    assert!(
+        groups.iter().any(|g| g.1 == "outage"
+            && is(
+                g,
+                "time",
+                "new",
+                "Acme Viewer 3.1",
+                "rejected on the expiry day"
+            )),
+        "{groups:#?}"
+    );
+}
