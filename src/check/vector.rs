@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use super::matrix::own_context;
 use crate::entitlement::Entitlement;
 use crate::finding::{Check, Finding, GroupKey, Severity, Source};
 use crate::implementation::{CallFailure, FailureKind, GenerateFailure, Implementation};
@@ -213,6 +214,108 @@ fn judge_entitlement_vector<'g>(
         }
     }
     outcome
+}
+
+/// Checks the keys that `issuers` (systems that choose a format per
+/// entitlement, as a new system issuing the legacy format where shipped
+/// products need it does, and that no `[formats]` entry lists) issue for
+/// the entitlement vectors: each key is validated by its own issuer in the
+/// entitlement's own context to learn its format, and where the vector
+/// gives an exact key in that format, the key must be exactly it. A refusal
+/// is not judged here (ROUNDTRIP judges what one system refuses and the
+/// other issues); a failed call is a crash finding. One outcome per vector,
+/// in their order.
+pub fn check_issued_keys(
+    vectors: &[&EntitlementVector],
+    issuers: &SystemsByName,
+) -> Vec<VectorOutcome> {
+    let exact = |v: &EntitlementVector| v.keys.values().any(|k| matches!(k, ExpectedKey::Key(_)));
+    let asked: Vec<usize> = (0..vectors.len()).filter(|&i| exact(vectors[i])).collect();
+    let mut outcomes = vec![VectorOutcome::default(); vectors.len()];
+    for (system, implementation) in issuers {
+        for chunk in asked.chunks(CHUNK) {
+            let entitlements: Vec<&Entitlement> =
+                chunk.iter().map(|&i| &vectors[i].entitlement).collect();
+            let keys = implementation.generate_batch(&entitlements);
+            let contexts: Vec<Context> = entitlements.iter().map(|e| own_context(e)).collect();
+            let issued: Vec<(usize, &str, &Context)> = chunk
+                .iter()
+                .zip(&keys)
+                .zip(&contexts)
+                .filter_map(|((&i, key), ctx)| Some((i, key.as_ref().ok()?.as_str(), ctx)))
+                .collect();
+            let requests: Vec<(&[u8], &Context)> =
+                issued.iter().map(|(_, k, c)| (k.as_bytes(), *c)).collect();
+            let mut validations = implementation.validate_batch(&requests).into_iter();
+            let mut formats: HashMap<usize, Result<Validation, CallFailure>> = HashMap::new();
+            for (i, _, _) in &issued {
+                let v = validations.next().unwrap_or_else(|| Err(unanswered()));
+                formats.insert(*i, v);
+            }
+            for (&i, key) in chunk.iter().zip(keys) {
+                let own = formats.remove(&i);
+                judge_issued_key(vectors[i], system, key, own, &mut outcomes[i]);
+            }
+        }
+    }
+    outcomes
+}
+
+/// Judges the key `system` issued for vector `v` (see [`check_issued_keys`]),
+/// `own` being its own validation of it.
+fn judge_issued_key(
+    v: &EntitlementVector,
+    system: &str,
+    key: Result<String, GenerateFailure>,
+    own: Option<Result<Validation, CallFailure>>,
+    outcome: &mut VectorOutcome,
+) {
+    let header = Header {
+        id: &v.id,
+        file: &v.file,
+        result: v.result,
+    };
+    let base = Finding {
+        entitlement: Some(v.entitlement.clone()),
+        license_key: key.as_ref().ok().cloned(),
+        ..base_finding(&header, system)
+    };
+    let failed = |f: CallFailure, key: Option<String>| Missed {
+        miss: Miss::Failed(f),
+        expected: "an answer".into(),
+        license_key: key,
+        validation: None,
+    };
+    let key = match key {
+        Ok(key) => key,
+        Err(GenerateFailure::Failed(f)) => {
+            return outcome.record(&header, system, Some(failed(f, None)), base);
+        }
+        Err(GenerateFailure::Refused { .. }) => return,
+    };
+    let validation = match own {
+        Some(Ok(validation)) => validation,
+        Some(Err(f)) => return outcome.record(&header, system, Some(failed(f, Some(key))), base),
+        None => return,
+    };
+    let Some((format, ExpectedKey::Key(expected))) = validation
+        .format
+        .as_ref()
+        .and_then(|f| v.keys.get_key_value(f))
+    else {
+        return;
+    };
+    let answer = Ok(key);
+    let missed = judge::generation(ExpectKey::Key(expected), &answer).map(|miss| Missed {
+        license_key: answer.as_ref().ok().cloned(),
+        miss,
+        expected: format!(
+            "{}: the format {system} issued it in, as its own validator says",
+            describe_expected_key(format, &ExpectedKey::Key(expected.clone()))
+        ),
+        validation: None,
+    });
+    outcome.record(&header, system, missed, base);
 }
 
 fn describe_expected_key(format: &str, expected: &ExpectedKey) -> String {

@@ -2,11 +2,11 @@
 //! systems it names (VECTOR), then regressions and entitlement vectors run
 //! through the whole matrix like random cases.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::aggregate::Aggregate;
 use super::settings::{RunError, RunOptions};
-use crate::check::vector::{self, GeneratorsByFormat};
+use crate::check::vector::{self, GeneratorsByFormat, SystemsByName};
 use crate::check::{Case, Matrix};
 use crate::config::Config;
 use crate::finding::{Check, Source};
@@ -74,8 +74,22 @@ pub(super) fn check(
     let entitlements: Vec<&EntitlementVector> =
         v.entitlements.iter().filter(|e| mine(&e.id)).collect();
     let keys: Vec<&KeyVector> = v.keys.iter().filter(|k| mine(&k.id)).collect();
+    // The old and new systems where no `[formats]` entry lists them: their
+    // keys are checked in whatever format they choose.
+    let listed: BTreeSet<&str> = generators
+        .values()
+        .flatten()
+        .map(|(s, _)| s.as_str())
+        .collect();
+    let issuers: SystemsByName = [&matrix.old, &matrix.new]
+        .into_iter()
+        .filter(|s| !listed.contains(s.as_str()))
+        .filter_map(|s| Some((s.clone(), matrix.systems.get(s)?.clone())))
+        .filter(|(_, i)| i.info().can_generate)
+        .collect();
     let outcomes = vector::check_entitlement_vectors(&entitlements, &generators)
         .into_iter()
+        .chain(vector::check_issued_keys(&entitlements, &issuers))
         .chain(vector::check_key_vectors(&keys, &matrix.systems));
     for outcome in outcomes {
         for (system, passed) in &outcome.observations {

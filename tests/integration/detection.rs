@@ -343,3 +343,24 @@ fn a_release_rejecting_keys_on_their_expiry_day_is_caught_by_time() {
         "{groups:#?}"
     );
 }
+
+/// A new system that chooses the format per entitlement (listed under no
+/// `[formats]`, so PARITY never compares it) and writes the acme-ed1
+/// payload with non-ASCII characters escaped: its keys are still correctly
+/// signed and decoded alike, but VECTOR checks each of its keys in the
+/// format it chose, byte for byte, against the vectors' exact keys.
+#[test]
+fn a_new_system_outside_formats_is_held_to_the_vectors_exact_keys() {
+    let s = Scenario::demo()
+        .faulty_system("new", "acme-ed1", &[("defect", "payload-ascii-escaped")])
+        .without_sources();
+    let (out, report) = s.run_report(&["--cases", "50", "--seed", "1", "--no-steer"], "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&report);
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.0 == "vector" && g.2 == "new" && g.4 == "key differs from vector"),
+        "{groups:#?}"
+    );
+}

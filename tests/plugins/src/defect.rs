@@ -93,10 +93,16 @@ pub(crate) enum Defect {
     /// is wrong: the keys it issues are the spec's, and another validator
     /// reads them right.
     LastBitUnread(String),
+    /// `payload-ascii-escaped`: the acme-ed1 issuer escapes every non-ASCII
+    /// character of the payload as `\uXXXX` (Python's `json.dumps`
+    /// default) instead of writing raw UTF-8: correctly signed, decoded
+    /// alike everywhere, byte-different from the spec's key. Needs
+    /// `scheme=acme-ed1`.
+    PayloadAsciiEscaped,
 }
 
 /// Every value of the `defect` setting.
-pub(crate) const NAMES: [&str; 17] = [
+pub(crate) const NAMES: [&str; 18] = [
     "none",
     "expiry-off-by-one",
     "feature-bit-moved",
@@ -114,6 +120,7 @@ pub(crate) const NAMES: [&str; 17] = [
     "version-ignored",
     "tz-expiry",
     "last-bit-unread",
+    "payload-ascii-escaped",
 ];
 
 impl Defect {
@@ -163,6 +170,10 @@ impl Defect {
                 })?;
                 Defect::LastBitUnread(feature.slug.clone())
             }
+            "payload-ascii-escaped" => {
+                require_new_system(name, scheme)?;
+                Defect::PayloadAsciiEscaped
+            }
             other => {
                 return Err(format!(
                     "setting `defect`: unknown defect {other:?}; the defects are {}",
@@ -193,6 +204,7 @@ impl Defect {
             Defect::VersionIgnored(_) => NAMES[14],
             Defect::TzExpiry => NAMES[15],
             Defect::LastBitUnread(_) => NAMES[16],
+            Defect::PayloadAsciiEscaped => NAMES[17],
         }
     }
 }

@@ -193,3 +193,35 @@ fn name_column(name: &str) -> [u8; NAME_COLUMN] {
     column[..name.len()].copy_from_slice(name.as_bytes()); // the bug: no length check
     column
 }
+
+/// `payload-ascii-escaped`: the issuer writes the payload with every
+/// non-ASCII character escaped as `\uXXXX` (JSON's ASCII-only output, the
+/// default of Python's `json.dumps`), where the spec requires raw UTF-8. The
+/// key is still correctly signed and every JSON reader decodes the same
+/// strings, so only a byte-exact comparison with another issuer's key (or a
+/// vector) sees it.
+pub(crate) fn encode_ascii_escaped(
+    codec: &Ed1,
+    e: &Entitlement,
+) -> Result<String, GenerateFailure> {
+    let spec = codec.encode(e)?;
+    let Some(payload) = unverified_payload(spec.as_bytes()) else {
+        return Ok(spec);
+    };
+    let text = String::from_utf8_lossy(&payload);
+    if text.is_ascii() {
+        return Ok(spec);
+    }
+    let mut escaped = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if c.is_ascii() {
+            escaped.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                escaped.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    codec.sign_payload(escaped.as_bytes())
+}

@@ -207,6 +207,7 @@ impl Defective {
     fn ed1_encode(&self, codec: &Ed1, e: &Entitlement) -> Result<String, GenerateFailure> {
         match &self.defect {
             Defect::CrashLongName => signed::encode_with_name_column(codec, e),
+            Defect::PayloadAsciiEscaped => signed::encode_ascii_escaped(codec, e),
             _ => codec.encode(e),
         }
     }

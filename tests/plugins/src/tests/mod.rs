@@ -168,7 +168,12 @@ pub(crate) const SYSTEMS: [(&str, &[(&str, &str)]); 4] = [
 
 /// The defects that exist on a wrapped system.
 fn defects_for(scheme: &str) -> impl Iterator<Item = &'static str> {
-    let ed1_only = ["lax-signature", "crash-long-name", "version-ignored"];
+    let ed1_only = [
+        "lax-signature",
+        "crash-long-name",
+        "version-ignored",
+        "payload-ascii-escaped",
+    ];
     NAMES
         .into_iter()
         .filter(move |name| scheme == "acme-ed1" || !ed1_only.contains(name))
@@ -177,7 +182,7 @@ fn defects_for(scheme: &str) -> impl Iterator<Item = &'static str> {
 /// Entitlements that trigger no defect: perpetual or acme-ed1-only (no
 /// expiry in acme-lk1), at most 1023 seats, no node lock on an acme-lk1
 /// product, neither `pdm` nor `simulation` nor bit 15's feature in acme-lk1,
-/// short names.
+/// short ASCII names.
 fn untriggered() -> Vec<Entitlement> {
     let all_legacy_but_swapped: BTreeSet<String> = Catalog::acme()
         .features
@@ -211,6 +216,15 @@ fn untriggered() -> Vec<Entitlement> {
             e.features.insert("ai-assist".into());
         }),
     ]
+    .into_iter()
+    .map(|e| {
+        with(e, |e| {
+            if let Some(c) = &mut e.customer {
+                c.name = "Zoe Mueller GmbH".into();
+            }
+        })
+    })
+    .collect()
 }
 
 /// Contexts around an untriggered entitlement: its own, another product's,
@@ -392,7 +406,12 @@ fn settings_are_checked_and_named() {
         err,
         "unknown builtin `acme-lk2`; the builtins are acme-lk1, acme-ed1"
     );
-    for ed1_only in ["lax-signature", "crash-long-name", "version-ignored"] {
+    for ed1_only in [
+        "lax-signature",
+        "crash-long-name",
+        "version-ignored",
+        "payload-ascii-escaped",
+    ] {
         let err = make("acme-lk1", ed1_only).unwrap_err();
         assert!(err.contains("hint: use scheme=acme-ed1"), "{err}");
     }

@@ -1,5 +1,5 @@
 //! The acme-ed1 defects: `lax-signature`, `crash-long-name`,
-//! `version-ignored`.
+//! `version-ignored`, `payload-ascii-escaped`.
 
 use std::panic;
 
@@ -216,4 +216,21 @@ fn version_ignored_still_checks_the_kid_and_the_signature() {
         .unwrap();
     pair.assert_same_validation(&mislabelled.key, &ctx);
     pair.assert_same_validation(&with_bad_signature(&v2.key), &ctx);
+}
+
+#[test]
+fn payload_ascii_escaped_changes_the_bytes_of_non_ascii_keys_only() {
+    let pair = Pair::new("acme-ed1", "payload-ascii-escaped", &[("emit", "acme-ed1")]);
+    let e = cad();
+    assert!(!e.customer.as_ref().unwrap().name.is_ascii());
+    let (ours, spec) = (pair.defective_key(&e), pair.builtin_key(&e));
+    assert_ne!(ours, spec, "a non-ASCII name changes the bytes");
+    let ctx = at(&e, "2026-12-01");
+    assert_eq!(
+        pair.builtin_says(&ours, &ctx),
+        pair.builtin_says(&spec, &ctx),
+        "correctly signed, decoded alike"
+    );
+    let ascii = with(cad(), |e| e.customer = None);
+    assert_eq!(pair.defective_key(&ascii), pair.builtin_key(&ascii));
 }
