@@ -321,6 +321,38 @@ fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("decoded values always serialize")
 }
 
+/// Two renderings of differing values, escaped (`\u00eb`) where they would
+/// look alike: the same text in another Unicode normalisation (NFD against
+/// NFC), or look-alike letters (a Cyrillic `а` for a Latin `a`). Printed as
+/// they are, "found Zoë (expected Zoë)" would show no difference at all.
+fn visible(expected: String, found: String) -> (String, String) {
+    use unicode_normalization::UnicodeNormalization;
+    let same_places = expected.chars().count() == found.chars().count()
+        && expected
+            .chars()
+            .zip(found.chars())
+            .all(|(x, y)| x == y || !x.is_ascii() || !y.is_ascii());
+    let alike = expected != found && (same_places || expected.nfc().eq(found.nfc()));
+    if !alike {
+        return (expected, found);
+    }
+    let escape = |s: &str| {
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            if c.is_ascii() {
+                out.push(c);
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+        out
+    };
+    (escape(&expected), escape(&found))
+}
+
 impl Decoded {
     /// Everything carried: the decode of a format that carries every field.
     pub fn from_entitlement(e: &Entitlement) -> Self {
@@ -381,10 +413,11 @@ impl Decoded {
             if let (Some(a), Some(b)) = (a, b)
                 && a != b
             {
+                let (expected, found) = visible(json(a), json(b));
                 out.push(FieldDiff {
                     field,
-                    expected: json(a),
-                    found: json(b),
+                    expected,
+                    found,
                 });
             }
         }
@@ -656,6 +689,32 @@ mod tests {
         for bad in ["7", "7.0.1", "v7.0", "7.", ".0", "-1.0", "7.0 "] {
             assert!(Version::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn differences_that_look_alike_are_shown_escaped_and_others_as_they_are() {
+        let named = |name: &str| Decoded {
+            order_id: Some(Some(name.to_string())),
+            ..Decoded::default()
+        };
+        let shown = |a: &str, b: &str| {
+            let d = named(a).diff(&named(b), None).remove(0);
+            (d.expected, d.found)
+        };
+        // NFC against NFD, and a Cyrillic a for a Latin one.
+        assert_eq!(
+            shown("Zo\u{eb}", "Zoe\u{308}"),
+            (r#""Zo\u00eb""#.into(), r#""Zoe\u0308""#.into())
+        );
+        assert_eq!(
+            shown("acme", "\u{430}cme"),
+            (r#""acme""#.into(), r#""\u0430cme""#.into())
+        );
+        // Plainly different text is shown as it is.
+        assert_eq!(
+            shown("株式会社", "株式会社テスト"),
+            (r#""株式会社""#.into(), r#""株式会社テスト""#.into())
+        );
     }
 
     #[test]
