@@ -1,6 +1,9 @@
 //! PARITY: two implementations of one format (the C original and its Rust
 //! reimplementation, the old emitter and the new system's legacy emitter)
-//! issue byte-identical keys, or refuse the same field.
+//! issue byte-identical keys, or refuse the same field. Each case compares
+//! every generator with a reference: the first listed, unless a strict
+//! majority of the generators agree on an answer it does not give; then
+//! the first of that majority, so the one that deviates is the one blamed.
 
 use super::matrix::Generated;
 use super::record::{At, Recorder, Words};
@@ -14,18 +17,40 @@ pub(super) fn judge(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
         return;
     }
     for (format, gens) in &m.parity {
-        let first = &gens[0];
-        for other in &gens[1..] {
-            pair(
-                r,
-                format,
-                first,
-                other,
-                &generated[first][i],
-                &generated[other][i],
-            );
+        let answers: Vec<&Result<String, GenerateFailure>> =
+            gens.iter().map(|g| &generated[g][i]).collect();
+        let reference = reference(&answers);
+        for (j, other) in gens.iter().enumerate() {
+            if j != reference {
+                pair(
+                    r,
+                    format,
+                    &gens[reference],
+                    other,
+                    answers[reference],
+                    answers[j],
+                );
+            }
         }
     }
+}
+
+/// The index of the reference among `answers`: the first answer a strict
+/// majority gives (the same key, or a refusal naming the same field), else
+/// the first. A failed call agrees with nothing.
+fn reference(answers: &[&Result<String, GenerateFailure>]) -> usize {
+    let class = |a: &Result<String, GenerateFailure>| match a {
+        Ok(key) => Some((true, key.clone())),
+        Err(GenerateFailure::Refused { field, .. }) => Some((false, field.clone())),
+        Err(GenerateFailure::Failed(_)) => None,
+    };
+    let classes: Vec<_> = answers.iter().map(|a| class(a)).collect();
+    (0..answers.len())
+        .find(|&j| {
+            classes[j].is_some()
+                && 2 * classes.iter().filter(|c| **c == classes[j]).count() > answers.len()
+        })
+        .unwrap_or(0)
 }
 
 fn pair(
@@ -54,7 +79,7 @@ fn pair(
         (Miss::KeyDiffers { .. }, _, _) => format!("{format} keys differ"),
         (_, Some(f1), Some(f2)) => format!("refuse different fields ({f1} vs {f2})"),
         (_, None, Some(f)) => format!("only {b} refuses ({f})"),
-        (_, Some(f), None) => format!("only {a} refuses ({f})"),
+        (_, Some(f), None) => format!("{b} issues what {a} refuses ({f})"),
         (_, None, None) => miss.cause(),
     };
     let at = At {
@@ -69,4 +94,38 @@ fn pair(
         expected: judge::describe_generated(ka),
     };
     r.find(at, &miss, words, None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::implementation::{CallFailure, FailureKind};
+
+    fn refused(field: &str) -> Result<String, GenerateFailure> {
+        Err(GenerateFailure::Refused {
+            field: field.into(),
+            reason: "out of range".into(),
+        })
+    }
+
+    #[test]
+    fn the_reference_is_what_a_strict_majority_answers_else_the_first() {
+        let (a, b) = (Ok("KEY-A".to_string()), Ok("KEY-B".to_string()));
+        let failed = Err(GenerateFailure::Failed(CallFailure::new(
+            FailureKind::Crash,
+            "boom",
+        )));
+        // The first deviates from the two others: the second is the reference.
+        assert_eq!(reference(&[&b, &a, &a]), 1);
+        assert_eq!(reference(&[&refused("serial"), &a, &a]), 1);
+        assert_eq!(reference(&[&a, &refused("seats"), &refused("seats")]), 1);
+        // The first agrees with the majority, or there is none: the first.
+        assert_eq!(reference(&[&a, &b, &a]), 0);
+        assert_eq!(reference(&[&a, &b]), 0);
+        assert_eq!(reference(&[&b, &a]), 0);
+        assert_eq!(reference(&[&a, &b, &refused("seats")]), 0);
+        // Failures agree with nothing, even with each other.
+        assert_eq!(reference(&[&failed, &failed, &a]), 0);
+        assert_eq!(reference(&[&failed, &a, &a]), 1);
+    }
 }

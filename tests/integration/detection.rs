@@ -364,3 +364,40 @@ fn a_new_system_outside_formats_is_held_to_the_vectors_exact_keys() {
         "{groups:#?}"
     );
 }
+
+/// PARITY among three acme-lk1 generators, the old system first: when the
+/// old emitter wraps seats it should refuse, the two that agree (the Rust
+/// reimplementation and the legacy emitter) are the reference, and the old
+/// system is the one blamed.
+#[test]
+fn parity_blames_the_generator_the_others_disagree_with_even_when_it_is_listed_first() {
+    let s = Scenario::demo()
+        .faulty_system("old", "acme-lk1", &[("defect", "seats-wrapped")])
+        .without_vectors()
+        .without_sources();
+    let (out, report) = s.run_report(
+        &[
+            "--cases",
+            "400",
+            "--seed",
+            "1",
+            "--checks",
+            "parity",
+            "--no-steer",
+        ],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&report);
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.0 == "parity" && g.3 == "old" && g.4.starts_with("old issues what")),
+        "{groups:#?}"
+    );
+    let blamed_elsewhere: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.0 == "parity" && g.3 != "old")
+        .collect();
+    assert!(blamed_elsewhere.is_empty(), "{blamed_elsewhere:#?}");
+}
