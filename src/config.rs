@@ -252,7 +252,10 @@ fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duratio
     parse_duration(&s).map_err(serde::de::Error::custom)
 }
 
-/// Parses a duration like `500ms`, `5s` or `2m`.
+/// The longest duration [`parse_duration`] accepts: 24 hours.
+const MAX_DURATION_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Parses `500ms`, `5s` or `2m`, above 0 and at most 24 hours.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
@@ -260,15 +263,20 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .parse()
         .map_err(|_| format!("{s:?} is not a duration like \"500ms\", \"5s\" or \"2m\""))?;
     let ms = match unit {
-        "ms" => n,
-        "s" => n * 1000,
-        "m" => n * 60_000,
+        "ms" => Some(n),
+        "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
         _ => {
             return Err(format!(
                 "{s:?} is not a duration like \"500ms\", \"5s\" or \"2m\""
             ));
         }
     };
+    // A day is far beyond any sensible timeout; more would overflow the
+    // arithmetic of deadlines (and a wrapped product would be a tiny one).
+    let ms = ms
+        .filter(|ms| *ms <= MAX_DURATION_MS)
+        .ok_or_else(|| format!("{s:?} is longer than the limit of 24h"))?;
     if ms == 0 {
         return Err("a timeout must be longer than 0".into());
     }
@@ -658,6 +666,29 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("/x/keycompat.toml"))
+    }
+
+    #[test]
+    fn durations_past_a_day_are_refused_not_wrapped() {
+        assert_eq!(
+            parse_duration("24h"),
+            Err(r#""24h" is not a duration like "500ms", "5s" or "2m""#.into())
+        );
+        assert_eq!(
+            parse_duration("1440m"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        for huge in [
+            "1441m",
+            "2066035336255469781s",
+            "307445734561825861m",
+            "18446744073709551615ms",
+        ] {
+            assert_eq!(
+                parse_duration(huge),
+                Err(format!("{huge:?} is longer than the limit of 24h")),
+            );
+        }
     }
 
     #[test]

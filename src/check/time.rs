@@ -80,11 +80,15 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
     }
 }
 
-/// Whether TIME asks `release` about the new key for `e`: it covers `e`, and
-/// its validator is neither the old nor the new system (TIME asks those
-/// anyway, in the key's own context).
+/// Whether TIME asks `release` about the new key for `e`: it covers `e`, its
+/// validator is neither the old nor the new system (TIME asks those anyway,
+/// in the key's own context), and FORWARD runs (it says whether the release
+/// reads the key at all: a key it cannot read is FORWARD's finding, once).
 fn asks_release(m: &Matrix, release: &Release, e: &Entitlement) -> bool {
-    forward::covers(release, e) && release.validator != m.old && release.validator != m.new
+    m.enabled(Check::Forward)
+        && forward::covers(release, e)
+        && release.validator != m.old
+        && release.validator != m.new
 }
 
 pub(super) fn judge(r: &mut Recorder<'_>) {
@@ -137,16 +141,15 @@ fn words(format: &str, label: &str, valid: bool, miss: &Miss) -> Words {
 
 /// The releases' answers about the new key: judged only where the release
 /// reads the key on the day of issue (a key it rejects then is FORWARD's
-/// finding, not one per day), or where FORWARD did not run.
+/// finding, not one per day).
 fn judge_releases(r: &mut Recorder<'_>) {
     let (m, plan) = (r.matrix, r.plan);
     let format = r.format(Base::New);
     for (i, release) in m.releases.iter().enumerate() {
-        let reads = match r.answered(Purpose::Forward(i)) {
-            Some((_, Ok(v))) => v.verdict == Verdict::Valid,
-            Some((_, Err(_))) => false,
-            None => true,
-        };
+        let reads = matches!(
+            r.answered(Purpose::Forward(i)),
+            Some((_, Ok(v))) if v.verdict == Verdict::Valid
+        );
         for (d, &(_, valid, label)) in plan.days.iter().enumerate() {
             let purpose = Purpose::TimeRelease { release: i, day: d };
             let Some((req, result)) = r.answered(purpose) else {

@@ -221,10 +221,11 @@ fn judge_entitlement_vector<'g>(
 /// products need it does, and that no `[formats]` entry lists) issue for
 /// the entitlement vectors: each key is validated by its own issuer in the
 /// entitlement's own context to learn its format, and where the vector
-/// gives an exact key in that format, the key must be exactly it. A refusal
-/// is not judged here (ROUNDTRIP judges what one system refuses and the
-/// other issues); a failed call is a crash finding. One outcome per vector,
-/// in their order.
+/// gives an exact key in that format, the key must be exactly it. Refusals
+/// and failed calls are not judged here: every entitlement vector also runs
+/// through the matrix as a case, whose ROUNDTRIP makes these same calls and
+/// judges them (a crash is recorded once). One outcome per vector, in their
+/// order.
 pub fn check_issued_keys(
     vectors: &[&EntitlementVector],
     issuers: &SystemsByName,
@@ -280,23 +281,8 @@ fn judge_issued_key(
         license_key: key.as_ref().ok().cloned(),
         ..base_finding(&header, system)
     };
-    let failed = |f: CallFailure, key: Option<String>| Missed {
-        miss: Miss::Failed(f),
-        expected: "an answer".into(),
-        license_key: key,
-        validation: None,
-    };
-    let key = match key {
-        Ok(key) => key,
-        Err(GenerateFailure::Failed(f)) => {
-            return outcome.record(&header, system, Some(failed(f, None)), base);
-        }
-        Err(GenerateFailure::Refused { .. }) => return,
-    };
-    let validation = match own {
-        Some(Ok(validation)) => validation,
-        Some(Err(f)) => return outcome.record(&header, system, Some(failed(f, Some(key))), base),
-        None => return,
+    let (Ok(key), Some(Ok(validation))) = (key, own) else {
+        return;
     };
     let Some((format, ExpectedKey::Key(expected))) = validation
         .format

@@ -123,7 +123,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 5, value_parser = parse_rounds)]
     pub rounds: usize,
     /// Thread counts, comma-separated [default: 1 and all cores].
-    #[arg(long, short = 'j', value_delimiter = ',')]
+    #[arg(long, short = 'j', value_delimiter = ',', value_parser = parse_threads)]
     pub threads: Option<Vec<usize>>,
     /// Systems to measure, comma-separated: names in the config,
     /// `builtin:NAME` or plugin paths [default: every system a run opens].
@@ -332,10 +332,16 @@ pub enum DataSource {
     Orders,
 }
 
+/// The most threads `-j` accepts: far beyond any machine's cores, and within
+/// what an operating system lets one process start.
+const MAX_THREADS: usize = 1024;
+
 fn parse_threads(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("{s:?}: expected a number of threads, 1 or more")),
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: expected a number of threads from 1 to {MAX_THREADS}"
+        )),
     }
 }
 

@@ -159,6 +159,9 @@ pub fn run(
     let mut aggregate = Aggregate::new(config.waivers.len());
     let set = vectors::load_vectors(config)?;
     events.vectors_loaded(&set, config.vectors_dir().as_deref());
+    for warning in vectors::unknown_systems(config, &set) {
+        events.warning(&warning);
+    }
     let exports = sources::Exports::open(config, options.seed, options.today)?;
     vectors::check(&opened.matrix, config, &set, options, &mut aggregate);
     for (key, _) in aggregate.groups().keys().filter(|(_, w)| w.is_none()) {

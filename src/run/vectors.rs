@@ -23,6 +23,30 @@ pub fn load_vectors(config: &Config) -> Result<VectorSet, RunError> {
         .map_err(|errors| RunError::Vectors { dir, errors })
 }
 
+/// A warning per system that key vectors' `expect` names but the config
+/// does not define, with where: those expectations are checked by no one
+/// (`keycompat vectors check` reports them as errors).
+pub(super) fn unknown_systems(config: &Config, v: &VectorSet) -> Vec<String> {
+    let mut unknown: BTreeMap<&str, (usize, &KeyVector)> = BTreeMap::new();
+    for k in &v.keys {
+        for system in k.expect.keys() {
+            if !config.systems.contains_key(system) {
+                unknown.entry(system).or_insert((0, k)).0 += 1;
+            }
+        }
+    }
+    unknown
+        .into_iter()
+        .map(|(system, (n, first))| {
+            format!(
+                "{}:{}: `expect` names system {system:?}, which the config does not define: \
+                 not checked in {n} key vector(s); hint: `keycompat vectors check` lists them",
+                first.file, first.line
+            )
+        })
+        .collect()
+}
+
 /// Regressions first, then the entitlements of entitlement vectors: each
 /// goes through the whole matrix like a random case.
 pub(super) fn cases(v: &VectorSet) -> Vec<Case> {

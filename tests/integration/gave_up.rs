@@ -101,7 +101,9 @@ fn junit_failure(xml: &Path, name: &str) -> Option<String> {
 #[case::data(&["data"])]
 #[case::selftest(&["selftest", "--cases", "400", "--no-steer"])]
 fn a_system_that_gives_up_leaves_incomplete_no_go_reports_and_exit_3(#[case] command: &[&str]) {
-    let mut s = crashing_new_system(None);
+    // Without vectors: the new system's keys for the entitlement vectors
+    // would kill it in the vector phase, before the cases this test counts.
+    let mut s = crashing_new_system(None).without_vectors();
     if command[0] == "data" {
         // The demo's exports: orders go through new's generator too.
         s = Scenario::demo()
