@@ -383,3 +383,31 @@ fn a_json_input_that_is_not_utf8_names_where(#[case] flag: &str) {
         "line 2, column 14: byte 0xFF is not UTF-8; hint: save the file as UTF-8",
     );
 }
+
+/// A key vector whose `expect` names a system the config does not define (a
+/// typo) checks nothing for it: the run says so, naming the file and line,
+/// rather than drop the expectation in silence.
+#[test]
+fn a_vector_expecting_an_unknown_system_is_named_in_a_warning() {
+    let s = Scenario::demo().without_sources().fresh_vectors("typo");
+    std::fs::write(
+        s.dir.path().join("typo/typo.toml"),
+        r#"[[key]]
+comment = "an Acme CAD key in Acme Viewer 3.1"
+result = "invalid"
+key = "24A0M-02T1K-7Y9KS-689RQ-7B450"
+context = { product = "acme-viewer", version = "3.1", today = "2026-11-23" }
+expect = { olld = "wrong_product", new = "wrong_product" }
+"#,
+    )
+    .unwrap();
+    let out = s.run(&["run", "--cases", "20", "--seed", "1", "--report-dir", "r"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "typo.toml:1: `expect` names system \"olld\", which the config does not define: \
+             not checked in 1 key vector(s)"
+        ),
+        "{err}"
+    );
+}
