@@ -159,7 +159,7 @@ fn vectors_false_runs_without_shared_vectors() {
 #[case::replay_without_case(&["replay"], "name a case")]
 #[case::merge_missing_file(&["merge", "nothing.json"], "nothing.json")]
 #[case::unknown_subcommand(&["frobnicate"], "unrecognized subcommand")]
-#[case::zero_threads(&["run", "-j", "0"], "expected a number of threads, 1 or more")]
+#[case::zero_threads(&["run", "-j", "0"], "expected a number of threads from 1 to 1024")]
 #[case::report_dir_checked_before_the_run(&["run", "--report-dir", "/dev/null/reports"], "creating the report directory /dev/null/reports")]
 #[case::unwritable_report_dir_checked_before_the_run(&["run", "--cases", "100000000", "--report-dir", "/proc/self/fdinfo"], "the report directory /proc/self/fdinfo cannot be written")]
 fn argument_errors_exit_2(#[case] args: &[&str], #[case] needle: &str) {

@@ -516,7 +516,7 @@ fn a_bad_baseline_is_a_usage_error_naming_the_file(
 }
 
 #[rstest]
-#[case(&["bench", "-j", "0"], "thread counts start at 1")]
+#[case(&["bench", "-j", "0"], "from 1 to 1024")]
 #[case(&["bench", "--time", "soon"], "soon")]
 #[case(&["bench", "--rounds", "0"], "rounds")]
 #[case(&["bench", "--noise-threshold=-3"], "percentage")]
