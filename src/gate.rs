@@ -436,10 +436,9 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             Status::Green
         },
         "no implementation crashed and the harness raised no error".into(),
-        format!(
-            "{} unwaived",
-            counted(crash_error, "crash or error finding")
-        ),
+        // Crashes and errors are never waived (a waiver covers an
+        // incompatibility, not a failure to answer).
+        counted(crash_error, "crash or error finding"),
     );
     let drift = i.unwaived_count(Some(Severity::Drift), None);
     gate(

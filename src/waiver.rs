@@ -9,6 +9,10 @@
 //! again); a waiver that matched nothing is reported, because the cell now
 //! passes and the waiver should be removed.
 //!
+//! Crashes and harness errors are never waived: they are not
+//! incompatibilities but a failure to answer, and a system that crashes on
+//! some input has not been proven on it.
+//!
 //! An *avoidable* outage (a release rejects the new system's key although
 //! another generator issues a key it accepts, [`Finding::avoidable`]) is a
 //! policy regression, not a property of the formats: a waiver covers it only
@@ -18,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::date::Day;
-use crate::finding::{Check, Finding};
+use crate::finding::{Check, Finding, Severity};
 
 /// One accepted incompatibility.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +68,7 @@ impl Waiver {
     pub fn matches(&self, f: &Finding) -> bool {
         let k = &f.key;
         k.check == self.check
+            && !matches!(k.severity, Severity::Crash | Severity::Error)
             && self.generator.as_ref().is_none_or(|g| *g == k.generator)
             && self
                 .validator
@@ -94,6 +99,23 @@ impl Waiver {
             && self
                 .old_refuses
                 .is_none_or(|want| e.is_some() && f.old_refused.is_some() == want)
+    }
+
+    /// Why this waiver is wider than a reason can be (it names nothing but
+    /// a check), for a warning; `None` when it is scoped.
+    pub fn too_wide(&self) -> Option<String> {
+        let scoped = self.generator.is_some()
+            || self.validator.is_some()
+            || self.cause.as_deref().is_some_and(|c| c != "*")
+            || self.product.is_some()
+            || self.feature.is_some()
+            || self.old_refuses.is_some();
+        (!scoped).then(|| {
+            format!(
+                "waiver {} covers every {} finding: scope it to the systems, cause or entitlements its reason names",
+                self.ticket, self.check
+            )
+        })
     }
 
     /// Whether it still counts on `today`.

@@ -15,6 +15,7 @@ use crate::coverage::CoverageSpace;
 use crate::gate::Scope;
 use crate::random::Generator;
 use crate::sources::DataSummary;
+use crate::waiver::Waiver;
 
 /// What `run` and `data` open alike: the systems and the entitlement space
 /// whose coverage the run tracks.
@@ -159,7 +160,8 @@ pub fn run(
     let mut aggregate = Aggregate::new(config.waivers.len());
     let set = vectors::load_vectors(config)?;
     events.vectors_loaded(&set, config.vectors_dir().as_deref());
-    for warning in vectors::unknown_systems(config, &set) {
+    let too_wide = config.waivers.iter().filter_map(Waiver::too_wide);
+    for warning in vectors::unknown_systems(config, &set).into_iter().chain(too_wide) {
         events.warning(&warning);
     }
     let exports = sources::Exports::open(config, options.seed, options.today)?;

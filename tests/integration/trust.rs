@@ -388,3 +388,61 @@ fn a_new_validator_that_ignores_the_version_is_caught_by_forgeries() {
         "{groups:#?}"
     );
 }
+
+/// A crash is a failure to answer, not an accepted incompatibility: a
+/// waiver matching it by check and cause (`*`) does not cover it, the run
+/// is red on the crash gate, and the whole-check waiver is named in a
+/// warning.
+#[test]
+fn a_waiver_never_covers_a_crash() {
+    let s = Scenario::demo().without_sources().without_vectors();
+    let log = s.dir.path().join("failed.jsonl");
+    let log_path = log.to_string_lossy().into_owned();
+    let s = s
+        .faulty_system(
+            "new",
+            "acme-ed1",
+            &[("fault", "fail-on-key"), ("every", "7"), ("log", &log_path)],
+        )
+        .set("run", "isolation", "none".into());
+    let mut waivers = s_waivers(&s);
+    for check in ["roundtrip", "forward", "rollback", "tamper", "time", "env"] {
+        let mut w = toml::Table::new();
+        for (k, v) in [
+            ("check", check),
+            ("cause", "*"),
+            ("reason", "the new system is flaky"),
+            ("owner", "qa@acme.example"),
+            ("ticket", "EMS-9999"),
+            ("expires", "2099-12-31"),
+        ] {
+            w.insert(k.into(), v.into());
+        }
+        waivers.push(toml::Value::Table(w));
+    }
+    let s = s.set_path(&["waivers"], toml::Value::Array(waivers));
+    let (out, r) = s.run_report(&["--cases", "60", "--seed", "11", "--no-shrink"], "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("waiver EMS-9999 covers every ROUNDTRIP finding"),
+        "{}",
+        stderr(&out)
+    );
+    let crashes: Vec<&serde_json::Value> = r["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter(|g| g["severity"] == "crash")
+        .collect();
+    assert!(!crashes.is_empty(), "{:#}", r["groups"]);
+    for g in &crashes {
+        assert!(g["waived_by"].is_null(), "a waived crash: {g:#}");
+    }
+    let gate = r["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .find(|g| g["name"] == "no crash or error")
+        .expect("the crash gate");
+    assert_eq!(gate["status"], "red", "{gate:#}");
+}
