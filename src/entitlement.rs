@@ -27,6 +27,23 @@ pub struct Customer {
     pub name: String,
 }
 
+/// The fields of an [`Entitlement`], as its canonical JSON names them (what
+/// a generator's refusal may name).
+pub const FIELDS: [&str; 12] = [
+    "product",
+    "edition",
+    "max_major",
+    "features",
+    "seats",
+    "issued",
+    "expires",
+    "maintenance_until",
+    "serial",
+    "customer",
+    "order_id",
+    "host_id",
+];
+
 /// What a license grants (SCHEMES.md, "Entitlement: the canonical JSON form").
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -237,6 +237,8 @@ pub struct GateInputs {
     /// Of `vectors`, the vector checks (one vector against one system); the
     /// rest are vector cases (a vector or regression through the matrix).
     pub vector_checks: u64,
+    /// Checks of the matrix switched off (`--checks`, `[run] checks`).
+    pub checks_off: Vec<Check>,
     /// Random cases run.
     pub random_cases: u64,
     /// Random cases with at least one unwaived finding.
@@ -382,6 +384,41 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
     let full = i.scope == Scope::Full;
     let (vectors_run, vectors_failed) = i.vectors;
     if full {
+        // The migration's promises (old keys in the new system, new keys in
+        // old and shipped validators) are ROUNDTRIP, BACKWARD, FORWARD and
+        // ROLLBACK: without one of them a run proves no go-live. The others
+        // hunt leaks and environment faults: without them, a warning.
+        let core = [
+            Check::Roundtrip,
+            Check::Backward,
+            Check::Forward,
+            Check::Rollback,
+        ];
+        let off = |c: &&Check| i.checks_off.contains(c);
+        let core_off: Vec<&Check> = core.iter().filter(off).collect();
+        gate(
+            "every check",
+            if !core_off.is_empty() {
+                Status::Red
+            } else if !i.checks_off.is_empty() {
+                Status::Yellow
+            } else {
+                Status::Green
+            },
+            "every check of the matrix ran (a go-live proof needs ROUNDTRIP, BACKWARD, FORWARD and ROLLBACK)".into(),
+            if i.checks_off.is_empty() {
+                "all ran".into()
+            } else {
+                format!(
+                    "not run: {}",
+                    i.checks_off
+                        .iter()
+                        .map(Check::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        );
         gate(
             "vectors",
             if vectors_failed == 0 && vectors_run > 0 {

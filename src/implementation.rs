@@ -80,18 +80,37 @@ pub enum GenerateFailure {
 }
 
 impl GenerateFailure {
-    /// A refusal from a `"<field>: <reason>"` message.
+    /// A refusal from a `"<field>: <reason>"` message (`KC_REFUSED`); one
+    /// that names no entitlement field breaks the ABI (a protocol failure).
     pub fn refused_from_message(message: &str) -> Self {
-        match message.split_once(": ") {
-            Some((field, reason)) => GenerateFailure::Refused {
-                field: field.to_string(),
-                reason: reason.to_string(),
-            },
-            None => GenerateFailure::Refused {
-                field: String::new(),
-                reason: message.to_string(),
-            },
+        let (field, reason) = message.split_once(": ").unwrap_or(("", message));
+        GenerateFailure::refusal(field, reason).unwrap_or_else(|problem| {
+            GenerateFailure::Failed(CallFailure::new(
+                FailureKind::Protocol,
+                format!(
+                    "a refusal ({message:?}) {problem}; the ABI asks for \"<field>: <reason>\""
+                ),
+            ))
+        })
+    }
+
+    /// A refusal of `field` (an entitlement field, or a part of one such as
+    /// `customer.name`), or why it is not one.
+    pub fn refusal(field: &str, reason: &str) -> Result<Self, String> {
+        let top = field.split('.').next().unwrap_or_default();
+        if !crate::entitlement::FIELDS.contains(&top) {
+            return Err(format!(
+                "that names no entitlement field ({field:?}; one of {})",
+                crate::entitlement::FIELDS.join(", ")
+            ));
         }
+        if reason.trim().is_empty() {
+            return Err("with no reason".into());
+        }
+        Ok(GenerateFailure::Refused {
+            field: field.to_string(),
+            reason: reason.to_string(),
+        })
     }
 }
 

@@ -118,11 +118,14 @@ fn fails_same_way(
 
 /// Shrinks the example of a group. Returns the minimal finding found, or
 /// `None` when the example has no entitlement or nothing simpler fails.
+/// Once `stopped()` (Ctrl-C), it returns what it had before the candidate
+/// in flight, whose answers may have been cut short.
 pub fn shrink(
     matrix: &Matrix,
     catalog: &Catalog,
     example: &Finding,
     budget: usize,
+    stopped: &dyn Fn() -> bool,
 ) -> Option<Finding> {
     let mut current = example.entitlement.clone()?;
     let mut best: Option<Finding> = None;
@@ -137,7 +140,11 @@ pub fn shrink(
                 continue;
             }
             spent += 1;
-            if let Some(f) = fails_same_way(matrix, &candidate, &example.key, example) {
+            let found = fails_same_way(matrix, &candidate, &example.key, example);
+            if stopped() {
+                break 'outer;
+            }
+            if let Some(f) = found {
                 current = candidate;
                 best = Some(f);
                 continue 'outer;

@@ -316,15 +316,24 @@ pub(super) fn inspect(
     Ok(exit::GO)
 }
 
+/// Set in the child `plugin inspect` loads a library in.
+const INSPECT_CHILD: &str = "KEYCOMPAT_INSPECT_CHILD";
+
 /// Loads the library and reads its table; with `settings`, also creates an
 /// instance with them, in a worker process (a `create` that crashes is a
 /// finding about the plugin, not a crash of keycompat): a plugin whose
 /// `create` refuses its settings fails here (exit 3), not in the first run.
+/// The library is loaded in a child process (keycompat itself, run again):
+/// an entry point that crashes or exits ends the child, and the command
+/// says so with exit 3.
 fn inspect_library(
     path: &Path,
     settings: &crate::settings::Settings,
     json: bool,
 ) -> Result<i32, CliError> {
+    if std::env::var_os(INSPECT_CHILD).is_none() {
+        return inspect_in_child(path);
+    }
     let p = plugin::load(path)?;
     let created = if settings.is_empty() {
         None
@@ -365,6 +374,33 @@ fn inspect_library(
         }
     }
     Ok(exit::GO)
+}
+
+/// Runs this very command again in a child that loads the library, and
+/// passes on what it printed and its exit code; a child that a signal
+/// ended, or that ended printing nothing, is the plugin's doing.
+fn inspect_in_child(path: &Path) -> Result<i32, CliError> {
+    let exe = std::env::current_exe().map_err(io("finding keycompat's own executable"))?;
+    let out = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env(INSPECT_CHILD, "1")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(io("starting a process to load the plugin in"))?;
+    let printed = String::from_utf8_lossy(&out.stdout);
+    out!("{printed}");
+    match out.status.code() {
+        Some(code) if code != exit::GO || !printed.trim().is_empty() => Ok(code),
+        _ => Err(plugin::PluginError::Open {
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            message: format!(
+                "loading it ended the process that loaded it ({}) before its table could be read",
+                crate::plugin::worker::describe_status(out.status)
+            ),
+        }
+        .into()),
+    }
 }
 
 /// `keycompat sample-data`: demo exports, keys issued by the config's old system.

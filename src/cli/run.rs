@@ -46,6 +46,9 @@ fn stop() -> &'static Stop {
                 signal_hook::flag::register_usize(signal, Arc::clone(&stop.code), code as usize);
             let _ = signal_hook::flag::register(signal, Arc::clone(&stop.flag));
         }
+        // Calls in flight to plugins end soon after the signal, so the
+        // partial report is written before CI's SIGKILL.
+        crate::plugin::worker::stop_calls_on(Arc::clone(&stop.flag));
         stop
     })
 }
@@ -112,6 +115,19 @@ pub(super) fn settings(
         replay_config: config_path.map(|p| p.display().to_string()),
         hook: None,
     }
+}
+
+/// A proof compares two systems: `[run] old` and `new` naming the same one
+/// would pass every check and prove nothing about a migration.
+pub(super) fn two_systems(config: &Config) -> Result<(), CliError> {
+    if config.run.old == config.run.new && !config.systems.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{}: `run.new`: {:?} is also `run.old`: a system compared with itself proves nothing about a migration",
+            config.path.display(),
+            config.run.new
+        )));
+    }
+    Ok(())
 }
 
 /// Worker processes per worker-hosted plugin: one per thread, but no more
@@ -296,6 +312,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         }
     };
     let volume = volume_evidence(&config, &args)?;
+    two_systems(&config)?;
     let mut settings = settings(&config, config_path, &args.judge, cases, partition);
     settings.shrink = !args.no_shrink;
     settings.steer = !args.no_steer;
@@ -437,6 +454,7 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
     select_sources(&mut config, &args)?;
     let baseline = read_baseline(args.judge.baseline.as_deref())?;
     let history = history::choose(Some(&config), &args.history, true)?;
+    two_systems(&config)?;
     let settings = settings(&config, config_path, &args.judge, 0, None);
     let dir = report_dir(&args.judge, Scope::Data)?;
     let printer = Printer::new(args.judge.quiet, 0);

@@ -14,6 +14,7 @@ use crate::inject::Injector;
 
 pub(super) fn selftest(config_path: Option<&Path>, args: SelftestArgs) -> Result<i32, CliError> {
     let config = require_config(config_path)?;
+    super::run::two_systems(&config)?;
     let injectors = match &args.injectors {
         Some(names) => Injector::select(&config.catalog, names)
             .map_err(|e| CliError::Usage(format!("--injectors: {e}")))?,

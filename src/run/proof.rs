@@ -68,6 +68,11 @@ impl<'a> Opened<'a> {
     /// The systems that gave up (failed every call until their restarts ran
     /// out), with the cases judged when the run stopped taking more.
     fn gave_up(&self, aggregate: &Aggregate) -> Vec<GaveUp> {
+        if crate::plugin::worker::calls_stopped() {
+            // Ctrl-C or SIGTERM failed the calls still to come: no system
+            // gave up, the run was stopped.
+            return Vec::new();
+        }
         let c = aggregate.counts();
         let after_cases = c.vector_cases + c.random_cases + c.order_cases;
         self.matrix
@@ -99,7 +104,7 @@ impl<'a> Opened<'a> {
             aggregate.set_replay_config(path);
         }
         if settings.shrink && !self.stop.load(Ordering::Relaxed) && gave_up.is_empty() {
-            regressions::shrink(&self.matrix, config, &mut aggregate, events);
+            regressions::shrink(&self.matrix, config, &mut aggregate, events, self.stop);
             regressions::save(config, &aggregate, &settings.options, events)?;
         }
         let options = &settings.options;
@@ -161,11 +166,18 @@ pub fn run(
     let set = vectors::load_vectors(config)?;
     events.vectors_loaded(&set, config.vectors_dir().as_deref());
     let too_wide = config.waivers.iter().filter_map(Waiver::too_wide);
-    for warning in vectors::unknown_systems(config, &set).into_iter().chain(too_wide) {
+    for warning in vectors::unknown_systems(config, &set)
+        .into_iter()
+        .chain(too_wide)
+    {
         events.warning(&warning);
     }
     let exports = sources::Exports::open(config, options.seed, options.today)?;
     vectors::check(&opened.matrix, config, &set, options, &mut aggregate);
+    if crate::plugin::worker::calls_stopped() {
+        // Ctrl-C or SIGTERM cut calls short: no vector check is judged.
+        aggregate = Aggregate::new(config.waivers.len());
+    }
     for (key, _) in aggregate.groups().keys().filter(|(_, w)| w.is_none()) {
         events.unwaived(key);
     }

@@ -2,6 +2,8 @@
 //! random, steered or order case) is shrunk to a minimal entitlement that
 //! fails the same way and saved as a regression vector, run first next time.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::aggregate::Aggregate;
 use super::settings::{Events, RunError, RunOptions};
 use crate::check::Matrix;
@@ -27,7 +29,9 @@ pub(super) fn shrink(
     config: &Config,
     aggregate: &mut Aggregate,
     events: &dyn Events,
+    stop: &AtomicBool,
 ) {
+    let stopped = || stop.load(Ordering::Relaxed);
     let targets: Vec<_> = aggregate
         .groups()
         .iter()
@@ -38,6 +42,9 @@ pub(super) fn shrink(
         .take(MAX_SHRINKS)
         .collect();
     for key in targets {
+        if stopped() {
+            break;
+        }
         let Some(group) = aggregate.groups().get(&key) else {
             continue;
         };
@@ -46,6 +53,7 @@ pub(super) fn shrink(
             &config.catalog,
             &group.example,
             crate::shrink::DEFAULT_BUDGET,
+            &stopped,
         );
         events.shrunk(
             &group.key,

@@ -172,6 +172,10 @@ impl RunResult {
                 c.vector_failures + c.vector_cases_failing,
             ),
             vector_checks: c.vector_checks,
+            checks_off: Check::ALL
+                .into_iter()
+                .filter(|c| !meta.checks.contains(c))
+                .collect(),
             random_cases: c.random_cases,
             random_cases_failing: c.random_cases_failing,
             unwaived: aggregate.unwaived(),

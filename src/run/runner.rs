@@ -152,6 +152,12 @@ impl Runner<'_> {
                 }
                 let cases = make(b);
                 let outcomes = self.matrix.run_batch(&cases);
+                if crate::plugin::worker::calls_stopped() {
+                    // Ctrl-C or SIGTERM during the batch: calls in flight
+                    // were cut short, so its answers are not all real. The
+                    // report holds whole batches.
+                    return false;
+                }
                 for (case, outcome) in cases.iter().zip(outcomes) {
                     if let Some(space) = self.coverage {
                         agg.coverage.observe_entitlement(space, &case.entitlement);

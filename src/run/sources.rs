@@ -83,7 +83,12 @@ fn run_field_keys(
                         runner.options.partition.is_none_or(|p| p.contains(&id))
                     })
                     .collect();
-                for (k, findings) in batch.iter().zip(compare_keys(m, file, &batch)) {
+                let compared = compare_keys(m, file, &batch);
+                if crate::plugin::worker::calls_stopped() {
+                    // Cut short by Ctrl-C or SIGTERM: not judged.
+                    return false;
+                }
+                for (k, findings) in batch.iter().zip(compared) {
                     let cell = (
                         Check::Backward,
                         "field-keys".to_string(),

@@ -197,6 +197,7 @@ fn shrunk(
         &config.catalog,
         &example,
         crate::shrink::DEFAULT_BUDGET,
+        &crate::plugin::worker::calls_stopped,
     )
     .unwrap_or(example)
 }

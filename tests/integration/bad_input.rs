@@ -46,6 +46,7 @@ fn check(out: &std::process::Output, exit: i32, needle: &str) {
 #[case::legacy_bit_outside_the_bitmap(&format!("{BASE}[catalog]\neditions = [\"standard\"]\n[[catalog.products]]\nslug = \"acme-cad\"\nname = \"CAD\"\nlegacy_id = 17\n[[catalog.features]]\nslug = \"x\"\nlegacy_bit = 16\n"), "legacy_bit 16, outside the 16-bit legacy feature bitmap")]
 #[case::green_threshold(&format!("{BASE}[[gates.thresholds]]\nname = \"x\"\nmax = 0\nlevel = \"green\"\n"), "gates.thresholds[0].level")]
 #[case::unknown_run_system(&format!("{BASE}[run]\nold = \"legacy\"\n"), "`run.old`")]
+#[case::old_is_new(&format!("{BASE}[run]\nold = \"new\"\nvectors = false\n"), "compared with itself")]
 fn config_errors_exit_2(#[case] config: &str, #[case] needle: &str) {
     check(
         &with_config(config, &["run", "--cases", "1"], b""),

@@ -357,6 +357,45 @@ fn broken_plugins_exit_3_with_one_line(#[case] name: &str, #[case] expected: &st
     }
 }
 
+/// An entry point that crashes or ends the process: `plugin inspect`
+/// loads the library in a child, so it exits 3 naming the plugin and how
+/// the child ended, as `validate` (in a worker) does.
+#[rstest]
+#[case::segfault("bad_entry_segv", "SIGSEGV")]
+#[case::exit_0("bad_entry_exit0", "exited with status 0")]
+fn an_entry_point_that_ends_the_process_is_exit_3(#[case] name: &str, #[case] says: &str) {
+    let path = bad_table(name);
+    let out = run(&["plugin", "inspect", path.to_str().unwrap()], b"");
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(says) && err.contains(path.to_str().unwrap()),
+        "{err}"
+    );
+    let out = run(
+        &[
+            "validate",
+            "-s",
+            path.to_str().unwrap(),
+            "--key",
+            "X",
+            "--product",
+            "acme-cad",
+            "--version",
+            "5.4",
+            "--today",
+            "2026-01-01",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(path.to_str().unwrap()),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[rstest]
 #[case::not_a_library("Cargo.toml", "not a loadable shared library")]
 #[case::missing_file("no/such/plugin.so", "cannot read the file")]

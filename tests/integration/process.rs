@@ -142,6 +142,34 @@ fn a_misbehaving_child_fails_only_the_item_that_triggered_it(
 
 /// A batching bug no single item reproduces (one result too few for any
 /// request of several items): every item still gets its real answer, and
+/// A child that answers a request in full, then ends on reading the next
+/// one (a plugin exiting between requests) costs no item its answer: a
+/// request of one item or of many runs again in a fresh child, and the
+/// death is kept as a batch failure, not pinned on an item that did nothing.
+#[test]
+fn a_child_ending_between_requests_is_blamed_on_no_item() {
+    let w = start("exit-next", Some("key-17")).expect("the plugin starts");
+    let good = healthy();
+    let ctx = context();
+    for round in 0..2 {
+        assert_eq!(validate(&w), good, "round {round}: the arming request");
+        let one = w.validate_batch(&[(b"key-03".as_slice(), &ctx)]);
+        assert_eq!(one[0], good[3], "round {round}: a request of one item");
+    }
+    assert_eq!(validate(&w), good);
+    assert_eq!(validate(&w), good, "a request of many items");
+    // One death per arming request, each kept once, none pinned on an item.
+    let failures = w.take_batch_failures();
+    assert_eq!(failures.len(), 3, "{failures:?}");
+    for f in &failures {
+        assert!(
+            f.message.contains("exited with status 0") && f.message.contains("passed"),
+            "{}",
+            f.message
+        );
+    }
+}
+
 /// the batch's failure is kept for the run to report, once.
 #[test]
 fn a_batch_failure_no_item_reproduces_is_kept_not_dropped() {

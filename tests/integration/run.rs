@@ -739,6 +739,59 @@ fn an_interrupt_writes_a_partial_report_with_no_verdict(#[case] signal: i32, #[c
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
+/// SIGTERM while a process plugin hangs (a 600 s timeout): the call in
+/// flight is cut short, the run writes its partial report and exits 143
+/// long before the timeout, and what the cut-short calls "answered" is not
+/// judged: no crash finding.
+#[test]
+fn sigterm_cuts_short_a_hanging_plugin_call() {
+    let s = Scenario::demo()
+        .without_sources()
+        .python_system(
+            "old",
+            "tests/plugins/process/misbehave.py",
+            &[
+                ("secret", "acme-legacy-demo-secret-DO-NOT-SHIP"),
+                ("fault", "hang"),
+            ],
+        )
+        .set("run", "timeout", "600s".into());
+    let child = std::process::Command::new(bin())
+        .args(["run", "--cases", "1000", "--report-dir", "partial"])
+        .current_dir(s.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Past start-up, into the first calls of the old system, which hang.
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    let sent = std::time::Instant::now();
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    assert_eq!(out.status.code(), Some(143), "{}", stderr(&out));
+    assert!(
+        took < std::time::Duration::from_secs(120),
+        "the run ended {took:?} after SIGTERM: it waited on the plugin's timeout"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(s.dir.path().join("partial/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["verdict"], "interrupted");
+    let crashes: Vec<&serde_json::Value> = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["severity"] == "crash")
+        .collect();
+    assert!(
+        crashes.is_empty(),
+        "calls cut short were judged: {crashes:#?}"
+    );
+}
+
 #[test]
 fn a_plugin_that_crashes_on_every_call_ends_the_run_with_exit_3() {
     let s = Scenario::demo()

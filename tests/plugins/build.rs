@@ -16,6 +16,8 @@ const BAD_TABLES: &[(&str, &str)] = &[
     ("bad_batch_truncated", "BAD_BATCH_TRUNCATED"),
     ("bad_typed_null", "BAD_TYPED_NULL"),
     ("bad_typed_truncated", "BAD_TYPED_TRUNCATED"),
+    ("bad_entry_segv", "BAD_ENTRY_SEGV"),
+    ("bad_entry_exit0", "BAD_ENTRY_EXIT0"),
 ];
 
 /// Plugins that misbehave on a trigger (`c/faults.c`), for the worker tests.

@@ -5,12 +5,17 @@
 //! The answer to every item comes back in the caller's order, whatever
 //! happens: a worker death blames the one unanswered item, or, when several
 //! were unanswered, the one that fails again when run alone, so one bad
-//! entitlement or key never costs the others their real answers.
+//! entitlement or key never costs the others their real answers. A death
+//! that proves nothing against the request (a life that answered earlier
+//! requests ended with no call running: a process plugin may exit between
+//! requests) first runs the request again in a fresh life; if that passes,
+//! the death is kept as a failure of no item.
 
 use crate::implementation::{CallFailure, FailureKind};
 
 use super::encoded::{Encoded, Op};
 use super::pool::{Pool, lock};
+use super::stopping::{STOPPED, stopping};
 use super::wire;
 
 /// Request frames are cut to at most this many bytes of items.
@@ -18,6 +23,11 @@ const MAX_REQUEST_BYTES: usize = 16 << 20;
 /// A process plugin's request holds at most this many items
 /// (`plugins/PROTOCOL.md`), so a slow plugin answers within its timeout.
 const MAX_PROCESS_ITEMS: usize = 256;
+
+/// The failure of every call once the run is stopping.
+fn stopped() -> Option<CallFailure> {
+    stopping().then(|| CallFailure::new(FailureKind::Crash, STOPPED))
+}
 
 impl Pool {
     /// Runs every item, in request frames of at most [`MAX_REQUEST_BYTES`].
@@ -75,15 +85,33 @@ impl Pool {
     /// One request frame for `indices`; on a fault, blames the culprit.
     fn run_frame<O: Op>(&self, items: &Encoded, indices: &[usize], out: &mut [Option<O::Answer>]) {
         let mut pending = indices.to_vec();
+        // A death that proves nothing against the items (a seasoned life
+        // ended without a call running): they run again, in a fresh life.
+        let mut unproven: Option<CallFailure> = None;
         loop {
-            if let Some(f) = self.fatal() {
+            if let Some(f) = self.fatal().or_else(stopped) {
                 for &i in &pending {
                     out[i].get_or_insert_with(|| O::failed(f.clone()));
                 }
                 return;
             }
-            let Err(fault) = self.exchange::<O>(items, &pending, out, false) else {
-                return;
+            let fault = match self.exchange::<O>(items, &pending, out, unproven.is_some()) {
+                Ok(()) => {
+                    if let Some(f) = unproven {
+                        // The fresh life answered them all: the death was
+                        // the plugin's own, between requests.
+                        self.unattributed(CallFailure::new(
+                            f.kind,
+                            format!(
+                                "{} (after answering its earlier requests; this request of {} ran again in a fresh life and passed)",
+                                f.message,
+                                pending.len()
+                            ),
+                        ));
+                    }
+                    return;
+                }
+                Err(fault) => fault,
             };
             self.record_death(&fault.failure, false);
             let unanswered: Vec<usize> = pending
@@ -91,6 +119,11 @@ impl Pool {
                 .copied()
                 .filter(|&i| out[i].is_none())
                 .collect();
+            if !fault.conclusive() && unproven.is_none() && self.fatal().is_none() {
+                unproven = Some(fault.failure);
+                pending = unanswered;
+                continue;
+            }
             // The item whose plugin call was running when the plugin died
             // is blamed if it fails again alone (the worker may have run it
             // alone already); the rest then go on as one request.
@@ -128,7 +161,7 @@ impl Pool {
     /// Runs item `i` alone, in a fresh plugin life; true if it failed (and
     /// got the failure).
     fn fails_alone<O: Op>(&self, items: &Encoded, i: usize, out: &mut [Option<O::Answer>]) -> bool {
-        if let Some(f) = self.fatal() {
+        if let Some(f) = self.fatal().or_else(stopped) {
             out[i] = Some(O::failed(f));
             return true;
         }
@@ -177,17 +210,21 @@ impl Pool {
         for &i in candidates {
             blamed |= self.fails_alone::<O>(items, i, out);
         }
-        if !blamed && self.fatal().is_none() {
-            let unattributed = CallFailure::new(
+        if !blamed && self.fatal().is_none() && !stopping() {
+            self.unattributed(CallFailure::new(
                 failure.kind,
                 format!(
                     "{} (during a batch of {batch}; no item reproduces it alone)",
                     failure.message
                 ),
-            );
-            let mut h = lock(&self.health);
-            h.stats.unattributed.push(unattributed.clone());
-            h.untaken.push(unattributed);
+            ));
         }
+    }
+
+    /// Keeps a failure no item is to blame for, for the run to report once.
+    fn unattributed(&self, failure: CallFailure) {
+        let mut h = lock(&self.health);
+        h.stats.unattributed.push(failure.clone());
+        h.untaken.push(failure);
     }
 }

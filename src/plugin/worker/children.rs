@@ -62,7 +62,47 @@ pub fn kill_all() {
 pub fn adopt_orphans() {
     // SAFETY: prctl(2) with PR_SET_CHILD_SUBREAPER only sets a flag of this
     // process; no memory is passed.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    let set = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    ADOPTING.store(set == 0, Ordering::SeqCst);
+}
+
+/// Set once this process adopts orphans: only then does it own children it
+/// did not start (and only then may it reap children it does not track).
+static ADOPTING: AtomicBool = AtomicBool::new(false);
+
+/// When adopted orphans were last reaped.
+static LAST_REAP: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+
+/// Reaps adopted orphans that have exited (at most once a second): a
+/// plugin's descendants outlive a worker killed on a timeout, die, and would
+/// stay zombies until keycompat exits, thousands of them over a long run
+/// against a plugin that hangs now and then. Only zombies are reaped, and
+/// never a child this module tracks (a worker or process plugin, which its
+/// owner reaps).
+pub(super) fn reap_adopted() {
+    if !ADOPTING.load(Ordering::SeqCst) {
+        return;
+    }
+    {
+        let mut last = LAST_REAP.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < std::time::Duration::from_secs(1)) {
+            return;
+        }
+        *last = Some(now);
+    }
+    for (pid, state) in own_children() {
+        let tracked = PGIDS.iter().any(|s| s.load(Ordering::SeqCst) == pid);
+        if state == "Z" && !tracked {
+            // SAFETY: waitpid(2) on our own exited child, which no one else
+            // waits for (it is not tracked: keycompat did not start it);
+            // only the status word is written.
+            unsafe {
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, libc::WNOHANG);
+            }
+        }
+    }
 }
 
 /// Kills and reaps every remaining child of this process: after
@@ -75,7 +115,7 @@ pub fn kill_adopted() {
         if children.is_empty() {
             return;
         }
-        for pid in children {
+        for (pid, _) in children {
             // SAFETY: kill(2) and waitpid(2) on our own child, which cannot
             // have been reused before we reap it; no memory is involved but
             // the status word.
@@ -88,8 +128,9 @@ pub fn kill_adopted() {
     }
 }
 
-/// The pids whose parent is this process, from `/proc/*/stat`.
-fn own_children() -> Vec<libc::pid_t> {
+/// The pids whose parent is this process, with their state (`Z`: exited,
+/// not reaped), from `/proc/*/stat`.
+fn own_children() -> Vec<(libc::pid_t, String)> {
     let me = std::process::id().to_string();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -100,8 +141,10 @@ fn own_children() -> Vec<libc::pid_t> {
             let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
             // `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
             let after = &stat[stat.rfind(')')? + 1..];
-            let ppid = after.split_whitespace().nth(1)?;
-            (ppid == me).then_some(pid)
+            let mut fields = after.split_whitespace();
+            let state = fields.next()?;
+            let ppid = fields.next()?;
+            (ppid == me).then(|| (pid, state.to_string()))
         })
         .collect()
 }

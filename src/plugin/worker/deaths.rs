@@ -52,6 +52,7 @@ impl Pool {
             failure: self.life_failure(ended),
             calling: self.suspect(ended, unanswered),
             alone: None,
+            seasoned: false,
         }
     }
 

@@ -30,7 +30,7 @@ impl Ending {
 }
 
 /// Describes an exit status the way findings print it.
-pub(super) fn describe_status(s: ExitStatus) -> String {
+pub fn describe_status(s: ExitStatus) -> String {
     if let Some(code) = s.code() {
         return format!("exited with status {code}");
     }

@@ -9,7 +9,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::encoded::{Encoded, Op};
+use super::encoded::{Encoded, Op, Request};
 use super::ending::human;
 use super::json;
 use super::pool::{Pool, lock};
@@ -28,6 +28,9 @@ pub(super) struct Fault {
     /// How the suspect failed when the worker ran it alone, in a fresh
     /// plugin life, right after the death (see `deaths.rs`).
     pub(super) alone: Option<CallFailure>,
+    /// The request ran in a plugin life that had answered requests before
+    /// (not a fresh one): it may have ended between requests.
+    pub(super) seasoned: bool,
 }
 
 impl Fault {
@@ -36,7 +39,16 @@ impl Fault {
             failure,
             calling: None,
             alone: None,
+            seasoned: false,
         }
+    }
+
+    /// Whether the fault proves the request's items failed: the plugin died
+    /// during one of their calls, or in a life that had served nothing
+    /// before them. A seasoned life dying without a call running may have
+    /// ended between requests (a process plugin exiting after its answers).
+    pub(super) fn conclusive(&self) -> bool {
+        !self.seasoned || self.calling.is_some() || self.alone.is_some()
     }
 }
 
@@ -45,8 +57,8 @@ impl Pool {
     /// the worker goes back to the pool and the death count resets; on a
     /// fault the worker is gone (or its plugin child is) and `out` holds the
     /// answers that arrived. `fresh`: the request runs in a plugin life that
-    /// served nothing before (a plugin library's worker; a process plugin
-    /// has one life).
+    /// served nothing before (a library's worker starts one; a process
+    /// plugin's life is its process, so one that served no request).
     pub(super) fn exchange<O: Op>(
         &self,
         items: &Encoded,
@@ -62,7 +74,31 @@ impl Pool {
             Some(id) => items.json_request::<O>(id, indices),
             None => items.frame(O::TAG, indices),
         };
-        let mut p = self.checkout().map_err(Fault::new)?;
+        let p = self
+            .checkout(fresh && json_id.is_some())
+            .map_err(Fault::new)?;
+        // A library's worker starts a fresh plugin life on request; a process
+        // plugin's fresh life is a process that served nothing.
+        let seasoned = p.served > 0 && !(fresh && json_id.is_none());
+        self.converse::<O>(p, &frame, json_id, indices, out, fresh)
+            .map_err(|mut f| {
+                // A life that ended between requests cannot hang on this
+                // one: a timeout is this request's own.
+                f.seasoned = seasoned && f.failure.kind != FailureKind::Timeout;
+                f
+            })
+    }
+
+    /// Sends `frame` to `p` and reads its answers (see [`Pool::exchange`]).
+    fn converse<O: Op>(
+        &self,
+        mut p: Process,
+        frame: &Request<'_>,
+        json_id: Option<u64>,
+        indices: &[usize],
+        out: &mut [Option<O::Answer>],
+        fresh: bool,
+    ) -> Result<(), Fault> {
         let silence = self.options.silence();
         const FRESH: [u8; wire::HEADER_BYTES + 1] = [1, 0, 0, 0, wire::TAG_FRESH];
         let confirm = json_id
@@ -154,6 +190,7 @@ impl Pool {
                         next += 1;
                     }
                     if done {
+                        p.served += 1;
                         self.checkin(p);
                         lock(&self.health).in_a_row = 0;
                         return Ok(());

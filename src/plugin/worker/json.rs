@@ -277,6 +277,9 @@ pub(super) fn read_reply(line: &[u8]) -> Result<Reply, String> {
 /// Reads one validate answer.
 pub(super) fn validate_answer(a: Answer) -> Result<Result<Validation, CallFailure>, String> {
     if let Some(e) = a.error {
+        if a.verdict.is_some() {
+            return Err("a validate answer with both a verdict and an error".into());
+        }
         return Ok(Err(call_failure(e)?));
     }
     let Some(verdict) = a.verdict else {
@@ -302,18 +305,15 @@ pub(super) fn validate_answer(a: Answer) -> Result<Result<Validation, CallFailur
 
 /// Reads one generate answer.
 pub(super) fn generate_answer(a: Answer) -> Result<Result<String, GenerateFailure>, String> {
-    if let Some(e) = a.error {
-        return Ok(Err(GenerateFailure::Failed(call_failure(e)?)));
-    }
-    if let Some(r) = a.refused {
-        return Ok(Err(GenerateFailure::Refused {
-            field: r.field,
-            reason: r.reason,
-        }));
-    }
-    match a.key {
-        Some(key) => Ok(Ok(key)),
-        None => Err("a generate answer with no key, refusal or error".into()),
+    match (a.key, a.refused, a.error) {
+        (None, None, Some(e)) => Ok(Err(GenerateFailure::Failed(call_failure(e)?))),
+        (None, Some(r), None) => GenerateFailure::refusal(&r.field, &r.reason)
+            .map(Err)
+            .map_err(|problem| format!("a refusal {problem}")),
+        (Some(key), None, None) if key.is_empty() => Err("an empty key".into()),
+        (Some(key), None, None) => Ok(Ok(key)),
+        (None, None, None) => Err("a generate answer with no key, refusal or error".into()),
+        _ => Err("a generate answer with more than one of key, refused and error".into()),
     }
 }
 
@@ -376,6 +376,64 @@ fn excerpt(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn generate(json: &str) -> Result<Result<String, GenerateFailure>, String> {
+        generate_answer(serde_json::from_str(json).expect("an answer"))
+    }
+
+    #[test]
+    fn a_generate_answer_holds_exactly_one_well_formed_thing() {
+        assert_eq!(generate(r#"{"key":"K"}"#), Ok(Ok("K".into())));
+        assert!(matches!(
+            generate(r#"{"refused":{"field":"customer.name","reason":"too long"}}"#),
+            Ok(Err(GenerateFailure::Refused { .. }))
+        ));
+        for (bad, says) in [
+            (
+                r#"{"key":"K","refused":{"field":"seats","reason":"r"}}"#,
+                "more than one",
+            ),
+            (
+                r#"{"key":"K","error":{"kind":"internal"}}"#,
+                "more than one",
+            ),
+            (r#"{"key":""}"#, "an empty key"),
+            (
+                r#"{"refused":{"field":"not-a-field","reason":"r"}}"#,
+                "no entitlement field",
+            ),
+            (
+                r#"{"refused":{"field":"","reason":"r"}}"#,
+                "no entitlement field",
+            ),
+            (r#"{"refused":{"field":"seats","reason":" "}}"#, "no reason"),
+            (r#"{}"#, "no key, refusal or error"),
+        ] {
+            let e = generate(bad).expect_err(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_validate_answer_with_a_verdict_and_an_error_is_refused() {
+        let a = serde_json::from_str(r#"{"verdict":"malformed","error":{"kind":"internal"}}"#)
+            .expect("an answer");
+        assert!(validate_answer(a).is_err());
+    }
+
+    #[test]
+    fn a_c_refusal_naming_no_field_breaks_the_abi() {
+        assert!(matches!(
+            GenerateFailure::refused_from_message("seats: 2000 is too many"),
+            GenerateFailure::Refused { .. }
+        ));
+        for bad in ["", "no colon here", ": empty field", "colour: blue"] {
+            match GenerateFailure::refused_from_message(bad) {
+                GenerateFailure::Failed(f) => assert_eq!(f.kind, FailureKind::Protocol, "{bad}"),
+                other => panic!("{bad:?} accepted as {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn a_ready_of_another_protocol_names_both() {

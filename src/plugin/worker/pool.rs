@@ -120,12 +120,31 @@ impl Pool {
     }
 
     /// Takes an idle worker, or starts one if fewer than `workers` live,
-    /// or waits for one to come back.
+    /// or waits for one to come back. `unused`: one that served nothing
+    /// (an idle one that did is ended to make room for a new one).
     /// Fails, with the reason, when no worker could be started.
-    pub(super) fn checkout(&self) -> Result<Process, CallFailure> {
+    pub(super) fn checkout(&self, unused: bool) -> Result<Process, CallFailure> {
         let mut processes = lock(&self.processes);
         loop {
-            if let Some(mut p) = processes.idle.pop() {
+            let pick = if unused {
+                let fresh = processes.idle.iter().rposition(|p| p.served == 0);
+                match fresh {
+                    Some(i) => Some(processes.idle.swap_remove(i)),
+                    None if processes.live >= self.options.workers => {
+                        if let Some(mut p) = processes.idle.pop() {
+                            processes.live -= 1;
+                            drop(processes);
+                            p.kill_and_reap(Duration::ZERO);
+                            processes = lock(&self.processes);
+                        }
+                        None
+                    }
+                    None => None,
+                }
+            } else {
+                processes.idle.pop()
+            };
+            if let Some(mut p) = pick {
                 if !p.has_exited() {
                     return Ok(p);
                 }
@@ -177,6 +196,7 @@ impl Pool {
     /// Kills and reaps a worker that failed, and describes how it ended.
     pub(super) fn discard(&self, mut p: Process, grace: Duration) -> (String, String) {
         let ending = p.kill_and_reap(grace);
+        super::children::reap_adopted();
         let quote = p.stderr().quote(STDERR_GRACE);
         lock(&self.processes).live -= 1;
         self.returned.notify_one();

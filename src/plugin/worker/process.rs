@@ -72,6 +72,9 @@ pub(super) struct Process {
     /// Bytes read from stdout but not consumed yet.
     inbox: Vec<u8>,
     stderr: Arc<StderrTail>,
+    /// Requests answered in full: a process that served some may end between
+    /// requests, so a failure of its next request is no proof against it.
+    pub(super) served: u64,
 }
 
 /// Sets `O_NONBLOCK` on `fd` and asks for a larger pipe (best effort).
@@ -89,10 +92,15 @@ fn prepare_pipe(fd: libc::c_int) -> io::Result<()> {
 }
 
 /// Waits until `fd` is ready for `events` or `deadline` passes. Returns
-/// false on timeout.
+/// false on timeout; fails when the run is stopping (`stopping.rs`).
 fn wait_fd(fd: libc::c_int, events: libc::c_short, deadline: Instant) -> io::Result<bool> {
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
+        if super::stopping::stopping() {
+            return Err(io::Error::other(super::stopping::STOPPED));
+        }
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .min(super::stopping::POLL);
         if left.is_zero() {
             return Ok(false);
         }
@@ -156,6 +164,7 @@ impl Process {
             stdout,
             inbox: Vec::new(),
             stderr: tail,
+            served: 0,
         };
         std::thread::Builder::new()
             .name(format!("kc-worker-{pid}-stderr"))

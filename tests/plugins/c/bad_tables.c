@@ -2,6 +2,8 @@
  * BAD_* macro by build.rs; keycompat must refuse each with exit code 3. */
 #include "keycompat_plugin.h"
 
+#include <unistd.h>
+
 #define EXPORT __attribute__((visibility("default")))
 
 static kc_status k_create(const kc_field *s, size_t n, kc_instance **out) {
@@ -78,6 +80,12 @@ static const kc_plugin_v1 TABLE = {
 
 EXPORT const kc_plugin_v1 *kc_plugin_entry_v1(uint32_t host_abi_minor) {
     (void)host_abi_minor;
+#ifdef BAD_ENTRY_SEGV
+    *(volatile int *)0 = 1; /* a real fault: raise() would return past Rust's handler */
+#endif
+#ifdef BAD_ENTRY_EXIT0
+    _exit(0);
+#endif
 #ifdef BAD_NULL_TABLE
     return 0;
 #else

@@ -40,6 +40,7 @@ Modes:
 | `empty-more` | answers a request with a matching item by empty results marked `"more":true`, one every 0.2 s, for ever (never silent, never answering: a hang the timeout alone cannot see) |
 | `no-decode` | answers each matching validate item `valid` without the `decoded` entitlement PROTOCOL.md requires |
 | `crlf-key` | answers each matching generate item with its real key followed by `\r\n` (a writer that ends every key with a Windows line break) |
+| `exit-next` | answers a request with a matching item in full and correctly, then exits with status 0 on reading the next request, whatever it holds (a plugin ending between requests: no item of the next request is to blame) |
 | `nondeterministic-env` | validates matching items with a "today" computed through local time: the context's day at 00:00 UTC converted with time.localtime, which is the day before when TZ is west of UTC (a realistic bug: keys are valid one day past expiry there). Same answers as the correct plugin under TZ=UTC. For the ENV check |
 
 Every mode writes a line to stderr naming itself when it fires.
@@ -61,7 +62,7 @@ import acme_lk1  # noqa: E402
 MODES = ("exit", "kill", "segv", "hang", "garbage", "banner", "wrong-id", "wrong-count",
          "too-many", "error-message", "internal", "bad-settings", "old-protocol", "slow",
          "spawn-child", "stderr-chatter", "nondeterministic-env", "short-batch", "empty-more",
-         "no-decode", "daemon", "crlf-key")
+         "no-decode", "daemon", "crlf-key", "exit-next")
 
 
 def log(text):
@@ -85,6 +86,7 @@ class Plugin(object):
         self.on = settings.get("on")
         self.delay = int(settings.get("delay_ms") or 1000) / 1000.0
         self.lk1 = acme_lk1.make_codec(settings)
+        self.armed = False
 
     def matches(self, kind, item):
         """Whether the fault fires on this item."""
@@ -168,6 +170,9 @@ class Plugin(object):
         hang()
 
     def request(self, out, request):
+        if self.armed:
+            log("exit-next: exiting with status 0 before answering this request")
+            os._exit(0)
         kind = request.get("type")
         rid = request.get("id")
         items = request.get("items" if kind == "validate" else "entitlements")
@@ -192,6 +197,8 @@ class Plugin(object):
             log("short-batch: one result too few for %d items" % len(results))
             results = results[:-1]
         if any(fires):
+            if fault == "exit-next":
+                self.armed = True
             if fault == "garbage":
                 log("garbage on stdout")
                 out.write(b"Segmentation fault? no: this line is not JSON\n")
