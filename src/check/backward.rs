@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use super::matrix::{Matrix, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, must_validate};
+use crate::date::Day;
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::implementation::CallFailure;
@@ -90,14 +91,42 @@ pub struct FieldKeyMiss {
     pub validation: Option<Validation>,
 }
 
+/// Where the old system calls a field key expired on `today` and the new
+/// one valid, decoding an expiry on or after `today` (a key is valid through
+/// its expiry day): the day before `today`, on which the old system's own
+/// decode settles which of them is wrong (see [`judge_field_key`]).
+pub fn expiry_witness_day(
+    old: &Result<Validation, CallFailure>,
+    new: &Result<Validation, CallFailure>,
+    today: Day,
+) -> Option<Day> {
+    let (Ok(o), Ok(n)) = (old, new) else {
+        return None;
+    };
+    if o.verdict != Verdict::Expired || n.verdict != Verdict::Valid {
+        return None;
+    }
+    let expires = n.decoded.as_ref()?.expires.flatten()?;
+    (expires >= today).then(|| today.add_days(-1)).flatten()
+}
+
 /// BACKWARD on a field key: the old system's answer is the reference (the
 /// key is in a customer's hands and works there today), so the new system
 /// must give the same verdict and, for a valid key, the same decode. A call
 /// failure of either system is a crash finding of its own.
+///
+/// Except where the expiry the key carries decides, as SCHEMES.md does (valid
+/// through the expiry day): an old system that accepts a key past the expiry
+/// its own decode reads is the one leaking; one that calls a key expired
+/// although it decoded the same expiry as the new system the day before
+/// (`witness`: the old system's answer on [`expiry_witness_day`]) is the one
+/// locking customers out.
 pub fn judge_field_key(
     m: &Matrix,
     old: Result<Validation, CallFailure>,
     new: Result<Validation, CallFailure>,
+    today: Day,
+    witness: Option<Result<Validation, CallFailure>>,
 ) -> Vec<FieldKeyMiss> {
     let mut out = Vec::new();
     let failed = |system: &str, f: &CallFailure| {
@@ -119,6 +148,10 @@ pub fn judge_field_key(
     let (Ok(old), Ok(new)) = (old, new) else {
         return out;
     };
+    if let Some(miss) = old_misjudges_expiry(m, &old, &new, today, witness) {
+        out.push(miss);
+        return out;
+    }
     let expect = match old.verdict {
         Verdict::Valid => Expect::Valid {
             reference: old.decoded.as_ref(),
@@ -147,4 +180,43 @@ pub fn judge_field_key(
         });
     }
     out
+}
+
+/// The old system's own miss on a field key where the expiry the key
+/// carries decides against it (see [`judge_field_key`]).
+fn old_misjudges_expiry(
+    m: &Matrix,
+    old: &Validation,
+    new: &Validation,
+    today: Day,
+    witness: Option<Result<Validation, CallFailure>>,
+) -> Option<FieldKeyMiss> {
+    let expiry = |v: &Validation| v.decoded.as_ref().and_then(|d| d.expires.flatten());
+    match (old.verdict, new.verdict) {
+        (Verdict::Valid, Verdict::Expired) => {
+            let carried = expiry(old)?;
+            (today > carried).then(|| FieldKeyMiss {
+                validator: m.old.clone(),
+                miss: Miss::Accepted,
+                cause: "field key valid by old after the expiry it decodes".into(),
+                expected: format!("expired: old decodes the expiry {carried}, before {today}"),
+                validation: Some(old.clone()),
+            })
+        }
+        (Verdict::Expired, Verdict::Valid) => {
+            let carried = expiry(new)?;
+            let before = witness?.ok()?;
+            let agreed = before.verdict == Verdict::Valid && expiry(&before) == Some(carried);
+            (agreed && carried >= today).then(|| FieldKeyMiss {
+                validator: m.old.clone(),
+                miss: Miss::Rejected(Verdict::Expired),
+                cause: "field key expired by old before the expiry it decodes".into(),
+                expected: format!(
+                    "valid through {carried}, the expiry old and new both decode (old read it the day before)"
+                ),
+                validation: Some(old.clone()),
+            })
+        }
+        _ => None,
+    }
 }

@@ -170,7 +170,17 @@ fn compare_key(
     old: Result<Validation, CallFailure>,
     new: Result<Validation, CallFailure>,
 ) -> Vec<Finding> {
-    backward::judge_field_key(m, old, new)
+    let today = k.context.today;
+    let witness = backward::expiry_witness_day(&old, &new, today).and_then(|day| {
+        let context = Context {
+            today: day,
+            ..k.context.clone()
+        };
+        m.systems[&m.old]
+            .validate_batch(&[(k.key.as_bytes(), &context)])
+            .pop()
+    });
+    backward::judge_field_key(m, old, new, today, witness)
         .into_iter()
         .map(|d| field_key_finding(file, k, d))
         .collect()

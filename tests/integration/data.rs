@@ -444,3 +444,46 @@ fn a_failing_order_is_shrunk_and_saved_as_a_regression_vector() {
         again["groups"]
     );
 }
+
+/// An old system that expires keys a day early (`today >= expires`): field
+/// keys on their expiry day are "expired" by old and valid by new. The
+/// expiry the key carries decides (old decodes the same expiry the day
+/// before): the old system is blamed with an outage, and the correct new
+/// system is not blamed with a leak.
+#[test]
+fn a_field_key_on_its_expiry_day_blames_an_old_system_that_expires_it_early() {
+    let s = Scenario::demo()
+        .faulty_system("old", "acme-lk1", &[("defect", "expiry-off-by-one")])
+        .set("run", "isolation", "none".into());
+    let (_, r) = s.run_report(
+        &[
+            "--cases",
+            "0",
+            "--no-steer",
+            "--no-shrink",
+            "--checks",
+            "backward",
+        ],
+        "rep",
+    );
+    let field_key_groups: Vec<&serde_json::Value> = r["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter(|g| g["example"]["source"]["kind"] == "field_key")
+        .collect();
+    let on_old: Vec<_> = field_key_groups
+        .iter()
+        .filter(|g| g["cause"] == "field key expired by old before the expiry it decodes")
+        .collect();
+    assert_eq!(on_old.len(), 1, "{field_key_groups:#?}");
+    let g = on_old[0];
+    assert_eq!(g["severity"], "outage");
+    assert_eq!(g["validator"], "old");
+    assert!(
+        !field_key_groups
+            .iter()
+            .any(|g| g["validator"] == "new" && g["severity"] == "leak"),
+        "the correct new system is blamed: {field_key_groups:#?}"
+    );
+}
