@@ -298,6 +298,12 @@ pub struct Group {
     /// (random cases, when shrinking ran).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shrunk: Option<Finding>,
+    /// The example, run again alone before shrinking, did not fail the same
+    /// way: the system answers one question differently from call to call
+    /// (nondeterminism), or only among other calls (a batch or concurrency
+    /// bug). The finding stands; its replay may not show it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreproduced: bool,
     /// The command that replays the example.
     pub replay: String,
     /// The waiver that covers this group, if any.

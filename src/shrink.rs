@@ -116,6 +116,14 @@ fn fails_same_way(
     outcome.findings.into_iter().find(|f| f.key == *key)
 }
 
+/// Whether `example`, run again alone, fails the same way.
+pub fn reproduces(matrix: &Matrix, example: &Finding) -> bool {
+    example
+        .entitlement
+        .as_ref()
+        .is_some_and(|e| fails_same_way(matrix, e, &example.key, example).is_some())
+}
+
 /// Shrinks the example of a group. Returns the minimal finding found, or
 /// `None` when the example has no entitlement or nothing simpler fails.
 /// Once `stopped()` (Ctrl-C), it returns what it had before the candidate

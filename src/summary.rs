@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::gate::{Scope, Status};
 use crate::run::RunResult;
 use crate::run::changes::{Changes, colour};
-use crate::words::{count, counted, waived_tag};
+use crate::words::{UNREPRODUCED, count, counted, waived_tag};
 
 /// How many finding groups the summary lists.
 const TOP: usize = 12;
@@ -79,6 +79,9 @@ pub fn render(r: &RunResult) -> String {
         }
         let _ = writeln!(s, "           expected {}, found {}", ex.expected, ex.found);
         let _ = writeln!(s, "           replay: {}  (finding {})", g.replay, g.id);
+        if g.unreproduced {
+            let _ = writeln!(s, "           {UNREPRODUCED}");
+        }
     }
     if groups.len() > TOP {
         let _ = writeln!(s, "  ... {} more groups in the reports", groups.len() - TOP);

@@ -37,6 +37,9 @@ pub fn percent(p: f64) -> String {
     format!("{p:.2} %")
 }
 
+/// What every report says of a group whose example did not fail again.
+pub const UNREPRODUCED: &str = "did not reproduce when run again alone: the system answers differently from call to call, or only among other calls";
+
 /// A finding group's waiver as the terminal and JUnit tag it:
 /// ` [waived: EMS-1042]`, or nothing.
 pub fn waived_tag(waived_by: Option<&str>) -> String {

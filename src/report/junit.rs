@@ -104,6 +104,9 @@ fn group_text(out: &mut String, g: &Group) {
         };
         let _ = writeln!(out, "  {label}: {e}");
     }
+    if g.unreproduced {
+        let _ = writeln!(out, "  note:     {}", crate::words::UNREPRODUCED);
+    }
     if let Some(k) = &ex.license_key {
         let _ = writeln!(out, "  key:      {}", model::shown_key(k));
     }

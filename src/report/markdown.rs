@@ -277,6 +277,9 @@ fn findings(s: &mut String, r: &RunResult) {
             };
             let _ = writeln!(s, "    - {label}: {}", code(&e.to_json()));
         }
+        if g.unreproduced {
+            let _ = writeln!(s, "    - **{}**", crate::words::UNREPRODUCED);
+        }
         if let Some(k) = &ex.license_key {
             let _ = writeln!(s, "    - key: {}", code(&abbreviate(&model::shown_key(k))));
         }

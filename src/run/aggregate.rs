@@ -272,6 +272,7 @@ impl Aggregate {
                 waived_by: w.map(|i| waivers[i].ticket.clone()),
                 example: f,
                 shrunk: None,
+                unreproduced: false,
             };
             self.groups.insert(key, group);
         }
@@ -324,6 +325,13 @@ impl Aggregate {
     /// The counts.
     pub fn counts(&self) -> &Counts {
         &self.counts
+    }
+
+    /// Marks a group whose example did not fail the same way when run again.
+    pub fn set_unreproduced(&mut self, key: &(GroupKey, Option<usize>)) {
+        if let Some(g) = self.groups.get_mut(key) {
+            g.unreproduced = true;
+        }
     }
 
     /// Sets the shrunk example of a group.

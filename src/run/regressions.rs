@@ -48,6 +48,17 @@ pub(super) fn shrink(
         let Some(group) = aggregate.groups().get(&key) else {
             continue;
         };
+        let reproduces = crate::shrink::reproduces(matrix, &group.example);
+        if stopped() {
+            break;
+        }
+        if !reproduces {
+            aggregate.set_unreproduced(&key);
+            continue;
+        }
+        let Some(group) = aggregate.groups().get(&key) else {
+            continue;
+        };
         let shrunk = crate::shrink::shrink(
             matrix,
             &config.catalog,

@@ -446,3 +446,55 @@ fn a_waiver_never_covers_a_crash() {
         .expect("the crash gate");
     assert_eq!(gate["status"], "red", "{gate:#}");
 }
+
+/// A validator that answers a key wrongly only the first time it sees it
+/// (nondeterminism): the finding stands, but its example, run again before
+/// shrinking, passes, so the group says it did not reproduce (its replay
+/// may not show it) instead of being shrunk to some other failure.
+#[test]
+fn a_finding_that_does_not_fail_again_is_marked_unreproduced() {
+    let s = Scenario::demo()
+        .without_sources()
+        .without_vectors()
+        .python_system(
+            "old",
+            "tests/plugins/process/misbehave.py",
+            &[
+                ("secret", "acme-legacy-demo-secret-DO-NOT-SHIP"),
+                ("fault", "flaky-once"),
+                ("on", "7"),
+            ],
+        );
+    let (out, r) = s.run_report(
+        &[
+            "--cases",
+            "40",
+            "--seed",
+            "3",
+            "-j",
+            "1",
+            "--checks",
+            "roundtrip,backward",
+        ],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let flaky: Vec<&serde_json::Value> = r["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter(|g| {
+            g["validator"] == "old" && g["cause"].as_str().unwrap_or("").contains("bad_signature")
+        })
+        .collect();
+    assert!(!flaky.is_empty(), "{:#}", r["groups"]);
+    for g in &flaky {
+        assert_eq!(g["unreproduced"], true, "{g:#}");
+        assert!(g["shrunk"].is_null(), "{g:#}");
+    }
+    let md = std::fs::read_to_string(s.dir.path().join("r/report.md")).expect("report.md");
+    assert!(
+        md.contains("did not reproduce when run again alone"),
+        "{md}"
+    );
+}

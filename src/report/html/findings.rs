@@ -28,6 +28,8 @@ pub(super) struct FindingView {
     cause: String,
     waived_by: Option<String>,
     shrunk: bool,
+    /// Why the example may not show when replayed, if it did not fail again.
+    unreproduced: Option<&'static str>,
     expected: String,
     found: String,
     verdict: Option<String>,
@@ -128,6 +130,7 @@ fn finding_view(i: usize, g: &Group) -> FindingView {
         cause: g.key.cause.clone(),
         waived_by: g.waived_by.clone(),
         shrunk: g.shrunk.is_some(),
+        unreproduced: g.unreproduced.then_some(crate::words::UNREPRODUCED),
         expected: ex.expected.clone(),
         found: ex.found.clone(),
         verdict: ex.validation.as_ref().map(|v| v.verdict.to_string()),

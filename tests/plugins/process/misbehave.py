@@ -41,6 +41,7 @@ Modes:
 | `no-decode` | answers each matching validate item `valid` without the `decoded` entitlement PROTOCOL.md requires |
 | `crlf-key` | answers each matching generate item with its real key followed by `\r\n` (a writer that ends every key with a Windows line break) |
 | `exit-next` | answers a request with a matching item in full and correctly, then exits with status 0 on reading the next request, whatever it holds (a plugin ending between requests: no item of the next request is to blame) |
+| `flaky-once` | answers the first validation of each matching key `bad_signature`, and every later one correctly (a nondeterministic validator: a finding its replay does not show) |
 | `nondeterministic-env` | validates matching items with a "today" computed through local time: the context's day at 00:00 UTC converted with time.localtime, which is the day before when TZ is west of UTC (a realistic bug: keys are valid one day past expiry there). Same answers as the correct plugin under TZ=UTC. For the ENV check |
 
 Every mode writes a line to stderr naming itself when it fires.
@@ -62,7 +63,7 @@ import acme_lk1  # noqa: E402
 MODES = ("exit", "kill", "segv", "hang", "garbage", "banner", "wrong-id", "wrong-count",
          "too-many", "error-message", "internal", "bad-settings", "old-protocol", "slow",
          "spawn-child", "stderr-chatter", "nondeterministic-env", "short-batch", "empty-more",
-         "no-decode", "daemon", "crlf-key", "exit-next")
+         "no-decode", "daemon", "crlf-key", "exit-next", "flaky-once")
 
 
 def log(text):
@@ -87,6 +88,7 @@ class Plugin(object):
         self.delay = int(settings.get("delay_ms") or 1000) / 1000.0
         self.lk1 = acme_lk1.make_codec(settings)
         self.armed = False
+        self.seen = set()
 
     def matches(self, kind, item):
         """Whether the fault fires on this item."""
@@ -123,6 +125,12 @@ class Plugin(object):
             if fire and fault == "no-decode":
                 log("no-decode: valid without the decoded entitlement")
                 return {"verdict": "valid", "format": "acme-lk1"}
+            if fire and fault == "flaky-once":
+                key = item.get("key", item.get("key_base64"))
+                if key not in self.seen:
+                    self.seen.add(key)
+                    log("flaky-once: bad_signature the first time")
+                    return {"verdict": "bad_signature", "format": "acme-lk1"}
             if fire and fault == "nondeterministic-env":
                 return self.validate_through_local_time(item)
             return acme_lk1.validate_item(item, self.lk1)
