@@ -307,6 +307,7 @@ mod tests {
             },
             key,
             shrunk: None,
+            unreproduced: false,
             replay: String::new(),
             waived_by: waiver.map(String::from),
         }
