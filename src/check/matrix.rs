@@ -99,6 +99,10 @@ pub struct Matrix {
     pub releases: Vec<Release>,
     /// Formats with two or more generators: (format, generators).
     pub parity: Vec<(String, Vec<String>)>,
+    /// Every format of `[formats]` with its generators: a key identical to
+    /// one a format's generator issues is of that format, whatever the
+    /// validator says.
+    pub formats: Vec<(String, Vec<String>)>,
     /// Every configured generator of a format, other than old and new: the
     /// keys FORWARD tries when a release rejects the new system's key, to
     /// tell an avoidable outage from one the formats impose.
@@ -214,6 +218,11 @@ impl Matrix {
             new: config.run.new.clone(),
             releases: releases(config),
             parity,
+            formats: config
+                .formats
+                .iter()
+                .map(|(name, f)| (name.clone(), f.generators.clone()))
+                .collect(),
             issuers,
             checks,
             products: config

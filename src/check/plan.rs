@@ -115,6 +115,10 @@ pub(crate) struct Plan {
     /// Keys other generators (old first) issued for the entitlement, distinct
     /// from the new key and each other: (generator, key).
     pub(crate) alternatives: Vec<(String, String)>,
+    /// The format of the old and the new key, when another generator of a
+    /// `[formats]` format issued the very same key (a validator that fails
+    /// on the key cannot name it).
+    pub(crate) issued_as: [Option<String>; 2],
     /// TAMPER's mutations of the old and the new key.
     pub(crate) mutations: [Vec<Mutation>; 2],
     /// TIME's grid: (day, should validate, label).
@@ -138,9 +142,22 @@ impl Plan {
                 alternatives.push((g.clone(), k.clone()));
             }
         }
+        let old_key = key(&m.old);
+        let issued_as = |system: &str, own: &Option<String>| {
+            let own = own.as_ref()?;
+            m.formats.iter().find_map(|(format, generators)| {
+                generators
+                    .iter()
+                    .filter(|g| *g != system)
+                    .any(|g| generated.get(g).and_then(|keys| keys[i].as_ref().ok()) == Some(own))
+                    .then(|| format.clone())
+            })
+        };
+        let issued_as = [issued_as(&m.old, &old_key), issued_as(&m.new, &new_key)];
         Plan {
-            old_key: key(&m.old),
+            old_key,
             new_key,
+            issued_as,
             old_refused: match &generated[&m.old][i] {
                 Err(crate::implementation::GenerateFailure::Refused { field, .. }) => {
                     Some(field.clone())

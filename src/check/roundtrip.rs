@@ -108,7 +108,9 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
             continue;
         };
         if let Ok(v) = result {
-            r.set_format(base, v.format.clone());
+            let format = v.format.clone();
+            let format = format.or_else(|| r.plan.issued_as[base.index()].clone());
+            r.set_format(base, format);
         }
         let at = At::request(Check::Roundtrip, system, system, req);
         let expect = Expect::Valid {

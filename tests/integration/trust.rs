@@ -498,3 +498,50 @@ fn a_finding_that_does_not_fail_again_is_marked_unreproduced() {
         "{md}"
     );
 }
+
+/// A new validator that rejects some of its own acme-ed1 keys and names no
+/// format when it rejects: the keys' format is still known (the reference
+/// generator of `[formats.acme-ed1]` issues the very same keys), so the
+/// expected incompatibilities of old releases keep their cause ("acme-ed1
+/// key rejected") and their waivers, and only the new system's own failure
+/// is unwaived.
+#[test]
+fn a_new_validator_failing_its_own_keys_keeps_their_format_and_waivers() {
+    let s = Scenario::demo()
+        .without_sources()
+        .faulty_system("new", "acme-ed1", &[("defect", "own-keys-unnamed")])
+        .set("run", "isolation", "none".into());
+    let (out, r) = s.run_report(&["--cases", "300", "--seed", "8", "--no-shrink"], "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = r["groups"].as_array().expect("groups");
+    let unrecognised: Vec<_> = groups
+        .iter()
+        .filter(|g| {
+            g["cause"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("unrecognised")
+        })
+        .collect();
+    assert!(unrecognised.is_empty(), "{unrecognised:#?}");
+    let own = groups
+        .iter()
+        .find(|g| {
+            g["check"] == "roundtrip"
+                && g["generator"] == "new"
+                && g["validator"] == "new"
+                && g["severity"] == "outage"
+        })
+        .expect("the new system's own keys rejected");
+    assert!(own["waived_by"].is_null(), "{own:#}");
+    let unwaived = unwaived_groups(&r);
+    assert!(
+        unwaived
+            .iter()
+            .all(|(check, _, generator, validator, _)| validator == "new"
+                || validator == "Acme CAD 7.0"
+                || validator == "Acme Cloud 1.0"
+                || (check == "vector" && generator == "new")),
+        "an unwaived finding outside the new system's own validators: {unwaived:#?}"
+    );
+}

@@ -291,6 +291,7 @@ mod tests {
             new: "new".into(),
             releases: Vec::new(),
             parity: Vec::new(),
+            formats: Vec::new(),
             issuers: Vec::new(),
             checks: [Check::Roundtrip, Check::Env].into(),
             products: Vec::new(),

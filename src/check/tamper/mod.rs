@@ -230,6 +230,7 @@ mod tests {
             new: "new".into(),
             releases: Vec::new(),
             parity: Vec::new(),
+            formats: Vec::new(),
             issuers: Vec::new(),
             checks: BTreeSet::from([Check::Tamper]),
             products: Vec::new(),

@@ -99,10 +99,17 @@ pub(crate) enum Defect {
     /// alike everywhere, byte-different from the spec's key. Needs
     /// `scheme=acme-ed1`.
     PayloadAsciiEscaped,
+    /// `own-keys-unnamed`: the acme-ed1 validator rejects a third of the
+    /// keys it should accept (serial divisible by 3) as `bad_signature`, and
+    /// names no format in any rejection (as a validator that re-serialises
+    /// the payload and reports only what it verified). Its own keys then
+    /// fail its ROUNDTRIP with no format to label them. Needs
+    /// `scheme=acme-ed1`.
+    OwnKeysUnnamed,
 }
 
 /// Every value of the `defect` setting.
-pub(crate) const NAMES: [&str; 18] = [
+pub(crate) const NAMES: [&str; 19] = [
     "none",
     "expiry-off-by-one",
     "feature-bit-moved",
@@ -121,6 +128,7 @@ pub(crate) const NAMES: [&str; 18] = [
     "tz-expiry",
     "last-bit-unread",
     "payload-ascii-escaped",
+    "own-keys-unnamed",
 ];
 
 impl Defect {
@@ -174,6 +182,10 @@ impl Defect {
                 require_new_system(name, scheme)?;
                 Defect::PayloadAsciiEscaped
             }
+            "own-keys-unnamed" => {
+                require_new_system(name, scheme)?;
+                Defect::OwnKeysUnnamed
+            }
             other => {
                 return Err(format!(
                     "setting `defect`: unknown defect {other:?}; the defects are {}",
@@ -205,6 +217,7 @@ impl Defect {
             Defect::TzExpiry => NAMES[15],
             Defect::LastBitUnread(_) => NAMES[16],
             Defect::PayloadAsciiEscaped => NAMES[17],
+            Defect::OwnKeysUnnamed => NAMES[18],
         }
     }
 }

@@ -144,6 +144,24 @@ impl Defective {
 
     fn validate_in(&self, key: &[u8], ctx: &Context) -> Validation {
         let v = match &self.target {
+            Target::New(new)
+                if is_acme_ed1(key) && matches!(self.defect, Defect::OwnKeysUnnamed) =>
+            {
+                let v = self.ed1_decode(new.ed1(), key, ctx);
+                let serial = v.decoded.as_ref().and_then(|d| d.serial);
+                if v.verdict == Verdict::Valid && serial.is_some_and(|s| s % 3 == 0) {
+                    Validation {
+                        verdict: Verdict::BadSignature,
+                        format: None,
+                        reason: Some("signature does not verify".into()),
+                        decoded: None,
+                    }
+                } else if v.verdict == Verdict::Valid {
+                    v
+                } else {
+                    Validation { format: None, ..v }
+                }
+            }
             Target::New(new) if is_acme_ed1(key) => self.ed1_decode(new.ed1(), key, ctx),
             Target::New(new) => self.lk1_decode(new.lk1(), key, ctx),
             Target::Old(lk1) => self.lk1_decode(lk1, key, ctx),
