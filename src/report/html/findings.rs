@@ -46,22 +46,6 @@ pub(super) struct FindingView {
     replay: String,
 }
 
-/// The canonical fields, in SCHEMES.md's order.
-const FIELDS: [&str; 12] = [
-    "product",
-    "edition",
-    "max_major",
-    "features",
-    "seats",
-    "issued",
-    "expires",
-    "maintenance_until",
-    "serial",
-    "customer",
-    "order_id",
-    "host_id",
-];
-
 fn json_map<T: Serialize>(v: &T) -> serde_json::Map<String, serde_json::Value> {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::Object(m)) => m,
@@ -97,7 +81,7 @@ fn field_rows(f: &Finding) -> (Vec<FieldRow>, Vec<(String, String, String)>) {
         .and_then(|v| v.decoded.as_ref())
         .map(json_map::<Decoded>);
     let differs = |name: &str| f.diffs.iter().any(|d| d.field.as_str() == name);
-    let rows = FIELDS
+    let rows = crate::entitlement::FIELDS
         .iter()
         .map(|name| FieldRow {
             name,
