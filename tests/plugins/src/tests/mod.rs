@@ -173,6 +173,7 @@ fn defects_for(scheme: &str) -> impl Iterator<Item = &'static str> {
         "crash-long-name",
         "version-ignored",
         "payload-ascii-escaped",
+        "own-keys-unnamed",
     ];
     NAMES
         .into_iter()
@@ -326,6 +327,11 @@ fn untriggered_defects_issue_and_validate_like_the_builtin() {
                 for (ctx, v) in &x.validations {
                     // Another product's context is that defect's trigger.
                     if defect == "product-unchecked" && ctx.product != x.entitlement.product {
+                        continue;
+                    }
+                    // Every acme-ed1 rejection loses its format under that
+                    // defect, and a third of the valid keys are rejected.
+                    if defect == "own-keys-unnamed" && is_acme_ed1(key) {
                         continue;
                     }
                     assert_eq!(&d.validate(key.as_bytes(), ctx), v, "{d}: {key} in {ctx:?}");
