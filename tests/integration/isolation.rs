@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rstest::rstest;
+
 use crate::common::{self, *};
 use keycompat::catalog::Catalog;
 use keycompat::date::Day;
@@ -224,6 +226,31 @@ fn hang_times_out_on_the_exact_item() {
         FailureKind::Timeout,
         "no answer within 300ms",
     );
+}
+
+/// A hang costs one timeout, once: the worker sees which item's call ran
+/// past the timeout and ends that plugin life, so the item is not run again
+/// alone into a second timeout, and the worker lives on.
+#[rstest]
+#[case::hang("hang_on_serial")]
+#[case::busy_loop("spin_on_serial")]
+fn a_hang_costs_one_timeout_once(#[case] name: &str) {
+    let trigger = TRIGGER.to_string();
+    let w = spawn(
+        &fault_plugin(name),
+        &settings(&[("trigger", &trigger)]),
+        WorkerOptions {
+            timeout: Duration::from_millis(300),
+            ..options()
+        },
+    );
+    let first = w.worker_pids();
+    let f = only_trigger_fails_generate(&generate_all(&w, &entitlements(N)));
+    assert_eq!(f.kind, FailureKind::Timeout, "{f}");
+    let stats = w.stats();
+    assert_eq!(stats.deaths, 1, "one death, the hang's: {stats:?}");
+    assert!(stats.unattributed.is_empty(), "{stats:?}");
+    assert_eq!(w.worker_pids(), first, "the worker itself was not replaced");
 }
 
 #[test]
@@ -747,9 +774,14 @@ fn workers_are_gone_after_drop() {
     );
     let first = w.worker_pids();
     assert_eq!(first.len(), 1);
-    // A hang: the hung worker is killed and reaped at once.
+    // A hang costs the plugin life that hung (the worker kills it), not
+    // the worker.
     only_trigger_fails_generate(&generate_all(&w, &entitlements(N)));
-    assert!(!pid_alive(first[0]), "hung worker {} still there", first[0]);
+    assert!(
+        pid_alive(first[0]),
+        "worker {} ended with its hung life",
+        first[0]
+    );
     // Two workers busy at once.
     std::thread::scope(|s| {
         for _ in 0..2 {

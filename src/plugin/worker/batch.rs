@@ -144,6 +144,12 @@ impl Pool {
                 let rest: Vec<usize> = unanswered.iter().copied().filter(|&i| i != s).collect();
                 let failed_alone = match fault.alone {
                     Some(alone) => self.failed_alone::<O>(s, alone, out),
+                    // Its own call ran past the timeout (the worker saw
+                    // it): a hang costs one timeout, once.
+                    None if fault.failure.kind == FailureKind::Timeout => {
+                        out[s] = Some(O::failed(fault.failure.clone()));
+                        true
+                    }
                     None => self.fails_alone::<O>(items, s, out),
                 };
                 if failed_alone {

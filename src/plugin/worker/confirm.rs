@@ -171,6 +171,7 @@ pub(super) fn await_alone(
                     idle: false,
                     calling: item,
                     garbage: false,
+                    timed_out: false,
                     ending: ending_words(&ending, ""),
                     quote,
                 })));
@@ -202,6 +203,7 @@ fn garbage(mut life: Life, what: String) -> Outcome {
         idle: false,
         calling: None,
         garbage: true,
+        timed_out: false,
         ending: what,
         quote,
     }))

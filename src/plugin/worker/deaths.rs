@@ -100,7 +100,16 @@ impl Pool {
 
     /// What a plugin child's death (or garbage) is as a call's failure.
     fn life_failure(&self, ended: &wire::LifeEnded) -> CallFailure {
-        if ended.garbage {
+        if ended.timed_out {
+            CallFailure::new(
+                FailureKind::Timeout,
+                format!(
+                    "no answer within {}{}",
+                    human(self.options.timeout),
+                    ended.quote
+                ),
+            )
+        } else if ended.garbage {
             CallFailure::new(
                 FailureKind::Protocol,
                 format!("the worker sent {}{}", ended.ending, ended.quote),

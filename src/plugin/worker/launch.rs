@@ -159,6 +159,7 @@ fn launch_worker(
         plugin: path.to_path_buf(),
         settings: settings.clone(),
         progress: options.progress(),
+        timeout: options.timeout,
     });
     let deadline = Instant::now() + MIN_LOAD_TIMEOUT.max(options.timeout);
     let failed_while = |p: &mut Process, what: String| {

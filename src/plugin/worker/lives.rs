@@ -27,9 +27,11 @@
 //! starts as a freshly started worker would. The first life's ready (or
 //! load failure) is the worker's; a first life that dies while loading
 //! makes the worker end the same way, so the coordinator reports a load
-//! crash as it always did. Hangs are the coordinator's to judge: it kills
-//! the worker's process group, every plugin process included (a suspect
-//! run alone after a `Confirm` is the worker's, within the time given).
+//! crash as it always did. A call that runs past the timeout is the
+//! worker's to end (`watch.rs`): it kills that life and tells the
+//! coordinator which item hung. A worker that stops answering is the
+//! coordinator's: it kills the worker's process group, every plugin
+//! process included.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -37,7 +39,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::calling::CallingSlot;
 use super::confirm::{
@@ -46,6 +48,7 @@ use super::confirm::{
 use super::ending::Ending;
 use super::life::{Life, Recv, put_frame};
 use super::serve::{Channel, ReadFrame, read_frame, read_hello};
+use super::watch::{CallWatch, Look};
 use super::wire::{self, Blamed, LifeEnded, Reader};
 use super::zygote::Zygote;
 use crate::exit::worker as exit_code;
@@ -90,6 +93,7 @@ pub(super) fn supervise(channel: &mut Channel) -> Result<i32, String> {
         calling: &calling,
         hello: &hello,
         progress: said.progress,
+        timeout: said.timeout,
         current: None,
         spares: VecDeque::new(),
         zygote: None,
@@ -130,6 +134,8 @@ struct Lives<'a> {
     hello: &'a [u8],
     /// How often a busy worker tells the coordinator it is alive.
     progress: Duration,
+    /// How long one plugin call may run (see `watch.rs`).
+    timeout: Duration,
     /// The plugin child, when one is running (or starting).
     current: Option<Life>,
     /// Lives forked ahead, which served nothing (with a zygote only).
@@ -166,9 +172,14 @@ impl Lives<'_> {
         if life.send(request).is_err() {
             return self.died(life, "", run.as_mut()).map(drop);
         }
+        let mut watch = CallWatch::new(self.timeout, Instant::now());
+        let mut told = Instant::now();
         loop {
-            match life.recv() {
+            let received = life.recv_until(run.is_some().then(|| watch.due()));
+            match received {
+                Err(Recv::TimedOut) => {}
                 Ok(frame) => {
+                    told = Instant::now();
                     let results = frame.first() == Some(&wire::TAG_RESULTS);
                     let (count, done) = if results {
                         let Some(header) = results_header(&frame) else {
@@ -196,13 +207,29 @@ impl Lives<'_> {
                         return Ok(());
                     }
                 }
-                Err(Recv::Closed | Recv::TimedOut) => match self.died(life, "", run.as_mut())? {
-                    Some(next) => life = next,
+                Err(Recv::Closed) => match self.died(life, "", run.as_mut())? {
+                    Some(next) => {
+                        life = next;
+                        watch.restart(Instant::now());
+                    }
                     None => return Ok(()),
                 },
                 Err(Recv::Garbage(what)) => {
                     life.kill();
                     return self.garbage(life, what);
+                }
+            }
+            // After the answers that came are relayed: a hang is the call
+            // still running now.
+            if let Some(run) = run.as_mut() {
+                let now = Instant::now();
+                match watch.look(self.calling.current(), now) {
+                    Look::Hung(c) => return self.hung(life, c, run),
+                    Look::Running if now.duration_since(told) >= self.progress => {
+                        self.keep_alive(run)?;
+                        told = now;
+                    }
+                    Look::Running | Look::Nothing => {}
                 }
             }
         }
@@ -243,6 +270,7 @@ impl Lives<'_> {
                         idle: false,
                         calling: None,
                         garbage: false,
+                        timed_out: false,
                         ending: format!("cannot start a new plugin process: {e}"),
                         quote: String::new(),
                     })?;
@@ -257,6 +285,7 @@ impl Lives<'_> {
                     idle: true,
                     calling: None,
                     garbage: false,
+                    timed_out: false,
                     ending: ending.describe(),
                     quote,
                 })?;
@@ -282,6 +311,7 @@ impl Lives<'_> {
                             idle: false,
                             calling: None,
                             garbage: false,
+                            timed_out: false,
                             ending: format!("a new plugin process {what} ({})", ending.describe()),
                             quote,
                         })?;
@@ -316,6 +346,7 @@ impl Lives<'_> {
                 idle: false,
                 calling,
                 garbage: false,
+                timed_out: false,
                 ending: ending_words(&ending, detail),
                 quote,
             })?;
@@ -350,6 +381,7 @@ impl Lives<'_> {
             idle: false,
             calling: position,
             garbage: false,
+            timed_out: false,
             ending: ending_words(&ending, detail),
             quote,
         };
@@ -458,6 +490,37 @@ impl Lives<'_> {
         Ok(Some(next))
     }
 
+    /// The child's call of item `calling` (its numbering) ran past the
+    /// timeout: it is killed, and the item gets the timeout without a run
+    /// alone (a hang costs one timeout, once; see `watch.rs`).
+    fn hung(&mut self, mut life: Life, calling: u32, run: &mut Run<'_>) -> Result<(), String> {
+        life.kill();
+        let (_, quote) = life.end();
+        let c = calling as usize;
+        let position = (c >= run.answered && c < run.sent.len()).then(|| run.sent[c]);
+        self.tell(LifeEnded {
+            idle: false,
+            calling: position,
+            garbage: false,
+            timed_out: true,
+            ending: "killed: its call ran past the timeout".into(),
+            quote,
+        })?;
+        self.next_life();
+        Ok(())
+    }
+
+    /// Tells the coordinator, which hears nothing while a call runs, that
+    /// the worker is alive: an empty results frame.
+    fn keep_alive(&mut self, run: &Run<'_>) -> Result<(), String> {
+        let mut frame = wire::start_results((run.before + run.answered) as u32);
+        wire::patch_results(&mut frame, 0, false);
+        self.channel
+            .output
+            .write_all(&frame.finish())
+            .map_err(|e| format!("writing to the coordinator: {e}"))
+    }
+
     /// The child sent something that is not a frame: a protocol failure.
     /// Which item was running is not trusted: the child went on after it.
     fn garbage(&mut self, life: Life, what: String) -> Result<(), String> {
@@ -466,6 +529,7 @@ impl Lives<'_> {
             idle: false,
             calling: None,
             garbage: true,
+            timed_out: false,
             ending: what,
             quote,
         })?;

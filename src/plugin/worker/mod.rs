@@ -37,15 +37,16 @@
 //!
 //! # Timeouts
 //!
-//! The timeout is per item, not per batch. A busy worker sends what it has
-//! whenever a quarter of the timeout (`progress`) has passed since its last
-//! frame; so a healthy worker, whose every call returns within the timeout,
-//! is never silent for longer than `timeout + progress` (a worker running
-//! an item alone after a `Confirm` gives it `timeout` itself and says it is
-//! alive meanwhile, with an empty results frame). The coordinator
-//! kills the worker's process group with SIGKILL (no grace: a hung plugin
-//! will not shut down cleanly) when no frame arrived for that long plus a
-//! small slack.
+//! The timeout is per item, not per batch. The worker watches each plugin
+//! call (`watch.rs`): a call that runs past the timeout is killed with its
+//! plugin life, and the item it was for gets the timeout at once, without
+//! a run alone, so a hang costs one timeout, once; while a call runs, the
+//! worker says it is alive with an empty results frame. A busy worker also
+//! sends what it has whenever a quarter of the timeout (`progress`) has
+//! passed since its last frame. The coordinator kills the worker's process
+//! group with SIGKILL (no grace: a hung plugin will not shut down cleanly)
+//! when no frame arrived for `timeout + progress` plus a small slack: a
+//! worker (or a plugin life stuck outside any call) that stopped working.
 //!
 //! # Crash blame
 //!
@@ -91,7 +92,8 @@
 //! point), `lives.rs` (the worker running requests in its plugin lives),
 //! `life.rs` (one plugin life as the worker sees it), `confirm.rs` (an
 //! item run alone after a death), `serve.rs` (one plugin life's loop),
-//! `zygote.rs` (the plugin process that forks the lives), `forked.rs` (the
+//! `zygote.rs` (the plugin process that forks the lives), `watch.rs` (a
+//! call running past the timeout), `forked.rs` (the
 //! first steps of a forked plugin process), `fds.rs` (descriptors passed
 //! between processes, pidfds) and `calling.rs` (the shared word saying
 //! which item is being called); both sides speak `wire/`.
@@ -126,6 +128,7 @@ mod serve;
 mod stderr;
 mod stopping;
 mod target;
+mod watch;
 mod wire;
 mod zygote;
 

@@ -36,6 +36,9 @@ pub(crate) struct Hello {
     pub(crate) settings: Settings,
     /// How often a busy worker reports the answers it has.
     pub(crate) progress: Duration,
+    /// How long one plugin call may run: the worker kills a life whose
+    /// call runs longer and tells it as a timeout of that item.
+    pub(crate) timeout: Duration,
 }
 
 pub(crate) fn encode_hello(h: &Hello) -> Vec<u8> {
@@ -51,6 +54,7 @@ pub(crate) fn encode_hello(h: &Hello) -> Vec<u8> {
         put_str(b, v);
     }
     put_u64(b, h.progress.as_micros().min(u128::from(u64::MAX)) as u64);
+    put_u64(b, h.timeout.as_micros().min(u128::from(u64::MAX)) as u64);
     f.finish()
 }
 
@@ -77,11 +81,13 @@ pub(crate) fn decode_hello(r: &mut Reader<'_>) -> Result<Hello, WireError> {
         settings.insert(k, v);
     }
     let progress = Duration::from_micros(r.u64("progress")?);
+    let timeout = Duration::from_micros(r.u64("timeout")?);
     r.finish("hello")?;
     Ok(Hello {
         plugin,
         settings,
         progress,
+        timeout,
     })
 }
 

@@ -19,6 +19,8 @@ pub(crate) struct LifeEnded {
     /// It sent something that is not a frame (a protocol failure) rather
     /// than dying.
     pub(crate) garbage: bool,
+    /// The worker killed it: its call of `calling` ran past the timeout.
+    pub(crate) timed_out: bool,
     /// How it ended, in a finding's words ("signal 11 (SIGSEGV)").
     pub(crate) ending: String,
     /// What it wrote to stderr during that life, quoted
@@ -79,6 +81,7 @@ fn put_life_ended(b: &mut Vec<u8>, l: &LifeEnded) {
         None => put_u8(b, 0),
     }
     put_bool(b, l.garbage);
+    put_bool(b, l.timed_out);
     put_str(b, &l.ending);
     put_str(b, &l.quote);
 }
@@ -101,6 +104,7 @@ fn read_life_ended(r: &mut Reader<'_>) -> Result<LifeEnded, WireError> {
         idle,
         calling,
         garbage: r.bool("garbage")?,
+        timed_out: r.bool("timed_out")?,
         ending: r.string("ending")?,
         quote: r.string("quote")?,
     })
@@ -175,6 +179,7 @@ mod tests {
                 idle: calling.is_none(),
                 calling,
                 garbage: false,
+                timed_out: calling == Some(255),
                 ending: "signal 11 (SIGSEGV)".into(),
                 quote: "; stderr: boom".into(),
             };
@@ -191,6 +196,7 @@ mod tests {
             idle: false,
             calling: Some(7),
             garbage: false,
+            timed_out: false,
             ending: "signal 11 (SIGSEGV)".into(),
             quote: "; stderr: boom".into(),
         };
@@ -235,6 +241,7 @@ mod tests {
             idle: false,
             calling: Some(3),
             garbage: false,
+            timed_out: false,
             ending: "exited with status 0".into(),
             quote: String::new(),
         });
