@@ -140,8 +140,6 @@ fn a_misbehaving_child_fails_only_the_item_that_triggered_it(
     assert_eq!(again.iter().filter(|a| a.is_err()).count(), 1);
 }
 
-/// A batching bug no single item reproduces (one result too few for any
-/// request of several items): every item still gets its real answer, and
 /// A child that answers a request in full, then ends on reading the next
 /// one (a plugin exiting between requests) costs no item its answer: a
 /// request of one item or of many runs again in a fresh child, and the
@@ -170,6 +168,8 @@ fn a_child_ending_between_requests_is_blamed_on_no_item() {
     }
 }
 
+/// A batching bug no single item reproduces (one result too few for any
+/// request of several items): every item still gets its real answer, and
 /// the batch's failure is kept for the run to report, once.
 #[test]
 fn a_batch_failure_no_item_reproduces_is_kept_not_dropped() {
@@ -237,6 +237,36 @@ fn a_data_run_reports_a_batch_failure_of_the_field_keys() {
     let text = serde_json::to_string(&report["groups"]).unwrap();
     assert!(text.contains("field key: batch failed: protocol"), "{text}");
     assert!(text.contains("no item reproduces it alone"), "{text}");
+}
+
+/// A process plugin says nothing of the item it died or hung on, so the
+/// request's items run one per request, in turn, in one fresh child: the
+/// blame costs a few children (the culprit confirmed alone, a fresh one
+/// for the rest), not a child per item (a start of Python each), and a
+/// hang one more timeout, not one per item.
+#[rstest]
+#[case::segv("segv", FailureKind::Crash)]
+#[case::hang("hang", FailureKind::Timeout)]
+fn a_process_plugin_failure_costs_a_few_children_not_one_per_item(
+    #[case] fault: &str,
+    #[case] kind: FailureKind,
+) {
+    let w = WorkerImpl::spawn_command(
+        &misbehave(),
+        &settings(fault, Some("key-17")),
+        &Default::default(),
+        options(Duration::from_millis(500)),
+    )
+    .expect("the plugin starts");
+    let f = only_trigger_fails(&validate(&w));
+    assert_eq!(f.kind, kind, "{f:?}");
+    let stats = w.stats();
+    // The batch's child, the one the items ran in turn in, the culprit's
+    // own when it failed after others there, the one for the rest.
+    assert!(stats.spawned <= 4, "{stats:?}");
+    // The batch's death and the culprit's (twice when confirmed alone).
+    assert!((2..=3).contains(&stats.deaths), "{stats:?}");
+    assert!(w.take_batch_failures().is_empty());
 }
 
 #[test]

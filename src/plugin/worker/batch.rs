@@ -212,10 +212,15 @@ impl Pool {
         failure: &CallFailure,
         batch: usize,
     ) {
-        let mut blamed = false;
-        for &i in candidates {
-            blamed |= self.fails_alone::<O>(items, i, out);
-        }
+        let blamed = if self.target.is_command() {
+            self.run_in_turn::<O>(items, candidates, out)
+        } else {
+            let mut blamed = false;
+            for &i in candidates {
+                blamed |= self.fails_alone::<O>(items, i, out);
+            }
+            blamed
+        };
         if !blamed && self.fatal().is_none() && !stopping() {
             self.unattributed(CallFailure::new(
                 failure.kind,
@@ -225,6 +230,46 @@ impl Pool {
                 ),
             ));
         }
+    }
+
+    /// The candidates of a process plugin's failure, which says nothing of
+    /// the item it was on, and whose fresh process per item would cost a
+    /// start of its runtime each (an interpreter, a JVM): they run one item
+    /// per request, in turn, in a process that served nothing before. The
+    /// first to fail is the culprit when its request was the process's
+    /// first or ran past the timeout (a hang costs that one timeout more,
+    /// not one process per item); otherwise it must fail again alone in a
+    /// fresh process. The rest go on in another fresh process. True if an
+    /// item was blamed.
+    fn run_in_turn<O: Op>(
+        &self,
+        items: &Encoded,
+        candidates: &[usize],
+        out: &mut [Option<O::Answer>],
+    ) -> bool {
+        let mut blamed = false;
+        let mut fresh = true;
+        for &i in candidates {
+            if let Some(f) = self.fatal().or_else(stopped) {
+                out[i] = Some(O::failed(f));
+                blamed = true;
+                continue;
+            }
+            match self.exchange::<O>(items, &[i], out, fresh) {
+                Ok(()) => fresh = false,
+                Err(f) => {
+                    self.record_death(&f.failure, false);
+                    if fresh || f.failure.kind == FailureKind::Timeout {
+                        out[i] = Some(O::failed(f.failure));
+                        blamed = true;
+                    } else {
+                        blamed |= self.fails_alone::<O>(items, i, out);
+                    }
+                    fresh = true;
+                }
+            }
+        }
+        blamed
     }
 
     /// Keeps a failure no item is to blame for, for the run to report once.
