@@ -4,6 +4,7 @@
 //! every generator with a reference: the first listed, unless a strict
 //! majority of the generators agree on an answer it does not give; then
 //! the first of that majority, so the one that deviates is the one blamed.
+//! A finding's generator is the one judged, its validator the reference.
 
 use super::matrix::Generated;
 use super::record::{At, Recorder, Words};
@@ -67,7 +68,7 @@ fn pair(
             (ka, kb),
             (Err(GenerateFailure::Failed(_)), _) | (_, Err(GenerateFailure::Failed(_)))
         ) {
-            r.pass(Check::Parity, a, Some(b));
+            r.pass(Check::Parity, b, Some(a));
         }
         return;
     };
@@ -82,10 +83,13 @@ fn pair(
         (_, Some(f), None) => format!("{b} issues what {a} refuses ({f})"),
         (_, None, None) => miss.cause(),
     };
+    // The generator judged is `b`, against the reference `a` (in the
+    // validator's place): its row of the grid holds the drift, and a
+    // filter on the generator finds the system to blame.
     let at = At {
         check: Check::Parity,
-        generator: a,
-        validator: Some(b),
+        generator: b,
+        validator: Some(a),
         key: kb.as_ref().ok().map(|k| k.as_bytes()),
         context: None,
     };

@@ -392,12 +392,12 @@ fn parity_blames_the_generator_the_others_disagree_with_even_when_it_is_listed_f
     assert!(
         groups
             .iter()
-            .any(|g| g.0 == "parity" && g.3 == "old" && g.4.starts_with("old issues what")),
+            .any(|g| g.0 == "parity" && g.2 == "old" && g.4.starts_with("old issues what")),
         "{groups:#?}"
     );
     let blamed_elsewhere: Vec<&Group> = groups
         .iter()
-        .filter(|g| g.0 == "parity" && g.3 != "old")
+        .filter(|g| g.0 == "parity" && g.2 != "old")
         .collect();
     assert!(blamed_elsewhere.is_empty(), "{blamed_elsewhere:#?}");
 }
