@@ -61,8 +61,10 @@
  * field it carries whose value is none is written bare (acme-lk1 carries no
  * issued, maintenance_until, customer or order_id: left out; it carries "not
  * node-locked": a bare `host_id`). keycompat compares the decode field by
- * field with what was issued, so leaving out a field the format carries is
- * reported as a difference.
+ * field with what was issued, but only the fields it carries: leaving out a
+ * field the format carries hides it from ROUNDTRIP, and is reported by
+ * VECTOR (the vectors hold each key's exact decode) and by BACKWARD (a new
+ * validator must carry every field the old one carries).
  *
  *   verdict=<valid|malformed|bad_signature|unsupported_format|wrong_product|
  *            version_not_covered|expired|host_mismatch>      (always first)
@@ -82,7 +84,12 @@
  *   in `features`, a ',' inside a name is written "\\,". Values that can only
  *   be slugs, numbers and dates (all acme-lk1 fields) never need escaping.
  *
- * GENERATE (generate output): the key as UTF-8 bytes. When the entitlement
+ * GENERATE (generate output): the key as UTF-8 bytes. keycompat only asks
+ * for entitlements that are valid against its catalog (known product,
+ * edition and features, fields within their documented ranges); a plugin
+ * holds what it needs of the catalog itself (settings carry no catalog).
+ * It checks its input all the same: anything malformed is
+ * KC_ERR_BAD_ARGUMENT, never a crash. When the entitlement
  * cannot be expressed in the plugin's format, return KC_REFUSED and make
  * last_error return "<field>: <reason>", naming the entitlement field (e.g.
  * "seats: 2000 is more than acme-lk1 can carry (1023)"). Never wrap, truncate
@@ -119,7 +126,8 @@
  *   KC_ERR_BUFFER_TOO_SMALL  the output of item *n_done does not fit in what
  *                            is left of `out`: items 0 .. *n_done-1 are
  *                            answered, and answers[*n_done].len holds the bytes
- *                            item *n_done needs. The host calls again with the
+ *                            item *n_done needs (its status and offset are
+ *                            not read). The host calls again with the
  *                            items from *n_done on and a buffer at least that
  *                            large (the plugin may compute that item again).
  *   anything else            the call failed at item *n_done (last_error says
@@ -174,16 +182,23 @@
  *                          text: only the verdicts that decode may carry
  *                          fields); 0 when it did not.
  *     results[i].decoded   the decoded entitlement: decoded.has holds the
- *                          carried fields that have a value (a subset of
- *                          `carried`, which holds every carried field of
- *                          KC_HAS_REQUIRED); a carried optional field
- *                          without it is carried as none (acme-lk1: a bare
- *                          host_id). A product the validator cannot name is
- *                          "legacy-id-N" as in DECODE.
+ *                          carried fields that have a value, a subset of
+ *                          `carried`. A required field (KC_HAS_REQUIRED)
+ *                          that the format carries always has a value (its
+ *                          bit is in both); one it does not carry is in
+ *                          neither (acme-lk1: issued). A carried optional
+ *                          field without its `has` bit is carried as none
+ *                          (acme-lk1: a bare host_id). A product the
+ *                          validator cannot name is "legacy-id-N" as in
+ *                          DECODE.
  *     every kc_str of results[i] (format, reason, the decoded strings and
  *     each feature) and the features array itself lie within the item's
  *     output, out[answers[i].offset .. answers[i].offset + answers[i].len];
- *     the features array is aligned for kc_str. The host checks every
+ *     the features array is aligned for kc_str: `out` itself is (the host
+ *     allocates it so), and an item may leave padding before its array,
+ *     counted in answers[i].len and in a size asked for with
+ *     KC_ERR_BUFFER_TOO_SMALL (the worst case, 7 bytes more, is fine). The
+ *     host checks every
  *     pointer, length, bit, enum value, date and UTF-8 string: an answer
  *     outside these rules fails that item as a protocol violation.
  *     For any other status, out[offset .. offset+len] is the message as in

@@ -34,10 +34,43 @@ const INITIAL_BUFFER: usize = 1024;
 /// The largest output buffer a batch call is given (grown on request).
 const MAX_BATCH_OUTPUT: usize = 16 << 20;
 
+/// An output buffer aligned for `kc_str`, as the header promises `out` is
+/// (a typed answer's features array must be aligned, so its offset in the
+/// buffer is only meaningful when the buffer is).
+struct OutBuf(Vec<u64>);
+
+impl OutBuf {
+    fn new(len: usize) -> OutBuf {
+        OutBuf(vec![0; len.div_ceil(8)])
+    }
+
+    /// Grows (or shrinks) to at least `len` bytes, whole words.
+    fn resize(&mut self, len: usize, value: u8) {
+        self.0
+            .resize(len.div_ceil(8), u64::from_ne_bytes([value; 8]));
+    }
+}
+
+impl std::ops::Deref for OutBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the words are initialised; any byte pattern is a valid
+        // u8 and u8 has no alignment requirement.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast(), self.0.len() * 8) }
+    }
+}
+
+impl std::ops::DerefMut for OutBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as for `deref`, borrowed mutably once through `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast(), self.0.len() * 8) }
+    }
+}
+
 /// One plugin instance, its output buffer and its batch answers.
 struct Instance {
     ptr: NonNull<KcInstance>,
-    buf: Vec<u8>,
+    buf: OutBuf,
     answers: Vec<KcAnswer>,
     /// The typed results of a `validate_typed` batch.
     results: Vec<KcValidation>,
@@ -126,7 +159,7 @@ impl PluginImpl {
         match NonNull::new(out) {
             Some(ptr) if status == KC_OK => Ok(Instance {
                 ptr,
-                buf: vec![0; INITIAL_BUFFER],
+                buf: OutBuf::new(INITIAL_BUFFER),
                 answers: Vec::new(),
                 results: Vec::new(),
                 per_item: 0,
