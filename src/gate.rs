@@ -239,6 +239,10 @@ pub struct GateInputs {
     pub vector_checks: u64,
     /// Checks of the matrix switched off (`--checks`, `[run] checks`).
     pub checks_off: Vec<Check>,
+    /// The old and new systems ENV ran for but could not ask under other
+    /// environments (in keycompat's own process: a builtin, `--isolation
+    /// none`).
+    pub env_unchecked: Vec<String>,
     /// Random cases run.
     pub random_cases: u64,
     /// Random cases with at least one unwaived finding.
@@ -400,23 +404,32 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             "every check",
             if !core_off.is_empty() {
                 Status::Red
-            } else if !i.checks_off.is_empty() {
+            } else if !i.checks_off.is_empty() || !i.env_unchecked.is_empty() {
                 Status::Yellow
             } else {
                 Status::Green
             },
             "every check of the matrix ran (a go-live proof needs ROUNDTRIP, BACKWARD, FORWARD and ROLLBACK)".into(),
-            if i.checks_off.is_empty() {
-                "all ran".into()
-            } else {
-                format!(
-                    "not run: {}",
-                    i.checks_off
-                        .iter()
-                        .map(Check::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+            {
+                let mut measured = if i.checks_off.is_empty() {
+                    "all ran".to_string()
+                } else {
+                    format!(
+                        "not run: {}",
+                        i.checks_off
+                            .iter()
+                            .map(Check::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                if !i.env_unchecked.is_empty() {
+                    measured.push_str(&format!(
+                        "; ENV could not ask {} (in keycompat's own process)",
+                        i.env_unchecked.join(", ")
+                    ));
+                }
+                measured
             },
         );
         gate(
@@ -733,5 +746,27 @@ mod tests {
             overall(&evaluate(&GatesConfig::default(), &failing)),
             Status::Red
         );
+    }
+
+    #[test]
+    fn the_every_check_gate_is_yellow_when_env_could_not_ask_old_or_new() {
+        let every = |i: &GateInputs| {
+            evaluate(&GatesConfig::default(), i)
+                .into_iter()
+                .find(|g| g.name == "every check")
+                .expect("the gate")
+        };
+        let mut i = inputs(Scope::Full);
+        let g = every(&i);
+        assert_eq!((g.status, g.measured.as_str()), (Status::Green, "all ran"));
+        i.env_unchecked = vec!["old".into(), "new".into()];
+        let g = every(&i);
+        assert_eq!(g.status, Status::Yellow);
+        assert_eq!(
+            g.measured,
+            "all ran; ENV could not ask old, new (in keycompat's own process)"
+        );
+        i.checks_off = vec![Check::Rollback];
+        assert_eq!(every(&i).status, Status::Red);
     }
 }

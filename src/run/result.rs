@@ -176,6 +176,13 @@ impl RunResult {
                 .into_iter()
                 .filter(|c| !meta.checks.contains(c))
                 .collect(),
+            env_unchecked: meta
+                .env
+                .iter()
+                .flat_map(|e| &e.unchecked)
+                .filter(|u| u.system == meta.old || u.system == meta.new)
+                .map(|u| u.system.clone())
+                .collect(),
             random_cases: c.random_cases,
             random_cases_failing: c.random_cases_failing,
             unwaived: aggregate.unwaived(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::common::{Scenario, assert_schema, code, stderr, stdout, unwaived_groups};
+use crate::common::{Scenario, assert_schema, code, gate, stderr, stdout, unwaived_groups};
 
 /// keycompat's own environment in these tests: UTC, whatever the machine's.
 const HOME: &[(&str, &str)] = &[("TZ", "UTC")];
@@ -246,6 +246,15 @@ fn systems_in_keycompats_process_are_listed_as_not_checked() {
         html.contains("<strong>not checked</strong>: old-rust"),
         "ENV in the HTML"
     );
+    // Neither old nor new is missing from ENV: the every-check gate does
+    // not count a builtin reference left out.
+    let every = gate(&r, "every check");
+    assert!(
+        every["measured"]
+            .as_str()
+            .is_some_and(|m| !m.contains("ENV could not ask")),
+        "{every:#}"
+    );
 
     let s = Scenario::demo()
         .without_sources()
@@ -261,6 +270,16 @@ fn systems_in_keycompats_process_are_listed_as_not_checked() {
         .filter_map(|u| u["system"].as_str())
         .collect();
     assert_eq!(unchecked, ["old", "new"]);
+    // ENV ran but could not ask old and new: not a check that ran in full
+    // (the gate's colour, yellow with every other check on, is the unit
+    // tests' in gate.rs).
+    let every = gate(&r, "every check");
+    assert!(
+        every["measured"]
+            .as_str()
+            .is_some_and(|m| m.contains("ENV could not ask old, new")),
+        "{every:#}"
+    );
     assert!(
         env_cells(&r).keys().all(|(_, v)| v == "viewer-py"),
         "{:?}",
