@@ -24,6 +24,10 @@ pub enum Expect<'a> {
         reference: Option<&'a Decoded>,
         /// The features the validator knows (`None`: all).
         known_features: Option<&'a BTreeSet<String>>,
+        /// A decode of the same key whose every carried field this one
+        /// must carry too (the issuing system's own: a validator of the
+        /// same format that leaves a field out cannot be seeing it).
+        carries: Option<&'a Decoded>,
     },
     /// Rejected, for any reason.
     Rejected,
@@ -42,6 +46,7 @@ impl Expect<'_> {
     pub const ACCEPTED: Expect<'static> = Expect::Valid {
         reference: None,
         known_features: None,
+        carries: None,
     };
 
     /// The expectation in words, as reports print it.
@@ -184,10 +189,15 @@ pub fn validation(expect: Expect<'_>, found: &Result<Validation, CallFailure>) -
         Expect::Valid {
             reference,
             known_features,
+            carries,
         } => {
-            let (reference, decoded) = (reference?, v.decoded.as_ref()?);
-            let diffs = reference.diff(decoded, known_features);
-            decode_miss(diffs, Some(decoded), reference, known_features)
+            let decoded = v.decoded.as_ref()?;
+            let mut diffs = reference.map_or_else(Vec::new, |r| r.diff(decoded, known_features));
+            if let Some(c) = carries {
+                diffs.extend(not_carried(c, decoded));
+                diffs.sort_by_key(|d| d.field);
+            }
+            decode_miss(diffs, Some(decoded), reference.or(carries)?, known_features)
         }
     }
 }
@@ -283,6 +293,12 @@ pub fn verdict_text(v: &Validation) -> String {
     }
 }
 
+/// Whether a finding's cause is a call that timed out (`... failed:
+/// timeout`, as [`Miss::cause`] words it).
+pub fn cause_is_timeout(cause: &str) -> bool {
+    cause.ends_with("failed: timeout")
+}
+
 /// The snake_case name of a failure's kind (`crash`, `timeout`, ...).
 pub fn failure_kind(f: &CallFailure) -> String {
     serde_json::to_value(f.kind)
@@ -304,20 +320,29 @@ fn fields(diffs: &[FieldDiff]) -> String {
 fn required_fields(want: &Decoded, got: Option<&Decoded>) -> Vec<FieldDiff> {
     let got = got.cloned().unwrap_or_default();
     let mut diffs = want.diff(&got, None);
+    diffs.extend(not_carried(want, &got));
+    diffs.sort_by_key(|d| d.field);
+    diffs
+}
+
+/// The fields `want` carries and `got` leaves out, as differences.
+fn not_carried(want: &Decoded, got: &Decoded) -> Vec<FieldDiff> {
     let missing: BTreeSet<Field> = want.carried().difference(&got.carried()).copied().collect();
+    if missing.is_empty() {
+        return Vec::new();
+    }
     let want_json = serde_json::to_value(want).unwrap_or_default();
-    for field in missing {
-        diffs.push(FieldDiff {
+    missing
+        .into_iter()
+        .map(|field| FieldDiff {
             field,
             expected: want_json
                 .get(field.as_str())
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
             found: "(not carried)".to_string(),
-        });
-    }
-    diffs.sort_by_key(|d| d.field);
-    diffs
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -369,6 +394,7 @@ mod tests {
             Expect::Valid {
                 reference: Some(&sold),
                 known_features: None,
+                carries: None,
             },
             Expect::Exactly {
                 verdict: Verdict::Valid,
@@ -472,6 +498,7 @@ mod tests {
         let valid = Expect::Valid {
             reference: Some(&reference),
             known_features: None,
+            carries: None,
         };
         assert_eq!(validation(valid, &found), None);
     }

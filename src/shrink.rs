@@ -18,6 +18,11 @@ use crate::finding::{Finding, GroupKey};
 /// Evaluations of the matrix one shrink may spend.
 pub const DEFAULT_BUDGET: usize = 400;
 
+/// Steps a hang's shrink may take: each simpler candidate that still hangs
+/// costs a whole timeout (400 of them at 5 s would hold a run up for half
+/// an hour), so a hang's example is shrunk this far and no further.
+pub const HANG_STEPS: usize = 8;
+
 /// Values between `target` and `v`, closest to `target` first, halving the
 /// step each time (`target`, `v - d/2`, `v - d/4`, ..., `v - 1`): a binary
 /// search for the boundary in a few rounds instead of a walk of `v` steps.
@@ -139,6 +144,11 @@ pub fn shrink(
     let mut best: Option<Finding> = None;
     let mut tried: HashSet<String> = HashSet::new();
     let mut spent = 0;
+    let mut steps_left = if crate::judge::cause_is_timeout(&example.key.cause) {
+        HANG_STEPS
+    } else {
+        usize::MAX
+    };
     'outer: loop {
         for candidate in candidates(&current, catalog) {
             if spent >= budget {
@@ -155,6 +165,10 @@ pub fn shrink(
             if let Some(f) = found {
                 current = candidate;
                 best = Some(f);
+                steps_left -= 1;
+                if steps_left == 0 {
+                    break 'outer;
+                }
                 continue 'outer;
             }
         }

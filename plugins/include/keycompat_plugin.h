@@ -63,8 +63,10 @@
  * node-locked": a bare `host_id`). keycompat compares the decode field by
  * field with what was issued, but only the fields it carries: leaving out a
  * field the format carries hides it from ROUNDTRIP, and is reported by
- * VECTOR (the vectors hold each key's exact decode) and by BACKWARD (a new
- * validator must carry every field the old one carries).
+ * VECTOR (the vectors hold each key's exact decode), by BACKWARD (the new
+ * system's validator must carry every field the old one's decode of its
+ * own key carries) and by FORWARD (a shipped release's validator, every
+ * field the new system's own decode of its key carries).
  *
  *   verdict=<valid|malformed|bad_signature|unsupported_format|wrong_product|
  *            version_not_covered|expired|host_mismatch>      (always first)

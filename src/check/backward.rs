@@ -55,6 +55,7 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         None => Expect::Valid {
             reference: Some(&sold),
             known_features: None,
+            carries: None,
         },
     };
     let format = r.format(Base::Old);
@@ -156,6 +157,7 @@ pub fn judge_field_key(
         Verdict::Valid => Expect::Valid {
             reference: old.decoded.as_ref(),
             known_features: None,
+            carries: None,
         },
         verdict => Expect::Exactly {
             verdict,

@@ -18,7 +18,7 @@ use super::record::{At, Recorder, Words, must_validate};
 use crate::entitlement::Entitlement;
 use crate::finding::Check;
 use crate::judge::{self, Expect, Miss};
-use crate::verdict::{Context, Decoded};
+use crate::verdict::{Context, Decoded, Verdict};
 
 /// Whether `release` must accept keys for `e`.
 pub(super) fn covers(release: &Release, e: &Entitlement) -> bool {
@@ -59,6 +59,17 @@ pub(super) fn release_context(release: &Release, e: &Entitlement) -> Context {
 pub(super) fn judge(r: &mut Recorder<'_>) {
     let m = r.matrix;
     let expected = Decoded::from_entitlement(&r.case.entitlement);
+    // The new system's own decode of its key (ROUNDTRIP's): a release's
+    // validator that accepts the key must carry every field it carries (a
+    // field left out is one the release cannot be seeing). Only when that
+    // decode reads the entitlement itself: a wrong one is ROUNDTRIP's.
+    let own = match r.answered(Purpose::Roundtrip(Base::New)) {
+        Some((_, Ok(v))) if v.verdict == Verdict::Valid => v
+            .decoded
+            .clone()
+            .filter(|d| expected.diff(d, None).is_empty()),
+        _ => None,
+    };
     let format = r.format(Base::New);
     for (i, release) in m.releases.iter().enumerate() {
         let Some((req, result)) = r.answered(Purpose::Forward(i)) else {
@@ -68,8 +79,16 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         let expect = Expect::Valid {
             reference: Some(&expected),
             known_features: release.features.as_ref(),
+            carries: own.as_ref(),
         };
-        let accepted = accepted_alternative(r, i, release, expect);
+        // Another generator's key may be of another format, carrying other
+        // fields: it is held to the entitlement only.
+        let plain = Expect::Valid {
+            reference: Some(&expected),
+            known_features: release.features.as_ref(),
+            carries: None,
+        };
+        let accepted = accepted_alternative(r, i, release, plain);
         r.judge_avoidable(at, expect, result, |miss| {
             let why = "new issued it for an entitlement this release covers";
             let words = must_validate(&format, &expect, why, miss);

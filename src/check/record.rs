@@ -352,6 +352,7 @@ fn format_may_refuse(plan: &Plan, answers: &[Answer], e: &Entitlement) -> bool {
     let expect = Expect::Valid {
         reference: Some(&sold),
         known_features: None,
+        carries: None,
     };
     !matches!(
         plan.answered(answers, Purpose::Rollback),

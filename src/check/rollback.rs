@@ -31,6 +31,7 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
     let expect = Expect::Valid {
         reference: Some(&expected),
         known_features: None,
+        carries: None,
     };
     let format = r.format(Base::New);
     // A key of its own that drops or changes a field (a key it should have

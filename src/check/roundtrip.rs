@@ -116,6 +116,7 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         let expect = Expect::Valid {
             reference: Some(&expected),
             known_features: None,
+            carries: None,
         };
         let format = r.format(base);
         r.judge(at, expect, result, |miss| {

@@ -27,7 +27,7 @@ pub enum CliError {
     /// A plugin's call failed (crashed, hung, broke the ABI) where a command
     /// needed its answer.
     #[error(
-        "{system} could not {what}: {failure}; hint: `keycompat plugin inspect` checks the library"
+        "{system} could not {what}: {failure}; hint: `keycompat plugin inspect` checks the plugin (a library or a command)"
     )]
     Call {
         /// The system.

@@ -384,6 +384,9 @@ impl Scenario {
     }
 }
 
+/// The demo's acme-lk1 secret (a public test key, as in keycompat.toml).
+pub const LK1_SECRET: &str = "acme-legacy-demo-secret-DO-NOT-SHIP";
+
 /// The gate `name` of a report, or a panic listing the report's gates.
 pub fn gate<'r>(report: &'r serde_json::Value, name: &str) -> &'r serde_json::Value {
     report["gates"]

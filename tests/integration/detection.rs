@@ -401,3 +401,48 @@ fn parity_blames_the_generator_the_others_disagree_with_even_when_it_is_listed_f
         .collect();
     assert!(blamed_elsewhere.is_empty(), "{blamed_elsewhere:#?}");
 }
+
+/// A shipped release's validator that accepts keys but leaves a field its
+/// format carries out of every decode (Acme Viewer 3.1's validator not
+/// reading `seats`) cannot be seeing that field: FORWARD holds its decode
+/// to every field the new system's own decode of the key carries, and the
+/// release is blamed. Compared with the entitlement alone, a field left
+/// out matched.
+#[test]
+fn a_release_validator_leaving_out_a_field_the_key_carries_is_caught() {
+    let s = Scenario::demo()
+        .without_vectors()
+        .without_sources()
+        .python_system(
+            "viewer-py",
+            "tests/plugins/process/misbehave.py",
+            &[("secret", LK1_SECRET), ("fault", "no-seats")],
+        );
+    let args = [
+        "--cases",
+        "300",
+        "--seed",
+        "1",
+        "--no-shrink",
+        "--checks",
+        "forward",
+    ];
+    let (out, report) = s.run_report(&args, "r");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&report);
+    let caught: Vec<_> = groups
+        .iter()
+        .filter(|g| g.0 == "forward" && g.2 == "new" && g.3 == "Acme Viewer 3.1")
+        .collect();
+    assert!(!caught.is_empty(), "{groups:#?}");
+    let text = serde_json::to_string(&report["groups"]).unwrap();
+    assert!(
+        text.contains("(not carried)") && text.contains("seats"),
+        "{text}"
+    );
+    // Every other release reads the same keys with every field.
+    assert!(
+        groups.iter().all(|g| g.3 == "Acme Viewer 3.1"),
+        "{groups:#?}"
+    );
+}

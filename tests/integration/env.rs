@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::common::{Scenario, assert_schema, code, gate, stderr, stdout, unwaived_groups};
+use crate::common::{
+    LK1_SECRET, Scenario, assert_schema, code, gate, stderr, stdout, unwaived_groups,
+};
 
 /// keycompat's own environment in these tests: UTC, whatever the machine's.
 const HOME: &[(&str, &str)] = &[("TZ", "UTC")];
-
-const LK1_SECRET: &str = "acme-legacy-demo-secret-DO-NOT-SHIP";
 
 /// A run of `s` with ENV alone (ROUNDTRIP always runs underneath).
 fn run_env(s: &Scenario, cases: &str, extra: &[&str]) -> (std::process::Output, Value) {

@@ -19,7 +19,6 @@ use keycompat::verdict::{Context, Validation};
 /// Items per batch, and the one that triggers the fault.
 const N: usize = 40;
 const TRIGGER: usize = 17;
-const LK1_SECRET: &str = "acme-legacy-demo-secret-DO-NOT-SHIP";
 
 /// `python3`, which the demo and these tests need: a clear failure, never a
 /// silent pass, when it is missing.
@@ -280,7 +279,10 @@ fn a_chatty_stderr_never_blocks_the_child() {
 
 #[rstest]
 #[case::bad_settings("bad-settings", "refused the hello: settings: fault")]
-#[case::old_protocol("old-protocol", "speaks process protocol 99, keycompat speaks 1")]
+#[case::old_protocol(
+    "old-protocol",
+    "the hello with a ready message of process protocol 99, where keycompat speaks 1"
+)]
 #[case::banner("banner", "not JSON")]
 fn a_botched_hello_is_a_clear_error_at_start(#[case] fault: &str, #[case] says: &str) {
     let Err(e) = start(fault, None) else {

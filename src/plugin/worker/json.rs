@@ -85,15 +85,15 @@ pub(super) fn read_ready(line: &[u8]) -> Result<HelloAnswer, String> {
         serde_json::from_value(v).map_err(|e| format!("a ready message that is not valid: {e}"))?;
     if m.protocol.as_u64() != Some(u64::from(PROTOCOL)) {
         return Err(format!(
-            "the plugin speaks process protocol {}, keycompat speaks {PROTOCOL} (plugins/PROTOCOL.md)",
+            "a ready message of process protocol {}, where keycompat speaks {PROTOCOL} (plugins/PROTOCOL.md)",
             m.protocol
         ));
     }
     if m.max_in_flight == Some(0) {
-        return Err("max_in_flight 0: it must be at least 1".into());
+        return Err("a ready message with max_in_flight 0 (it must be at least 1)".into());
     }
     if !m.capabilities.generate && !m.capabilities.validate {
-        return Err("capabilities: neither generate nor validate".into());
+        return Err("a ready message with neither the generate nor the validate capability".into());
     }
     Ok(HelloAnswer::Ready(Ready {
         name: m.name,
@@ -439,7 +439,7 @@ mod tests {
     fn a_ready_of_another_protocol_names_both() {
         let e = read_ready(br#"{"type":"ready","protocol":2,"name":"x","version":"1","capabilities":{"generate":false,"validate":true}}"#)
             .unwrap_err();
-        assert!(e.contains("protocol 2, keycompat speaks 1"), "{e}");
+        assert!(e.contains("protocol 2, where keycompat speaks 1"), "{e}");
     }
 
     #[test]

@@ -41,6 +41,7 @@ Modes:
 | `no-decode` | answers each matching validate item `valid` without the `decoded` entitlement PROTOCOL.md requires |
 | `crlf-key` | answers each matching generate item with its real key followed by `\r\n` (a writer that ends every key with a Windows line break) |
 | `exit-next` | answers a request with a matching item in full and correctly, then exits with status 0 on reading the next request, whatever it holds (a plugin ending between requests: no item of the next request is to blame) |
+| `no-seats` | validates matching items correctly but leaves `seats` out of every decode (a validator that does not read a field its format carries: it decodes as if the format had none) |
 | `flaky-once` | answers the first validation of each matching key `bad_signature`, and every later one correctly (a nondeterministic validator: a finding its replay does not show) |
 | `nondeterministic-env` | validates matching items with a "today" computed through local time: the context's day at 00:00 UTC converted with time.localtime, which is the day before when TZ is west of UTC (a realistic bug: keys are valid one day past expiry there). Same answers as the correct plugin under TZ=UTC. For the ENV check |
 
@@ -63,7 +64,7 @@ import acme_lk1  # noqa: E402
 MODES = ("exit", "kill", "segv", "hang", "garbage", "banner", "wrong-id", "wrong-count",
          "too-many", "error-message", "internal", "bad-settings", "old-protocol", "slow",
          "spawn-child", "stderr-chatter", "nondeterministic-env", "short-batch", "empty-more",
-         "no-decode", "daemon", "crlf-key", "exit-next", "flaky-once")
+         "no-decode", "daemon", "crlf-key", "exit-next", "flaky-once", "no-seats")
 
 
 def log(text):
@@ -125,6 +126,13 @@ class Plugin(object):
             if fire and fault == "no-decode":
                 log("no-decode: valid without the decoded entitlement")
                 return {"verdict": "valid", "format": "acme-lk1"}
+            if fire and fault == "no-seats":
+                answer = acme_lk1.validate_item(item, self.lk1)
+                decoded = answer.get("decoded")
+                if isinstance(decoded, dict) and "seats" in decoded:
+                    log("no-seats: a decode without seats")
+                    del decoded["seats"]
+                return answer
             if fire and fault == "flaky-once":
                 key = item.get("key", item.get("key_base64"))
                 if key not in self.seen:
