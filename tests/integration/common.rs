@@ -237,6 +237,17 @@ impl Scenario {
         self.set_path(&["systems", name], toml::Value::Table(system))
     }
 
+    /// Replaces system `name` with the faulty process plugin
+    /// `tests/plugins/process/misbehave.py` in mode `fault` (the demo's
+    /// acme-lk1 underneath).
+    pub fn misbehaving(self, name: &str, fault: &str) -> Self {
+        self.python_system(
+            name,
+            "tests/plugins/process/misbehave.py",
+            &[("secret", LK1_SECRET), ("fault", fault)],
+        )
+    }
+
     /// Replaces system `name` with a process plugin: `script` (relative to
     /// the repository) run by `python3`, with `settings`.
     pub fn python_system(self, name: &str, script: &str, settings: &[(&str, &str)]) -> Self {

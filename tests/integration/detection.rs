@@ -413,11 +413,7 @@ fn a_release_validator_leaving_out_a_field_the_key_carries_is_caught() {
     let s = Scenario::demo()
         .without_vectors()
         .without_sources()
-        .python_system(
-            "viewer-py",
-            "tests/plugins/process/misbehave.py",
-            &[("secret", LK1_SECRET), ("fault", "no-seats")],
-        );
+        .misbehaving("viewer-py", "no-seats");
     let args = [
         "--cases",
         "300",

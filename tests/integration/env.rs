@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::common::{
-    LK1_SECRET, Scenario, assert_schema, code, gate, stderr, stdout, unwaived_groups,
-};
+use crate::common::{Scenario, assert_schema, code, gate, stderr, stdout, unwaived_groups};
 
 /// keycompat's own environment in these tests: UTC, whatever the machine's.
 const HOME: &[(&str, &str)] = &[("TZ", "UTC")];
@@ -174,11 +172,7 @@ fn a_python_validator_reading_local_time_leaks_west_of_utc() {
     );
     let s = Scenario::demo()
         .without_sources()
-        .python_system(
-            "old",
-            "tests/plugins/process/misbehave.py",
-            &[("secret", LK1_SECRET), ("fault", "nondeterministic-env")],
-        )
+        .misbehaving("old", "nondeterministic-env")
         .set("run", "isolation", "none".into());
     let (out, r) = run_env(&s, "200", &["--no-shrink"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));

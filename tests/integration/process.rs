@@ -193,11 +193,7 @@ fn a_run_reports_a_batch_failure_no_item_reproduces() {
     let s = Scenario::demo()
         .without_vectors()
         .without_sources()
-        .python_system(
-            "viewer-py",
-            "tests/plugins/process/misbehave.py",
-            &[("secret", LK1_SECRET), ("fault", "short-batch")],
-        );
+        .misbehaving("viewer-py", "short-batch");
     let args = ["--cases", "200", "--seed", "1", "--no-shrink", "-q"];
     let (out, report) = s.report("run", &args, "r");
     assert_eq!(code(&out), 1, "{}", stderr(&out));
@@ -217,11 +213,7 @@ fn a_run_reports_a_batch_failure_no_item_reproduces() {
 /// batch failure is a BACKWARD field-key finding of the system.
 #[test]
 fn a_data_run_reports_a_batch_failure_of_the_field_keys() {
-    let s = Scenario::demo().python_system(
-        "new",
-        "tests/plugins/process/misbehave.py",
-        &[("secret", LK1_SECRET), ("fault", "short-batch")],
-    );
+    let s = Scenario::demo().misbehaving("new", "short-batch");
     let args = [
         "--seed",
         "1",
