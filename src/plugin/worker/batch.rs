@@ -144,13 +144,7 @@ impl Pool {
                 let rest: Vec<usize> = unanswered.iter().copied().filter(|&i| i != s).collect();
                 let failed_alone = match fault.alone {
                     Some(alone) => self.failed_alone::<O>(s, alone, out),
-                    // Its own call ran past the timeout (the worker saw
-                    // it): a hang costs one timeout, once.
-                    None if fault.failure.kind == FailureKind::Timeout => {
-                        out[s] = Some(O::failed(fault.failure.clone()));
-                        true
-                    }
-                    None => self.fails_alone::<O>(items, s, out),
+                    None => self.blame::<O>(items, s, fault.failure.clone(), false, out),
                 };
                 if failed_alone {
                     pending = rest;
@@ -161,6 +155,26 @@ impl Pool {
             }
             self.run_each_alone::<O>(items, &unanswered, out, &fault.failure, indices.len());
             return;
+        }
+    }
+
+    /// Item `i`'s own call failed with `failure`. It gets the failure when
+    /// that proves it: the call was the first of a fresh life (`fresh`), or
+    /// it ran past the timeout (a hang costs one timeout, once); otherwise
+    /// it must fail again alone, in a fresh life. True if it failed.
+    fn blame<O: Op>(
+        &self,
+        items: &Encoded,
+        i: usize,
+        failure: CallFailure,
+        fresh: bool,
+        out: &mut [Option<O::Answer>],
+    ) -> bool {
+        if fresh || failure.kind == FailureKind::Timeout {
+            out[i] = Some(O::failed(failure));
+            true
+        } else {
+            self.fails_alone::<O>(items, i, out)
         }
     }
 
@@ -259,12 +273,7 @@ impl Pool {
                 Ok(()) => fresh = false,
                 Err(f) => {
                     self.record_death(&f.failure, false);
-                    if fresh || f.failure.kind == FailureKind::Timeout {
-                        out[i] = Some(O::failed(f.failure));
-                        blamed = true;
-                    } else {
-                        blamed |= self.fails_alone::<O>(items, i, out);
-                    }
+                    blamed |= self.blame::<O>(items, i, f.failure, fresh, out);
                     fresh = true;
                 }
             }

@@ -101,14 +101,7 @@ impl Pool {
     /// What a plugin child's death (or garbage) is as a call's failure.
     fn life_failure(&self, ended: &wire::LifeEnded) -> CallFailure {
         if ended.timed_out {
-            CallFailure::new(
-                FailureKind::Timeout,
-                format!(
-                    "no answer within {}{}",
-                    human(self.options.timeout),
-                    ended.quote
-                ),
-            )
+            self.timeout_failure(&ended.quote)
         } else if ended.garbage {
             CallFailure::new(
                 FailureKind::Protocol,
@@ -127,11 +120,17 @@ impl Pool {
     fn alone_failure(&self, alone: &wire::Alone) -> CallFailure {
         match alone {
             wire::Alone::Ended(ended) => self.life_failure(ended),
-            wire::Alone::TimedOut(quote) => CallFailure::new(
-                FailureKind::Timeout,
-                format!("no answer within {}{quote}", human(self.options.timeout)),
-            ),
+            wire::Alone::TimedOut(quote) => self.timeout_failure(quote),
         }
+    }
+
+    /// A call that got no answer within the timeout, with what the plugin
+    /// wrote to stderr (`quote`).
+    pub(super) fn timeout_failure(&self, quote: &str) -> CallFailure {
+        CallFailure::new(
+            FailureKind::Timeout,
+            format!("no answer within {}{quote}", human(self.options.timeout)),
+        )
     }
 
     /// The worker's plugin child died between requests: no item is to

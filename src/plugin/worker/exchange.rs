@@ -10,7 +10,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::encoded::{Encoded, Op, Request};
-use super::ending::human;
 use super::json;
 use super::pool::{Pool, lock};
 use super::process::{EXIT_GRACE, Process, RecvError, SendError};
@@ -211,10 +210,7 @@ impl Pool {
             return self.died(p, "");
         }
         let (_, quote) = self.discard(p, Duration::ZERO);
-        Fault::new(CallFailure::new(
-            FailureKind::Timeout,
-            format!("no answer within {}{quote}", human(self.options.timeout)),
-        ))
+        Fault::new(self.timeout_failure(&quote))
     }
 
     fn died(&self, p: Process, detail: &str) -> Fault {

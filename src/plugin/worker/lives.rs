@@ -226,7 +226,7 @@ impl Lives<'_> {
                 match watch.look(self.calling.current(), now) {
                     Look::Hung(c) => return self.hung(life, c, run),
                     Look::Running if now.duration_since(told) >= self.progress => {
-                        self.keep_alive(run)?;
+                        keep_alive(&mut self.channel.output, run.before + run.answered)?;
                         told = now;
                     }
                     Look::Running | Look::Nothing => {}
@@ -429,13 +429,7 @@ impl Lives<'_> {
         }
         let output = &mut self.channel.output;
         let relayed = run.before + run.answered;
-        let keep_alive = || {
-            let mut frame = wire::start_results(relayed as u32);
-            wire::patch_results(&mut frame, 0, false);
-            output
-                .write_all(&frame.finish())
-                .map_err(|e| format!("writing to the coordinator: {e}"))
-        };
+        let keep_alive = || keep_alive(output, relayed);
         let alone = match await_alone(fresh, self.calling, timeout, self.progress, keep_alive)? {
             Outcome::Answered(life) => {
                 // Not reproduced alone: the coordinator decides.
@@ -508,17 +502,6 @@ impl Lives<'_> {
         })?;
         self.next_life();
         Ok(())
-    }
-
-    /// Tells the coordinator, which hears nothing while a call runs, that
-    /// the worker is alive: an empty results frame.
-    fn keep_alive(&mut self, run: &Run<'_>) -> Result<(), String> {
-        let mut frame = wire::start_results((run.before + run.answered) as u32);
-        wire::patch_results(&mut frame, 0, false);
-        self.channel
-            .output
-            .write_all(&frame.finish())
-            .map_err(|e| format!("writing to the coordinator: {e}"))
     }
 
     /// The child sent something that is not a frame: a protocol failure.
@@ -619,6 +602,16 @@ fn results_header(frame: &[u8]) -> Option<(usize, bool)> {
     wire::read_results_header(&mut r)
         .ok()
         .map(|h| (h.count as usize, h.done))
+}
+
+/// Tells the coordinator, which hears nothing while a call runs, that the
+/// worker is alive: an empty results frame continuing at answer `first`.
+fn keep_alive(output: &mut File, first: usize) -> Result<(), String> {
+    let mut frame = wire::start_results(first as u32);
+    wire::patch_results(&mut frame, 0, false);
+    output
+        .write_all(&frame.finish())
+        .map_err(|e| format!("writing to the coordinator: {e}"))
 }
 
 /// Writes one payload as a frame to the coordinator.
