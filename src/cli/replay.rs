@@ -58,7 +58,7 @@ fn replay_target(
 }
 
 /// `replay --report PATH --finding ID`: everything from the report: the
-/// group's example case and check, the run's config (unless `--config` names
+/// group's example case (the shrunk one, as shown) and check, the run's config (unless `--config` names
 /// another) and the day it judged waivers on (unless `--today`).
 fn from_report(
     config_path: Option<&Path>,
@@ -92,8 +92,12 @@ fn from_report(
             report.display()
         );
     }
-    let example = &group.example;
+    // The example the reports show: the shrunk one when shrinking ran.
+    let example = crate::report::model::example(group);
     let target = match (&example.source, &example.entitlement) {
+        (Source::Random { .. }, Some(e)) if group.shrunk.is_some() => {
+            ReplayTarget::Entitlement(e.clone())
+        }
         (Source::Random { seed, index }, _) => ReplayTarget::Random {
             seed: *seed,
             index: *index,

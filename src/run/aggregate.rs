@@ -334,9 +334,16 @@ impl Aggregate {
         }
     }
 
-    /// Sets the shrunk example of a group.
+    /// Sets the shrunk example of a group; its replay command then replays
+    /// the shrunk example, the one every report shows.
     pub fn set_shrunk(&mut self, key: &(GroupKey, Option<usize>), shrunk: Option<Finding>) {
         if let Some(g) = self.groups.get_mut(key) {
+            if let Some(command) = shrunk
+                .as_ref()
+                .and_then(super::replay_command::shrunk_command)
+            {
+                g.replay = command;
+            }
             g.shrunk = shrunk;
         }
     }

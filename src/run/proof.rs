@@ -100,12 +100,12 @@ impl<'a> Opened<'a> {
     ) -> Result<RunResult, RunError> {
         let gave_up = self.gave_up(&aggregate);
         let (config, settings) = (self.config, self.settings);
-        if let Some(path) = &settings.replay_config {
-            aggregate.set_replay_config(path);
-        }
         if settings.shrink && !self.stop.load(Ordering::Relaxed) && gave_up.is_empty() {
             regressions::shrink(&self.matrix, config, &mut aggregate, events, self.stop);
             regressions::save(config, &aggregate, &settings.options, events)?;
+        }
+        if let Some(path) = &settings.replay_config {
+            aggregate.set_replay_config(path);
         }
         let options = &settings.options;
         let meta = RunMeta {

@@ -1,6 +1,7 @@
 //! The one-line command that replays a finding, as every report prints it.
 
-use crate::finding::{Finding, Source};
+use crate::entitlement::Entitlement;
+use crate::finding::{Check, Finding, Source};
 
 /// The one-line command that replays a finding's case.
 pub fn replay_command(f: &Finding) -> String {
@@ -13,14 +14,11 @@ pub fn replay_command(f: &Finding) -> String {
             "keycompat replay --vector {id} --check {}",
             f.key.check.as_str()
         ),
-        Source::Steered { .. } | Source::Order { .. } => match &f.entitlement {
-            Some(e) => format!(
-                "keycompat replay --entitlement {} --check {}",
-                shell_quote(&e.to_json()),
-                f.key.check.as_str()
-            ),
-            None => String::new(),
-        },
+        Source::Steered { .. } | Source::Order { .. } => f
+            .entitlement
+            .as_ref()
+            .map(|e| entitlement_command(e, f.key.check))
+            .unwrap_or_default(),
         Source::FieldKey { .. } => match (&f.license_key, &f.context, &f.key.validator) {
             (Some(key), Some(c), Some(validator)) => {
                 let mut cmd = format!(
@@ -39,6 +37,21 @@ pub fn replay_command(f: &Finding) -> String {
             _ => String::new(),
         },
     }
+}
+
+/// The command that replays a shrunk example: its entitlement, given in
+/// full (a shrunk example is no longer the seeded case it came from).
+pub fn shrunk_command(shrunk: &Finding) -> Option<String> {
+    let e = shrunk.entitlement.as_ref()?;
+    Some(entitlement_command(e, shrunk.key.check))
+}
+
+fn entitlement_command(e: &Entitlement, check: Check) -> String {
+    format!(
+        "keycompat replay --entitlement {} --check {}",
+        shell_quote(&e.to_json()),
+        check.as_str()
+    )
 }
 
 /// `command` (a `keycompat ...` line) with `--config PATH` added, unless it

@@ -127,24 +127,32 @@ fn planted_defects_are_caught_classified_and_shrunk(
         panic!("{defect}: no unwaived {check} {severity} group with cause containing {cause:?}; groups: {:#?}", unwaived_groups(&report))
     });
     assert!(g["count"].as_u64().unwrap() >= 1);
-    let replay = g["replay"].as_str().unwrap();
-    assert!(
-        replay.starts_with("keycompat replay --seed 1 --case "),
-        "{defect}: {g:#}"
-    );
-    // The replay command reproduces the finding, unwaived: exit 1.
-    let out = s.run_printed(replay, "--today 2026-11-23");
-    assert_eq!(code(&out), 1, "{defect}: {replay}\n{}", stderr(&out));
-    assert!(
-        stdout(&out).contains(cause),
-        "{defect}: {replay} did not find {cause:?}:\n{}",
-        stdout(&out)
-    );
     let shrunk = &g["shrunk"]["entitlement"];
     assert!(
         shrunk.is_object(),
         "{defect}: the example was not shrunk: {g:#}"
     );
+    // The replay command replays the example the reports show, the shrunk
+    // one, and reproduces the finding, unwaived: exit 1. So does replaying
+    // the group by its id from the report.
+    let replay = g["replay"].as_str().unwrap();
+    assert!(
+        replay.starts_with("keycompat replay --entitlement ")
+            && replay.contains(&format!("\"serial\":{},", shrunk["serial"])),
+        "{defect}: the replay command is not the shrunk example's: {g:#}"
+    );
+    let id = g["id"].as_str().unwrap();
+    let by_id = format!("keycompat replay --report r/report.json --finding {id}");
+    let case = format!("case {}: ", g["shrunk"]["case_id"].as_str().unwrap());
+    for line in [replay, &by_id] {
+        let out = s.run_printed(line, "--today 2026-11-23");
+        assert_eq!(code(&out), 1, "{defect}: {line}\n{}", stderr(&out));
+        assert!(
+            stdout(&out).contains(cause) && stdout(&out).contains(&case),
+            "{defect}: {line} did not find {cause:?} in the shrunk example:\n{}",
+            stdout(&out)
+        );
+    }
     let original = &g["example"]["entitlement"];
     let size = |e: &serde_json::Value| e.to_string().len();
     assert!(
