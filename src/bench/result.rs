@@ -322,11 +322,19 @@ impl BenchResult {
         );
         let rate = |r: Option<Stats>| r.as_ref().map_or("-".to_string(), human_rate_stats);
         let ratio = |r: Option<Stats>| r.as_ref().map_or("-".to_string(), human_ratio_stats);
-        let _ = writeln!(
-            out,
-            "{:<9} {:<10} {:<11} {:>7} {:>26} {:>26} {:>22}",
-            "op", "format", "hosting", "threads", "old", "new", "new/old"
-        );
+        if self.comparisons.is_empty() {
+            // `--systems` without both old and new: nothing to compare.
+            let _ = writeln!(
+                out,
+                "no old vs new comparison: old and new were not both measured"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{:<9} {:<10} {:<11} {:>7} {:>26} {:>26} {:>22}",
+                "op", "format", "hosting", "threads", "old", "new", "new/old"
+            );
+        }
         for c in &self.comparisons {
             let _ = writeln!(
                 out,

@@ -203,6 +203,12 @@ fn a_process_plugin_is_labelled_process_not_in_process() {
         row.contains(" process ") && !row.contains("in-process"),
         "{row}"
     );
+    // Neither old nor new measured: no empty old vs new table.
+    assert!(
+        stdout(&out).contains("no old vs new comparison") && !stdout(&out).contains("new/old\n"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
