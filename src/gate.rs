@@ -503,9 +503,14 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
     );
     if full {
         let clean = i.random_cases - i.random_cases_failing;
+        // VECTOR alone judges no random case: a case no check looked at is
+        // not clean.
+        let judged = Check::ALL
+            .into_iter()
+            .any(|c| c != Check::Vector && !i.checks_off.contains(&c));
         gate(
             "random cases",
-            if i.random_cases_failing > 0 || i.random_cases < config.min_random_cases {
+            if i.random_cases_failing > 0 || i.random_cases < config.min_random_cases || !judged {
                 Status::Red
             } else {
                 Status::Green
@@ -514,13 +519,21 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
                 "at least {} random cases, none with an unwaived finding",
                 count(config.min_random_cases)
             ),
-            format!(
-                "{} of the {} required, {} clean, {} with unwaived findings",
-                count(i.random_cases),
-                count(config.min_random_cases),
-                count(clean),
-                count(i.random_cases_failing)
-            ),
+            if judged {
+                format!(
+                    "{} of the {} required, {} clean, {} with unwaived findings",
+                    count(i.random_cases),
+                    count(config.min_random_cases),
+                    count(clean),
+                    count(i.random_cases_failing)
+                )
+            } else {
+                format!(
+                    "{} run, none judged: every check of the matrix was off ({} required)",
+                    counted(i.random_cases, "random case"),
+                    count(config.min_random_cases)
+                )
+            },
         );
         let unexercised: Vec<&str> = i
             .releases
@@ -595,15 +608,28 @@ pub fn evaluate(config: &GatesConfig, i: &GateInputs) -> Vec<Gate> {
             (None, Some(c)) => format!("findings in {c}"),
             (None, None) => "findings".into(),
         };
+        // A check that did not run found nothing because it looked for
+        // nothing: under the limit, but not proof of it.
+        let off = t.check.filter(|c| i.checks_off.contains(c));
+        let mut measured = format!(
+            "{} unwaived {what} (at most {} allowed)",
+            count(n),
+            count(t.max)
+        );
+        if let Some(c) = off {
+            measured.push_str(&format!("; {c} did not run, so none were looked for"));
+        }
         gate(
             &t.name,
-            if n > t.max { t.level } else { Status::Green },
+            if n > t.max {
+                t.level
+            } else if off.is_some() {
+                Status::Yellow
+            } else {
+                Status::Green
+            },
             format!("at most {} unwaived {what}", count(t.max)),
-            format!(
-                "{} unwaived {what} (at most {} allowed)",
-                count(n),
-                count(t.max)
-            ),
+            measured,
         );
     }
     gates
@@ -768,5 +794,51 @@ mod tests {
         );
         i.checks_off = vec![Check::Rollback];
         assert_eq!(every(&i).status, Status::Red);
+    }
+
+    /// Gates on what a check found say so when the check did not run.
+    #[test]
+    fn nothing_found_by_a_check_that_did_not_run_is_not_green() {
+        let config = GatesConfig {
+            min_random_cases: 10,
+            thresholds: vec![Threshold {
+                name: "no parity drift".into(),
+                severity: None,
+                check: Some(Check::Parity),
+                max: 0,
+                level: Status::Red,
+            }],
+            ..GatesConfig::default()
+        };
+        let find = |i: &GateInputs, name: &str| {
+            evaluate(&config, i)
+                .into_iter()
+                .find(|g| g.name == name)
+                .expect("the gate")
+        };
+        let mut i = inputs(Scope::Full);
+        i.random_cases = 20;
+        assert_eq!(find(&i, "no parity drift").status, Status::Green);
+        assert_eq!(find(&i, "random cases").status, Status::Green);
+        i.checks_off = vec![Check::Parity];
+        let g = find(&i, "no parity drift");
+        assert_eq!(g.status, Status::Yellow);
+        assert!(
+            g.measured
+                .ends_with("PARITY did not run, so none were looked for"),
+            "{g:?}"
+        );
+        assert_eq!(find(&i, "random cases").status, Status::Green);
+        // Only VECTOR on: the random cases ran, but nothing judged them.
+        i.checks_off = Check::ALL
+            .into_iter()
+            .filter(|c| *c != Check::Vector)
+            .collect();
+        let g = find(&i, "random cases");
+        assert_eq!(g.status, Status::Red);
+        assert_eq!(
+            g.measured,
+            "20 random cases run, none judged: every check of the matrix was off (10 required)"
+        );
     }
 }
