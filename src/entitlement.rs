@@ -318,11 +318,16 @@ fn check_string(field: &'static str, s: &str) -> Result<(), InvalidEntitlement> 
             format!("{} bytes is longer than {MAX_STRING_BYTES}", s.len()),
         ));
     }
-    // ASCII text is NFC: only the control characters need a look.
+    // ASCII text is NFC: only the control characters need a look. So is
+    // text below U+0300 (Latin-1 and Latin Extended names): every character
+    // there is its own composition (NFC_Quick_Check=Yes, combining class
+    // 0), and every character that can compose with a preceding one lies
+    // at U+0300 or above.
     let (control, nfc) = if s.is_ascii() {
         (s.bytes().any(|b| b.is_ascii_control()), true)
     } else {
-        (s.chars().any(char::is_control), is_nfc(s))
+        let control = s.chars().any(char::is_control);
+        (control, s.chars().all(|c| c < '\u{300}') || is_nfc(s))
     };
     if control {
         return Err(invalid(field, "contains a control character"));
@@ -349,6 +354,23 @@ impl fmt::Display for Entitlement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path of `check_string`: every string of characters below
+    /// U+0300 is NFC, so the full check is skipped for it. Every pair of
+    /// them, exhaustively (a composition needs two characters).
+    #[test]
+    fn text_below_u0300_is_nfc() {
+        let below: Vec<char> = ('\u{1}'..'\u{300}').collect();
+        for a in &below {
+            for b in &below {
+                let s: String = [*a, *b].into_iter().collect();
+                assert!(is_nfc(&s), "{s:?} ({:X} {:X})", *a as u32, *b as u32);
+            }
+        }
+        // And the boundary: a combining mark at U+0300 makes it not NFC.
+        assert!(check_string("customer.name", "A\u{30A}").is_err());
+        assert!(check_string("customer.name", "\u{C5}ngstr\u{F6}m").is_ok());
+    }
 
     const EXAMPLE: &str = r#"{"product":"acme-cad","edition":"professional","max_major":7,"features":["export-dwg","render-gpu"],"seats":25,"issued":"2026-11-23","expires":"2027-12-31","maintenance_until":null,"serial":424242,"customer":{"id":"C-000042","name":"Zoë Müller GmbH"},"order_id":"SO-1001","host_id":null}"#;
 

@@ -140,7 +140,14 @@ impl<'b> Region<'b> {
                 self.bytes.len()
             ))
         })?;
-        std::str::from_utf8(&self.bytes[off..off + s.len])
+        let bytes = &self.bytes[off..off + s.len];
+        // Decodes are mostly short ASCII strings, for which a byte check is
+        // cheaper than the call to the general UTF-8 validation.
+        if bytes.is_ascii() {
+            // SAFETY: ASCII bytes are valid UTF-8.
+            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
+        std::str::from_utf8(bytes)
             .map_err(|_| protocol(format!("typed decode: {what} is not valid UTF-8")))
     }
 

@@ -80,6 +80,12 @@ pub struct TypedDecode<'a> {
 unsafe fn text<'a>(what: &str, s: KcStr) -> Result<&'a str, String> {
     // SAFETY: the caller's guarantee.
     let bytes = unsafe { wire::bytes(s.ptr, s.len) }.map_err(|e| format!("{what}: {e}"))?;
+    // Most values are short ASCII strings: a byte check is cheaper than the
+    // call to the general UTF-8 validation.
+    if bytes.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     std::str::from_utf8(bytes).map_err(|_| format!("{what}: value is not valid UTF-8"))
 }
 
