@@ -1,7 +1,8 @@
 //! TIME: verdicts on a grid of days around every expiry boundary: the day
 //! before and the last valid day must validate, the day after must not.
 //! Perpetual keys are tried on 9999-12-31. Old and new are asked about both
-//! keys; every shipped release the entitlement covers is asked about the new
+//! keys, and judged on those they read on the day of issue (a key rejected
+//! then is ROUNDTRIP's, BACKWARD's or ROLLBACK's finding, once); every shipped release the entitlement covers is asked about the new
 //! key in its own context, when its validator is neither system (those are
 //! asked already) and it reads the key (FORWARD): a release that locks
 //! customers out on their last valid day is an outage its validator, which
@@ -95,9 +96,11 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
     let (m, plan) = (r.matrix, r.plan);
     for base in Base::BOTH {
         let generator = if base == Base::Old { &m.old } else { &m.new };
-        // The old system is asked about a new key only when it reads it.
-        let old_reads = base == Base::Old || super::rollback::old_reads_new_key(r);
         let format = r.format(base);
+        let reads = [
+            reads_on_issue(r, base, true),
+            reads_on_issue(r, base, false),
+        ];
         for (d, &(_, valid, label)) in plan.days.iter().enumerate() {
             for (by_old, validator) in [(true, &m.old), (false, &m.new)] {
                 let purpose = Purpose::Time {
@@ -109,7 +112,7 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
                     continue;
                 };
                 let at = At::request(Check::Time, generator, validator, req);
-                if by_old && !old_reads {
+                if !reads[usize::from(!by_old)] {
                     r.failure(at, result);
                     continue;
                 }
@@ -125,6 +128,25 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         }
     }
     judge_releases(r);
+}
+
+/// Whether the old (`by_old`) or new system reads `base`'s key in the key's
+/// own context, where another check asked it: a key it rejects there is
+/// that check's finding (ROUNDTRIP, BACKWARD), not one more per day of the
+/// grid. The old system is asked about a new key only when it reads it
+/// (ROLLBACK). Where the other check did not run, TIME judges every day.
+fn reads_on_issue(r: &Recorder<'_>, base: Base, by_old: bool) -> bool {
+    let purpose = match (base, by_old) {
+        (Base::New, true) => return super::rollback::old_reads_new_key(r),
+        (Base::Old, true) => Purpose::Roundtrip(Base::Old),
+        (Base::Old, false) => Purpose::Backward,
+        (Base::New, false) => Purpose::Roundtrip(Base::New),
+    };
+    match r.answered(purpose) {
+        None => true,
+        Some((_, Ok(v))) => v.verdict == Verdict::Valid,
+        Some((_, Err(_))) => false,
+    }
 }
 
 /// TIME's words for a miss on `label`.

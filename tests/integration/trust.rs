@@ -545,3 +545,40 @@ fn a_new_validator_failing_its_own_keys_keeps_their_format_and_waivers() {
         "an unwaived finding outside the new system's own validators: {unwaived:#?}"
     );
 }
+
+/// A new system that rejects every old key (its MAC over the wrong bytes)
+/// is BACKWARD's outage, once per key: TIME does not repeat it on every day
+/// of its grid as if the expiry boundary were wrong.
+#[test]
+fn a_key_rejected_on_its_day_of_issue_is_not_a_time_finding_too() {
+    let s = Scenario::demo()
+        .without_sources()
+        .without_vectors()
+        .faulty_system("new", "acme-ed1", &[("defect", "mac-wrong-bytes")]);
+    let (out, r) = s.run_report(
+        &[
+            "--cases",
+            "200",
+            "--seed",
+            "1",
+            "--checks",
+            "roundtrip,backward,time",
+            "--no-shrink",
+            "-q",
+        ],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let backward = groups(&r, "backward");
+    assert!(
+        backward
+            .iter()
+            .any(|g| g["severity"] == "outage" && g["validator"] == "new"),
+        "{backward:#?}"
+    );
+    let time: Vec<_> = groups(&r, "time")
+        .into_iter()
+        .filter(|g| g["generator"] == "old" && g["validator"] == "new")
+        .collect();
+    assert!(time.is_empty(), "BACKWARD's rejections again: {time:#?}");
+}
