@@ -30,7 +30,9 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
 }
 
 /// Records every generator's failure to answer (once per generator), a
-/// refusal of old or new that the other system issues as a finding, and
+/// refusal of old or new that the other system issues as a finding, a
+/// refusal of new that old shares but a format's generator does not (it
+/// issues a key, and no format refuses that field) as a finding, and other
 /// refusals on both sides as skipped observations.
 pub(super) fn judge_generation(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
     let m = r.matrix;
@@ -54,17 +56,57 @@ pub(super) fn judge_generation(r: &mut Recorder<'_>, generated: &Generated, i: u
                 };
                 let other_issued = generated[other][i].is_ok() && m.old != m.new;
                 let miss = judge::generation(ExpectKey::Issued, &results[i]);
+                // Where old refuses too, a format's other generator may
+                // still decide: the new system refused what a format carries.
+                let issuer = (*g == m.new && !other_issued)
+                    .then(|| unexplained_refusal(m, generated, i, &results[i]))
+                    .flatten();
                 // The old system's own ROUNDTRIP was not made either way.
-                if check == Check::Rollback || !other_issued {
+                if check == Check::Rollback || (!other_issued && issuer.is_none()) {
                     r.tally(Check::Roundtrip, g, None, |t| t.skipped += 1);
                 }
-                if let Some(miss) = miss.filter(|_| other_issued) {
-                    refused(r, check, g, other, &miss);
+                match (miss, issuer) {
+                    (Some(miss), _) if other_issued => refused(r, check, g, other, &miss),
+                    (Some(miss), Some(issuer)) => refused(r, check, g, &issuer, &miss),
+                    _ => {}
                 }
             }
             _ => {}
         }
     }
+}
+
+/// The generator of a `[formats]` format (other than old and new, whose
+/// refusals are what is judged) that issued a key for case `i` the new
+/// system refused (`refusal`), where no such generator of any format
+/// refused it naming the same field: no format the new system may issue in
+/// explains the refusal, and one carries the entitlement. `None` when a
+/// format refuses it alike (the new system may be issuing in that one) or
+/// none of their generators issued.
+fn unexplained_refusal(
+    m: &Matrix,
+    generated: &Generated,
+    i: usize,
+    refusal: &Result<String, GenerateFailure>,
+) -> Option<String> {
+    let Err(GenerateFailure::Refused { field, .. }) = refusal else {
+        return None;
+    };
+    let answers = m
+        .formats
+        .iter()
+        .flat_map(|(_, gens)| gens)
+        .filter(|g| **g != m.new && **g != m.old)
+        .filter_map(|g| Some((g, generated.get(g)?.get(i)?)));
+    let mut issuer = None;
+    for (g, answer) in answers {
+        match answer {
+            Err(GenerateFailure::Refused { field: f, .. }) if f == field => return None,
+            Ok(_) if issuer.is_none() => issuer = Some(g.clone()),
+            _ => {}
+        }
+    }
+    issuer
 }
 
 /// Records each failure of a whole batch call that no item reproduced

@@ -221,10 +221,12 @@ fn judge_entitlement_vector<'g>(
 /// products need it does, and that no `[formats]` entry lists) issue for
 /// the entitlement vectors: each key is validated by its own issuer in the
 /// entitlement's own context to learn its format, and where the vector
-/// gives an exact key in that format, the key must be exactly it. Refusals
-/// and failed calls are not judged here: every entitlement vector also runs
-/// through the matrix as a case, whose ROUNDTRIP makes these same calls and
-/// judges them (a crash is recorded once). One outcome per vector, in their
+/// gives an exact key in that format, the key must be exactly it. A refusal
+/// naming a field no format of the vector refuses is a failure (the vector
+/// pins keys only where formats issue). Other refusals and failed calls are
+/// not judged here: every entitlement vector also runs through the matrix
+/// as a case, whose ROUNDTRIP makes these same calls and judges them (a
+/// crash is recorded once). One outcome per vector, in their
 /// order.
 pub fn check_issued_keys(
     vectors: &[&EntitlementVector],
@@ -281,6 +283,34 @@ fn judge_issued_key(
         license_key: key.as_ref().ok().cloned(),
         ..base_finding(&header, system)
     };
+    if let Err(GenerateFailure::Refused { field, .. }) = &key {
+        // A refusal no format of the vector shares, where the vector pins
+        // a key: whatever format the system issues in, the vector says it
+        // is not refused.
+        let shared = v
+            .keys
+            .values()
+            .any(|k| matches!(k, ExpectedKey::Refused(f) if f == field));
+        if !shared {
+            let pinned: Vec<&str> = v
+                .keys
+                .iter()
+                .filter(|(_, k)| matches!(k, ExpectedKey::Key(_)))
+                .map(|(f, _)| f.as_str())
+                .collect();
+            let missed = judge::generation(ExpectKey::Issued, &key).map(|miss| Missed {
+                license_key: None,
+                miss,
+                expected: format!(
+                    "a key: the vector pins one in {} and no format refuses {field}",
+                    pinned.join(", ")
+                ),
+                validation: None,
+            });
+            outcome.record(&header, system, missed, base);
+        }
+        return;
+    }
     let (Ok(key), Some(Ok(validation))) = (key, own) else {
         return;
     };

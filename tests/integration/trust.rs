@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use rstest::rstest;
 
-use crate::common::{Scenario, code, stderr, unwaived_groups};
+use crate::common::{Scenario, code, stderr, stdout, unwaived_groups};
 
 /// An old validator that never checks the MAC accepts forged keys: TAMPER
 /// blames the old system with a leak, and never the new system, which is
@@ -581,4 +581,59 @@ fn a_key_rejected_on_its_day_of_issue_is_not_a_time_finding_too() {
         .filter(|g| g["generator"] == "old" && g["validator"] == "new")
         .collect();
     assert!(time.is_empty(), "BACKWARD's rejections again: {time:#?}");
+}
+
+/// A new system that refuses an entitlement the old one cannot carry either
+/// (Acme Cloud has no legacy id) is still judged: acme-ed1's other
+/// generator issues a key for it, and no format refuses its features, so
+/// the refusal is a ROUNDTRIP outage of the new system, not a skipped case.
+#[test]
+fn a_new_system_refusing_what_only_the_new_format_carries_is_red() {
+    let s = Scenario::demo().without_sources().faulty_system(
+        "new",
+        "acme-ed1",
+        &[("defect", "refuses-features")],
+    );
+    let cloud = r#"{"product":"acme-cloud","edition":"standard","max_major":1,"features":["ai-assist"],"seats":5,"issued":"2026-01-01","expires":null,"maintenance_until":null,"serial":7,"customer":null,"order_id":null,"host_id":null}"#;
+    let out = s.run(&["replay", "--entitlement", cloud, "--today", "2026-11-23"]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("new refused: features") && text.contains("new-rust issues one"),
+        "{text}"
+    );
+    // An entitlement every format refuses alike stays a skipped case: with
+    // the new system healthy, the same Cloud entitlement is no finding.
+    let healthy = Scenario::demo().without_sources();
+    let out = healthy.run(&["replay", "--entitlement", cloud, "--today", "2026-11-23"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
+/// The same refusal in the vectors: a vector that pins a key for an
+/// entitlement and declares no refusal of its features fails for a new
+/// system that refuses it, instead of dropping out of the vector checks.
+#[test]
+fn a_vector_pinning_a_key_fails_for_a_refusal_it_does_not_declare() {
+    let s = Scenario::demo().without_sources().faulty_system(
+        "new",
+        "acme-ed1",
+        &[("defect", "refuses-features")],
+    );
+    let (out, r) = s.run_report(
+        &["--cases", "0", "--checks", "vector", "--no-shrink", "-q"],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let refused: Vec<&serde_json::Value> = groups(&r, "vector")
+        .into_iter()
+        .filter(|g| g["generator"] == "new" && g["cause"] == "refused: features")
+        .collect();
+    assert_eq!(refused.len(), 1, "{:#}", r["groups"]);
+    let g = refused[0];
+    assert!(
+        g["example"]["expected"]
+            .as_str()
+            .is_some_and(|e| e.contains("the vector pins one in acme-ed1")),
+        "{g:#}"
+    );
 }
