@@ -3,7 +3,8 @@
 //!
 //! Finding groups are matched by their stable id ([`GroupKey::id`]), which
 //! does not depend on the waiver, so a group that loses its waiver is the
-//! same group, now unwaived. A group is *new* or *fixed* when it appears or
+//! same group, now unwaived (also when only part of it was waived and more
+//! of it is unwaived now). A group is *new* or *fixed* when it appears or
 //! disappears, and *grew* or *shrank* when its count moved beyond what the
 //! two runs' difference explains: with the same config, seed and cases the
 //! runs are the same computation and any change is real; otherwise random
@@ -51,6 +52,16 @@ fn by_id(r: &RunResult) -> BTreeMap<String, Side<'_>> {
         }
     }
     out
+}
+
+/// Whether a group partly waived in the baseline lost (part of) its waiver:
+/// fewer waived findings and more unwaived ones, each beyond what the runs'
+/// difference explains. Its total may not move at all (a waiver narrowed
+/// or expired leaves the same findings, now unwaived).
+fn lost_waiver(was: Count, now: Count, scale: f64, exact: bool) -> bool {
+    was.waived > 0
+        && beyond_noise(was.waived, now.waived, scale, exact) == Some(Change::Shrank)
+        && beyond_noise(was.unwaived(), now.unwaived(), scale, exact) == Some(Change::Grew)
 }
 
 /// Whether `now` findings differ from what the baseline's `was` explains.
@@ -150,6 +161,7 @@ pub fn compare(now: &RunResult, baseline: &RunResult, file: &str) -> Changes {
             Some(_) if now_count.unwaived() == 0 && before.count.unwaived() > 0 => {
                 Some(Change::Waived)
             }
+            Some(_) if lost_waiver(before.count, now_count, scale, exact) => Some(Change::Unwaived),
             Some(_) => beyond_noise(before.count.findings, now_count.findings, scale, exact),
         };
         match change {

@@ -374,3 +374,52 @@ fn gate_lines_show_threshold_and_measure_in_shared_words() {
         measured("no outage or leak")
     );
 }
+
+/// A group only partly waived in the baseline (one id, a waived and an
+/// unwaived part) whose waiver expired since: the same findings, all
+/// unwaived now. Its total did not move, but it is "no longer waived", and
+/// the gate on the comparison is not green.
+#[test]
+fn a_partly_waived_group_losing_its_waiver_is_no_longer_waived() {
+    let s = demo();
+    let (out, mut base) = s.run_report(&run_args("12"), "base");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let groups = base["groups"].as_array_mut().expect("groups");
+    let i = groups
+        .iter()
+        .position(|g| g.get("waived_by").is_some() && g["count"].as_u64() > Some(30))
+        .unwrap_or_else(|| panic!("the demo has a waived group of 30 or more: {groups:#?}"));
+    let count = groups[i]["count"].as_u64().expect("count");
+    let id = groups[i]["id"].as_str().expect("id").to_string();
+    // Split it: all but one finding waived, one unwaived, one id.
+    groups[i]["count"] = (count - 1).into();
+    let mut part = groups[i].clone();
+    let fields = part.as_object_mut().expect("group");
+    fields.remove("waived_by");
+    fields.remove("waiver_index");
+    part["count"] = 1.into();
+    groups.push(part);
+    std::fs::write(
+        s.dir.path().join("base/report.json"),
+        serde_json::to_string_pretty(&base).expect("json"),
+    )
+    .expect("write baseline");
+
+    // The waivers expire on 2027-06-30.
+    let mut args = vec!["run", "--report-dir", "now", "--today", "2027-07-01"];
+    args.extend(run_args("12"));
+    args.extend(["--baseline", "base/report.json"]);
+    s.run(&args);
+    let now: Value = serde_json::from_str(&read(&s, "now/report.json")).expect("report.json");
+    let c = change(&now, &id).unwrap_or_else(|| panic!("{:#}", now["changes"]));
+    assert_eq!(c["change"], "unwaived", "{c:#}");
+    assert_eq!(c["was"]["waived"], count - 1, "{c:#}");
+    assert_eq!(c["now"]["waived"], 0, "{c:#}");
+    let gate = now["gates"]
+        .as_array()
+        .expect("gates")
+        .iter()
+        .find(|g| g["name"] == "nothing new since baseline")
+        .expect("the baseline gate");
+    assert_eq!(gate["status"], "yellow", "{gate:#}");
+}
