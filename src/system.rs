@@ -70,6 +70,18 @@ pub enum OpenError {
         /// Where the config names it, e.g. "`[run] old`".
         role: String,
     },
+    /// A system that validates no keys is named where keys are validated.
+    #[error(
+        "system {system:?} ({implementation}) cannot validate keys, but it is {role}; hint: name a system that validates (a plugin declares it: KC_FLAG_VALIDATE, or \"validate\": true in its ready message)"
+    )]
+    CannotValidate {
+        /// The system's name.
+        system: String,
+        /// Its implementation, as reports print it.
+        implementation: String,
+        /// Where the config names it, e.g. "`[run] old`".
+        role: String,
+    },
     /// The builtin does not exist or its settings are wrong.
     #[error("system {system:?}: {source}")]
     Builtin {

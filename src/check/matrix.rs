@@ -190,6 +190,27 @@ impl Matrix {
                 });
             }
         }
+        let mut validating: Vec<(&String, String)> = vec![
+            (&config.run.old, "`[run] old`".to_string()),
+            (&config.run.new, "`[run] new`".to_string()),
+        ];
+        validating.extend(config.releases.iter().map(|r| {
+            (
+                &r.validator,
+                format!("the validator of release {:?}", r.name),
+            )
+        }));
+        for (name, role) in validating {
+            if let Some(imp) = opened.get(name)
+                && !imp.info().can_validate
+            {
+                return Err(crate::system::OpenError::CannotValidate {
+                    system: name.clone(),
+                    implementation: imp.info().to_string(),
+                    role,
+                });
+            }
+        }
         let mut systems: BTreeMap<String, Arc<dyn Implementation>> = opened
             .into_iter()
             .map(|(name, s)| (name, super::counted::Counted::wrap(s)))

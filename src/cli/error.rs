@@ -95,7 +95,8 @@ fn open_code(e: &OpenError) -> i32 {
         OpenError::UnknownSystem { .. }
         | OpenError::Config(_)
         | OpenError::Builtin { .. }
-        | OpenError::CannotGenerate { .. } => exit::USAGE,
+        | OpenError::CannotGenerate { .. }
+        | OpenError::CannotValidate { .. } => exit::USAGE,
     }
 }
 

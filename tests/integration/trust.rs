@@ -637,3 +637,32 @@ fn a_vector_pinning_a_key_fails_for_a_refusal_it_does_not_declare() {
         "{g:#}"
     );
 }
+
+/// A system that declares it validates nothing (here a process plugin whose
+/// ready message says `"validate": false`) cannot stand as a release's
+/// validator: asking it anyway gave a GO on answers it never promised. The
+/// run stops before it starts, naming the system and the release.
+#[test]
+fn a_system_that_cannot_validate_is_no_validator() {
+    crate::process::python3();
+    let settings = keycompat::system::acme_demo_settings("acme-ed1");
+    let settings: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let s = Scenario::demo().without_sources().python_system(
+        "viewer-py",
+        "tests/plugins/process/ed1_ascii_issuer.py",
+        &settings,
+    );
+    let out = s.run(&["run", "--cases", "20", "--report-dir", "r"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("system \"viewer-py\" (ed1-ascii-issuer")
+            && stderr(&out).contains(
+                "cannot validate keys, but it is the validator of release \"Acme Viewer 3.1\""
+            ),
+        "{}",
+        stderr(&out)
+    );
+}
