@@ -516,6 +516,12 @@ impl Config {
         for (format, f) in &self.formats {
             for (i, g) in f.generators.iter().enumerate() {
                 known(g, format!("formats.{format}.generators[{i}]"))?;
+                if let Some(first) = f.generators[..i].iter().position(|x| x == g) {
+                    return Err(self.invalid(
+                        format!("formats.{format}.generators[{i}]"),
+                        format!("{g:?} is listed twice (also generators[{first}])"),
+                    ));
+                }
             }
         }
         if !self.systems.is_empty() {
