@@ -113,6 +113,14 @@ impl EnvConfig {
                 return Err((field, format!("{} appears twice", label(env))));
             }
         }
+        if self.systems.as_ref().is_some_and(Vec::is_empty) {
+            return Err((
+                "systems".into(),
+                "an empty list checks no system; hint: leave `systems` out for the defaults \
+                 (old, new and every release's validator), or leave \"env\" out of `run.checks`"
+                    .into(),
+            ));
+        }
         for (i, name) in self.systems.iter().flatten().enumerate() {
             let field = format!("systems[{i}]");
             if !systems.contains_key(name) {

@@ -380,26 +380,63 @@ fn inspect_library(
 /// passes on what it printed and its exit code; a child that a signal
 /// ended, or that ended printing nothing, is the plugin's doing.
 fn inspect_in_child(path: &Path) -> Result<i32, CliError> {
+    use std::io::Read;
     let exe = std::env::current_exe().map_err(io("finding keycompat's own executable"))?;
-    let out = std::process::Command::new(exe)
+    let mut child = std::process::Command::new(exe)
         .args(std::env::args_os().skip(1))
         .env(INSPECT_CHILD, "1")
         .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
+        .spawn()
         .map_err(io("starting a process to load the plugin in"))?;
-    let printed = String::from_utf8_lossy(&out.stdout);
-    out!("{printed}");
-    match out.status.code() {
-        Some(code) if code != exit::GO || !printed.trim().is_empty() => Ok(code),
-        _ => Err(plugin::PluginError::Open {
+    let failed = |message: String| -> CliError {
+        plugin::PluginError::Open {
             path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
-            message: format!(
-                "loading it ended the process that loaded it ({}) before its table could be read",
-                crate::plugin::worker::describe_status(out.status)
-            ),
+            message,
         }
-        .into()),
+        .into()
+    };
+    // Read what it prints beside the wait: a plugin that hangs while
+    // loading (a constructor, the entry point, create) must not hang us.
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut printed = Vec::new();
+        let _ = stdout.read_to_end(&mut printed);
+        let _ = tx.send(printed);
+    });
+    let limit = crate::plugin::worker::MIN_LOAD_TIMEOUT;
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(io("waiting for the plugin's process"))?
+        {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(failed(format!(
+                "it did not finish loading within {}s (its constructor, kc_plugin_entry_v1 or create hung); the process that loaded it was killed",
+                limit.as_secs()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // A grandchild the plugin started may still hold the pipe open.
+    let printed = rx
+        .recv_timeout(std::time::Duration::from_secs(1))
+        .unwrap_or_default();
+    let printed = String::from_utf8_lossy(&printed);
+    out!("{printed}");
+    match status.code() {
+        Some(code) if code != exit::GO || !printed.trim().is_empty() => Ok(code),
+        _ => Err(failed(format!(
+            "loading it ended the process that loaded it ({}) before its table could be read",
+            crate::plugin::worker::describe_status(status)
+        ))),
     }
 }
 

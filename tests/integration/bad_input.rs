@@ -34,6 +34,7 @@ fn check(out: &std::process::Output, exit: i32, needle: &str) {
 #[case::unknown_release_product(&format!("{BASE}[[releases]]\nname = \"R\"\nproduct = \"acme-paint\"\nversion = \"5.4\"\nvalidator = \"old\"\n"), "releases[0].product")]
 #[case::bad_release_version(&format!("{BASE}[[releases]]\nname = \"R\"\nproduct = \"acme-cad\"\nversion = \"5\"\nvalidator = \"old\"\n"), "not a version")]
 #[case::unknown_format_generator(&format!("{BASE}[formats.acme-lk1]\ngenerators = [\"olden\"]\n"), "formats.acme-lk1.generators[0]")]
+#[case::env_checking_no_system(&format!("{BASE}[env]\nsystems = []\n"), "`env.systems`: an empty list checks no system")]
 #[case::format_generator_twice(&format!("{BASE}[formats.acme-lk1]\ngenerators = [\"old\", \"new\", \"old\"]\n"), "formats.acme-lk1.generators[2]`: \"old\" is listed twice (also generators[0])")]
 #[case::waiver_without_owner(&format!("{BASE}[[waivers]]\ncheck = \"forward\"\nreason = \"r\"\nowner = \"\"\nticket = \"T-1\"\nexpires = \"2027-01-01\"\n"), "waivers[0].owner")]
 #[case::waiver_unknown_check(&format!("{BASE}[[waivers]]\ncheck = \"sideways\"\nreason = \"r\"\nowner = \"o\"\nticket = \"T-1\"\nexpires = \"2027-01-01\"\n"), "sideways")]

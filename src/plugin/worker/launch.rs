@@ -25,8 +25,8 @@ use crate::plugin::library::{PluginError, sha256_file};
 use crate::settings::Settings;
 
 /// How long a worker may take to load its plugin, or a process plugin to
-/// start, and say hello.
-const MIN_LOAD_TIMEOUT: Duration = Duration::from_secs(60);
+/// start, and say hello (also `plugin inspect`'s limit on loading a library).
+pub const MIN_LOAD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Starts a process for `target` and waits for its hello.
 pub(super) fn launch(

@@ -137,6 +137,7 @@ pub use command::ProcessCommand;
 pub use coordinator::WorkerImpl;
 pub use ending::describe_status;
 pub use entry::worker_main;
+pub use launch::MIN_LOAD_TIMEOUT;
 pub use options::{DEFAULT_MEMORY_LIMIT, WorkerOptions, human_bytes};
 pub use pool::WorkerStats;
 pub use stopping::{stop_calls_on, stopping as calls_stopped};
