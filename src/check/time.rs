@@ -2,8 +2,9 @@
 //! before and the last valid day must validate, the day after must not.
 //! Perpetual keys are tried on 9999-12-31. Old and new are asked about both
 //! keys, and judged on those they read on the day of issue (a key rejected
-//! then is ROUNDTRIP's, BACKWARD's or ROLLBACK's finding, once); every shipped release the entitlement covers is asked about the new
-//! key in its own context, when its validator is neither system (those are
+//! then is ROUNDTRIP's, BACKWARD's or ROLLBACK's finding, once); every
+//! shipped release the entitlement covers is asked about the new key in its
+//! own context, when its validator is neither system (those are
 //! asked already) and it reads the key (FORWARD): a release that locks
 //! customers out on their last valid day is an outage its validator, which
 //! can never change, brings to every new key.
