@@ -454,6 +454,18 @@ impl Config {
                         "the command is empty: give the program and its arguments, e.g. [\"python3\", \"validator.py\"]",
                     ));
                 }
+                if let Some(i) = command.iter().position(|a| a.contains('\0')) {
+                    return Err(self.invalid(
+                        format!("{field}.command[{i}]"),
+                        "contains a NUL byte, which no command line can carry",
+                    ));
+                }
+                for (name, value) in &s.env {
+                    crate::environment::check_variable(name, value).map_err(|(sub, m)| {
+                        let at = sub.map_or(format!("{field}.env"), |n| format!("{field}.env.{n}"));
+                        self.invalid(at, m)
+                    })?;
+                }
                 let cwd = self.command_cwd(s);
                 if !cwd.is_dir() {
                     return Err(self.invalid(
@@ -461,6 +473,11 @@ impl Config {
                         format!("{} is not a directory", cwd.display()),
                     ));
                 }
+            } else if s.plugin.as_deref().is_some_and(|p| p.trim().is_empty()) {
+                return Err(self.invalid(
+                    format!("{field}.plugin"),
+                    "the path is empty: give the plugin library's path, e.g. \"${exe_dir}/libacme_lk1_c.so\"",
+                ));
             } else if s.cwd.is_some() || !s.env.is_empty() {
                 return Err(self.invalid(
                     field,

@@ -76,6 +76,21 @@ pub fn label(env: &Environment) -> String {
         .join(" ")
 }
 
+/// Checks one environment variable: a problem as (the variable's name when
+/// the value is at fault, message).
+pub fn check_variable(name: &str, value: &str) -> Result<(), (Option<String>, String)> {
+    if name.is_empty() || name.contains(['=', '\0']) {
+        return Err((
+            None,
+            format!("{name:?} is not a variable name: it must be non-empty, without `=` or NUL"),
+        ));
+    }
+    if value.contains('\0') {
+        return Err((Some(name.to_string()), "the value contains NUL".into()));
+    }
+    Ok(())
+}
+
 impl EnvConfig {
     /// Checks the section against the config's `systems`: a problem as
     /// (field below `env`, message).
@@ -97,17 +112,9 @@ impl EnvConfig {
                 ));
             }
             for (name, value) in env {
-                if name.is_empty() || name.contains(['=', '\0']) {
-                    return Err((
-                        field,
-                        format!(
-                            "{name:?} is not a variable name: it must be non-empty, without `=` or NUL"
-                        ),
-                    ));
-                }
-                if value.contains('\0') {
-                    return Err((format!("{field}.{name}"), "the value contains NUL".into()));
-                }
+                check_variable(name, value).map_err(|(sub, m)| {
+                    (sub.map_or(field.clone(), |n| format!("{field}.{n}")), m)
+                })?;
             }
             if self.environments[..i].contains(env) {
                 return Err((field, format!("{} appears twice", label(env))));

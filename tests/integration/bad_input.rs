@@ -34,6 +34,22 @@ fn check(out: &std::process::Output, exit: i32, needle: &str) {
 #[case::unknown_release_product(&format!("{BASE}[[releases]]\nname = \"R\"\nproduct = \"acme-paint\"\nversion = \"5.4\"\nvalidator = \"old\"\n"), "releases[0].product")]
 #[case::bad_release_version(&format!("{BASE}[[releases]]\nname = \"R\"\nproduct = \"acme-cad\"\nversion = \"5\"\nvalidator = \"old\"\n"), "not a version")]
 #[case::unknown_format_generator(&format!("{BASE}[formats.acme-lk1]\ngenerators = [\"olden\"]\n"), "formats.acme-lk1.generators[0]")]
+#[case::nul_in_command(
+    "[systems.old]\ncommand = [\"python3\", \"a\\u0000b.py\"]\n",
+    "`systems.old.command[1]`: contains a NUL byte"
+)]
+#[case::bad_env_name(
+    "[systems.old]\ncommand = [\"python3\"]\nenv = { \"A=B\" = \"1\" }\n",
+    "`systems.old.env`: \"A=B\" is not a variable name"
+)]
+#[case::nul_in_env_value(
+    "[systems.old]\ncommand = [\"python3\"]\nenv = { A = \"x\\u0000y\" }\n",
+    "`systems.old.env.A`: the value contains NUL"
+)]
+#[case::empty_plugin_path(
+    "[systems.old]\nplugin = \"\"\n",
+    "`systems.old.plugin`: the path is empty"
+)]
 #[case::env_checking_no_system(&format!("{BASE}[env]\nsystems = []\n"), "`env.systems`: an empty list checks no system")]
 #[case::format_generator_twice(&format!("{BASE}[formats.acme-lk1]\ngenerators = [\"old\", \"new\", \"old\"]\n"), "formats.acme-lk1.generators[2]`: \"old\" is listed twice (also generators[0])")]
 #[case::waiver_without_owner(&format!("{BASE}[[waivers]]\ncheck = \"forward\"\nreason = \"r\"\nowner = \"\"\nticket = \"T-1\"\nexpires = \"2027-01-01\"\n"), "waivers[0].owner")]
