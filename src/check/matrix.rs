@@ -168,48 +168,50 @@ impl Matrix {
             None => crate::system::open_all(config, &names, hosting)?,
             Some(hook) => open_all_hooked(config, &names, hosting, hook)?,
         };
-        let mut generating: Vec<(&String, String)> = vec![
-            (&config.run.old, "`[run] old`".to_string()),
-            (&config.run.new, "`[run] new`".to_string()),
+        // Every role a system plays where it must issue keys (`true`) or
+        // validate them (`false`): issuing roles first, then validating.
+        let run_roles = [
+            (&config.run.old, "`[run] old`"),
+            (&config.run.new, "`[run] new`"),
         ];
+        let mut roles: Vec<(&String, String, bool)> = run_roles
+            .iter()
+            .map(|(name, role)| (*name, role.to_string(), true))
+            .collect();
         for (format, f) in &config.formats {
-            generating.extend(
+            roles.extend(
                 f.generators
                     .iter()
-                    .map(|g| (g, format!("a generator of `[formats.{format}]`"))),
+                    .map(|g| (g, format!("a generator of `[formats.{format}]`"), true)),
             );
         }
-        for (name, role) in generating {
-            if let Some(imp) = opened.get(name)
-                && !imp.info().can_generate
-            {
-                return Err(crate::system::OpenError::CannotGenerate {
-                    system: name.clone(),
-                    implementation: imp.info().to_string(),
-                    role,
-                });
-            }
-        }
-        let mut validating: Vec<(&String, String)> = vec![
-            (&config.run.old, "`[run] old`".to_string()),
-            (&config.run.new, "`[run] new`".to_string()),
-        ];
-        validating.extend(config.releases.iter().map(|r| {
-            (
-                &r.validator,
-                format!("the validator of release {:?}", r.name),
-            )
+        roles.extend(run_roles.map(|(name, role)| (name, role.to_string(), false)));
+        roles.extend(config.releases.iter().map(|r| {
+            let role = format!("the validator of release {:?}", r.name);
+            (&r.validator, role, false)
         }));
-        for (name, role) in validating {
-            if let Some(imp) = opened.get(name)
-                && !imp.info().can_validate
-            {
-                return Err(crate::system::OpenError::CannotValidate {
-                    system: name.clone(),
-                    implementation: imp.info().to_string(),
-                    role,
-                });
+        for (name, role, issues) in roles {
+            let Some(imp) = opened.get(name) else {
+                continue;
+            };
+            let info = imp.info();
+            if issues && info.can_generate || !issues && info.can_validate {
+                continue;
             }
+            let (system, implementation) = (name.clone(), info.to_string());
+            return Err(if issues {
+                crate::system::OpenError::CannotGenerate {
+                    system,
+                    implementation,
+                    role,
+                }
+            } else {
+                crate::system::OpenError::CannotValidate {
+                    system,
+                    implementation,
+                    role,
+                }
+            });
         }
         let mut systems: BTreeMap<String, Arc<dyn Implementation>> = opened
             .into_iter()

@@ -58,8 +58,9 @@ fn replay_target(
 }
 
 /// `replay --report PATH --finding ID`: everything from the report: the
-/// group's example case (the shrunk one, as shown) and check, the run's config (unless `--config` names
-/// another) and the day it judged waivers on (unless `--today`).
+/// group's example case (the shrunk one, as shown) and check, the run's
+/// config (unless `--config` names another) and the day it judged waivers
+/// on (unless `--today`).
 fn from_report(
     config_path: Option<&Path>,
     report: &Path,

@@ -415,11 +415,6 @@ fn a_partly_waived_group_losing_its_waiver_is_no_longer_waived() {
     assert_eq!(c["change"], "unwaived", "{c:#}");
     assert_eq!(c["was"]["waived"], count - 1, "{c:#}");
     assert_eq!(c["now"]["waived"], 0, "{c:#}");
-    let gate = now["gates"]
-        .as_array()
-        .expect("gates")
-        .iter()
-        .find(|g| g["name"] == "nothing new since baseline")
-        .expect("the baseline gate");
+    let gate = gate(&now, "nothing new since baseline");
     assert_eq!(gate["status"], "yellow", "{gate:#}");
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use rstest::rstest;
 
-use crate::common::{Scenario, code, stderr, stdout, unwaived_groups};
+use crate::common::{Scenario, code, gate, stderr, stdout, unwaived_groups};
 
 /// An old validator that never checks the MAC accepts forged keys: TAMPER
 /// blames the old system with a leak, and never the new system, which is
@@ -136,16 +136,22 @@ fn s_waivers(s: &Scenario) -> Vec<toml::Value> {
     config["waivers"].as_array().expect("waivers").clone()
 }
 
+/// The demo whose new system refuses every entitlement with features.
+fn new_refusing_features() -> Scenario {
+    Scenario::demo().without_sources().faulty_system(
+        "new",
+        "acme-ed1",
+        &[("defect", "refuses-features")],
+    )
+}
+
 /// A new system that refuses (a declared refusal) every entitlement with a
 /// feature, which the old system issues: customers who cannot get a key.
 /// Each is a ROUNDTRIP outage of the new system naming the refused field,
 /// never waived, and the run is red.
 #[test]
 fn a_new_system_refusing_what_old_issues_is_red() {
-    let s = Scenario::demo()
-        .without_sources()
-        .faulty_system("new", "acme-ed1", &[("defect", "refuses-features")])
-        .set("run", "isolation", "none".into());
+    let s = new_refusing_features().set("run", "isolation", "none".into());
     let (out, r) = s.run_report(&["--cases", "200", "--seed", "9", "--no-shrink", "-q"], "r");
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let refused: Vec<&serde_json::Value> = groups(&r, "roundtrip")
@@ -167,12 +173,7 @@ fn a_new_system_refusing_what_old_issues_is_red() {
             .is_some_and(|f| !f.is_empty()),
         "{g:#}"
     );
-    let gate = r["gates"]
-        .as_array()
-        .expect("gates")
-        .iter()
-        .find(|g| g["name"] == "no outage or leak")
-        .expect("the outage gate");
+    let gate = gate(&r, "no outage or leak");
     assert_eq!(gate["status"], "red", "{gate:#}");
 }
 
@@ -438,12 +439,7 @@ fn a_waiver_never_covers_a_crash() {
     for g in &crashes {
         assert!(g["waived_by"].is_null(), "a waived crash: {g:#}");
     }
-    let gate = r["gates"]
-        .as_array()
-        .expect("gates")
-        .iter()
-        .find(|g| g["name"] == "no crash or error")
-        .expect("the crash gate");
+    let gate = gate(&r, "no crash or error");
     assert_eq!(gate["status"], "red", "{gate:#}");
 }
 
@@ -589,11 +585,7 @@ fn a_key_rejected_on_its_day_of_issue_is_not_a_time_finding_too() {
 /// the refusal is a ROUNDTRIP outage of the new system, not a skipped case.
 #[test]
 fn a_new_system_refusing_what_only_the_new_format_carries_is_red() {
-    let s = Scenario::demo().without_sources().faulty_system(
-        "new",
-        "acme-ed1",
-        &[("defect", "refuses-features")],
-    );
+    let s = new_refusing_features();
     let cloud = r#"{"product":"acme-cloud","edition":"standard","max_major":1,"features":["ai-assist"],"seats":5,"issued":"2026-01-01","expires":null,"maintenance_until":null,"serial":7,"customer":null,"order_id":null,"host_id":null}"#;
     let out = s.run(&["replay", "--entitlement", cloud, "--today", "2026-11-23"]);
     assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
@@ -614,11 +606,7 @@ fn a_new_system_refusing_what_only_the_new_format_carries_is_red() {
 /// system that refuses it, instead of dropping out of the vector checks.
 #[test]
 fn a_vector_pinning_a_key_fails_for_a_refusal_it_does_not_declare() {
-    let s = Scenario::demo().without_sources().faulty_system(
-        "new",
-        "acme-ed1",
-        &[("defect", "refuses-features")],
-    );
+    let s = new_refusing_features();
     let (out, r) = s.run_report(
         &["--cases", "0", "--checks", "vector", "--no-shrink", "-q"],
         "r",
