@@ -130,21 +130,11 @@ pub fn judge_field_key(
     witness: Option<Result<Validation, CallFailure>>,
 ) -> Vec<FieldKeyMiss> {
     let mut out = Vec::new();
-    let failed = |system: &str, f: &CallFailure| {
-        let miss = Miss::Failed(f.clone());
-        FieldKeyMiss {
-            validator: system.to_string(),
-            cause: format!("field key: validate {}", miss.cause()),
-            miss,
-            expected: "an answer".into(),
-            validation: None,
-        }
-    };
     if let Err(f) = &old {
-        out.push(failed(&m.old, f));
+        out.push(field_key_failure(&m.old, f));
     }
     if let Err(f) = &new {
-        out.push(failed(&m.new, f));
+        out.push(field_key_failure(&m.new, f));
     }
     let (Ok(old), Ok(new)) = (old, new) else {
         return out;
@@ -182,6 +172,95 @@ pub fn judge_field_key(
         });
     }
     out
+}
+
+/// A system's failure to answer on a field key: a crash finding of its own.
+pub fn field_key_failure(system: &str, f: &CallFailure) -> FieldKeyMiss {
+    let miss = Miss::Failed(f.clone());
+    FieldKeyMiss {
+        validator: system.to_string(),
+        cause: format!("field key: validate {}", miss.cause()),
+        miss,
+        expected: "an answer".into(),
+        validation: None,
+    }
+}
+
+/// The validators that settle a field key old and new read differently:
+/// every other generator of the old system's format in `[formats]` that
+/// validates (implementations of the format old's keys are in).
+pub fn field_key_witnesses(m: &Matrix) -> Vec<String> {
+    let Some((_, generators)) = m.formats.iter().find(|(_, g)| g.contains(&m.old)) else {
+        return Vec::new();
+    };
+    generators
+        .iter()
+        .filter(|g| **g != m.old && **g != m.new)
+        .filter(|g| m.systems.get(*g).is_some_and(|s| s.info().can_validate))
+        .cloned()
+        .collect()
+}
+
+/// Where old and new read a field key differently and a strict majority of
+/// the format's validators (old, new and the `witnesses` that answered, see
+/// [`field_key_witnesses`]) read it as the new system does: the old system
+/// misreads the key, so the miss is the old system's, judged against the
+/// new system's reading. `None` leaves the old reading the reference.
+pub fn old_outvoted(
+    m: &Matrix,
+    old: &Validation,
+    new: &Validation,
+    witnesses: &[(String, Result<Validation, CallFailure>)],
+) -> Option<FieldKeyMiss> {
+    let answered: Vec<(&String, &Validation)> = witnesses
+        .iter()
+        .filter_map(|(name, r)| r.as_ref().ok().map(|v| (name, v)))
+        .collect();
+    let with_new: Vec<&str> = answered
+        .iter()
+        .filter(|(_, v)| reads_alike(v, new))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let voters = answered.len() + 2;
+    if with_new.is_empty() || 2 * (with_new.len() + 1) <= voters {
+        return None;
+    }
+    let expect = match new.verdict {
+        Verdict::Valid => Expect::Valid {
+            reference: new.decoded.as_ref(),
+            known_features: None,
+            carries: None,
+        },
+        verdict => Expect::Exactly {
+            verdict,
+            decoded: None,
+        },
+    };
+    let answer = Ok(old.clone());
+    let miss = judge::validation(expect, &answer)?;
+    Some(FieldKeyMiss {
+        validator: m.old.clone(),
+        cause: format!("field key misread by old: {}", miss.cause()),
+        expected: format!(
+            "{}, as {} and {} read it",
+            expect.describe(),
+            m.new,
+            with_new.join(" and ")
+        ),
+        miss,
+        validation: answer.ok(),
+    })
+}
+
+/// Whether two validators read a key alike: the same verdict and, for a
+/// valid key, the same decode.
+fn reads_alike(a: &Validation, b: &Validation) -> bool {
+    a.verdict == b.verdict
+        && (a.verdict != Verdict::Valid
+            || match (&a.decoded, &b.decoded) {
+                (Some(x), Some(y)) => x.diff(y, None).is_empty(),
+                (x, y) => x.is_none() && y.is_none(),
+            })
 }
 
 /// The old system's own miss on a field key where the expiry the key

@@ -307,6 +307,37 @@ fn an_old_decoder_that_misreads_its_keys_is_blamed_not_the_new_system_reading_th
     assert!(backward.is_empty(), "BACKWARD blames new: {backward:#?}");
 }
 
+/// A field key (no sale to compare with) that old and new decode
+/// differently: the format's other validators (`[formats]` generators that
+/// validate) settle which of them misreads it. An old decoder that loses a
+/// feature bit is blamed as old's misreading, not as the new system
+/// granting more; a new decoder with the same defect stays blamed on new.
+#[rstest]
+#[case::old_misreads("old", "acme-lk1", "old", "field key misread by old: drift: features")]
+#[case::new_misreads("new", "acme-ed1", "new", "field key drift: features")]
+fn a_field_key_read_differently_is_blamed_on_the_system_the_format_outvotes(
+    #[case] faulty: &str,
+    #[case] scheme: &str,
+    #[case] blamed: &str,
+    #[case] cause: &str,
+) {
+    let s = Scenario::demo()
+        .faulty_system(faulty, scheme, &[("defect", "last-bit-unread")])
+        .set("run", "isolation", "none".into());
+    let (out, r) = s.report("data", &["--only", "field-keys", "-q"], "rep");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&r);
+    assert!(
+        groups
+            .iter()
+            .any(|g| is(g, "backward", "field-keys", blamed, cause)),
+        "{groups:#?}"
+    );
+    let other = if blamed == "old" { "new" } else { "old" };
+    let wrong: Vec<&Group> = groups.iter().filter(|g| g.3 == other).collect();
+    assert!(wrong.is_empty(), "{other} blamed: {wrong:#?}");
+}
+
 /// An old generator that refuses what its own format carries (here every
 /// entitlement with a feature): the old system reads the new system's
 /// acme-lk1 key for it, so the refusal is the old system's defect, and the
