@@ -227,7 +227,9 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diffs: Vec<FieldDiff>,
     /// The field the old system named when it refused to issue the
-    /// entitlement (what the old format cannot carry), if it refused.
+    /// entitlement (what the old format cannot carry), if it refused; or
+    /// the field another generator of its format refused where the old
+    /// system's key does not carry the entitlement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_refused: Option<String>,
     /// Set when the outage was avoidable: the generator (and its format) whose

@@ -8,7 +8,7 @@ use super::matrix::{Generated, Matrix};
 use super::tamper::mutate::Mutation;
 use crate::date::Day;
 use crate::fanout;
-use crate::implementation::CallFailure;
+use crate::implementation::{CallFailure, GenerateFailure};
 use crate::verdict::{Context, Validation};
 
 /// Why a validation was requested: the check, and what in it.
@@ -112,6 +112,9 @@ pub(crate) struct Plan {
     pub(crate) new_key: Option<String>,
     /// The field the old system named when it refused the entitlement.
     pub(crate) old_refused: Option<String>,
+    /// Where the old system issued a key: the field another generator of
+    /// its `[formats]` format named in refusing the entitlement.
+    pub(crate) format_refused: Option<String>,
     /// Keys other generators (old first) issued for the entitlement, distinct
     /// from the new key and each other: (generator, key).
     pub(crate) alternatives: Vec<(String, String)>,
@@ -126,6 +129,19 @@ pub(crate) struct Plan {
     /// ENV's days: (day, label).
     pub(crate) env_days: Vec<(Day, &'static str)>,
     pub(crate) requests: Vec<Request>,
+}
+
+/// The field the first other generator of the old system's format (neither
+/// old nor new) named in refusing entitlement `i`, if one refused it.
+fn format_refusal(m: &Matrix, generated: &Generated, i: usize) -> Option<String> {
+    let (_, generators) = m.formats.iter().find(|(_, g)| g.contains(&m.old))?;
+    generators
+        .iter()
+        .filter(|g| **g != m.old && **g != m.new)
+        .find_map(|g| match generated.get(g).map(|keys| &keys[i]) {
+            Some(Err(GenerateFailure::Refused { field, .. })) => Some(field.clone()),
+            _ => None,
+        })
 }
 
 impl Plan {
@@ -154,6 +170,9 @@ impl Plan {
             })
         };
         let issued_as = [issued_as(&m.old, &old_key), issued_as(&m.new, &new_key)];
+        let format_refused = old_key
+            .as_ref()
+            .and_then(|_| format_refusal(m, generated, i));
         Plan {
             old_key,
             new_key,
@@ -164,6 +183,7 @@ impl Plan {
                 }
                 _ => None,
             },
+            format_refused,
             alternatives,
             mutations: Default::default(),
             days: Vec::new(),

@@ -86,7 +86,12 @@ impl<'a> Recorder<'a> {
         let old_refused = plan
             .old_refused
             .clone()
-            .filter(|_| format_may_refuse(plan, answers, &case.entitlement));
+            .filter(|_| format_may_refuse(plan, answers, &case.entitlement))
+            .or_else(|| {
+                plan.format_refused
+                    .clone()
+                    .filter(|_| old_key_misreads(plan, answers, &case.entitlement))
+            });
         Recorder {
             matrix,
             case,
@@ -357,6 +362,25 @@ fn format_may_refuse(plan: &Plan, answers: &[Answer], e: &Entitlement) -> bool {
     !matches!(
         plan.answered(answers, Purpose::Rollback),
         Some((_, answer)) if judge::validation(expect, answer).is_none()
+    )
+}
+
+/// Whether the old system's own key for `e` reads back as something else
+/// than `e` (ROUNDTRIP): an old generator that issued where another
+/// generator of its format refused, and whose key does not carry the
+/// entitlement, wrapped or dropped what its format cannot carry instead of
+/// refusing. That is its own ROUNDTRIP finding; for waivers the entitlement
+/// is one the old format refuses.
+fn old_key_misreads(plan: &Plan, answers: &[Answer], e: &Entitlement) -> bool {
+    let sold = Decoded::from_entitlement(e);
+    let expect = Expect::Valid {
+        reference: Some(&sold),
+        known_features: None,
+        carries: None,
+    };
+    matches!(
+        plan.answered(answers, Purpose::Roundtrip(Base::Old)),
+        Some((_, answer @ Ok(_))) if judge::validation(expect, answer).is_some()
     )
 }
 

@@ -307,6 +307,29 @@ fn an_old_decoder_that_misreads_its_keys_is_blamed_not_the_new_system_reading_th
     assert!(backward.is_empty(), "BACKWARD blames new: {backward:#?}");
 }
 
+/// An old generator that wraps what its format cannot carry instead of
+/// refusing (seats above 1023 masked to 10 bits), where another generator
+/// of its format refuses: its keys are its own ROUNDTRIP findings, and the
+/// new system's acme-ed1 keys for those entitlements, which lk1-only
+/// releases and a rolled-back old system cannot read, are what the demo's
+/// waivers for "what acme-lk1 cannot carry" (`old_refuses = true`) cover,
+/// not unwaived outages blamed on the new system.
+#[test]
+fn an_old_generator_wrapping_instead_of_refusing_is_blamed_not_the_new_system() {
+    let groups = run_with_old_defect("seats-wrapped");
+    assert!(
+        groups
+            .iter()
+            .any(|g| is(g, "roundtrip", "old", "old", "seats")),
+        "{groups:#?}"
+    );
+    let on_new: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.2 == "new" || g.3 == "new")
+        .collect();
+    assert!(on_new.is_empty(), "blamed on new: {on_new:#?}");
+}
+
 /// A field key (no sale to compare with) that old and new decode
 /// differently: the format's other validators (`[formats]` generators that
 /// validate) settle which of them misreads it. An old decoder that loses a
