@@ -3,10 +3,14 @@
 //! the code it returns.
 
 fn main() {
-    keycompat::plugin::exit_guard::arm();
     // Arguments may be any bytes (a key typed in another encoding): clap
     // reports those that are not UTF-8; only the worker's marker is read here.
     let worker = std::env::args_os().nth(1).is_some_and(|a| a == "__worker");
+    if worker {
+        keycompat::plugin::exit_guard::arm_worker();
+    } else {
+        keycompat::plugin::exit_guard::arm();
+    }
     if !worker {
         keycompat::plugin::worker::adopt_orphans();
     }

@@ -3,7 +3,8 @@
 //! run: CI would read exit code 0 as GO, with no report. The first in-process
 //! load registers an exit handler; when the process exits before keycompat
 //! said it [`finished`], the handler names the plugins loaded and replaces the
-//! exit code with [`crate::exit::PLUGIN`].
+//! exit code with [`crate::exit::PLUGIN`]. In a worker process the same
+//! handler says the plugin called `exit()`, for the parent's crash finding.
 //!
 //! Limits: a plugin that calls `_exit` or is killed by a signal bypasses exit
 //! handlers (the shell then sees its code or the signal, never a verdict);
@@ -15,6 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Set by the binary: only its process is guarded (a library user, a test
 /// harness, exits as it likes).
 static ARMED: AtomicBool = AtomicBool::new(false);
+/// Set in a worker process (`keycompat __worker`): there the plugin's exit
+/// ends one worker, which the parent turns into a crash finding.
+static WORKER: AtomicBool = AtomicBool::new(false);
 /// Set when keycompat itself is about to exit.
 static FINISHED: AtomicBool = AtomicBool::new(false);
 /// The in-process plugins loaded so far, for the message.
@@ -23,6 +27,13 @@ static LOADED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// Guards this process: called by the `keycompat` binary at start.
 pub fn arm() {
     ARMED.store(true, Ordering::SeqCst);
+}
+
+/// Guards a worker process: the message then says what the parent's crash
+/// finding needs (the plugin called `exit`), not how to isolate it.
+pub fn arm_worker() {
+    WORKER.store(true, Ordering::SeqCst);
+    arm();
 }
 
 /// Says keycompat is exiting on its own: the exit code is its own.
@@ -58,12 +69,19 @@ extern "C" fn on_exit() {
         .map(|l| l.join(", "))
         .unwrap_or_else(|_| "an in-process plugin".into());
     use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "error: the process was ended from inside a plugin loaded in-process ({plugins}) \
-         before keycompat finished: no verdict was reached; \
-         hint: run with --isolation worker to turn this into a crash finding"
-    );
+    let _ = if WORKER.load(Ordering::SeqCst) {
+        writeln!(
+            std::io::stderr(),
+            "the plugin ({plugins}) called exit() before answering, ending its worker process"
+        )
+    } else {
+        writeln!(
+            std::io::stderr(),
+            "error: the process was ended from inside a plugin loaded in-process ({plugins}) \
+             before keycompat finished: no verdict was reached; \
+             hint: run with --isolation worker to turn this into a crash finding"
+        )
+    };
     // SAFETY: `_exit` ends the process at once without running further exit
     // handlers; always sound to call.
     unsafe { libc::_exit(crate::exit::PLUGIN) }

@@ -180,7 +180,8 @@ fn a_new_system_refusing_what_old_issues_is_red() {
 /// Nothing dropped: a new system whose validator fails on a known set of
 /// inputs (the plugin logs each input it fails on) yields exactly one crash
 /// finding per failing input, each naming that input, check by check, in
-/// process (an error status) and isolated (the worker aborts and restarts).
+/// process (an error status) and isolated (the worker aborts, or the plugin
+/// ends it with `exit(0)`, and it restarts).
 #[rstest]
 #[case::tamper("new", "tamper", "40", "61", "none")]
 #[case::time("new", "time", "60", "7", "none")]
@@ -188,6 +189,7 @@ fn a_new_system_refusing_what_old_issues_is_red() {
 #[case::rollback_by_old("old", "rollback", "60", "5", "none")]
 #[case::tamper_by_old("old", "tamper", "30", "61", "none")]
 #[case::every_check_isolated("new", "all", "30", "61", "worker")]
+#[case::exit_isolated("old", "all", "30", "61", "worker-exit")]
 fn every_failing_input_is_one_crash_finding(
     #[case] system: &str,
     #[case] check: &str,
@@ -195,10 +197,10 @@ fn every_failing_input_is_one_crash_finding(
     #[case] every: &str,
     #[case] isolation: &str,
 ) {
-    let fault = if isolation == "none" {
-        "fail-on-key"
-    } else {
-        "abort-on-key"
+    let (fault, isolation) = match isolation {
+        "none" => ("fail-on-key", "none"),
+        "worker-exit" => ("exit-on-key", "worker"),
+        _ => ("abort-on-key", "worker"),
     };
     let s = Scenario::demo().without_sources();
     let log = s.dir.path().join("failed.jsonl");
@@ -273,6 +275,13 @@ fn every_failing_input_is_one_crash_finding(
             ][..]
         };
         assert!(embedding.contains(&v), "blamed on {v}: {g:#}");
+        if fault == "exit-on-key" {
+            let found = e["found"].as_str().unwrap_or_default();
+            assert!(
+                found.contains("called exit()") && !found.contains("--isolation"),
+                "a plugin's exit() named for what it is: {found}"
+            );
+        }
     }
     if check != "all" {
         assert!(

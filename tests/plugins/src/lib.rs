@@ -10,9 +10,9 @@
 //!   check of the matrix must catch, classify and shrink;
 //! - setting `fault` injects a panic, a segfault, an abort or a failed call
 //!   that the host must turn into a `crash` finding instead of dying or
-//!   dropping it. `fail-on-key` and `abort-on-key` fail `validate` on a known
-//!   set of inputs (those whose FNV-1a hash of key and context is a multiple
-//!   of `every`) and append each to the file named by setting `log`, one JSON
+//!   dropping it. `fail-on-key`, `abort-on-key` and `exit-on-key` fail
+//!   `validate` on a known set of inputs (those whose FNV-1a hash of key and
+//!   context is a multiple of `every`) and append each to the file named by setting `log`, one JSON
 //!   line per call, so a test can compare the inputs that failed with the
 //!   crash findings keycompat reports. Setting `armed_by` names an
 //!   environment variable: the fault acts only where it is set (one CI
@@ -56,6 +56,9 @@ enum Fault {
     FailOnKey,
     /// `validate` aborts the process on the known inputs.
     AbortOnKey,
+    /// `validate` ends the process with `exit(0)` on the known inputs (a
+    /// vendor's error path that "cleans up" by exiting).
+    ExitOnKey,
 }
 
 impl Fault {
@@ -67,6 +70,7 @@ impl Fault {
             "segv-on-serial" => Fault::SegvOnSerial,
             "fail-on-key" => Fault::FailOnKey,
             "abort-on-key" => Fault::AbortOnKey,
+            "exit-on-key" => Fault::ExitOnKey,
             other => return Err(format!("setting `fault`: unknown fault {other:?}")),
         })
     }
@@ -76,7 +80,7 @@ struct Faulty {
     inner: Defective,
     fault: Fault,
     every: u32,
-    /// Where `fail-on-key` and `abort-on-key` log the inputs they fail on.
+    /// Where the `*-on-key` faults log the inputs they fail on.
     log: Option<std::path::PathBuf>,
 }
 
@@ -168,12 +172,19 @@ impl Plugin for Faulty {
             panic!("planted panic in validate");
         }
         let ctx = marshal::context_from_fields(context)?;
-        let on_key = matches!(self.fault, Fault::FailOnKey | Fault::AbortOnKey);
+        let on_key = matches!(
+            self.fault,
+            Fault::FailOnKey | Fault::AbortOnKey | Fault::ExitOnKey
+        );
         if on_key && input_hash(key, &ctx).is_multiple_of(u64::from(self.every)) {
             self.log_failure(key, &ctx);
             if self.fault == Fault::AbortOnKey {
                 eprintln!("kc-faulty: abort-on-key: aborting");
                 std::process::abort();
+            }
+            if self.fault == Fault::ExitOnKey {
+                eprintln!("kc-faulty: exit-on-key: exiting");
+                std::process::exit(0);
             }
             return Err("planted failure on this input".into());
         }
