@@ -391,7 +391,7 @@ fn inspect_in_child(path: &Path) -> Result<i32, CliError> {
         .spawn()
         .map_err(io("starting a process to load the plugin in"))?;
     let failed = |message: String| -> CliError {
-        plugin::PluginError::Open {
+        plugin::PluginError::Loading {
             path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
             message,
         }

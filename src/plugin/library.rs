@@ -26,6 +26,16 @@ pub enum PluginError {
         /// The loader's message.
         message: String,
     },
+    /// The process loading the plugin (a worker, or `plugin inspect`'s)
+    /// could not start, or died or hung while the plugin loaded: in its
+    /// constructors, its entry point or `create`.
+    #[error("plugin {path}: {message}")]
+    Loading {
+        /// The absolute path.
+        path: PathBuf,
+        /// How the process ended, with its stderr.
+        message: String,
+    },
     /// The entry symbol is missing.
     #[error(
         "plugin {path}: no symbol `kc_plugin_entry_v1`; hint: export it as in plugins/include/keycompat_plugin.h"

@@ -283,6 +283,35 @@ fn an_in_process_plugin_that_exits_cannot_exit_0() {
     assert!(stderr(&out).contains("in-process"), "{}", stderr(&out));
 }
 
+/// A plugin whose `create` crashes is named as one that died while loading
+/// (in its constructors, entry point or create), with its stderr, by the run
+/// and by `plugin inspect`: not as a file that is no shared library.
+#[test]
+fn a_plugin_crashing_in_create_is_named_as_dying_while_loading() {
+    let path = fault("segv_on_serial");
+    let p = path.to_str().expect("utf-8 path");
+    let mut system = toml::Table::new();
+    system.insert("plugin".into(), p.into());
+    let mut settings = toml::Table::new();
+    settings.insert("create".into(), "1".into());
+    system.insert("settings".into(), settings.into());
+    let s = Scenario::demo()
+        .without_sources()
+        .set_path(&["systems", "new"], system.into());
+    let out = s.run(&["run", "--cases", "20", "--seed", "1"]);
+    let inspect = run_bin(&["plugin", "inspect", p, "--setting", "create=1"], b"");
+    for out in [out, inspect] {
+        let err = stderr(&out);
+        assert_eq!(code(&out), 3, "{err}");
+        assert!(err.contains(p), "{err}");
+        assert!(!err.contains("not a loadable shared library"), "{err}");
+        assert!(
+            err.contains("create") && err.contains("SIGSEGV"),
+            "says it died loading: {err}"
+        );
+    }
+}
+
 /// A reader that goes away early is not an error: no panic, the command's
 /// own exit code.
 #[test]

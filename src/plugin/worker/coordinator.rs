@@ -34,7 +34,7 @@ impl WorkerImpl {
     /// for its hello. A plugin that cannot be loaded gives the same
     /// [`PluginError`] as an in-process load; a worker that cannot be
     /// started, or dies while loading the plugin, gives a
-    /// [`PluginError::Open`] that says so.
+    /// [`PluginError::Loading`] that says so.
     pub fn spawn(
         path: &Path,
         settings: &Settings,

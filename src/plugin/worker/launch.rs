@@ -3,7 +3,7 @@
 //!
 //! A plugin that cannot be loaded gives the very [`PluginError`] an
 //! in-process load gives; a worker that cannot be started, or dies or hangs
-//! while loading, gives a [`PluginError::Open`] that says how it ended and
+//! while loading, gives a [`PluginError::Loading`] that says how it ended and
 //! quotes its stderr. A process plugin that cannot be started, refuses its
 //! hello or answers it wrongly gives a [`PluginError::Process`] that says
 //! the same.
@@ -139,7 +139,7 @@ fn launch_worker(
     env: &BTreeMap<String, String>,
     options: &WorkerOptions,
 ) -> Result<(Process, ImplInfo), PluginError> {
-    let worker_failed = |message: String| PluginError::Open {
+    let worker_failed = |message: String| PluginError::Loading {
         path: path.to_path_buf(),
         message,
     };
@@ -183,7 +183,7 @@ fn launch_worker(
             return Err(failed_while(
                 &mut p,
                 format!(
-                    "did not load the plugin within {}",
+                    "did not finish loading the plugin (its constructors, entry point and create) within {}",
                     human(MIN_LOAD_TIMEOUT.max(options.timeout))
                 ),
             ));
@@ -191,7 +191,10 @@ fn launch_worker(
         Err(e) => {
             return Err(failed_while(
                 &mut p,
-                format!("ended while loading the plugin ({})", recv_error_words(&e)),
+                format!(
+                    "ended while loading the plugin, in its constructors, entry point or create ({})",
+                    recv_error_words(&e)
+                ),
             ));
         }
     };

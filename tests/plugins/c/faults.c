@@ -18,7 +18,9 @@
  *             calls, which no input reproduces alone).
  * With the setting `thread` = 1, `create` also starts a thread that sleeps
  * for ever (as a plugin with a background thread would), so the worker's
- * plugin process cannot serve as a zygote.
+ * plugin process cannot serve as a zygote. With the setting `create` = 1,
+ * `create` itself writes through a null pointer (SIGSEGV); with 2 it sleeps
+ * forever: a plugin that never finishes loading.
  *
  * Faults (FAULT_* macro, library name):
  *   FAULT_SEGV     segv_on_serial   write through a null pointer (SIGSEGV)
@@ -260,12 +262,13 @@ static kc_status f_create(const kc_field *settings, size_t n, kc_instance **out)
     fault_instance *inst = calloc(1, sizeof *inst);
     if (!inst) return KC_ERR_INTERNAL;
     inst->trigger = 1000;
-    uint64_t thread = 0;
+    uint64_t thread = 0, create_fault = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t *target = field_is(&settings[i], "trigger") ? &inst->trigger
                            : field_is(&settings[i], "every") ? &inst->every
                            : field_is(&settings[i], "nth")   ? &inst->nth
                            : field_is(&settings[i], "thread") ? &thread
+                           : field_is(&settings[i], "create") ? &create_fault
                                                               : NULL;
         if (target && !parse_u64(settings[i].val, settings[i].val_len, target)) {
             fprintf(stderr, "fault plugin: setting `%.*s` is not a decimal number\n",
@@ -273,6 +276,15 @@ static kc_status f_create(const kc_field *settings, size_t n, kc_instance **out)
             free(inst);
             return KC_ERR_BAD_ARGUMENT;
         }
+    }
+    if (create_fault == 1) {
+        fprintf(stderr, "fault plugin: crashing in create\n");
+        fflush(stderr);
+        volatile int *null = NULL;
+        *null = 1;
+    }
+    if (create_fault == 2) {
+        for (;;) sleep(1000);
     }
     pthread_t t;
     if (thread && pthread_create(&t, NULL, sleeper, NULL) == 0) pthread_detach(t);

@@ -205,6 +205,11 @@ pub(crate) fn encode_load_failed(e: &PluginError) -> Vec<u8> {
             put_str(b, command);
             put_str(b, message);
         }
+        PluginError::Loading { path, message } => {
+            put_u8(b, 6);
+            put_path(b, path);
+            put_str(b, message);
+        }
     }
     f.finish()
 }
@@ -236,6 +241,10 @@ pub(crate) fn decode_load_failed(r: &mut Reader<'_>) -> Result<PluginError, Wire
         },
         5 => PluginError::Process {
             command: r.string("command")?,
+            message: r.string("message")?,
+        },
+        6 => PluginError::Loading {
+            path: read_path(r, "path")?,
             message: r.string("message")?,
         },
         other => return Err(err(format!("load error kind {other}"))),
