@@ -239,9 +239,9 @@ pub struct GateInputs {
     pub vector_checks: u64,
     /// Checks of the matrix switched off (`--checks`, `[run] checks`).
     pub checks_off: Vec<Check>,
-    /// The old and new systems ENV ran for but could not ask under other
-    /// environments (in keycompat's own process: a builtin, `--isolation
-    /// none`).
+    /// The old and new systems and the release validators ENV ran for but
+    /// could not ask under other environments (in keycompat's own process:
+    /// a builtin, `--isolation none`).
     pub env_unchecked: Vec<String>,
     /// Random cases run.
     pub random_cases: u64,

@@ -180,7 +180,11 @@ impl RunResult {
                 .env
                 .iter()
                 .flat_map(|e| &e.unchecked)
-                .filter(|u| u.system == meta.old || u.system == meta.new)
+                .filter(|u| {
+                    u.system == meta.old
+                        || u.system == meta.new
+                        || meta.releases.iter().any(|(_, v)| *v == u.system)
+                })
                 .map(|u| u.system.clone())
                 .collect(),
             random_cases: c.random_cases,

@@ -284,6 +284,25 @@ fn systems_in_keycompats_process_are_listed_as_not_checked() {
         "{}",
         stdout(&out)
     );
+
+    // A shipped release's validator that is a builtin is no reference left
+    // out: ENV could not ask it, and the gate says so.
+    let mut viewer = toml::Table::new();
+    viewer.insert("builtin".into(), "acme-lk1".into());
+    let mut settings = toml::Table::new();
+    settings.insert("secret".into(), crate::common::LK1_SECRET.into());
+    viewer.insert("settings".into(), settings.into());
+    let s = Scenario::demo()
+        .without_sources()
+        .set_path(&["systems", "viewer-py"], viewer.into());
+    let (_, r) = run_env(&s, "40", &["--no-shrink"]);
+    let every = gate(&r, "every check");
+    assert!(
+        every["measured"]
+            .as_str()
+            .is_some_and(|m| m.contains("ENV could not ask viewer-py")),
+        "{every:#}"
+    );
 }
 
 /// `[env]` is checked when the config loads, naming the field.
