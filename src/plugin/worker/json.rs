@@ -49,7 +49,6 @@ pub(super) struct Ready {
 
 #[derive(Deserialize)]
 struct ReadyMessage {
-    protocol: Value,
     name: String,
     version: String,
     capabilities: Capabilities,
@@ -81,14 +80,23 @@ pub(super) fn read_ready(line: &[u8]) -> Result<HelloAnswer, String> {
         "error" => return Ok(HelloAnswer::Refused(error_message(&v))),
         other => return Err(format!("a {other:?} message where ready was due")),
     }
-    let m: ReadyMessage =
-        serde_json::from_value(v).map_err(|e| format!("a ready message that is not valid: {e}"))?;
-    if m.protocol.as_u64() != Some(u64::from(PROTOCOL)) {
-        return Err(format!(
-            "a ready message of process protocol {}, where keycompat speaks {PROTOCOL} (plugins/PROTOCOL.md)",
-            m.protocol
-        ));
+    // The version first: a plugin of another version may differ in the rest.
+    match v.get("protocol") {
+        Some(p) if p.as_u64() == Some(u64::from(PROTOCOL)) => {}
+        Some(p) => {
+            let hint = if p.as_str().is_some() {
+                " (a string; it must be a JSON integer)"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "a ready message of process protocol {p}{hint}, where keycompat speaks {PROTOCOL} (plugins/PROTOCOL.md)"
+            ));
+        }
+        None => return Err("a ready message without `protocol`".into()),
     }
+    let m: ReadyMessage = serde_path_to_error::deserialize(v)
+        .map_err(|e| format!("a ready message that is not valid: {}", located(&e)))?;
     if m.max_in_flight == Some(0) {
         return Err("a ready message with max_in_flight 0 (it must be at least 1)".into());
     }
@@ -248,8 +256,12 @@ pub(super) fn read_reply(line: &[u8]) -> Result<Reply, String> {
         Err(e) => {
             let v = parse(line)?;
             message_type(&v)?;
+            let why = match serde_path_to_error::deserialize::<_, Message>(&v) {
+                Err(located_error) => located(&located_error),
+                Ok(_) => e.to_string(),
+            };
             return Err(format!(
-                "a message that is not valid ({e}): {}",
+                "a message that is not valid ({why}): {}",
                 excerpt(&v.to_string())
             ));
         }
@@ -272,6 +284,18 @@ pub(super) fn read_reply(line: &[u8]) -> Result<Reply, String> {
         results,
         more: m.more.unwrap_or(false),
     })
+}
+
+/// A deserialization error with the path of the value it is about
+/// (`capabilities.generate: invalid type ...`), so a plugin author sees
+/// which field to fix.
+fn located<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
+    let path = e.path().to_string();
+    if path == "." || path.is_empty() {
+        e.inner().to_string()
+    } else {
+        format!("at `{path}`: {}", e.inner())
+    }
 }
 
 /// Reads one validate answer.
@@ -440,6 +464,23 @@ mod tests {
         let e = read_ready(br#"{"type":"ready","protocol":2,"name":"x","version":"1","capabilities":{"generate":false,"validate":true}}"#)
             .unwrap_err();
         assert!(e.contains("protocol 2, where keycompat speaks 1"), "{e}");
+    }
+
+    #[test]
+    fn a_ready_or_results_message_of_the_wrong_shape_names_the_field() {
+        let e = read_ready(br#"{"type":"ready","protocol":"1","name":"x","version":"1","capabilities":{"generate":false,"validate":true}}"#)
+            .unwrap_err();
+        assert!(
+            e.contains(r#"protocol "1""#) && e.contains("JSON integer"),
+            "{e}"
+        );
+        let e = read_ready(br#"{"type":"ready","protocol":1,"name":"x","version":"1","capabilities":{"generate":"no","validate":true}}"#)
+            .unwrap_err();
+        assert!(e.contains("at `capabilities.generate`"), "{e}");
+        let e = read_reply(br#"{"type":"results","id":1,"results":[{"verdict":"valid"},{"verdict":"valid","decoded":{"seats":"ten"}}]}"#)
+            .err()
+            .unwrap();
+        assert!(e.contains("at `results[1].decoded"), "{e}");
     }
 
     #[test]
