@@ -305,6 +305,24 @@ fn systems_in_keycompats_process_are_listed_as_not_checked() {
     );
 }
 
+/// A system that starts in keycompat's environment but not under one of
+/// ENV's (a plugin that cannot load a locale's data): keycompat stops with
+/// the plugin's exit code, naming the system and the environment.
+#[test]
+fn a_system_that_cannot_start_under_an_environment_is_named_with_it() {
+    let s = Scenario::demo()
+        .without_sources()
+        .misbehaving("viewer-py", "thai-locale-refused");
+    let out = s.run(&["run", "--cases", "10", "--checks", "env", "--no-shrink"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 3, "{err}");
+    assert!(
+        err.contains(r#"system "viewer-py" under the [env] environment LANG=th_TH.UTF-8"#)
+            && err.contains("cannot load the calendar"),
+        "{err}"
+    );
+}
+
 /// `[env]` is checked when the config loads, naming the field.
 #[test]
 fn a_bad_env_section_is_a_config_error_naming_the_field() {

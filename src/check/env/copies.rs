@@ -83,11 +83,16 @@ impl EnvCopies {
             let mut copies = Vec::new();
             for (e, env) in envs.iter().enumerate() {
                 let copy_name = format!("{name} [{}]", out.environments[e]);
-                let Some(copy) = crate::check::hook::open_hooked(hook, &copy_name, &mut || {
+                let copy = crate::check::hook::open_hooked(hook, &copy_name, &mut || {
                     crate::system::open_configured_in_env(system, config, hosting, env)
                         .map(|c| c.map(Arc::from))
-                })?
-                else {
+                })
+                .map_err(|err| OpenError::InEnvironment {
+                    system: name.clone(),
+                    environment: out.environments[e].clone(),
+                    source: Box::new(err),
+                })?;
+                let Some(copy) = copy else {
                     break;
                 };
                 copies.push((

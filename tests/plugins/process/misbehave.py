@@ -43,6 +43,7 @@ Modes:
 | `exit-next` | answers a request with a matching item in full and correctly, then exits with status 0 on reading the next request, whatever it holds (a plugin ending between requests: no item of the next request is to blame) |
 | `no-seats` | validates matching items correctly but leaves `seats` out of every decode (a validator that does not read a field its format carries: it decodes as if the format had none) |
 | `flaky-once` | answers the first validation of each matching key `bad_signature`, and every later one correctly (a nondeterministic validator: a finding its replay does not show) |
+| `thai-locale-refused` | answers the hello with an error when `LC_ALL` or `LANG` starts with `th_TH` (a library that cannot load a locale's data), and works correctly elsewhere. For the ENV check |
 | `nondeterministic-env` | validates matching items with a "today" computed through local time: the context's day at 00:00 UTC converted with time.localtime, which is the day before when TZ is west of UTC (a realistic bug: keys are valid one day past expiry there). Same answers as the correct plugin under TZ=UTC. For the ENV check |
 
 Every mode writes a line to stderr naming itself when it fires.
@@ -64,7 +65,8 @@ import acme_lk1  # noqa: E402
 MODES = ("exit", "kill", "segv", "hang", "garbage", "banner", "wrong-id", "wrong-count",
          "too-many", "error-message", "internal", "bad-settings", "old-protocol", "slow",
          "spawn-child", "stderr-chatter", "nondeterministic-env", "short-batch", "empty-more",
-         "no-decode", "daemon", "crlf-key", "exit-next", "flaky-once", "no-seats")
+         "no-decode", "daemon", "crlf-key", "exit-next", "flaky-once", "no-seats",
+         "thai-locale-refused")
 
 
 def log(text):
@@ -257,6 +259,10 @@ def main():
         elif fault == "bad-settings":
             log("bad-settings: refusing the hello")
             problem = "settings: fault: bad-settings (planted by misbehave.py)"
+        elif fault == "thai-locale-refused" and any(
+                os.environ.get(v, "").startswith("th_TH") for v in ("LC_ALL", "LANG")):
+            log("thai-locale-refused: refusing the hello")
+            problem = "cannot load the calendar of locale th_TH (planted by misbehave.py)"
         else:
             try:
                 plugin = Plugin(settings)
