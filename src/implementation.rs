@@ -168,6 +168,34 @@ pub struct ImplInfo {
     pub can_validate: bool,
 }
 
+impl Origin {
+    /// Whether two systems run the same code (the same builtin, the same
+    /// library file, the same script or command), whatever their settings:
+    /// such systems are no independent witnesses of each other.
+    pub fn same_code(&self, other: &Origin) -> bool {
+        match (self, other) {
+            (Origin::Builtin { scheme: a }, Origin::Builtin { scheme: b }) => a == b,
+            (Origin::Plugin { sha256: a, .. }, Origin::Plugin { sha256: b, .. }) => a == b,
+            (
+                Origin::Process {
+                    command: a,
+                    sha256: ha,
+                    ..
+                },
+                Origin::Process {
+                    command: b,
+                    sha256: hb,
+                    ..
+                },
+            ) => match (ha, hb) {
+                (Some(ha), Some(hb)) => ha == hb,
+                _ => a == b,
+            },
+            _ => false,
+        }
+    }
+}
+
 impl fmt::Display for ImplInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.origin {

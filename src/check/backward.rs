@@ -188,15 +188,25 @@ pub fn field_key_failure(system: &str, f: &CallFailure) -> FieldKeyMiss {
 
 /// The validators that settle a field key old and new read differently:
 /// every other generator of the old system's format in `[formats]` that
-/// validates (implementations of the format old's keys are in).
+/// validates (implementations of the format old's keys are in), and runs
+/// other code than old and new (a legacy emitter built from the new
+/// system's library shares its defects: no independent witness).
 pub fn field_key_witnesses(m: &Matrix) -> Vec<String> {
     let Some((_, generators)) = m.formats.iter().find(|(_, g)| g.contains(&m.old)) else {
         return Vec::new();
     };
+    let sides = [&m.systems[&m.old], &m.systems[&m.new]];
     generators
         .iter()
         .filter(|g| **g != m.old && **g != m.new)
-        .filter(|g| m.systems.get(*g).is_some_and(|s| s.info().can_validate))
+        .filter(|g| {
+            m.systems.get(*g).is_some_and(|s| {
+                s.info().can_validate
+                    && sides
+                        .iter()
+                        .all(|side| !side.info().origin.same_code(&s.info().origin))
+            })
+        })
         .cloned()
         .collect()
 }

@@ -361,6 +361,42 @@ fn a_field_key_read_differently_is_blamed_on_the_system_the_format_outvotes(
     assert!(wrong.is_empty(), "{other} blamed: {wrong:#?}");
 }
 
+/// A witness running the new system's own code (the demo's legacy emitter
+/// is the new system's library) shares its defects: it does not outvote the
+/// old system. With it as the format's only other generator, the new
+/// system's misreading stays blamed on new.
+#[test]
+fn a_witness_sharing_the_new_systems_code_does_not_outvote_old() {
+    let defect = [("defect", "last-bit-unread")];
+    let s = Scenario::demo()
+        .faulty_system("new", "acme-ed1", &defect)
+        .faulty_system(
+            "legacy-emitter",
+            "acme-ed1",
+            &[("defect", "last-bit-unread"), ("emit", "acme-lk1")],
+        )
+        .set_path(
+            &["formats", "acme-lk1", "generators"],
+            toml::Value::Array(vec!["old".into(), "legacy-emitter".into()]),
+        )
+        .set("run", "isolation", "none".into());
+    let (out, r) = s.report("data", &["--only", "field-keys", "-q"], "rep");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&r);
+    assert!(
+        groups.iter().any(|g| is(
+            g,
+            "backward",
+            "field-keys",
+            "new",
+            "field key drift: features"
+        )),
+        "{groups:#?}"
+    );
+    let on_old: Vec<&Group> = groups.iter().filter(|g| g.3 == "old").collect();
+    assert!(on_old.is_empty(), "old blamed: {on_old:#?}");
+}
+
 /// An old generator that refuses what its own format carries (here every
 /// entitlement with a feature): the old system reads the new system's
 /// acme-lk1 key for it, so the refusal is the old system's defect, and the
