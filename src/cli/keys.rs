@@ -160,6 +160,19 @@ impl Answer {
 
 pub(super) fn validate(config_path: Option<&Path>, args: ValidateArgs) -> Result<i32, CliError> {
     let config = load_config(config_path)?;
+    // A product the catalog does not know is most often a typo (though a
+    // validator may be asked about one on purpose, as a vector does).
+    if let Some(c) = &config
+        && c.catalog.product(&args.product).is_none()
+    {
+        let known: Vec<&str> = c.catalog.products.iter().map(|p| p.slug.as_str()).collect();
+        errln!(
+            "warning: --product {:?} is not a product of the catalog in {} (it has {}); validating anyway",
+            args.product,
+            c.path.display(),
+            known.join(", ")
+        );
+    }
     let implementation = open_system(config.as_ref(), &args.system)?;
     let key: Vec<u8> = if args.key == "-" {
         let mut buf = Vec::new();

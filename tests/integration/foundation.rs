@@ -210,6 +210,35 @@ fn new_system_issues_ed1_when_lk1_cannot_carry_the_entitlement() {
             stdout(&out)
         );
     }
+    // A product the catalog does not know (a typo, or asked on purpose):
+    // warned about, and still asked.
+    let out = run(
+        &[
+            "validate",
+            "-s",
+            "new",
+            "--key",
+            &key,
+            "--product",
+            "acme-clod",
+            "--version",
+            "1.0",
+            "--today",
+            "2026-11-23",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("verdict: wrong_product"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains(r#"--product "acme-clod" is not a product of the catalog"#),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
