@@ -454,6 +454,24 @@ impl Decoded {
 }
 
 impl Decoded {
+    /// Sets field `f` as `from` has it (carried or not).
+    pub fn copy_field(&mut self, from: &Decoded, f: Field) {
+        match f {
+            Field::Product => self.product.clone_from(&from.product),
+            Field::Edition => self.edition.clone_from(&from.edition),
+            Field::MaxMajor => self.max_major = from.max_major,
+            Field::Features => self.features.clone_from(&from.features),
+            Field::Seats => self.seats = from.seats,
+            Field::Issued => self.issued = from.issued,
+            Field::Expires => self.expires = from.expires,
+            Field::MaintenanceUntil => self.maintenance_until = from.maintenance_until,
+            Field::Serial => self.serial = from.serial,
+            Field::Customer => self.customer.clone_from(&from.customer),
+            Field::OrderId => self.order_id.clone_from(&from.order_id),
+            Field::HostId => self.host_id.clone_from(&from.host_id),
+        }
+    }
+
     /// Whether `self` (a decode) grants more than `expected` on a field both
     /// carry: a dropped node lock, more or unlimited seats, a later or no
     /// expiry, a higher version, an extra feature. Such drift is a leak: the

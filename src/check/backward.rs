@@ -1,8 +1,9 @@
 //! BACKWARD: keys the old system issued validate in the new system, with the
 //! decode the old system gives (or, when the old system cannot read its own
-//! key, the entitlement's). Where the old decode departs from what was sold
-//! and the new decode does not, the old decoder misreads the key: that is
-//! ROUNDTRIP's finding on the old system, not a deviation of the new one.
+//! key, the entitlement's). Where, in a field, the old decode departs from
+//! what was sold and the new decode does not, the old decoder misreads the
+//! key: that is ROUNDTRIP's finding on the old system, not a deviation of
+//! the new one, which is judged on the other fields alone.
 
 use std::collections::BTreeSet;
 
@@ -43,11 +44,11 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
         Ok(v) if v.verdict == Verdict::Valid => v.decoded.as_ref(),
         _ => None,
     };
-    let expect = match &old_decode {
-        Some(old) if new_decode.is_some_and(|new| reads_as_sold(old, new, &sold)) => {
-            // Compared above: the new decode is right where the old is not.
-            Expect::ACCEPTED
-        }
+    let reference = old_decode.map(|old| match new_decode {
+        Some(new) => corrected(old, new, &sold),
+        None => old,
+    });
+    let expect = match &reference {
         Some(reference) => Expect::Exactly {
             verdict: Verdict::Valid,
             decoded: Some(reference),
@@ -65,16 +66,27 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
     });
 }
 
-/// Whether the new decode differs from the old one only in fields where the
-/// old one differs from what was `sold` and the new one does not: the key
-/// carries the entitlement and the old decoder misreads it. When both
-/// decodes agree with each other but not with the sale, the key itself
-/// carries something else (the old generator's doing), and the old decode
-/// stays the reference: customers hold that key.
-fn reads_as_sold(old: &Decoded, new: &Decoded, sold: &Decoded) -> bool {
-    let differ = old.diff(new, None);
-    let wrong: BTreeSet<Field> = sold.diff(new, None).iter().map(|d| d.field).collect();
-    !differ.is_empty() && differ.iter().all(|d| !wrong.contains(&d.field))
+/// The old decode as the new one is judged against: field by field, where
+/// the two differ and the old one departs from what was `sold` while the new
+/// one does not, the key carries the entitlement and the old decoder
+/// misreads it (ROUNDTRIP's finding on old), so the new reading stands
+/// there. Every other field keeps the old reading: where both decodes agree
+/// with each other but not with the sale, the key itself carries something
+/// else (the old generator's doing), and customers hold that key.
+fn corrected(old: Decoded, new: &Decoded, sold: &Decoded) -> Decoded {
+    let wrong_new: BTreeSet<Field> = sold.diff(new, None).iter().map(|d| d.field).collect();
+    let wrong_old: BTreeSet<Field> = sold.diff(&old, None).iter().map(|d| d.field).collect();
+    let misread: Vec<Field> = old
+        .diff(new, None)
+        .iter()
+        .map(|d| d.field)
+        .filter(|f| wrong_old.contains(f) && !wrong_new.contains(f))
+        .collect();
+    let mut reference = old;
+    for f in misread {
+        reference.copy_field(new, f);
+    }
+    reference
 }
 
 /// A field key (a key already in a customer's hands) that the new system
@@ -211,41 +223,115 @@ pub fn field_key_witnesses(m: &Matrix) -> Vec<String> {
         .collect()
 }
 
-/// Where old and new read a field key differently and a strict majority of
-/// the format's validators (old, new and the `witnesses` that answered, see
-/// [`field_key_witnesses`]) read it as the new system does: the old system
-/// misreads the key, so the miss is the old system's, judged against the
-/// new system's reading. `None` leaves the old reading the reference.
-pub fn old_outvoted(
+/// Where old and new read a field key differently: what the format's other
+/// validators (`witnesses`, see [`field_key_witnesses`]) settle, as the
+/// misses that replace the one judged against the old reading; `None` when
+/// they settle nothing. A reading is the old system's misreading where a
+/// strict majority of old, new and the witnesses that answered side with
+/// the new system: on the verdict, or, field by field, on each field the two
+/// decodes differ in (a witness voting on a field it carries). The old
+/// system is then judged against the new reading on those fields, and the
+/// new system against the old reading on the rest.
+pub fn settle_field_key(
     m: &Matrix,
     old: &Validation,
     new: &Validation,
     witnesses: &[(String, Result<Validation, CallFailure>)],
-) -> Option<FieldKeyMiss> {
-    let answered: Vec<(&String, &Validation)> = witnesses
+) -> Option<Vec<FieldKeyMiss>> {
+    let answered: Vec<(&str, &Validation)> = witnesses
         .iter()
-        .filter_map(|(name, r)| r.as_ref().ok().map(|v| (name, v)))
+        .filter_map(|(name, r)| r.as_ref().ok().map(|v| (name.as_str(), v)))
         .collect();
-    let with_new: Vec<&str> = answered
-        .iter()
-        .filter(|(_, v)| reads_alike(v, new))
-        .map(|(name, _)| name.as_str())
-        .collect();
-    let voters = answered.len() + 2;
-    if with_new.is_empty() || 2 * (with_new.len() + 1) <= voters {
+    let majority = |with_new: usize, voters: usize| with_new > 0 && 2 * (with_new + 1) > voters;
+    if old.verdict != new.verdict || old.verdict != Verdict::Valid {
+        let with_new: Vec<&str> = answered
+            .iter()
+            .filter(|(_, v)| reads_alike(v, new))
+            .map(|(name, _)| *name)
+            .collect();
+        if !majority(with_new.len(), answered.len() + 2) {
+            return None;
+        }
+        let expect = match new.verdict {
+            Verdict::Valid => Expect::Valid {
+                reference: new.decoded.as_ref(),
+                known_features: None,
+                carries: None,
+            },
+            verdict => Expect::Exactly {
+                verdict,
+                decoded: None,
+            },
+        };
+        return Some(vec![misread_by_old(m, old, expect, &with_new)?]);
+    }
+    let (Some(old_decode), Some(new_decode)) = (&old.decoded, &new.decoded) else {
+        return None;
+    };
+    let mut misread = Decoded::default();
+    let mut corrected = old_decode.clone();
+    let mut any = false;
+    let mut sided: BTreeSet<&str> = BTreeSet::new();
+    for d in old_decode.diff(new_decode, None) {
+        let mut only = Decoded::default();
+        only.copy_field(new_decode, d.field);
+        let (mut voters, mut with_new) = (2, Vec::new());
+        for (name, v) in &answered {
+            let Some(w) = v.decoded.as_ref().filter(|_| v.verdict == Verdict::Valid) else {
+                continue;
+            };
+            let mut theirs = Decoded::default();
+            theirs.copy_field(w, d.field);
+            if theirs == Decoded::default() {
+                continue; // it does not carry the field: no vote
+            }
+            voters += 1;
+            if theirs == only {
+                with_new.push(*name);
+            }
+        }
+        if majority(with_new.len(), voters) {
+            misread.copy_field(new_decode, d.field);
+            corrected.copy_field(new_decode, d.field);
+            sided.extend(with_new);
+            any = true;
+        }
+    }
+    if !any {
         return None;
     }
-    let expect = match new.verdict {
-        Verdict::Valid => Expect::Valid {
-            reference: new.decoded.as_ref(),
-            known_features: None,
-            carries: None,
-        },
-        verdict => Expect::Exactly {
-            verdict,
-            decoded: None,
-        },
+    let sided: Vec<&str> = sided.into_iter().collect();
+    let expect = Expect::Exactly {
+        verdict: Verdict::Valid,
+        decoded: Some(&misread),
     };
+    let mut out: Vec<FieldKeyMiss> = misread_by_old(m, old, expect, &sided).into_iter().collect();
+    let expect = Expect::Valid {
+        reference: Some(&corrected),
+        known_features: None,
+        carries: None,
+    };
+    let answer = Ok(new.clone());
+    if let Some(miss) = judge::validation(expect, &answer) {
+        out.push(FieldKeyMiss {
+            validator: m.new.clone(),
+            expected: format!("{} (as the old system says)", expect.describe()),
+            cause: format!("field key {}", miss.cause()),
+            miss,
+            validation: answer.ok(),
+        });
+    }
+    Some(out)
+}
+
+/// The old system's miss on a field key, judged by `expect` (the reading
+/// the new system and `sided` share).
+fn misread_by_old(
+    m: &Matrix,
+    old: &Validation,
+    expect: Expect<'_>,
+    sided: &[&str],
+) -> Option<FieldKeyMiss> {
     let answer = Ok(old.clone());
     let miss = judge::validation(expect, &answer)?;
     Some(FieldKeyMiss {
@@ -255,7 +341,7 @@ pub fn old_outvoted(
             "{}, as {} and {} read it",
             expect.describe(),
             m.new,
-            with_new.join(" and ")
+            sided.join(" and ")
         ),
         miss,
         validation: answer.ok(),

@@ -198,8 +198,8 @@ fn compare_key(
                     Some((w, answer))
                 })
                 .collect();
-        if let Some(d) = backward::old_outvoted(m, old, new, &witnesses) {
-            misses[i] = d;
+        if let Some(settled) = backward::settle_field_key(m, old, new, &witnesses) {
+            misses.splice(i..=i, settled);
         }
         for (w, answer) in &witnesses {
             if let Err(f) = answer {

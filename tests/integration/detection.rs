@@ -361,6 +361,56 @@ fn a_field_key_read_differently_is_blamed_on_the_system_the_format_outvotes(
     assert!(wrong.is_empty(), "{other} blamed: {wrong:#?}");
 }
 
+/// Two defects at once: the old decoder loses a feature bit, the new
+/// system counts acme-lk1 days from the wrong epoch. Each is blamed for its
+/// own field alone, on cases (BACKWARD judges the new decode against the old
+/// one corrected where the old one misreads what was sold) and on field keys
+/// (the format's other validators vote field by field).
+#[test]
+fn two_faulty_systems_are_each_blamed_for_their_own_field() {
+    let s = Scenario::demo()
+        .faulty_system("old", "acme-lk1", &[("defect", "last-bit-unread")])
+        .faulty_system("new", "acme-ed1", &[("defect", "date-epoch")])
+        .without_vectors()
+        .set("run", "isolation", "none".into());
+    let (out, r) = s.run_report(
+        &[
+            "--cases",
+            "300",
+            "--seed",
+            "1",
+            "--no-steer",
+            "--checks",
+            "roundtrip,backward",
+        ],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&r);
+    let backward: Vec<&Group> = groups.iter().filter(|g| g.0 == "backward").collect();
+    for (generator, validator, cause) in [
+        ("old", "new", "grants more: expires"),
+        ("field-keys", "new", "field key grants more: expires"),
+        (
+            "field-keys",
+            "old",
+            "field key misread by old: drift: features",
+        ),
+    ] {
+        assert!(
+            backward
+                .iter()
+                .any(|g| g.2 == generator && g.3 == validator && g.4 == cause),
+            "{generator} -> {validator}: {cause}: {backward:#?}"
+        );
+    }
+    let wrong: Vec<&&Group> = backward
+        .iter()
+        .filter(|g| g.3 == "new" && g.4.contains("features"))
+        .collect();
+    assert!(wrong.is_empty(), "new blamed for old's misread: {wrong:#?}");
+}
+
 /// A witness running the new system's own code (the demo's legacy emitter
 /// is the new system's library) shares its defects: it does not outvote the
 /// old system. With it as the format's only other generator, the new
