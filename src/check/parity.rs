@@ -4,6 +4,7 @@
 //! every generator with a reference: the first listed, unless a strict
 //! majority of the generators agree on an answer it does not give; then
 //! the first of that majority, so the one that deviates is the one blamed.
+//! Generators running the same code (builtin, library, script) are one vote.
 //! A finding's generator is the one judged, its validator the reference.
 
 use super::matrix::Generated;
@@ -20,7 +21,16 @@ pub(super) fn judge(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
     for (format, gens) in &m.parity {
         let answers: Vec<&Result<String, GenerateFailure>> =
             gens.iter().map(|g| &generated[g][i]).collect();
-        let reference = reference(&answers);
+        let code: Vec<usize> = gens
+            .iter()
+            .map(|g| {
+                let origin = &m.systems[g].info().origin;
+                gens.iter()
+                    .position(|o| m.systems[o].info().origin.same_code(origin))
+                    .unwrap_or(0)
+            })
+            .collect();
+        let reference = reference(&answers, &code);
         for (j, other) in gens.iter().enumerate() {
             if j != reference {
                 pair(
@@ -38,18 +48,25 @@ pub(super) fn judge(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
 
 /// The index of the reference among `answers`: the first answer a strict
 /// majority gives (the same key, or a refusal naming the same field), else
-/// the first. A failed call agrees with nothing.
-fn reference(answers: &[&Result<String, GenerateFailure>]) -> usize {
+/// the first. A failed call agrees with nothing. `code[j]` names the code
+/// answer `j` runs (equal for generators running the same builtin, library
+/// or script): one code is one vote, since a copy shares its defects.
+fn reference(answers: &[&Result<String, GenerateFailure>], code: &[usize]) -> usize {
+    use std::collections::BTreeSet;
     let class = |a: &Result<String, GenerateFailure>| match a {
         Ok(key) => Some((true, key.clone())),
         Err(GenerateFailure::Refused { field, .. }) => Some((false, field.clone())),
         Err(GenerateFailure::Failed(_)) => None,
     };
     let classes: Vec<_> = answers.iter().map(|a| class(a)).collect();
+    let voters = code.iter().collect::<BTreeSet<_>>().len();
     (0..answers.len())
         .find(|&j| {
-            classes[j].is_some()
-                && 2 * classes.iter().filter(|c| **c == classes[j]).count() > answers.len()
+            let votes: BTreeSet<usize> = (0..answers.len())
+                .filter(|&k| classes[k] == classes[j])
+                .map(|k| code[k])
+                .collect();
+            classes[j].is_some() && 2 * votes.len() > voters
         })
         .unwrap_or(0)
 }
@@ -119,6 +136,10 @@ mod tests {
             FailureKind::Crash,
             "boom",
         )));
+        let reference = |answers: &[&Result<String, GenerateFailure>]| {
+            let code: Vec<usize> = (0..answers.len()).collect();
+            reference(answers, &code)
+        };
         // The first deviates from the two others: the second is the reference.
         assert_eq!(reference(&[&b, &a, &a]), 1);
         assert_eq!(reference(&[&refused("serial"), &a, &a]), 1);
@@ -131,5 +152,16 @@ mod tests {
         // Failures agree with nothing, even with each other.
         assert_eq!(reference(&[&failed, &failed, &a]), 0);
         assert_eq!(reference(&[&failed, &a, &a]), 1);
+    }
+
+    #[test]
+    fn generators_running_the_same_code_are_one_vote() {
+        let (a, b) = (Ok("KEY-A".to_string()), Ok("KEY-B".to_string()));
+        // The second and third run one library: no majority, the first.
+        assert_eq!(super::reference(&[&a, &b, &b], &[0, 1, 1]), 0);
+        // Three codes, two agree: the majority stands.
+        assert_eq!(super::reference(&[&a, &b, &b], &[0, 1, 2]), 1);
+        // Two copies of one code agreeing with a third code: a majority.
+        assert_eq!(super::reference(&[&a, &b, &b, &b], &[0, 1, 1, 2]), 1);
     }
 }

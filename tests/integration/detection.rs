@@ -411,6 +411,53 @@ fn two_faulty_systems_are_each_blamed_for_their_own_field() {
     assert!(wrong.is_empty(), "new blamed for old's misread: {wrong:#?}");
 }
 
+/// PARITY's majority counts one vote per code: two generators running one
+/// faulty library (the old system and a legacy emitter wrapping the same
+/// file) do not outvote the correct implementation listed first.
+#[test]
+fn two_generators_of_one_library_do_not_outvote_a_third() {
+    let moved = [("defect", "feature-bit-moved")];
+    let s = Scenario::demo()
+        .faulty_system("old", "acme-lk1", &moved)
+        .faulty_system("legacy-emitter", "acme-lk1", &moved)
+        .set_path(
+            &["formats", "acme-lk1", "generators"],
+            toml::Value::Array(vec![
+                "old-rust".into(),
+                "old".into(),
+                "legacy-emitter".into(),
+            ]),
+        )
+        .without_vectors()
+        .without_sources()
+        .set("run", "isolation", "none".into());
+    let (out, r) = s.run_report(
+        &[
+            "--cases",
+            "200",
+            "--seed",
+            "1",
+            "--no-steer",
+            "--checks",
+            "roundtrip,parity",
+        ],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let parity: Vec<Group> = unwaived_groups(&r)
+        .into_iter()
+        .filter(|g| g.0 == "parity")
+        .collect();
+    assert!(
+        parity.iter().any(|g| g.2 == "old" && g.3 == "old-rust"),
+        "{parity:#?}"
+    );
+    assert!(
+        parity.iter().all(|g| g.2 != "old-rust"),
+        "the correct generator blamed: {parity:#?}"
+    );
+}
+
 /// A witness running the new system's own code (the demo's legacy emitter
 /// is the new system's library) shares its defects: it does not outvote the
 /// old system. With it as the format's only other generator, the new
