@@ -155,17 +155,7 @@ pub fn judge_field_key(
         out.push(miss);
         return out;
     }
-    let expect = match old.verdict {
-        Verdict::Valid => Expect::Valid {
-            reference: old.decoded.as_ref(),
-            known_features: None,
-            carries: None,
-        },
-        verdict => Expect::Exactly {
-            verdict,
-            decoded: None,
-        },
-    };
+    let expect = read_as(&old);
     let answer = Ok(new);
     if let Some(miss) = judge::validation(expect, &answer) {
         let new_verdict = answer.as_ref().map(|v| v.verdict).ok();
@@ -252,17 +242,7 @@ pub fn settle_field_key(
         if !majority(with_new.len(), answered.len() + 2) {
             return None;
         }
-        let expect = match new.verdict {
-            Verdict::Valid => Expect::Valid {
-                reference: new.decoded.as_ref(),
-                known_features: None,
-                carries: None,
-            },
-            verdict => Expect::Exactly {
-                verdict,
-                decoded: None,
-            },
-        };
+        let expect = read_as(new);
         return Some(vec![misread_by_old(m, old, expect, &with_new)?]);
     }
     let (Some(old_decode), Some(new_decode)) = (&old.decoded, &new.decoded) else {
@@ -346,6 +326,22 @@ fn misread_by_old(
         miss,
         validation: answer.ok(),
     })
+}
+
+/// What a validator is expected to answer on a field key read as `v`
+/// reads it: its verdict, and for a valid key its decode.
+fn read_as(v: &Validation) -> Expect<'_> {
+    match v.verdict {
+        Verdict::Valid => Expect::Valid {
+            reference: v.decoded.as_ref(),
+            known_features: None,
+            carries: None,
+        },
+        verdict => Expect::Exactly {
+            verdict,
+            decoded: None,
+        },
+    }
 }
 
 /// Whether two validators read a key alike: the same verdict and, for a

@@ -353,16 +353,21 @@ impl<'a> Recorder<'a> {
 /// its own, and a waiver scoped to what the old format cannot carry
 /// (`old_refuses = true`) must not cover it.
 fn format_may_refuse(plan: &Plan, answers: &[Answer], e: &Entitlement) -> bool {
+    !matches!(
+        plan.answered(answers, Purpose::Rollback),
+        Some((_, answer)) if reads_as_sold(answer, e)
+    )
+}
+
+/// Whether `answer` validates a key as entitlement `e`.
+fn reads_as_sold(answer: &Result<Validation, CallFailure>, e: &Entitlement) -> bool {
     let sold = Decoded::from_entitlement(e);
     let expect = Expect::Valid {
         reference: Some(&sold),
         known_features: None,
         carries: None,
     };
-    !matches!(
-        plan.answered(answers, Purpose::Rollback),
-        Some((_, answer)) if judge::validation(expect, answer).is_none()
-    )
+    judge::validation(expect, answer).is_none()
 }
 
 /// Whether the old system's own key for `e` reads back as something else
@@ -372,15 +377,9 @@ fn format_may_refuse(plan: &Plan, answers: &[Answer], e: &Entitlement) -> bool {
 /// refusing. That is its own ROUNDTRIP finding; for waivers the entitlement
 /// is one the old format refuses.
 fn old_key_misreads(plan: &Plan, answers: &[Answer], e: &Entitlement) -> bool {
-    let sold = Decoded::from_entitlement(e);
-    let expect = Expect::Valid {
-        reference: Some(&sold),
-        known_features: None,
-        carries: None,
-    };
     matches!(
         plan.answered(answers, Purpose::Roundtrip(Base::Old)),
-        Some((_, answer @ Ok(_))) if judge::validation(expect, answer).is_some()
+        Some((_, answer @ Ok(_))) if !reads_as_sold(answer, e)
     )
 }
 
