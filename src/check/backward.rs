@@ -133,13 +133,16 @@ pub fn expiry_witness_day(
 /// its own decode reads is the one leaking; one that calls a key expired
 /// although it decoded the same expiry as the new system the day before
 /// (`witness`: the old system's answer on [`expiry_witness_day`]) is the one
-/// locking customers out.
+/// locking customers out. And except where the format's other validators,
+/// each asked with `ask` (its answer on the key, `None` if it gave none),
+/// settle that the old system misreads the key ([`settle_field_key`]).
 pub fn judge_field_key(
     m: &Matrix,
     old: Result<Validation, CallFailure>,
     new: Result<Validation, CallFailure>,
     today: Day,
     witness: Option<Result<Validation, CallFailure>>,
+    ask: &dyn Fn(&str) -> Option<Result<Validation, CallFailure>>,
 ) -> Vec<FieldKeyMiss> {
     let mut out = Vec::new();
     if let Err(f) = &old {
@@ -157,27 +160,51 @@ pub fn judge_field_key(
     }
     let expect = read_as(&old);
     let answer = Ok(new);
-    if let Some(miss) = judge::validation(expect, &answer) {
-        let new_verdict = answer.as_ref().map(|v| v.verdict).ok();
-        let cause = match (&miss, new_verdict) {
-            (Miss::Rejected(_) | Miss::Accepted | Miss::OtherVerdict { .. }, Some(n)) => {
-                format!("field key {} by old, {n} by new", old.verdict)
-            }
-            _ => format!("field key {}", miss.cause()),
-        };
-        out.push(FieldKeyMiss {
-            validator: m.new.clone(),
-            expected: format!("{} (as the old system says)", expect.describe()),
-            cause,
-            miss,
-            validation: answer.ok(),
-        });
+    let (Some(miss), Ok(new)) = (judge::validation(expect, &answer), answer) else {
+        return out;
+    };
+    let witnesses: Vec<(String, Result<Validation, CallFailure>)> = field_key_witnesses(m)
+        .into_iter()
+        .filter_map(|w| Some((w.clone(), ask(&w)?)))
+        .collect();
+    match settle_field_key(m, &old, &new, &witnesses) {
+        Some(settled) => out.extend(settled),
+        None => out.push(new_misreads(m, old.verdict, expect, new, miss)),
     }
+    out.extend(
+        witnesses
+            .iter()
+            .filter_map(|(w, answer)| answer.as_ref().err().map(|f| field_key_failure(w, f))),
+    );
     out
 }
 
+/// The new system's miss on a field key, judged by `expect` (the old
+/// system's reading, where witnesses left it standing).
+fn new_misreads(
+    m: &Matrix,
+    old_verdict: Verdict,
+    expect: Expect<'_>,
+    new: Validation,
+    miss: Miss,
+) -> FieldKeyMiss {
+    let cause = match &miss {
+        Miss::Rejected(_) | Miss::Accepted | Miss::OtherVerdict { .. } => {
+            format!("field key {old_verdict} by old, {} by new", new.verdict)
+        }
+        _ => format!("field key {}", miss.cause()),
+    };
+    FieldKeyMiss {
+        validator: m.new.clone(),
+        expected: format!("{} (as the old system says)", expect.describe()),
+        cause,
+        miss,
+        validation: Some(new),
+    }
+}
+
 /// A system's failure to answer on a field key: a crash finding of its own.
-pub fn field_key_failure(system: &str, f: &CallFailure) -> FieldKeyMiss {
+fn field_key_failure(system: &str, f: &CallFailure) -> FieldKeyMiss {
     let miss = Miss::Failed(f.clone());
     FieldKeyMiss {
         validator: system.to_string(),
@@ -193,14 +220,9 @@ pub fn field_key_failure(system: &str, f: &CallFailure) -> FieldKeyMiss {
 /// validates (implementations of the format old's keys are in), and runs
 /// other code than old and new (a legacy emitter built from the new
 /// system's library shares its defects: no independent witness).
-pub fn field_key_witnesses(m: &Matrix) -> Vec<String> {
-    let Some((_, generators)) = m.formats.iter().find(|(_, g)| g.contains(&m.old)) else {
-        return Vec::new();
-    };
+fn field_key_witnesses(m: &Matrix) -> Vec<String> {
     let sides = [&m.systems[&m.old], &m.systems[&m.new]];
-    generators
-        .iter()
-        .filter(|g| **g != m.old && **g != m.new)
+    m.old_format_peers()
         .filter(|g| {
             m.systems.get(*g).is_some_and(|s| {
                 s.info().can_validate
@@ -222,7 +244,7 @@ pub fn field_key_witnesses(m: &Matrix) -> Vec<String> {
 /// decodes differ in (a witness voting on a field it carries). The old
 /// system is then judged against the new reading on those fields, and the
 /// new system against the old reading on the rest.
-pub fn settle_field_key(
+fn settle_field_key(
     m: &Matrix,
     old: &Validation,
     new: &Validation,
@@ -292,14 +314,8 @@ pub fn settle_field_key(
         carries: None,
     };
     let answer = Ok(new.clone());
-    if let Some(miss) = judge::validation(expect, &answer) {
-        out.push(FieldKeyMiss {
-            validator: m.new.clone(),
-            expected: format!("{} (as the old system says)", expect.describe()),
-            cause: format!("field key {}", miss.cause()),
-            miss,
-            validation: answer.ok(),
-        });
+    if let (Some(miss), Ok(new)) = (judge::validation(expect, &answer), answer) {
+        out.push(new_misreads(m, old.verdict, expect, new, miss));
     }
     Some(out)
 }

@@ -87,6 +87,17 @@ pub struct CaseOutcome {
     pub verdicts: Vec<(usize, Verdict)>,
 }
 
+/// A format with two or more generators, whose keys PARITY compares.
+pub struct ParityFormat {
+    /// The format's name.
+    pub format: String,
+    /// Its generators, as listed.
+    pub generators: Vec<String>,
+    /// For each generator, the index of the first one running the same code
+    /// (builtin, library, script): one code is one vote in PARITY's majority.
+    pub code: Vec<usize>,
+}
+
 /// The systems and releases a run compares.
 pub struct Matrix {
     /// Systems by name.
@@ -97,8 +108,8 @@ pub struct Matrix {
     pub new: String,
     /// Shipped releases.
     pub releases: Vec<Release>,
-    /// Formats with two or more generators: (format, generators).
-    pub parity: Vec<(String, Vec<String>)>,
+    /// Formats with two or more generators, for PARITY.
+    pub parity: Vec<ParityFormat>,
     /// Every format of `[formats]` with its generators: a key identical to
     /// one a format's generator issues is of that format, whatever the
     /// validator says.
@@ -151,7 +162,7 @@ impl Matrix {
     ) -> Result<Self, crate::system::OpenError> {
         let mut names: BTreeSet<String> = [config.run.old.clone(), config.run.new.clone()].into();
         names.extend(config.releases.iter().map(|r| r.validator.clone()));
-        let parity: Vec<(String, Vec<String>)> = config
+        let parity_formats: Vec<(String, Vec<String>)> = config
             .formats
             .iter()
             .filter(|(_, f)| f.generators.len() >= 2)
@@ -227,6 +238,26 @@ impl Matrix {
         } else {
             super::env::copies::EnvCopies::default()
         };
+        let parity = parity_formats
+            .into_iter()
+            .map(|(format, generators)| {
+                let origin = |g: &String| &systems[g].info().origin;
+                let code = generators
+                    .iter()
+                    .map(|g| {
+                        generators
+                            .iter()
+                            .position(|o| origin(o).same_code(origin(g)))
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                ParityFormat {
+                    format,
+                    generators,
+                    code,
+                }
+            })
+            .collect();
         let mut issuers: Vec<String> = Vec::new();
         for f in config.formats.values() {
             for g in &f.generators {
@@ -263,13 +294,24 @@ impl Matrix {
         self.checks.contains(&c)
     }
 
+    /// The other generators of the old system's `[formats]` format, neither
+    /// old nor new: implementations of the format old's keys are in.
+    pub fn old_format_peers(&self) -> impl Iterator<Item = &String> {
+        self.formats
+            .iter()
+            .find(|(_, g)| g.contains(&self.old))
+            .into_iter()
+            .flat_map(|(_, g)| g.iter())
+            .filter(move |g| **g != self.old && **g != self.new)
+    }
+
     /// The generators a batch needs: old, new, every parity generator, and
     /// for FORWARD every other issuer.
     pub(super) fn generators(&self) -> Vec<String> {
         let mut g = vec![self.old.clone(), self.new.clone()];
         if self.enabled(Check::Parity) {
-            for (_, gens) in &self.parity {
-                g.extend(gens.iter().cloned());
+            for p in &self.parity {
+                g.extend(p.generators.iter().cloned());
             }
         }
         if self.enabled(Check::Forward) {

@@ -41,4 +41,6 @@ pub use backward::{FieldKeyMiss, judge_field_key};
 pub use batch::Calls;
 pub use env::copies::{EnvCopies, EnvCopy};
 pub use hook::OpenHook;
-pub use matrix::{Case, CaseOutcome, Cell, Matrix, Release, Tally, case_id, own_context, releases};
+pub use matrix::{
+    Case, CaseOutcome, Cell, Matrix, ParityFormat, Release, Tally, case_id, own_context, releases,
+};

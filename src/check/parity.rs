@@ -18,19 +18,11 @@ pub(super) fn judge(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
     if !m.enabled(Check::Parity) {
         return;
     }
-    for (format, gens) in &m.parity {
+    for p in &m.parity {
+        let (format, gens) = (&p.format, &p.generators);
         let answers: Vec<&Result<String, GenerateFailure>> =
             gens.iter().map(|g| &generated[g][i]).collect();
-        let code: Vec<usize> = gens
-            .iter()
-            .map(|g| {
-                let origin = &m.systems[g].info().origin;
-                gens.iter()
-                    .position(|o| m.systems[o].info().origin.same_code(origin))
-                    .unwrap_or(0)
-            })
-            .collect();
-        let reference = reference(&answers, &code);
+        let reference = reference(&answers, &p.code);
         for (j, other) in gens.iter().enumerate() {
             if j != reference {
                 pair(

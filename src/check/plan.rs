@@ -134,10 +134,7 @@ pub(crate) struct Plan {
 /// The field the first other generator of the old system's format (neither
 /// old nor new) named in refusing entitlement `i`, if one refused it.
 fn format_refusal(m: &Matrix, generated: &Generated, i: usize) -> Option<String> {
-    let (_, generators) = m.formats.iter().find(|(_, g)| g.contains(&m.old))?;
-    generators
-        .iter()
-        .filter(|g| **g != m.old && **g != m.new)
+    m.old_format_peers()
         .find_map(|g| match generated.get(g).map(|keys| &keys[i]) {
             Some(Err(GenerateFailure::Refused { field, .. })) => Some(field.clone()),
             _ => None,

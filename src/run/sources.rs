@@ -180,33 +180,12 @@ fn compare_key(
             .validate_batch(&[(k.key.as_bytes(), &context)])
             .pop()
     });
-    let answers = (old.clone(), new.clone());
-    let mut misses = backward::judge_field_key(m, old, new, today, witness);
-    // A miss blamed on new where old and new both answered: the format's
-    // other validators settle which of them misreads the key.
-    let blamed_new = misses
-        .iter()
-        .position(|d| d.validator == m.new && d.validation.is_some());
-    if let (Some(i), (Ok(old), Ok(new))) = (blamed_new, &answers) {
-        let witnesses: Vec<(String, Result<Validation, CallFailure>)> =
-            backward::field_key_witnesses(m)
-                .into_iter()
-                .filter_map(|w| {
-                    let answer = m.systems[&w]
-                        .validate_batch(&[(k.key.as_bytes(), &k.context)])
-                        .pop()?;
-                    Some((w, answer))
-                })
-                .collect();
-        if let Some(settled) = backward::settle_field_key(m, old, new, &witnesses) {
-            misses.splice(i..=i, settled);
-        }
-        for (w, answer) in &witnesses {
-            if let Err(f) = answer {
-                misses.push(backward::field_key_failure(w, f));
-            }
-        }
-    }
+    let ask = |system: &str| {
+        m.systems[system]
+            .validate_batch(&[(k.key.as_bytes(), &k.context)])
+            .pop()
+    };
+    let misses = backward::judge_field_key(m, old, new, today, witness, &ask);
     misses
         .into_iter()
         .map(|d| field_key_finding(file, k, d))
