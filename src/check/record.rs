@@ -71,9 +71,11 @@ pub(super) struct Recorder<'a> {
     /// The field of the old system's refusal, where its format may impose
     /// it (see [`format_may_refuse`]): what a waiver's `old_refuses` scopes.
     old_refused: Option<String>,
-    /// The calls (validator system, key, context) a crash finding was
-    /// recorded for: [`Self::finish`] records every other failed call.
-    crashed: HashSet<(String, Vec<u8>, Context)>,
+    /// The misses recorded as findings, by call (validator system, key,
+    /// context) and the miss's cause (`None` for a failed call): one answer
+    /// is judged once, however many checks read it (see [`Self::push`]);
+    /// [`Self::finish`] records every failed call not yet recorded.
+    judged: HashSet<(String, Vec<u8>, Context, Option<String>)>,
 }
 
 impl<'a> Recorder<'a> {
@@ -100,7 +102,7 @@ impl<'a> Recorder<'a> {
             outcome: CaseOutcome::default(),
             formats: [None, None],
             old_refused,
-            crashed: HashSet::new(),
+            judged: HashSet::new(),
         }
     }
 
@@ -119,8 +121,8 @@ impl<'a> Recorder<'a> {
                 Purpose::Env { copy, .. } => &m.env.systems[m.env.copies[copy].system],
                 _ => &req.validator,
             };
-            let call = (system.clone(), req.key.clone(), req.context.clone());
-            if self.crashed.contains(&call) {
+            let call = (system.clone(), req.key.clone(), req.context.clone(), None);
+            if self.judged.contains(&call) {
                 continue;
             }
             let generator = match req.purpose {
@@ -303,23 +305,23 @@ impl<'a> Recorder<'a> {
         if !self.matrix.enabled(at.check) && miss.severity() != Severity::Crash {
             return;
         }
-        // One failed call is one crash finding, however many checks read it;
-        // a copy under another environment (ENV) counts as its system, so an
-        // input it fails on everywhere is one finding too.
-        if let (true, Some(validator), Some(key), Some(context)) = (
-            matches!(miss, Miss::Failed(_)),
-            at.validator,
-            at.key,
-            at.context,
-        ) {
+        // One answer is one finding, however many checks read it: a failed
+        // call is one crash finding (a copy under another environment (ENV)
+        // counts as its system, so an input it fails on everywhere is one
+        // finding too), and a miss is judged by the first check that reads
+        // the answer (ROUNDTRIP before BACKWARD and ROLLBACK where the new
+        // system issues the old system's very key), unless another check
+        // misses it for another cause. The cell still counts the failure.
+        if let (Some(validator), Some(key), Some(context)) = (at.validator, at.key, at.context) {
             let system = self
                 .matrix
                 .releases
                 .iter()
                 .find(|r| r.name == validator)
                 .map_or(validator, |r| r.validator.as_str());
-            let call = (system.to_string(), key.to_vec(), context.clone());
-            if !self.crashed.insert(call) {
+            let cause = (!matches!(miss, Miss::Failed(_))).then(|| miss.cause());
+            let call = (system.to_string(), key.to_vec(), context.clone(), cause);
+            if !self.judged.insert(call) {
                 return;
             }
         }

@@ -307,6 +307,49 @@ fn an_old_decoder_that_misreads_its_keys_is_blamed_not_the_new_system_reading_th
     assert!(backward.is_empty(), "BACKWARD blames new: {backward:#?}");
 }
 
+/// One answer is judged once: where the new system issues the old
+/// system's very acme-lk1 key, its one validation of that key is ROUNDTRIP's
+/// (its own key) and BACKWARD's (an old key) at once, and a new decoder that
+/// loses a feature bit is one drift finding per key, at ROUNDTRIP, not a
+/// second one at BACKWARD. The BACKWARD cell still counts what it read.
+#[test]
+fn one_answer_read_by_two_checks_is_one_finding() {
+    let s = Scenario::demo()
+        .faulty_system("new", "acme-ed1", &[("defect", "last-bit-unread")])
+        .without_vectors()
+        .without_sources()
+        .set("run", "isolation", "none".into());
+    let (out, r) = s.run_report(
+        &[
+            "--cases",
+            "300",
+            "--seed",
+            "1",
+            "--no-steer",
+            "--checks",
+            "roundtrip,backward",
+        ],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&r);
+    assert!(
+        groups
+            .iter()
+            .any(|g| is(g, "roundtrip", "new", "new", "drift: features")),
+        "{groups:#?}"
+    );
+    let twice: Vec<&Group> = groups.iter().filter(|g| g.0 == "backward").collect();
+    assert!(twice.is_empty(), "judged twice: {twice:#?}");
+    let backward = r["tallies"]
+        .as_array()
+        .expect("tallies")
+        .iter()
+        .find(|c| c["check"] == "backward" && c["generator"] == "old" && c["validator"] == "new")
+        .unwrap_or_else(|| panic!("no BACKWARD cell: {:#}", r["tallies"]));
+    assert!(backward["fail"].as_u64().unwrap() > 0, "{backward:#}");
+}
+
 /// An old generator that wraps what its format cannot carry instead of
 /// refusing (seats above 1023 masked to 10 bits), where another generator
 /// of its format refuses: its keys are its own ROUNDTRIP findings, and the
