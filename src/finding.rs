@@ -169,6 +169,14 @@ pub enum Source {
         /// The row's first line.
         line: u64,
     },
+    /// A system started under one of ENV's environments: no case, the
+    /// start itself failed.
+    Start {
+        /// The system.
+        system: String,
+        /// The environment, as reports label it (`LANG=th_TH.UTF-8`).
+        environment: String,
+    },
 }
 
 /// The identity of a root cause: findings with equal keys are one group.

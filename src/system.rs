@@ -82,17 +82,6 @@ pub enum OpenError {
         /// Where the config names it, e.g. "`[run] old`".
         role: String,
     },
-    /// A system that opens could not be opened again under one of the ENV
-    /// check's environments (a plugin failing under another locale).
-    #[error("system {system:?} under the [env] environment {environment}: {source}")]
-    InEnvironment {
-        /// The system's name.
-        system: String,
-        /// The environment, as reports label it (`TZ=Pacific/Kiritimati`).
-        environment: String,
-        /// Why it could not be opened there.
-        source: Box<OpenError>,
-    },
     /// The builtin does not exist or its settings are wrong.
     #[error("system {system:?}: {source}")]
     Builtin {

@@ -230,7 +230,7 @@ impl Matrix {
             .collect();
         let env = if env_enabled {
             let (env, copies) =
-                super::env::copies::EnvCopies::open(config, hosting, &systems, hook)?;
+                super::env::copies::EnvCopies::open(config, hosting, &systems, hook);
             for (name, copy) in copies {
                 systems.insert(name, super::counted::Counted::wrap(copy));
             }

@@ -71,9 +71,9 @@ pub(super) struct Recorder<'a> {
     /// The field of the old system's refusal, where its format may impose
     /// it (see [`format_may_refuse`]): what a waiver's `old_refuses` scopes.
     old_refused: Option<String>,
-    /// The misses recorded as findings, by call (validator system, key,
-    /// context) and the miss's cause (`None` for a failed call): one answer
-    /// is judged once, however many checks read it (see [`Self::push`]);
+    /// Failed calls recorded as crash findings and ROUNDTRIP's misses, by
+    /// call (validator system, key, context) and the miss's cause (`None`
+    /// for a failed call): one answer, one finding (see [`Self::push`]);
     /// [`Self::finish`] records every failed call not yet recorded.
     judged: HashSet<(String, Vec<u8>, Context, Option<String>)>,
 }
@@ -305,23 +305,35 @@ impl<'a> Recorder<'a> {
         if !self.matrix.enabled(at.check) && miss.severity() != Severity::Crash {
             return;
         }
-        // One answer is one finding, however many checks read it: a failed
-        // call is one crash finding (a copy under another environment (ENV)
-        // counts as its system, so an input it fails on everywhere is one
-        // finding too), and a miss is judged by the first check that reads
-        // the answer (ROUNDTRIP before BACKWARD and ROLLBACK where the new
-        // system issues the old system's very key), unless another check
-        // misses it for another cause. The cell still counts the failure.
-        if let (Some(validator), Some(key), Some(context)) = (at.validator, at.key, at.context) {
+        // A failed call is one crash finding, however many checks read it
+        // (a copy under another environment (ENV) counts as its system, so
+        // an input it fails on everywhere is one finding too). And where the
+        // new system issues the old system's very key, ROUNDTRIP's answer
+        // is BACKWARD's (new reading it) or ROLLBACK's (old reading it): a
+        // miss ROUNDTRIP recorded is not recorded again for the same cause.
+        // The later cell still counts the failure.
+        let cause = match (miss, at.check) {
+            (Miss::Failed(_), _) => Some(None),
+            (_, Check::Roundtrip | Check::Backward | Check::Rollback) => Some(Some(miss.cause())),
+            _ => None,
+        };
+        if let (Some(cause), Some(validator), Some(key), Some(context)) =
+            (cause, at.validator, at.key, at.context)
+        {
             let system = self
                 .matrix
                 .releases
                 .iter()
                 .find(|r| r.name == validator)
                 .map_or(validator, |r| r.validator.as_str());
-            let cause = (!matches!(miss, Miss::Failed(_))).then(|| miss.cause());
+            let failed = cause.is_none();
             let call = (system.to_string(), key.to_vec(), context.clone(), cause);
-            if !self.judged.insert(call) {
+            let seen = if failed || at.check == Check::Roundtrip {
+                !self.judged.insert(call)
+            } else {
+                self.judged.contains(&call)
+            };
+            if seen {
                 return;
             }
         }

@@ -92,7 +92,6 @@ impl CliError {
 fn open_code(e: &OpenError) -> i32 {
     match e {
         OpenError::Plugin(_) => exit::PLUGIN,
-        OpenError::InEnvironment { source, .. } => open_code(source),
         OpenError::UnknownSystem { .. }
         | OpenError::Config(_)
         | OpenError::Builtin { .. }

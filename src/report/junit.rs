@@ -53,7 +53,13 @@ fn cell_case(cell: &CellView<'_>) -> TestCase {
                     .set_message(top.key.cause.as_str())
                     .set_type(top.key.severity.as_str());
             } else {
-                status.set_message(format!("{} observations failed", t.fail));
+                // Answers another check read first: their findings are
+                // in that check's cell (one answer, one finding).
+                status.set_message(format!(
+                    "{} observations failed, each reported once, in the cell of the first \
+                     check that read the same answer",
+                    t.fail
+                ));
             }
             let mut text = String::new();
             for g in &cell.unwaived {

@@ -173,6 +173,12 @@ pub fn run(
         events.warning(&warning);
     }
     let exports = sources::Exports::open(config, options.seed, options.today)?;
+    // A system that did not start under an ENV environment: found once, by
+    // the first shard (or the run).
+    if options.partition.is_none_or(|p| p.k == 1) {
+        let starts = opened.matrix.env.start_findings();
+        aggregate.record(starts, &config.waivers, options.today);
+    }
     vectors::check(&opened.matrix, config, &set, options, &mut aggregate);
     if crate::plugin::worker::calls_stopped() {
         // Ctrl-C or SIGTERM cut calls short: no vector check is judged.

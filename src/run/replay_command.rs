@@ -36,6 +36,15 @@ pub fn replay_command(f: &Finding) -> String {
             }
             _ => String::new(),
         },
+        // The system's start under the environment (variables a child
+        // inherits; a config's own `env` for it still wins).
+        Source::Start {
+            system,
+            environment,
+        } => format!(
+            "env {environment} keycompat plugin inspect --system {}",
+            shell_quote(system)
+        ),
     }
 }
 

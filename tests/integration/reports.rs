@@ -524,6 +524,25 @@ fn junit_parses_back_and_fails_exactly_the_failing_cells_and_red_gates() {
                 failing_cells.push((case, g.key.cause.clone()));
             }
         }
+        // A cell whose failures another check's cell reports (one answer,
+        // one finding) fails too, pointing there.
+        for ((check, generator, validator), t) in r.aggregate.tallies() {
+            let case = match validator {
+                Some(v) => format!("{check} {generator} -> {v}"),
+                None => format!("{check} {generator}"),
+            };
+            let grouped = r.aggregate.groups().keys().any(|(k, _)| {
+                k.check == *check && k.generator == *generator && k.validator == *validator
+            });
+            if t.fail > 0 && !grouped {
+                let message = format!(
+                    "{} observations failed, each reported once, in the cell of the first \
+                     check that read the same answer",
+                    t.fail
+                );
+                failing_cells.push((case, message));
+            }
+        }
         let red_gates = r.gates.iter().filter(|g| g.status == Status::Red).count();
         assert_eq!(
             parsed.failures,

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::environment::{self, EnvScope, Environment, Unchecked};
-use crate::finding::Source;
+use crate::finding::{Check, Finding, GroupKey, Severity, Source};
 use crate::implementation::Implementation;
-use crate::system::{Hosting, OpenError};
+use crate::system::Hosting;
 
 /// The systems ENV asks under other environments, and their copies.
 #[derive(Debug, Default)]
@@ -22,6 +22,10 @@ pub struct EnvCopies {
     pub copies: Vec<EnvCopy>,
     /// The systems that could not be copied, and why.
     pub unchecked: Vec<Unchecked>,
+    /// The copies that did not start: each is a finding
+    /// ([`EnvCopies::start_findings`]), and the system is checked under the
+    /// other environments.
+    pub failed: Vec<FailedStart>,
     /// Every `every`-th random case is checked.
     pub every: u64,
 }
@@ -35,6 +39,18 @@ pub struct EnvCopy {
     pub system: usize,
     /// Index into [`EnvCopies::environments`].
     pub environment: usize,
+}
+
+/// A system that opens in keycompat's environment but did not start under
+/// one of ENV's (a plugin that cannot load a locale's data).
+#[derive(Debug, Clone)]
+pub struct FailedStart {
+    /// The system's name.
+    pub system: String,
+    /// Index into [`EnvCopies::environments`].
+    pub environment: usize,
+    /// Why it did not start, in the opening error's words.
+    pub error: String,
 }
 
 /// A copy's name in the matrix and its implementation, opened.
@@ -62,7 +78,7 @@ impl EnvCopies {
         hosting: &Hosting,
         opened: &BTreeMap<String, Arc<dyn Implementation>>,
         hook: Option<&dyn crate::check::hook::OpenHook>,
-    ) -> Result<(Self, Vec<Opened>), OpenError> {
+    ) -> (Self, Vec<Opened>) {
         let envs: &[Environment] = &config.env.environments;
         let mut out = EnvCopies {
             environments: envs.iter().map(environment::label).collect(),
@@ -81,19 +97,29 @@ impl EnvCopies {
             }
             let index = out.systems.len();
             let mut copies = Vec::new();
+            let mut in_process = false;
             for (e, env) in envs.iter().enumerate() {
                 let copy_name = format!("{name} [{}]", out.environments[e]);
-                let copy = crate::check::hook::open_hooked(hook, &copy_name, &mut || {
+                let opened = crate::check::hook::open_hooked(hook, &copy_name, &mut || {
                     crate::system::open_configured_in_env(system, config, hosting, env)
                         .map(|c| c.map(Arc::from))
-                })
-                .map_err(|err| OpenError::InEnvironment {
-                    system: name.clone(),
-                    environment: out.environments[e].clone(),
-                    source: Box::new(err),
-                })?;
-                let Some(copy) = copy else {
-                    break;
+                });
+                let copy = match opened {
+                    Ok(Some(copy)) => copy,
+                    Ok(None) => {
+                        in_process = true;
+                        break;
+                    }
+                    // The system itself opened: failing here is the
+                    // environment's doing, ENV's finding.
+                    Err(err) => {
+                        out.failed.push(FailedStart {
+                            system: name.clone(),
+                            environment: e,
+                            error: err.to_string(),
+                        });
+                        continue;
+                    }
                 };
                 copies.push((
                     EnvCopy {
@@ -104,7 +130,7 @@ impl EnvCopies {
                     copy,
                 ));
             }
-            if copies.len() < envs.len() {
+            if in_process {
                 let reason = if system.builtin.is_some() {
                     "a builtin: runs in keycompat's own process"
                 } else {
@@ -116,13 +142,52 @@ impl EnvCopies {
                 });
                 continue;
             }
+            if copies.is_empty() {
+                // It started under none of them: its findings say so.
+                continue;
+            }
             out.systems.push(name);
             for (copy, implementation) in copies {
                 implementations.push((copy.name.clone(), implementation));
                 out.copies.push(copy);
             }
         }
-        Ok((out, implementations))
+        (out, implementations)
+    }
+
+    /// One ENV crash finding per copy that did not start, blaming its
+    /// system and naming the environment: customers there cannot start
+    /// what validates their keys.
+    pub fn start_findings(&self) -> Vec<Finding> {
+        self.failed
+            .iter()
+            .map(|f| {
+                let environment = self.environments[f.environment].clone();
+                Finding {
+                    key: GroupKey {
+                        check: Check::Env,
+                        severity: Severity::Crash,
+                        generator: f.system.clone(),
+                        validator: Some(f.system.clone()),
+                        cause: format!("did not start under {environment}"),
+                    },
+                    case_id: format!("start {} [{environment}]", f.system),
+                    source: Source::Start {
+                        system: f.system.clone(),
+                        environment,
+                    },
+                    entitlement: None,
+                    license_key: None,
+                    context: None,
+                    expected: "to start, as it does in keycompat's own environment".into(),
+                    found: f.error.clone(),
+                    validation: None,
+                    diffs: Vec::new(),
+                    old_refused: None,
+                    avoidable: None,
+                }
+            })
+            .collect()
     }
 
     /// What the check covers, for the reports.

@@ -143,6 +143,10 @@ fn finding_view(i: usize, g: &Group) -> FindingView {
                 order_id,
             } => format!("order {order_id} ({file}:{line})"),
             Source::FieldKey { file, line } => format!("field key ({file}:{line})"),
+            Source::Start {
+                system,
+                environment,
+            } => format!("{system} started under {environment}"),
         },
         case_id: ex.case_id.clone(),
         group_id: g.id.clone(),

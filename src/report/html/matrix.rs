@@ -72,6 +72,8 @@ fn cell_html(cell: &CellView<'_>) -> CellHtml {
         .collect();
     let word = match state {
         CellState::Pass => "pass".to_string(),
+        // Failures another check's cell reports (one answer, one finding).
+        CellState::Fail if cell.unwaived.is_empty() => "reported with another check".to_string(),
         CellState::Fail => format!(
             "{} unwaived",
             cell.unwaived.iter().map(|g| g.count).sum::<u64>()
@@ -80,8 +82,12 @@ fn cell_html(cell: &CellView<'_>) -> CellHtml {
         CellState::Idle => "not exercised".to_string(),
     };
     let mut title = format!("{} {}", cell.check, arrow(&cell.pair()));
-    if let Some(top) = cell.unwaived.first() {
-        title.push_str(&format!(": {}", top.key.cause));
+    match cell.unwaived.first() {
+        Some(top) => title.push_str(&format!(": {}", top.key.cause)),
+        None if state == CellState::Fail => title.push_str(
+            ": each failure is reported once, in the cell of the first check that read the same answer",
+        ),
+        None => {}
     }
     let colour = grid::summarise(cell.generator, cell.validator, vec![cell]).state;
     CellHtml {
