@@ -8,11 +8,13 @@
 //! entitlement: when the release accepts one of them, the new system could
 //! have issued a key the release reads, and rejecting its key is an
 //! *avoidable* outage (a policy regression), which no waiver covers unless it
-//! says so. Only a key the release reads as the entitlement counts: one that
-//! drops or changes a field (a generator that should have refused) is no key
-//! the new system could have issued.
+//! says so. Only a key the release reads as the entitlement, and its own
+//! generator reads as the whole entitlement (the release sees only the
+//! features it knows), counts: one that drops or changes a field (a
+//! generator that should have refused) is no key the new system could have
+//! issued.
 
-use super::matrix::{Matrix, Release};
+use super::matrix::{Matrix, Release, own_context};
 use super::plan::{Base, Plan, Purpose};
 use super::record::{At, Recorder, Words, must_validate};
 use crate::entitlement::Entitlement;
@@ -32,6 +34,17 @@ pub(super) fn plan(m: &Matrix, e: &Entitlement, plan: &mut Plan) {
     let Some(k) = plan.key(Base::New).cloned() else {
         return;
     };
+    if m.releases.iter().any(|release| covers(release, e)) {
+        // Each alternative's own generator reads it (the old system's is
+        // ROUNDTRIP's call, asked once): whether it carries the entitlement.
+        let own = own_context(e);
+        for j in 0..plan.alternatives.len() {
+            let (g, key) = plan.alternatives[j].clone();
+            if m.systems.get(&g).is_some_and(|s| s.info().can_validate) {
+                plan.request(Purpose::AlternativeOwn(j), &g, key.as_bytes(), &own);
+            }
+        }
+    }
     for (r, release) in m.releases.iter().enumerate() {
         if covers(release, e) {
             let ctx = release_context(release, e);
@@ -88,7 +101,7 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
             known_features: release.features.as_ref(),
             carries: None,
         };
-        let accepted = accepted_alternative(r, i, release, plain);
+        let accepted = accepted_alternative(r, i, release, plain, &expected);
         r.judge_avoidable(at, expect, result, |miss| {
             let why = "new issued it for an entitlement this release covers";
             let words = must_validate(&format, &expect, why, miss);
@@ -103,12 +116,23 @@ pub(super) fn judge(r: &mut Recorder<'_>) {
 /// The first other generator whose key for the entitlement release `i`
 /// accepts as the entitlement (`expect`), with that key's format; every
 /// alternative call that failed is recorded as a crash of its validator.
+/// The release reads only the features it knows, so the key must also read
+/// as the whole entitlement (`sold`) in its own generator: a key that drops
+/// a feature the release does not know (an old generator that should have
+/// refused) is no key the new system could have issued. A generator that
+/// does not validate gives no such evidence, and its key does not count.
 fn accepted_alternative(
     r: &mut Recorder<'_>,
     i: usize,
     release: &Release,
     expect: Expect<'_>,
+    sold: &Decoded,
 ) -> Option<(String, String)> {
+    let whole = Expect::Valid {
+        reference: Some(sold),
+        known_features: None,
+        carries: None,
+    };
     let mut accepted = None;
     for (j, (g, _)) in r.plan.alternatives.iter().enumerate() {
         let Some((req, result)) = r.answered(Purpose::ForwardAlternative(i, j)) else {
@@ -118,8 +142,13 @@ fn accepted_alternative(
         if r.failure(at, result) {
             continue;
         }
+        let carries = matches!(
+            r.answered(Purpose::AlternativeOwn(j)),
+            Some((_, own)) if judge::validation(whole, own).is_none()
+        );
         if let Ok(v) = result
             && accepted.is_none()
+            && carries
             && judge::validation(expect, result).is_none()
         {
             let format = v.format.clone().unwrap_or_else(|| "unrecognised".into());

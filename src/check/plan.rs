@@ -20,6 +20,11 @@ pub(crate) enum Purpose {
     /// A release's answer to another generator's key for the same
     /// entitlement (release, index into [`Plan::alternatives`]).
     ForwardAlternative(usize, usize),
+    /// FORWARD's evidence that another generator's key carries the
+    /// entitlement: its generator's own reading of it (index into
+    /// [`Plan::alternatives`]), where a release reads only the features it
+    /// knows.
+    AlternativeOwn(usize),
     Rollback,
     Tamper {
         base: Base,
@@ -68,7 +73,9 @@ impl Purpose {
         match self {
             Purpose::Roundtrip(_) => Check::Roundtrip,
             Purpose::Backward => Check::Backward,
-            Purpose::Forward(_) | Purpose::ForwardAlternative(..) => Check::Forward,
+            Purpose::Forward(_) | Purpose::ForwardAlternative(..) | Purpose::AlternativeOwn(_) => {
+                Check::Forward
+            }
             Purpose::Rollback => Check::Rollback,
             Purpose::Tamper { .. } | Purpose::TamperBase { .. } => Check::Tamper,
             Purpose::Time { .. } | Purpose::TimeRelease { .. } => Check::Time,

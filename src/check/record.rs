@@ -126,7 +126,9 @@ impl<'a> Recorder<'a> {
                 continue;
             }
             let generator = match req.purpose {
-                Purpose::ForwardAlternative(_, j) => self.plan.alternatives[j].0.as_str(),
+                Purpose::ForwardAlternative(_, j) | Purpose::AlternativeOwn(j) => {
+                    self.plan.alternatives[j].0.as_str()
+                }
                 Purpose::Roundtrip(b) | Purpose::TamperBase { base: b, .. } => base_system(m, b),
                 Purpose::Tamper { base, .. } | Purpose::Time { base, .. } => base_system(m, base),
                 Purpose::Env { base, .. } | Purpose::EnvHome { base, .. } => base_system(m, base),

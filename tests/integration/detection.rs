@@ -350,6 +350,43 @@ fn one_answer_read_by_two_checks_is_one_finding() {
     assert!(backward["fail"].as_u64().unwrap() > 0, "{backward:#}");
 }
 
+/// An old generator that silently drops the features its format cannot
+/// carry, instead of refusing: the lk1-only releases read its key as the
+/// entitlement (they know none of those features), but the key does not
+/// carry it, so it is no proof that the new system's acme-ed1 key, which
+/// those releases cannot read, was an avoidable outage. The old system is
+/// blamed for its keys; the new system's outages stay what the demo's
+/// waivers for "what acme-lk1 cannot carry" cover.
+#[test]
+fn an_old_key_dropping_features_a_release_does_not_know_proves_no_avoidable_outage() {
+    let s = Scenario::demo()
+        .misbehaving("old", "drops-features")
+        .without_vectors()
+        .without_sources();
+    let (out, r) = s.run_report(
+        &[
+            "--cases",
+            "400",
+            "--seed",
+            "1",
+            "--no-steer",
+            "--checks",
+            "roundtrip,forward",
+        ],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&r);
+    assert!(
+        groups
+            .iter()
+            .any(|g| is(g, "roundtrip", "old", "old", "features")),
+        "{groups:#?}"
+    );
+    let on_new: Vec<&Group> = groups.iter().filter(|g| g.2 == "new").collect();
+    assert!(on_new.is_empty(), "blamed on new: {on_new:#?}");
+}
+
 /// An old generator that wraps what its format cannot carry instead of
 /// refusing (seats above 1023 masked to 10 bits), where another generator
 /// of its format refuses: its keys are its own ROUNDTRIP findings, and the

@@ -44,6 +44,7 @@ Modes:
 | `no-seats` | validates matching items correctly but leaves `seats` out of every decode (a validator that does not read a field its format carries: it decodes as if the format had none) |
 | `flaky-once` | answers the first validation of each matching key `bad_signature`, and every later one correctly (a nondeterministic validator: a finding its replay does not show) |
 | `thai-locale-refused` | answers the hello with an error when `LC_ALL` or `LANG` starts with `th_TH` (a library that cannot load a locale's data), and works correctly elsewhere. For the ENV check |
+| `drops-features` | generates matching items with the features that have no legacy bit (`ai-assist`, `web-viewer`, `api-access`) silently left out instead of refusing the entitlement (a field mapper that copies what the format has): its key validates, without them |
 | `nondeterministic-env` | validates matching items with a "today" computed through local time: the context's day at 00:00 UTC converted with time.localtime, which is the day before when TZ is west of UTC (a realistic bug: keys are valid one day past expiry there). Same answers as the correct plugin under TZ=UTC. For the ENV check |
 
 Every mode writes a line to stderr naming itself when it fires.
@@ -66,7 +67,7 @@ MODES = ("exit", "kill", "segv", "hang", "garbage", "banner", "wrong-id", "wrong
          "too-many", "error-message", "internal", "bad-settings", "old-protocol", "slow",
          "spawn-child", "stderr-chatter", "nondeterministic-env", "short-batch", "empty-more",
          "no-decode", "daemon", "crlf-key", "exit-next", "flaky-once", "no-seats",
-         "thai-locale-refused")
+         "thai-locale-refused", "drops-features")
 
 
 def log(text):
@@ -144,6 +145,11 @@ class Plugin(object):
             if fire and fault == "nondeterministic-env":
                 return self.validate_through_local_time(item)
             return acme_lk1.validate_item(item, self.lk1)
+        if fire and fault == "drops-features" and isinstance(item.get("features"), list):
+            kept = [f for f in item["features"] if acme_lk1.FEATURES.get(f) is not None]
+            if len(kept) < len(item["features"]):
+                log("drops-features: issuing without the features acme-lk1 cannot carry")
+                item = dict(item, features=kept)
         answer = self.lk1.generate(item)
         if fire and fault == "crlf-key" and "key" in answer:
             log("crlf-key: a key ending in a line break")
