@@ -119,9 +119,13 @@ pub(crate) struct Plan {
     pub(crate) new_key: Option<String>,
     /// The field the old system named when it refused the entitlement.
     pub(crate) old_refused: Option<String>,
-    /// Where the old system issued a key: the field another generator of
-    /// its `[formats]` format named in refusing the entitlement.
+    /// Where the old system issued a key or failed to answer: the field
+    /// another generator of its `[formats]` format named in refusing the
+    /// entitlement.
     pub(crate) format_refused: Option<String>,
+    /// Whether the old system's generate call failed (crashed, hung) for
+    /// the entitlement.
+    pub(crate) old_failed: bool,
     /// Keys other generators (old first) issued for the entitlement, distinct
     /// from the new key and each other: (generator, key).
     pub(crate) alternatives: Vec<(String, String)>,
@@ -174,9 +178,13 @@ impl Plan {
             })
         };
         let issued_as = [issued_as(&m.old, &old_key), issued_as(&m.new, &new_key)];
-        let format_refused = old_key
-            .as_ref()
-            .and_then(|_| format_refusal(m, generated, i));
+        let old_failed = matches!(
+            generated[&m.old][i],
+            Err(crate::implementation::GenerateFailure::Failed(_))
+        );
+        let format_refused = (old_key.is_some() || old_failed)
+            .then(|| format_refusal(m, generated, i))
+            .flatten();
         Plan {
             old_key,
             new_key,
@@ -188,6 +196,7 @@ impl Plan {
                 _ => None,
             },
             format_refused,
+            old_failed,
             alternatives,
             mutations: Default::default(),
             days: Vec::new(),

@@ -90,9 +90,11 @@ impl<'a> Recorder<'a> {
             .clone()
             .filter(|_| format_may_refuse(plan, answers, &case.entitlement))
             .or_else(|| {
-                plan.format_refused
-                    .clone()
-                    .filter(|_| old_key_misreads(plan, answers, &case.entitlement))
+                // Where old crashed instead of answering, what its format
+                // refuses is still known from the format's other generators.
+                plan.format_refused.clone().filter(|_| {
+                    plan.old_failed || old_key_misreads(plan, answers, &case.entitlement)
+                })
             });
         Recorder {
             matrix,

@@ -387,6 +387,50 @@ fn an_old_key_dropping_features_a_release_does_not_know_proves_no_avoidable_outa
     assert!(on_new.is_empty(), "blamed on new: {on_new:#?}");
 }
 
+/// An old generator that crashes instead of answering: its crashes are its
+/// findings, and where its format's other generators refuse the entitlement
+/// (what acme-lk1 cannot carry), the new system's acme-ed1 keys that
+/// lk1-only releases and a rolled-back old system cannot read are still
+/// what the demo's waivers for that (`old_refuses = true`) cover, not
+/// outages of the new system.
+#[test]
+fn an_old_generator_crashing_does_not_move_the_blame_to_the_new_system() {
+    let s = Scenario::demo()
+        .faulty_system(
+            "old",
+            "acme-lk1",
+            &[("fault", "segv-on-serial"), ("every", "7")],
+        )
+        .without_vectors()
+        .without_sources();
+    let (out, r) = s.run_report(
+        &[
+            "--cases",
+            "300",
+            "--seed",
+            "1",
+            "--no-steer",
+            "--no-shrink",
+            "--checks",
+            "roundtrip,forward,rollback",
+        ],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&r);
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.0 == "roundtrip" && g.1 == "crash" && g.2 == "old"),
+        "{groups:#?}"
+    );
+    let on_new: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.1 != "crash" && (g.2 == "new" || g.3 == "new"))
+        .collect();
+    assert!(on_new.is_empty(), "blamed on new: {on_new:#?}");
+}
+
 /// An old generator that wraps what its format cannot carry instead of
 /// refusing (seats above 1023 masked to 10 bits), where another generator
 /// of its format refuses: its keys are its own ROUNDTRIP findings, and the
