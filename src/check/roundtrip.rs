@@ -110,21 +110,50 @@ fn unexplained_refusal(
 }
 
 /// Records each failure of a whole batch call that no item reproduced
-/// alone ([`Implementation::take_batch_failures`]) as a ROUNDTRIP finding
-/// of its system, at its generation cell, with the batch's first case as
-/// the example: no item is to blame, but the system failed a call all the
-/// same, and a run that dropped it would hide a batching bug.
+/// alone ([`Implementation::take_batch_failures`]) as a crash finding of
+/// its system, with the batch's first case as the example: no item is to
+/// blame, but the system failed a call all the same, and a run that dropped
+/// it would hide a batching bug. The cell is the system's role: a
+/// generator's own ROUNDTRIP cell; a shipped release's validator, FORWARD's
+/// cell of that release; a copy under another environment, ENV's cell of
+/// its system, with the environment named.
 ///
 /// [`Implementation::take_batch_failures`]: crate::implementation::Implementation::take_batch_failures
 pub(super) fn judge_batch_failures(r: &mut Recorder<'_>, failures: &[(String, CallFailure)]) {
+    let m = r.matrix;
+    let generators = m.generators();
     for (system, failure) in failures {
-        let at = At::generation(Check::Roundtrip, system);
         let miss = Miss::Failed(failure.clone());
+        let mut cause = format!("batch {}", miss.cause());
+        let copy = m.env.copies.iter().find(|c| c.name == *system);
+        let release = m.releases.iter().find(|rel| rel.validator == *system);
+        let at = match (copy, release) {
+            (Some(copy), _) => {
+                let home = &m.env.systems[copy.system];
+                cause.push_str(&format!(" under {}", m.env.environments[copy.environment]));
+                at_cell(Check::Env, home, Some(home))
+            }
+            (None, Some(release)) if !generators.contains(system) => {
+                at_cell(Check::Forward, &m.new, Some(&release.name))
+            }
+            _ => At::generation(Check::Roundtrip, system),
+        };
         let words = Words {
-            cause: format!("batch {}", miss.cause()),
+            cause,
             expected: "every batch answered, or a failure one item reproduces alone".into(),
         };
         r.find(at, &miss, words, None);
+    }
+}
+
+/// The cell (`check`, `generator`, `validator`) with no key or context.
+fn at_cell<'k>(check: Check, generator: &'k str, validator: Option<&'k str>) -> At<'k> {
+    At {
+        check,
+        generator,
+        validator,
+        key: None,
+        context: None,
     }
 }
 

@@ -186,8 +186,10 @@ fn a_batch_failure_no_item_reproduces_is_kept_not_dropped() {
     assert!(w.take_batch_failures().is_empty());
 }
 
-/// Through a whole run: the batch failure is a ROUNDTRIP finding of the
-/// system, in the report, and the run is not GO.
+/// Through a whole run: the batch failure of a shipped release's validator
+/// (a system that issues nothing) is a crash finding at FORWARD's cell of
+/// that release, and each of its copies under another environment one at
+/// ENV's cell of the system, naming the environment; the run is not GO.
 #[test]
 fn a_run_reports_a_batch_failure_no_item_reproduces() {
     let s = Scenario::demo()
@@ -197,16 +199,39 @@ fn a_run_reports_a_batch_failure_no_item_reproduces() {
     let args = ["--cases", "200", "--seed", "1", "--no-shrink", "-q"];
     let (out, report) = s.report("run", &args, "r");
     assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let batch: Vec<&serde_json::Value> = report["groups"]
-        .as_array()
-        .expect("groups")
-        .iter()
-        .filter(|g| g["check"] == "roundtrip" && g["generator"] == "viewer-py")
-        .collect();
-    assert!(!batch.is_empty(), "{report}");
-    let text = serde_json::to_string(&batch).unwrap();
-    assert!(text.contains("batch failed: protocol"), "{text}");
+    let groups = report["groups"].as_array().expect("groups");
+    let batch = |check: &str, generator: &str, validator: &str| -> Vec<&serde_json::Value> {
+        groups
+            .iter()
+            .filter(|g| {
+                g["check"] == check
+                    && g["severity"] == "crash"
+                    && g["generator"] == generator
+                    && g["validator"] == validator
+                    && g["cause"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("batch failed: protocol")
+            })
+            .collect()
+    };
+    let forward = batch("forward", "new", "Acme Viewer 3.1");
+    assert_eq!(forward.len(), 1, "{report}");
+    let text = serde_json::to_string(&forward).unwrap();
     assert!(text.contains("no item reproduces it alone"), "{text}");
+    let env = batch("env", "viewer-py", "viewer-py");
+    assert!(
+        env.iter().any(|g| g["cause"]
+            .as_str()
+            .unwrap()
+            .contains("under TZ=Pacific/Kiritimati")),
+        "{report}"
+    );
+    let as_generator: Vec<&serde_json::Value> = groups
+        .iter()
+        .filter(|g| g["generator"] == "viewer-py" && g["check"] != "env")
+        .collect();
+    assert!(as_generator.is_empty(), "{as_generator:#?}");
 }
 
 /// The same for the field-key export, validated outside the matrix: the
