@@ -96,6 +96,10 @@ pub struct ParityFormat {
     /// For each generator, the index of the first one running the same code
     /// (builtin, library, script): one code is one vote in PARITY's majority.
     pub code: Vec<usize>,
+    /// For each generator, whether it missed an entitlement vector's exact
+    /// key or refusal (the vector phase, before any case): where no majority
+    /// decides, a generator the vectors bear out is the reference.
+    pub off_vector: Vec<bool>,
 }
 
 /// The systems and releases a run compares.
@@ -252,6 +256,7 @@ impl Matrix {
                     })
                     .collect();
                 ParityFormat {
+                    off_vector: vec![false; generators.len()],
                     format,
                     generators,
                     code,
@@ -320,6 +325,14 @@ impl Matrix {
         let mut seen = BTreeSet::new();
         g.retain(|x| seen.insert(x.clone()));
         g
+    }
+
+    /// Marks the generators that missed an entitlement vector (`failed`),
+    /// for PARITY's reference where no majority decides.
+    pub fn set_off_vector(&mut self, failed: &BTreeSet<String>) {
+        for p in &mut self.parity {
+            p.off_vector = p.generators.iter().map(|g| failed.contains(g)).collect();
+        }
     }
 
     /// A system that can no longer answer at all, and why.

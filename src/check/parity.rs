@@ -22,7 +22,7 @@ pub(super) fn judge(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
         let (format, gens) = (&p.format, &p.generators);
         let answers: Vec<&Result<String, GenerateFailure>> =
             gens.iter().map(|g| &generated[g][i]).collect();
-        let reference = reference(&answers, &p.code);
+        let reference = reference(&answers, &p.code, &p.off_vector);
         for (j, other) in gens.iter().enumerate() {
             if j != reference {
                 pair(
@@ -40,10 +40,16 @@ pub(super) fn judge(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
 
 /// The index of the reference among `answers`: the first answer a strict
 /// majority gives (the same key, or a refusal naming the same field), else
-/// the first. A failed call agrees with nothing. `code[j]` names the code
-/// answer `j` runs (equal for generators running the same builtin, library
-/// or script): one code is one vote, since a copy shares its defects.
-fn reference(answers: &[&Result<String, GenerateFailure>], code: &[usize]) -> usize {
+/// the first answer of a generator the vectors bear out (`off_vector[j]`:
+/// generator `j` missed an entitlement vector), else the first. A failed
+/// call agrees with nothing. `code[j]` names the code answer `j` runs (equal
+/// for generators running the same builtin, library or script): one code is
+/// one vote, since a copy shares its defects.
+fn reference(
+    answers: &[&Result<String, GenerateFailure>],
+    code: &[usize],
+    off_vector: &[bool],
+) -> usize {
     use std::collections::BTreeSet;
     let class = |a: &Result<String, GenerateFailure>| match a {
         Ok(key) => Some((true, key.clone())),
@@ -52,15 +58,18 @@ fn reference(answers: &[&Result<String, GenerateFailure>], code: &[usize]) -> us
     };
     let classes: Vec<_> = answers.iter().map(|a| class(a)).collect();
     let voters = code.iter().collect::<BTreeSet<_>>().len();
-    (0..answers.len())
-        .find(|&j| {
-            let votes: BTreeSet<usize> = (0..answers.len())
-                .filter(|&k| classes[k] == classes[j])
-                .map(|k| code[k])
-                .collect();
-            classes[j].is_some() && 2 * votes.len() > voters
-        })
-        .unwrap_or(0)
+    let majority = (0..answers.len()).find(|&j| {
+        let votes: BTreeSet<usize> = (0..answers.len())
+            .filter(|&k| classes[k] == classes[j])
+            .map(|k| code[k])
+            .collect();
+        classes[j].is_some() && 2 * votes.len() > voters
+    });
+    let borne_out = || {
+        (0..answers.len())
+            .find(|&j| classes[j].is_some() && !off_vector.get(j).copied().unwrap_or(false))
+    };
+    majority.or_else(borne_out).unwrap_or(0)
 }
 
 fn pair(
@@ -130,7 +139,7 @@ mod tests {
         )));
         let reference = |answers: &[&Result<String, GenerateFailure>]| {
             let code: Vec<usize> = (0..answers.len()).collect();
-            reference(answers, &code)
+            reference(answers, &code, &[])
         };
         // The first deviates from the two others: the second is the reference.
         assert_eq!(reference(&[&b, &a, &a]), 1);
@@ -150,10 +159,25 @@ mod tests {
     fn generators_running_the_same_code_are_one_vote() {
         let (a, b) = (Ok("KEY-A".to_string()), Ok("KEY-B".to_string()));
         // The second and third run one library: no majority, the first.
-        assert_eq!(super::reference(&[&a, &b, &b], &[0, 1, 1]), 0);
+        assert_eq!(super::reference(&[&a, &b, &b], &[0, 1, 1], &[]), 0);
         // Three codes, two agree: the majority stands.
-        assert_eq!(super::reference(&[&a, &b, &b], &[0, 1, 2]), 1);
+        assert_eq!(super::reference(&[&a, &b, &b], &[0, 1, 2], &[]), 1);
         // Two copies of one code agreeing with a third code: a majority.
-        assert_eq!(super::reference(&[&a, &b, &b, &b], &[0, 1, 1, 2]), 1);
+        assert_eq!(super::reference(&[&a, &b, &b, &b], &[0, 1, 1, 2], &[]), 1);
+    }
+
+    #[test]
+    fn without_a_majority_a_generator_the_vectors_bear_out_is_the_reference() {
+        let (a, b) = (Ok("KEY-A".to_string()), Ok("KEY-B".to_string()));
+        // The first listed missed a vector: the second is the reference.
+        assert_eq!(super::reference(&[&a, &b], &[0, 1], &[true, false]), 1);
+        // Both missed one, or neither: the first.
+        assert_eq!(super::reference(&[&a, &b], &[0, 1], &[true, true]), 0);
+        assert_eq!(super::reference(&[&a, &b], &[0, 1], &[false, false]), 0);
+        // A majority outweighs the vectors.
+        assert_eq!(
+            super::reference(&[&a, &b, &b], &[0, 1, 2], &[false, true, true]),
+            1
+        );
     }
 }

@@ -160,8 +160,8 @@ pub fn run(
     events: &dyn Events,
     stop: &AtomicBool,
 ) -> Result<RunResult, RunError> {
-    let opened = Opened::open(config, settings, Scope::Full, events, stop)?;
-    let (options, runner) = (&settings.options, opened.runner());
+    let mut opened = Opened::open(config, settings, Scope::Full, events, stop)?;
+    let options = &settings.options;
     let mut aggregate = Aggregate::new(config.waivers.len());
     let set = vectors::load_vectors(config)?;
     events.vectors_loaded(&set, config.vectors_dir().as_deref());
@@ -179,11 +179,15 @@ pub fn run(
         let starts = opened.matrix.env.start_findings();
         aggregate.record(starts, &config.waivers, options.today);
     }
-    vectors::check(&opened.matrix, config, &set, options, &mut aggregate);
+    let off_vector = vectors::check(&opened.matrix, config, &set, options, &mut aggregate);
     if crate::plugin::worker::calls_stopped() {
         // Ctrl-C or SIGTERM cut calls short: no vector check is judged.
         aggregate = Aggregate::new(config.waivers.len());
     }
+    // PARITY without a majority takes a generator the vectors bear out as
+    // its reference.
+    opened.matrix.set_off_vector(&off_vector);
+    let runner = opened.runner();
     for (key, _) in aggregate.groups().keys().filter(|(_, w)| w.is_none()) {
         events.unwaived(key);
     }

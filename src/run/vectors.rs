@@ -86,13 +86,14 @@ pub(crate) fn generators(matrix: &Matrix, config: &Config) -> GeneratorsByFormat
 }
 
 /// Checks exact keys (entitlement vectors) and verdicts (key vectors).
+/// Returns the `[formats]` generators that missed an entitlement vector.
 pub(super) fn check(
     matrix: &Matrix,
     config: &Config,
     v: &VectorSet,
     options: &RunOptions,
     aggregate: &mut Aggregate,
-) {
+) -> BTreeSet<String> {
     let generators = generators(matrix, config);
     let mine = |id: &str| options.partition.is_none_or(|p| p.contains(id));
     let entitlements: Vec<&EntitlementVector> =
@@ -111,7 +112,14 @@ pub(super) fn check(
         .filter_map(|s| Some((s.clone(), matrix.systems.get(s)?.clone())))
         .filter(|(_, i)| i.info().can_generate)
         .collect();
-    let outcomes = vector::check_entitlement_vectors(&entitlements, &generators)
+    let exact = vector::check_entitlement_vectors(&entitlements, &generators);
+    let off_vector: BTreeSet<String> = exact
+        .iter()
+        .flat_map(|o| &o.observations)
+        .filter(|(_, passed)| !passed)
+        .map(|(system, _)| system.clone())
+        .collect();
+    let outcomes = exact
         .into_iter()
         .chain(vector::check_issued_keys(&entitlements, &issuers))
         .chain(vector::check_key_vectors(&keys, &matrix.systems));
@@ -125,4 +133,5 @@ pub(super) fn check(
         let failing = aggregate.record(outcome.findings, &config.waivers, options.today);
         aggregate.count_vector_check(failing);
     }
+    off_vector
 }

@@ -721,6 +721,51 @@ fn parity_blames_the_generator_the_others_disagree_with_even_when_it_is_listed_f
     assert!(blamed_elsewhere.is_empty(), "{blamed_elsewhere:#?}");
 }
 
+/// PARITY between two implementations of one format, the faulty one listed
+/// first (the C original and its Rust reimplementation): no majority
+/// decides, so the one the shared vectors bear out (the old system misses
+/// their exact keys) is the reference, and the old system is blamed, not
+/// the correct reimplementation.
+#[test]
+fn parity_of_two_blames_the_one_the_vectors_contradict_even_when_listed_first() {
+    let s = Scenario::demo()
+        .faulty_system("old", "acme-lk1", &[("defect", "feature-bit-moved")])
+        .set_path(
+            &["formats", "acme-lk1", "generators"],
+            toml::Value::Array(vec!["old".into(), "old-rust".into()]),
+        )
+        .without_sources();
+    let (out, report) = s.run_report(
+        &[
+            "--cases",
+            "300",
+            "--seed",
+            "1",
+            "--checks",
+            "parity",
+            "--no-steer",
+        ],
+        "r",
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let groups = unwaived_groups(&report);
+    assert!(
+        groups.iter().any(|g| g.0 == "vector" && g.2 == "old"),
+        "{groups:#?}"
+    );
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.0 == "parity" && g.2 == "old" && g.3 == "old-rust"),
+        "{groups:#?}"
+    );
+    let blamed_elsewhere: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.0 == "parity" && g.2 != "old")
+        .collect();
+    assert!(blamed_elsewhere.is_empty(), "{blamed_elsewhere:#?}");
+}
+
 /// A shipped release's validator that accepts keys but leaves a field its
 /// format carries out of every decode (Acme Viewer 3.1's validator not
 /// reading `seats`) cannot be seeing that field: FORWARD holds its decode
