@@ -40,8 +40,8 @@ pub(super) fn judge(r: &mut Recorder<'_>, generated: &Generated, i: usize) {
 
 /// The index of the reference among `answers`: the first answer a strict
 /// majority gives (the same key, or a refusal naming the same field), else
-/// the first answer of a generator the vectors bear out (`off_vector[j]`:
-/// generator `j` missed an entitlement vector), else the first. A failed
+/// the first generator the vectors bear out (`off_vector[j]`: generator `j`
+/// missed an entitlement vector), else the first. A failed
 /// call agrees with nothing. `code[j]` names the code answer `j` runs (equal
 /// for generators running the same builtin, library or script): one code is
 /// one vote, since a copy shares its defects.
@@ -65,10 +65,7 @@ fn reference(
             .collect();
         classes[j].is_some() && 2 * votes.len() > voters
     });
-    let borne_out = || {
-        (0..answers.len())
-            .find(|&j| classes[j].is_some() && !off_vector.get(j).copied().unwrap_or(false))
-    };
+    let borne_out = || (0..answers.len()).find(|&j| !off_vector.get(j).copied().unwrap_or(false));
     majority.or_else(borne_out).unwrap_or(0)
 }
 

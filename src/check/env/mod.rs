@@ -278,6 +278,7 @@ mod tests {
                 },
             ],
             unchecked: Vec::new(),
+            failed: Vec::new(),
             every: 1,
         };
         Matrix {
