@@ -225,19 +225,32 @@ pub fn parse_memory_limit(s: &str) -> Result<Option<u64>, String> {
     }
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().map_err(|_| bad())?;
     let scale: u64 = match unit.trim_start() {
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
         "GiB" => 1 << 30,
         "TiB" => 1 << 40,
+        "PiB" => 1 << 50,
+        "EiB" => 1 << 60,
         "KB" => 1_000,
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
         "TB" => 1_000_000_000_000,
+        "PB" => 1_000_000_000_000_000,
+        "EB" => 1_000_000_000_000_000_000,
         _ => return Err(bad()),
     };
-    let bytes = n.checked_mul(scale).ok_or_else(bad)?;
+    let too_large = || {
+        format!(
+            "{s:?} is too large a memory limit: at most 15EiB (2^64-1 bytes); hint: \"none\" sets no limit"
+        )
+    };
+    let n: u64 = match n.parse() {
+        Ok(n) => n,
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => return Err(too_large()),
+        Err(_) => return Err(bad()),
+    };
+    let bytes = n.checked_mul(scale).ok_or_else(too_large)?;
     if bytes < 16 << 20 {
         return Err(format!(
             "{s:?} is too small a memory limit: a worker needs at least 16MiB to start"

@@ -175,6 +175,16 @@ impl GatesConfig {
             if t.name.trim().is_empty() {
                 return Err((format!("thresholds[{i}].name"), "must not be empty".into()));
             }
+            if let Some(j) = self.thresholds[..i].iter().position(|o| o.name == t.name) {
+                return Err((
+                    format!("thresholds[{i}].name"),
+                    format!(
+                        "{:?} is also the name of thresholds[{j}]: reports tell gates apart by name; \
+                         hint: give each threshold its own name",
+                        t.name
+                    ),
+                ));
+            }
             if t.level == Status::Green {
                 return Err((
                     format!("thresholds[{i}].level"),

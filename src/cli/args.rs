@@ -361,10 +361,17 @@ fn parse_percent(s: &str) -> Result<f64, String> {
 
 fn parse_share(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < MIN_SHARE => Err(format!(
+            "{s:?}: below the smallest share, {MIN_SHARE:e} (one row in a billion); hint: e.g. 0.1"
+        )),
         Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
         _ => Err(format!("{s:?}: expected a fraction in (0, 1], e.g. 0.1")),
     }
 }
+
+/// The smallest `--share`: one row in a billion. A smaller one samples one
+/// row of any real export and prints as hundreds of digits.
+const MIN_SHARE: f64 = 1e-9;
 
 fn parse_isolation(s: &str) -> Result<config::Isolation, String> {
     match s {

@@ -36,7 +36,7 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
     let baseline = args
         .baseline
         .as_deref()
-        .map(|p| read(p).map(|r| (p, r)))
+        .map(|p| read(p, "--baseline").map(|r| (p, r)))
         .transpose()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut threads = args.threads.clone().unwrap_or_else(|| vec![1, cores]);
@@ -175,9 +175,15 @@ pub(super) fn bench(config_path: Option<&Path>, args: BenchArgs) -> Result<i32, 
 
 /// Reads a `bench.json` written by `keycompat bench` of this version, as a
 /// baseline or for a run's reports; every error names the file.
-pub(super) fn read(path: &Path) -> Result<bench::BenchResult, CliError> {
-    let bad = |what: String| CliError::Usage(format!("{}: {what}", path.display()));
-    let text = crate::utf8::read_file(path).map_err(io(format!("reading {}", path.display())))?;
+pub(super) fn read(path: &Path, flag: &str) -> Result<bench::BenchResult, CliError> {
+    let bad = |what: String| CliError::Usage(format!("{flag} {}: {what}", path.display()));
+    if path.is_dir() {
+        return Err(bad(
+            "is a directory; hint: name the bench.json that `keycompat bench` wrote".into(),
+        ));
+    }
+    let text =
+        crate::utf8::read_file(path).map_err(io(format!("{flag} {}: reading", path.display())))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
     match value.get("schema").and_then(|s| s.as_str()) {

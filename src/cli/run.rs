@@ -162,6 +162,13 @@ fn report_dir(args: &JudgeArgs, scope: Scope) -> Result<PathBuf, CliError> {
 /// the directory holds afterwards is this run's or nothing.
 pub(super) fn report_dir_or(args: &JudgeArgs, default: PathBuf) -> Result<PathBuf, CliError> {
     let dir = args.report_dir.clone().unwrap_or(default);
+    if dir.exists() && !dir.is_dir() {
+        return Err(CliError::Usage(format!(
+            "--report-dir {}: is a file, not a directory; hint: name a directory (it is created \
+             when missing), or move the file away",
+            dir.display()
+        )));
+    }
     std::fs::create_dir_all(&dir).map_err(io(format!(
         "creating the report directory {}",
         dir.display()
@@ -295,7 +302,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
     let throughput = args
         .throughput
         .as_deref()
-        .map(super::bench::read)
+        .map(|p| super::bench::read(p, "--throughput"))
         .transpose()?;
     let baseline = read_baseline(args.judge.baseline.as_deref())?;
     let cases = args.cases.unwrap_or(config.run.cases);
@@ -566,6 +573,12 @@ fn select_sources(config: &mut Config, args: &DataArgs) -> Result<(), CliError> 
     }
     // Paths on the command line are the user's, relative to where they are.
     let given = |path: &Path, flag: &str| -> Result<PathBuf, CliError> {
+        if path.is_dir() {
+            return Err(CliError::Usage(format!(
+                "{flag} {}: is a directory; hint: name the export file (.csv or .jsonl) in it",
+                path.display()
+            )));
+        }
         if !path.is_file() {
             return Err(CliError::Usage(format!(
                 "{flag} {}: no such file (relative to the current directory, {})",

@@ -36,6 +36,9 @@ enum Input {
         reader: csv::Reader<LineTracking<Checked<File>>>,
         record: ByteRecord,
         header: Vec<String>,
+        /// The file's size, when it is a regular file: a record that ends
+        /// there ran to the end of the file.
+        size: Option<u64>,
     },
     Jsonl {
         reader: BufReader<Checked<File>>,
@@ -75,7 +78,12 @@ impl RowReader {
             })
         };
         let file = open()?;
-        if file.metadata().is_ok_and(|m| m.is_file()) {
+        let size = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        if size.is_some() {
             // Read once before any row, so an export in another encoding
             // costs no run; a pipe can be read only once, and is checked as
             // it streams.
@@ -98,6 +106,7 @@ impl RowReader {
                     reader,
                     record: ByteRecord::new(),
                     header,
+                    size,
                 };
                 (input, positions)
             }
@@ -168,10 +177,11 @@ impl RowReader {
                 reader,
                 record,
                 header,
+                size,
             } => next_csv(
                 reader,
                 record,
-                header,
+                (header, *size),
                 &self.path,
                 &self.sampler,
                 &mut self.stats,
@@ -305,7 +315,7 @@ fn locate<F: FieldSet>(
 fn next_csv(
     reader: &mut csv::Reader<LineTracking<Checked<File>>>,
     record: &mut ByteRecord,
-    header: &[String],
+    (header, size): (&[String], Option<u64>),
     path: &Path,
     sampler: &Sampler,
     stats: &mut Stats,
@@ -318,15 +328,31 @@ fn next_csv(
                 return Some(Err(csv_read_error(path, reader.position().line(), e)));
             }
         }
-        stats.rows += 1;
         // The line the record starts on, even when a quoted field spans lines
         // (asked for every record: the tracker drops breaks as it goes).
         let reported = record.position().map_or(0, |p| p.byte());
         let line = reader.get_mut().line_of(reported);
-        if !sampler.takes(stats.rows - 1) {
+        let misfit = record.len() != header.len();
+        let at_end = size.is_some_and(|size| reader.position().byte() >= size);
+        // A record of the wrong shape whose quoted value runs over lines is a
+        // quote left open: the rows it swallowed are rows too, and did not
+        // fit, so the denominator still counts every line of the export.
+        let swallowed = if misfit {
+            swallowed_rows(record, at_end)
+        } else {
+            Swallowed::default()
+        };
+        let first = stats.rows;
+        stats.rows += 1 + swallowed.rows;
+        let taken = (first..stats.rows)
+            .filter(|&row| sampler.takes(row))
+            .count() as u64;
+        if taken == 0 {
             continue;
         }
-        stats.sampled += 1;
+        stats.sampled += taken;
+        // One error is returned for the whole span; the others are counted here.
+        stats.errors += taken - 1;
         let error = |column: Option<String>, message: String| RowError {
             file: path.to_path_buf(),
             line,
@@ -334,15 +360,27 @@ fn next_csv(
             value: None,
             message,
         };
-        let cells = if record.len() != header.len() {
-            Err(error(
-                None,
+        let cells = if misfit {
+            let shape = format!(
+                "has {} fields, the header has {}",
+                record.len(),
+                header.len()
+            );
+            let message = if swallowed.breaks > 0 {
+                let last = line + swallowed.breaks;
                 format!(
-                    "has {} fields, the header has {}; hint: quote values that contain the delimiter",
-                    record.len(),
-                    header.len()
-                ),
-            ))
+                    "a quoted value opened on line {line} is not closed before line {last}{}, \
+                     so lines {line}-{last} were read as one row that {shape}; the {} rows \
+                     after line {line} it swallowed count as rows that did not fit; hint: a \
+                     value that starts with a quote must end with one, and a quote inside it \
+                     is written twice (\"\")",
+                    if at_end { " (the end of the file)" } else { "" },
+                    swallowed.rows,
+                )
+            } else {
+                format!("{shape}; hint: quote values that contain the delimiter")
+            };
+            Err(error(None, message))
         } else {
             StringRecord::from_byte_record(record.clone())
                 .map(Cells::Csv)
@@ -356,6 +394,47 @@ fn next_csv(
         };
         return Some(Ok(RawRow { line, cells }));
     }
+}
+
+/// What a record's quoted values hold beyond the line it starts on.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Swallowed {
+    /// Line breaks inside its values (`\r\n` is one).
+    breaks: u64,
+    /// Non-blank lines after the first: the rows an open quote swallowed.
+    rows: u64,
+}
+
+/// The lines a record's values span after its first, as [`Swallowed`]; `at_end`:
+/// the record runs to the end of the file, whose last line break (kept in an
+/// unclosed quote) ends a line rather than starting one.
+fn swallowed_rows(record: &ByteRecord, at_end: bool) -> Swallowed {
+    let mut counted = Swallowed::default();
+    let last = record.len().saturating_sub(1);
+    for (n, mut field) in record.iter().enumerate() {
+        if at_end && n == last {
+            while let [rest @ .., b'\r' | b'\n'] = field {
+                field = rest;
+            }
+        }
+        // Whether a break was seen in this value, and the current line since
+        // the last one has text.
+        let (mut after_break, mut text) = (false, false);
+        for (i, b) in field.iter().enumerate() {
+            match b {
+                b'\n' if i > 0 && field[i - 1] == b'\r' => {}
+                b'\r' | b'\n' => {
+                    counted.rows += u64::from(after_break && text);
+                    counted.breaks += 1;
+                    (after_break, text) = (true, false);
+                }
+                b if !b.is_ascii_whitespace() => text = true,
+                _ => {}
+            }
+        }
+        counted.rows += u64::from(after_break && text);
+    }
+    counted
 }
 
 fn next_jsonl(

@@ -38,13 +38,19 @@ impl<'a> Opened<'a> {
         stop: &'a AtomicBool,
     ) -> Result<Self, RunError> {
         events.started(scope, &settings.options);
+        let matrix = Matrix::open_with(
+            config,
+            settings.checks.clone(),
+            &settings.hosting,
+            settings.hook.as_deref(),
+        )?;
+        if matrix.enabled(crate::finding::Check::Env) {
+            for warning in config.env.warnings() {
+                events.warning(&warning);
+            }
+        }
         Ok(Opened {
-            matrix: Matrix::open_with(
-                config,
-                settings.checks.clone(),
-                &settings.hosting,
-                settings.hook.as_deref(),
-            )?,
+            matrix,
             events,
             space: coverage_space(config),
             config,

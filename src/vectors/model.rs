@@ -171,6 +171,7 @@ impl Converter<'_> {
         let expect = self.expect(&raw.expect);
         let decoded = raw.decoded.as_ref().and_then(|d| self.decoded(d));
         self.check_key_result(raw, &expect);
+        self.check_context_product(raw, &expect);
         if let Some(d) = &raw.decoded
             && !expect.values().any(|v| v.decodes())
         {
@@ -214,6 +215,44 @@ impl Converter<'_> {
                 "`expect` names no system; hint: expect = { old = \"valid\", new = \"valid\" }",
             );
         }
+    }
+
+    /// A context product the catalog does not know can only be answered
+    /// `wrong_product` (or the key rejected before that check): a vector that
+    /// expects any later verdict has a typo in its product, which would
+    /// otherwise surface only as false outages in a run.
+    fn check_context_product(&mut self, raw: &RawKeyVector, expect: &BTreeMap<String, Verdict>) {
+        let product = &raw.context.get_ref().product;
+        if self.catalog.product(product).is_some() {
+            return;
+        }
+        let past_product = |v: &Verdict| {
+            matches!(
+                v,
+                Verdict::Valid
+                    | Verdict::VersionNotCovered
+                    | Verdict::Expired
+                    | Verdict::HostMismatch
+            )
+        };
+        let Some((system, verdict)) = expect.iter().find(|(_, v)| past_product(v)) else {
+            return;
+        };
+        let products: Vec<&str> = self
+            .catalog
+            .products
+            .iter()
+            .map(|p| p.slug.as_str())
+            .collect();
+        self.err(
+            raw.context.span(),
+            format!(
+                "context.product {product:?} is not in the catalog (it has {}), yet {system} is expected `{verdict}`: \
+                 a validator answers `wrong_product` for a product it does not know; hint: fix the product's \
+                 spelling, or expect `wrong_product` to test an unknown product",
+                products.join(", ")
+            ),
+        );
     }
 
     fn flags(&mut self, flags: &[Spanned<String>]) -> Vec<String> {

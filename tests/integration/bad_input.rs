@@ -430,3 +430,42 @@ expect = { olld = "wrong_product", new = "wrong_product" }
         "{err}"
     );
 }
+
+/// Each flag or config value that cannot work says what it is and which
+/// flag or field it came from, with exit 2, before any run.
+#[rstest]
+#[case::an_export_that_is_a_directory(&["data", "--field-keys", "vectors"], None, "--field-keys vectors: is a directory")]
+#[case::a_report_dir_that_is_a_file(&["run", "--cases", "1", "--report-dir", "keycompat.toml"], None, "--report-dir keycompat.toml: is a file, not a directory")]
+#[case::throughput_that_is_a_directory(&["run", "--cases", "1", "--throughput", "vectors"], None, "--throughput vectors: is a directory")]
+#[case::a_share_too_small_to_print(&["data", "--share", "1e-300"], None, "below the smallest share, 1e-9")]
+#[case::a_memory_limit_too_large(&["run", "--cases", "1"], Some(("run", "memory_limit", "16EiB")), "too large a memory limit: at most 15EiB")]
+#[case::a_memory_limit_past_u64(&["run", "--cases", "1"], Some(("run", "memory_limit", "99999999999999999999KiB")), "too large a memory limit")]
+#[case::duplicate_threshold_names(&["run", "--cases", "1"], Some(("gates", "thresholds", "")), "`gates.thresholds[1].name`: \"no parity drift\" is also the name of thresholds[0]")]
+fn a_flag_or_value_that_cannot_work_names_itself(
+    #[case] args: &[&str],
+    #[case] config: Option<(&str, &str, &str)>,
+    #[case] needle: &str,
+) {
+    let mut s = Scenario::demo();
+    if let Some((table, key, value)) = config {
+        let value = if key == "thresholds" {
+            let t: toml::Table =
+                toml::from_str("name = \"no parity drift\"\nseverity = \"drift\"\nmax = 0")
+                    .expect("a threshold");
+            let first: toml::Table =
+                toml::from_str("name = \"no parity drift\"\ncheck = \"parity\"\nmax = 0")
+                    .expect("a threshold");
+            toml::Value::Array(vec![first.into(), t.into()])
+        } else {
+            value.into()
+        };
+        s = s.set_path(&[table, key], value);
+    }
+    let out = s.run(args);
+    check(&out, 2, needle);
+    assert!(
+        !stderr(&out).contains("File exists") && !stderr(&out).contains("no such file"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -487,3 +487,50 @@ fn a_field_key_on_its_expiry_day_blames_an_old_system_that_expires_it_early() {
         "the correct new system is blamed: {field_key_groups:#?}"
     );
 }
+
+/// A value that opens a quote and never closes it swallows every row after
+/// it into one field: those rows must still be counted (as rows that did
+/// not fit), and the warning must name the line the quote opened on.
+#[rstest]
+// In the field keys, a later quote (line 3003) closes it; in the orders,
+// none does, and the file's end is inside the value.
+#[case::field_keys("field-keys", "field_keys", "field-keys.csv", 3, "3003, so")]
+#[case::orders("orders", "orders", "orders.csv", 4, "3004 (the end of the file), so")]
+fn an_unclosed_quote_counts_every_row_it_swallows_and_names_its_line(
+    #[case] only: &str,
+    #[case] which: &str,
+    #[case] file: &str,
+    #[case] swallowed: u64,
+    #[case] until: &str,
+) {
+    let s = Scenario::demo();
+    let path = s.dir.path().join("vectors/acme/data").join(file);
+    let text = std::fs::read_to_string(&path).expect("demo export");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    // Line 3000 of 3004 (header and 3 003 rows) opens a quote.
+    lines[2999].insert(0, '"');
+    let export = s.dir.path().join(format!("open-quote-{file}"));
+    std::fs::write(&export, lines.join("\n") + "\n").expect("write export");
+    let flag = format!("--{only}");
+    let (out, r) = s.report(
+        "data",
+        &["--only", only, &flag, export.to_str().expect("utf-8 path")],
+        "rep",
+    );
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    let src = source(&r, which);
+    assert_eq!(src["rows"], 3003, "every row is counted: {src}");
+    // The demo's three malformed rows, the row that opened the quote and
+    // the rows it swallowed.
+    assert_eq!(src["row_errors"], 3 + 1 + swallowed, "{src}");
+    assert_eq!(src["run"], 3003 - 4 - swallowed, "{src}");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{file}:3000: a quoted value opened on line 3000 is not closed before line {until}"
+        )) && err.contains(&format!(
+            "the {swallowed} rows after line 3000 it swallowed"
+        )),
+        "{err}"
+    );
+}

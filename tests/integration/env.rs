@@ -381,3 +381,94 @@ fn a_bad_env_section_is_a_config_error_naming_the_field() {
         );
     }
 }
+
+/// A time zone glibc cannot find is UTC under another name: the ENV check
+/// would report it "checked" having checked nothing. It is a config error
+/// naming the field; POSIX TZ strings need no file and are accepted.
+#[rstest::rstest]
+#[case::a_misspelt_zone("Asia/Tokio", 2)]
+#[case::a_zone_directory("Asia", 2)]
+#[case::a_zone_file("Asia/Tokyo", 0)]
+#[case::posix_fixed_offset("UTC-14", 0)]
+#[case::posix_with_dst("EST5EDT", 0)]
+#[case::posix_quoted_name("<+14>-14", 0)]
+fn a_time_zone_that_does_not_exist_is_a_config_error_naming_the_field(
+    #[case] tz: &str,
+    #[case] exit: i32,
+) {
+    let env: toml::Table = [("TZ".to_string(), toml::Value::from(tz))]
+        .into_iter()
+        .collect();
+    let s = Scenario::demo().without_sources().set_path(
+        &["env", "environments"],
+        toml::Value::Array(vec![env.into()]),
+    );
+    let out = s.run(&["vectors", "check"]);
+    assert_eq!(code(&out), exit, "{}", stderr(&out));
+    if exit == 2 {
+        assert!(
+            stderr(&out).contains(&format!("`env.environments[0].TZ`: no time zone {tz:?}")),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+/// A locale the machine does not have is a warning naming it, not an error
+/// (a Java or Node validator reads the variable with its own locale data);
+/// without a zoneinfo directory a zone cannot be checked: a warning too.
+#[test]
+fn a_locale_not_installed_and_an_unverifiable_zone_are_warnings() {
+    let env = |k: &str, v: &str| -> toml::Value {
+        let t: toml::Table = [(k.to_string(), toml::Value::from(v))]
+            .into_iter()
+            .collect();
+        t.into()
+    };
+    let s = Scenario::demo().without_sources().set_path(
+        &["env", "environments"],
+        toml::Value::Array(vec![
+            env("TZ", "Asia/Tokio"),
+            env("LANG", "xx_XX.UTF-8"),
+            env("LC_ALL", "C.UTF-8"),
+        ]),
+    );
+    let no_zoneinfo = s.dir.path().join("no-zoneinfo");
+    let env_vars = [
+        ("TZ", "UTC"),
+        ("TZDIR", no_zoneinfo.to_str().expect("utf-8")),
+    ];
+    let (out, r) = s.report_in_env(
+        "run",
+        &[
+            "--cases",
+            "10",
+            "--seed",
+            "5",
+            "--checks",
+            "env",
+            "--no-shrink",
+        ],
+        "r",
+        &env_vars,
+    );
+    let err = stderr(&out);
+    assert!(code(&out) <= 1, "{err}");
+    assert!(
+        err.contains("warning: env.environments[0].TZ: time zone \"Asia/Tokio\" cannot be checked"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: env.environments[1].LANG: locale \"xx_XX.UTF-8\" is not installed"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("env.environments[2]"),
+        "C.UTF-8 is installed everywhere: {err}"
+    );
+    assert!(
+        r["meta"]["env"].is_object(),
+        "the run went on: {}",
+        r["meta"]
+    );
+}

@@ -732,3 +732,56 @@ fn the_vectors_directory_may_be_missing_only_as_an_error() {
             .starts_with("/nonexistent/vectors: cannot read")
     );
 }
+
+/// A typo in a key vector's context product (`acme-cadd`) is not a vector
+/// about an unknown product: one that expects a system to get past the
+/// product check is an error at its line, for `vectors check` and `run`
+/// alike, naming the catalog's products; one expecting `wrong_product`
+/// (the demo's `context.toml` has one) stays a valid vector.
+#[rstest]
+#[case::typo_expected_valid(
+    "acme-cadd",
+    r#"result = "valid""#,
+    r#"expect = { old = "valid", new = "valid" }"#,
+    2
+)]
+#[case::typo_expected_expired(
+    "acme-cadd",
+    r#"result = "invalid""#,
+    r#"expect = { old = "expired" }"#,
+    2
+)]
+#[case::unknown_product_expected_wrong_product(
+    "acme-paint",
+    r#"result = "invalid""#,
+    r#"expect = { old = "wrong_product", new = "wrong_product" }"#,
+    0
+)]
+fn a_context_product_the_catalog_does_not_know_is_an_error_unless_expected_wrong_product(
+    #[case] product: &str,
+    #[case] result: &str,
+    #[case] expect: &str,
+    #[case] exit: i32,
+) {
+    let s = Scenario::demo();
+    let context =
+        format!(r#"context = {{ product = "{product}", version = "5.4", today = "2026-11-23" }}"#);
+    let text = key_vector(&[r#"comment = "c""#, result, KEY, &context, expect]);
+    std::fs::write(s.dir.path().join("vectors/acme/typo.toml"), text).expect("write vector");
+    let out = s.run(&["vectors", "check"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), exit, "{err}");
+    if exit == 2 {
+        assert!(
+            err.contains(&format!("typo.toml:5:11: context.product \"{product}\" is not in the catalog (it has acme-cad, acme-viewer, acme-sim, acme-cloud)")),
+            "{err}"
+        );
+        let out = s.run(&["run", "--cases", "1", "--report-dir", "rep"]);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("typo.toml:5:11: context.product"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
