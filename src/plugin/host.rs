@@ -573,14 +573,19 @@ impl BatchFields {
 }
 
 impl Drop for PluginImpl {
+    /// Destroys the idle instances, unless the binary leaves them to the
+    /// process's exit ([`super::exit_guard::leave_instances_to_exit`]): a
+    /// `destroy` that hangs or ends the process must not cost a finished run
+    /// its reports. The library is never unloaded, so a leftover instance
+    /// points into mapped code until the process ends.
     fn drop(&mut self) {
+        let idle = self.idle.get_mut().unwrap_or_else(|e| e.into_inner());
+        if super::exit_guard::instances_left_to_exit() {
+            idle.clear();
+            return;
+        }
         let destroy = self.plugin.table.destroy.expect("checked at load");
-        for instance in self
-            .idle
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        for instance in idle.drain(..) {
             // SAFETY: each instance came from `create` and is destroyed once.
             unsafe { destroy(instance.ptr.as_ptr()) };
         }

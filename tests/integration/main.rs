@@ -30,6 +30,7 @@ mod properties;
 mod reports;
 mod run;
 mod selftest;
+mod teardown;
 mod trust;
 mod typed;
 mod vectors;
