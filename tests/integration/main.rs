@@ -24,6 +24,7 @@ mod gave_up;
 mod grid;
 mod history;
 mod isolation;
+mod plugin_messages;
 mod process;
 mod proof;
 mod properties;
