@@ -10,6 +10,9 @@ fn main() {
         keycompat::plugin::exit_guard::arm_worker();
     } else {
         keycompat::plugin::exit_guard::arm();
+        // A run's systems are dropped before its reports are written: a
+        // plugin's `destroy` must not get to hang or end the process there.
+        keycompat::plugin::exit_guard::leave_instances_to_exit();
     }
     if !worker {
         keycompat::plugin::worker::adopt_orphans();

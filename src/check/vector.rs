@@ -81,6 +81,9 @@ impl VectorOutcome {
 /// A vector miss's cause: the judge's, with the failure's kind for crashes.
 fn cause(miss: &Miss) -> String {
     match miss {
+        // The kind `crash` (a worker's or a process plugin's process died)
+        // would read "crash: crash": say what happened instead.
+        Miss::Failed(f) if f.kind == FailureKind::Crash => "crash: process died".into(),
         Miss::Failed(f) => format!("crash: {}", judge::failure_kind(f)),
         Miss::KeyDiffers { .. } => "key differs from vector".into(),
         other => other.cause(),

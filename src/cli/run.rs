@@ -340,7 +340,7 @@ pub(super) fn run(config_path: Option<&Path>, args: RunArgs) -> Result<i32, CliE
         None => JobSummary::Append,
         Some(_) => JobSummary::LeaveToMerge,
     };
-    let code = finish(&result, &dir, args.judge.quiet, summary)?;
+    let code = finish(&result, &dir, args.judge.quiet, summary, &settings.hosting)?;
     history::append(&result, history.as_ref(), 0, args.judge.quiet)?;
     Ok(code)
 }
@@ -470,7 +470,13 @@ pub(super) fn data(config_path: Option<&Path>, args: DataArgs) -> Result<i32, Cl
         baseline,
     );
     let result = history::judge(result, history.as_ref());
-    let code = finish(&result, &dir, args.judge.quiet, JobSummary::Append)?;
+    let code = finish(
+        &result,
+        &dir,
+        args.judge.quiet,
+        JobSummary::Append,
+        &settings.hosting,
+    )?;
     history::append(&result, history.as_ref(), 0, args.judge.quiet)?;
     Ok(code)
 }
@@ -494,12 +500,14 @@ pub(super) fn compared(result: RunResult, baseline: Option<(RunResult, String)>)
 }
 
 /// Prints the summary, writes every report; the exit code is the result's
-/// ([`result_code`]).
+/// ([`result_code`]). `hosting` is how the run hosted its plugins (for the
+/// hint after a system gave up).
 pub(super) fn finish(
     result: &RunResult,
     dir: &Path,
     quiet: bool,
     summary: JobSummary,
+    hosting: &crate::system::Hosting,
 ) -> Result<i32, CliError> {
     if result.meta.interrupted {
         errln!("interrupted: writing a partial report (marked interrupted)");
@@ -510,23 +518,38 @@ pub(super) fn finish(
         out!("{}", crate::summary::render(result));
     }
     write_reports(result, dir, quiet, summary)?;
-    say_where_it_stopped(result, dir);
+    say_where_it_stopped(result, dir, Some(hosting));
     Ok(result_code(result))
 }
 
 /// Says on stderr (with `--quiet` too: it is why the command fails) which
-/// system gave up and that the reports are incomplete.
-fn say_where_it_stopped(result: &RunResult, dir: &Path) {
+/// system gave up and that the reports are incomplete. The hint to replay
+/// with `--isolation worker` is given only where it shows more: a library
+/// plugin that ran in-process (a worker's or process plugin's crash
+/// findings already carry what its process wrote; `None`: not known, as in
+/// a merge).
+fn say_where_it_stopped(result: &RunResult, dir: &Path, hosting: Option<&crate::system::Hosting>) {
     if result.meta.gave_up.is_empty() {
         return;
     }
     for stop in &result.meta.gave_up {
         errln!("error: {stop}");
     }
+    let in_process_library =
+        matches!(hosting, Some(crate::system::Hosting::InProcess))
+            && result.meta.gave_up.iter().any(|g| {
+                result.meta.systems.get(&g.system).is_some_and(|i| {
+                    matches!(i.origin, crate::implementation::Origin::Plugin { .. })
+                })
+            });
+    let hint = if in_process_library {
+        "hint: replay one of the crash findings' cases with --isolation worker to see the crash"
+    } else {
+        "hint: replay one of the crash findings' cases (`keycompat replay`) to see it alone"
+    };
     errln!(
         "the run stopped there: the reports in {} keep what it found until then, marked \
-         incomplete (NO-GO); hint: replay one of the crash findings' cases with \
-         --isolation worker to see the crash",
+         incomplete (NO-GO); {hint}",
         dir.display()
     );
 }
@@ -735,7 +758,8 @@ pub(super) fn merge(
         out!("{}", crate::summary::render(&merged));
     }
     write_reports(&merged, &dir, quiet, JobSummary::Append)?;
-    say_where_it_stopped(&merged, &dir);
+    // A merge does not know how its shards hosted their plugins.
+    say_where_it_stopped(&merged, &dir, None);
     let joined = u32::try_from(shards.len()).unwrap_or(u32::MAX);
     history::append(&merged, history.as_ref(), joined, quiet)?;
     Ok(result_code(&merged))

@@ -61,5 +61,11 @@ pub(super) fn selftest(config_path: Option<&Path>, args: SelftestArgs) -> Result
         &print,
         super::run::stop_flag(),
     )?;
-    finish(&compared(result, baseline), &dir, quiet, JobSummary::Append)
+    finish(
+        &compared(result, baseline),
+        &dir,
+        quiet,
+        JobSummary::Append,
+        &settings.hosting,
+    )
 }

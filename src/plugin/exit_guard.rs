@@ -9,6 +9,14 @@
 //! Limits: a plugin that calls `_exit` or is killed by a signal bypasses exit
 //! handlers (the shell then sees its code or the signal, never a verdict);
 //! worker isolation, the default, turns all of these into crash findings.
+//!
+//! The binary also [leaves in-process instances to the process's
+//! exit](leave_instances_to_exit): a run's matrix is dropped before its
+//! reports are written, and a plugin's `destroy` that hangs, aborts or calls
+//! `_exit` there would take a finished run down with it, reports unwritten.
+//! The operating system reclaims what the instances hold when keycompat
+//! exits, moments later; a library user (who may open systems many times)
+//! keeps `destroy` on drop.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +29,8 @@ static ARMED: AtomicBool = AtomicBool::new(false);
 static WORKER: AtomicBool = AtomicBool::new(false);
 /// Set when keycompat itself is about to exit.
 static FINISHED: AtomicBool = AtomicBool::new(false);
+/// Set by the binary: in-process instances are not destroyed on drop.
+static LEAVE_INSTANCES: AtomicBool = AtomicBool::new(false);
 /// The in-process plugins loaded so far, for the message.
 static LOADED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -34,6 +44,22 @@ pub fn arm() {
 pub fn arm_worker() {
     WORKER.store(true, Ordering::SeqCst);
     arm();
+}
+
+/// Leaves the in-process plugin instances of this process to its exit: a
+/// dropped system no longer calls its plugin's `destroy`. Called by the
+/// `keycompat` binary, whose process ends right after the run: a `destroy`
+/// that hangs or ends the process can then not cost the finished run its
+/// reports and verdict. Not for a library user that opens systems again and
+/// again (each would keep its instances until the process ends).
+pub fn leave_instances_to_exit() {
+    LEAVE_INSTANCES.store(true, Ordering::SeqCst);
+}
+
+/// Whether a dropped in-process system leaves its instances to the
+/// process's exit ([`leave_instances_to_exit`]) instead of destroying them.
+pub(crate) fn instances_left_to_exit() -> bool {
+    LEAVE_INSTANCES.load(Ordering::SeqCst)
 }
 
 /// Says keycompat is exiting on its own: the exit code is its own.

@@ -208,8 +208,7 @@ impl PluginImpl {
             // SAFETY: as above, with the larger buffer.
             unsafe { last_error(instance.ptr.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         }
-        buf.truncate(full.min(buf.len()));
-        String::from_utf8_lossy(&buf).into_owned()
+        error_message(buf, full)
     }
 
     /// Calls `call(out, out_len)` with the size protocol of the header: one
@@ -481,6 +480,30 @@ fn failure_with(status: i32, message: impl FnOnce() -> String) -> CallFailure {
     CallFailure::new(kind, message())
 }
 
+/// The message `last_error` wrote into `buf` (zeroed before the call),
+/// claiming `full` bytes. The message is not NUL-terminated, but it ends at
+/// the first NUL: a plugin that claims more than it wrote (`SIZE_MAX`, or a
+/// `strlen` gone wrong) must not have the zeroes of the host's buffer shown
+/// as its message. What was claimed and not kept is said.
+fn error_message(mut buf: Vec<u8>, full: usize) -> String {
+    buf.truncate(full.min(buf.len()));
+    let cut = buf.len();
+    if let Some(nul) = buf.iter().position(|&b| b == 0) {
+        buf.truncate(nul);
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    if buf.len() == full {
+        text
+    } else if buf.len() < cut {
+        let written = buf.len();
+        format!("{text} (last_error claimed {full} bytes but wrote {written} before a NUL)")
+            .trim_start()
+            .to_string()
+    } else {
+        format!("{text} (last_error claimed {full} bytes: cut at {cut})")
+    }
+}
+
 /// One item's answer, its output checked to lie within `buf`.
 fn checked_answer<'b>(a: &KcAnswer, buf: &'b [u8]) -> Answer<'b> {
     let Some(bytes) = a
@@ -573,14 +596,19 @@ impl BatchFields {
 }
 
 impl Drop for PluginImpl {
+    /// Destroys the idle instances, unless the binary leaves them to the
+    /// process's exit ([`super::exit_guard::leave_instances_to_exit`]): a
+    /// `destroy` that hangs or ends the process must not cost a finished run
+    /// its reports. The library is never unloaded, so a leftover instance
+    /// points into mapped code until the process ends.
     fn drop(&mut self) {
+        let idle = self.idle.get_mut().unwrap_or_else(|e| e.into_inner());
+        if super::exit_guard::instances_left_to_exit() {
+            idle.clear();
+            return;
+        }
         let destroy = self.plugin.table.destroy.expect("checked at load");
-        for instance in self
-            .idle
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        for instance in idle.drain(..) {
             // SAFETY: each instance came from `create` and is destroyed once.
             unsafe { destroy(instance.ptr.as_ptr()) };
         }

@@ -136,6 +136,8 @@ fn a_system_that_gives_up_leaves_incomplete_no_go_reports_and_exit_3(#[case] com
         err.contains("error: system \"new\" gave up after") && err.contains("incomplete"),
         "{err}"
     );
+    // Its plugin ran in workers already: no hint to run it in one.
+    assert!(!err.contains("--isolation worker"), "{err}");
 
     let reports = reports(&s, "r");
     let report = json(&reports);

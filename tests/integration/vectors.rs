@@ -634,6 +634,11 @@ impl Implementation for Failing {
 #[case::a_panic_is_a_crash(FailureKind::Panic, Severity::Crash, "crash: panic")]
 #[case::a_timeout_is_a_crash(FailureKind::Timeout, Severity::Crash, "crash: timeout")]
 #[case::a_bad_argument_is_a_crash(FailureKind::BadArgument, Severity::Crash, "crash: bad_argument")]
+#[case::a_dead_process_is_not_crash_crash(
+    FailureKind::Crash,
+    Severity::Crash,
+    "crash: process died"
+)]
 fn failures_are_findings_even_in_acceptable_vectors(
     #[case] kind: FailureKind,
     #[case] severity: Severity,

@@ -20,7 +20,9 @@
  * for ever (as a plugin with a background thread would), so the worker's
  * plugin process cannot serve as a zygote. With the setting `create` = 1,
  * `create` itself writes through a null pointer (SIGSEGV); with 2 it sleeps
- * forever: a plugin that never finishes loading.
+ * forever: a plugin that never finishes loading. With the setting
+ * `huge_last_error` = 1, `last_error` writes its message and returns SIZE_MAX
+ * as its length (a plugin that claims more than it wrote).
  *
  * Faults (FAULT_* macro, library name):
  *   FAULT_SEGV     segv_on_serial   write through a null pointer (SIGSEGV)
@@ -128,6 +130,7 @@ typedef struct fault_instance {
     uint64_t every;
     uint64_t nth;
     uint64_t calls;
+    uint64_t huge_last_error;
 } fault_instance;
 
 /* Read at run time so the compiler cannot prove the fault away. */
@@ -269,6 +272,7 @@ static kc_status f_create(const kc_field *settings, size_t n, kc_instance **out)
                            : field_is(&settings[i], "nth")   ? &inst->nth
                            : field_is(&settings[i], "thread") ? &thread
                            : field_is(&settings[i], "create") ? &create_fault
+                           : field_is(&settings[i], "huge_last_error") ? &inst->huge_last_error
                                                               : NULL;
         if (target && !parse_u64(settings[i].val, settings[i].val_len, target)) {
             fprintf(stderr, "fault plugin: setting `%.*s` is not a decimal number\n",
@@ -338,10 +342,9 @@ static kc_status f_validate(kc_instance *i, const uint8_t *key, size_t key_len,
 
 static size_t f_last_error(const kc_instance *i, char *buf, size_t cap) {
     static const char msg[] = "fault plugin: bad argument";
-    (void)i;
     size_t n = sizeof msg - 1;
     memcpy(buf, msg, n < cap ? n : cap);
-    return n;
+    return ((const fault_instance *)i)->huge_last_error ? SIZE_MAX : n;
 }
 
 /* One item of a batch through the single call, into out[used..cap]. */

@@ -17,7 +17,9 @@
 //!   crash findings keycompat reports. Setting `armed_by` names an
 //!   environment variable: the fault acts only where it is set (one CI
 //!   machine of a sharded run lacking what the vendor's library needs), so
-//!   shards of one config can differ in it.
+//!   shards of one config can differ in it. `hang-on-destroy`,
+//!   `abort-on-destroy` and `exit-on-destroy` answer every call and then
+//!   sleep for ever, abort or `_exit(3)` when the host destroys an instance.
 //!
 //! Apart from the one defect or fault, it answers exactly like the builtin it
 //! wraps, so any finding a test sees is the planted one.
@@ -59,6 +61,12 @@ enum Fault {
     /// `validate` ends the process with `exit(0)` on the known inputs (a
     /// vendor's error path that "cleans up" by exiting).
     ExitOnKey,
+    /// `destroy` sleeps for ever (a vendor's cleanup waiting on a lock).
+    HangOnDestroy,
+    /// `destroy` aborts the process.
+    AbortOnDestroy,
+    /// `destroy` ends the process with `_exit(3)`, skipping exit handlers.
+    ExitOnDestroy,
 }
 
 impl Fault {
@@ -71,6 +79,9 @@ impl Fault {
             "fail-on-key" => Fault::FailOnKey,
             "abort-on-key" => Fault::AbortOnKey,
             "exit-on-key" => Fault::ExitOnKey,
+            "hang-on-destroy" => Fault::HangOnDestroy,
+            "abort-on-destroy" => Fault::AbortOnDestroy,
+            "exit-on-destroy" => Fault::ExitOnDestroy,
             other => return Err(format!("setting `fault`: unknown fault {other:?}")),
         })
     }
@@ -189,6 +200,30 @@ impl Plugin for Faulty {
             return Err("planted failure on this input".into());
         }
         Ok(marshal::validation_to_text(&self.inner.validate(key, &ctx)))
+    }
+}
+
+impl Drop for Faulty {
+    /// What the SDK's `destroy` runs: the `*-on-destroy` faults act here.
+    fn drop(&mut self) {
+        match self.fault {
+            Fault::HangOnDestroy => {
+                eprintln!("kc-faulty: hang-on-destroy: hanging");
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1000));
+                }
+            }
+            Fault::AbortOnDestroy => {
+                eprintln!("kc-faulty: abort-on-destroy: aborting");
+                std::process::abort();
+            }
+            Fault::ExitOnDestroy => {
+                eprintln!("kc-faulty: exit-on-destroy: exiting");
+                // SAFETY: `_exit` ends the process at once; always sound.
+                unsafe { libc::_exit(3) }
+            }
+            _ => {}
+        }
     }
 }
 
