@@ -171,7 +171,10 @@ impl PluginImpl {
                 message: if status == KC_OK {
                     "returned KC_OK but no instance".to_string()
                 } else {
-                    "see the plugin's stderr above".to_string()
+                    format!(
+                        "{}; anything the plugin wrote to stderr is above",
+                        status_words(status)
+                    )
                 },
             }),
         }
@@ -460,6 +463,21 @@ fn generated_key(answer: Answer<'_>) -> Result<String, GenerateFailure> {
         Answer::Status(status, m) => Err(failure_with(status, || m).into()),
         Answer::Broken(f) => Err(f.into()),
     }
+}
+
+/// A status in words: its constant's name in the header, or that it is not
+/// one of the ABI's.
+fn status_words(status: i32) -> String {
+    let name = match status {
+        KC_REFUSED => "KC_REFUSED",
+        KC_ERR_BUFFER_TOO_SMALL => "KC_ERR_BUFFER_TOO_SMALL",
+        KC_ERR_BAD_ARGUMENT => "KC_ERR_BAD_ARGUMENT",
+        KC_ERR_UNSUPPORTED => "KC_ERR_UNSUPPORTED",
+        KC_ERR_INTERNAL => "KC_ERR_INTERNAL",
+        KC_ERR_PANIC => "KC_ERR_PANIC",
+        other => return format!("status {other}, which is not in the ABI"),
+    };
+    name.to_string()
 }
 
 /// The failure a status other than `KC_OK` stands for, with the plugin's

@@ -312,6 +312,29 @@ fn a_plugin_crashing_in_create_is_named_as_dying_while_loading() {
     }
 }
 
+/// A plugin whose `create` fails with a status is named with the status's
+/// constant, in-process and in a worker, and no message points at stderr
+/// the plugin never wrote. A process plugin's ready line over the size
+/// limit is named as too large, not as a plugin that ended.
+#[test]
+fn a_failed_start_says_what_the_plugin_did() {
+    let path = fault("segv_on_serial");
+    let p = path.to_str().expect("utf-8 path");
+    let inspect = run_bin(&["plugin", "inspect", p, "--setting", "create=3"], b"");
+    let err = stderr(&inspect);
+    assert_eq!(code(&inspect), 3, "{err}");
+    assert!(err.contains("KC_ERR_INTERNAL"), "{err}");
+    assert!(!err.contains("see the plugin's stderr above"), "{err}");
+    let huge = "import sys; sys.stdin.readline(); \
+                sys.stdout.write('{\"type\":\"ready\",\"name\":\"' + 'x' * (80 << 20)); \
+                sys.stdout.flush(); import time; time.sleep(30)";
+    let inspect = run_bin(&["plugin", "inspect", "--", "python3", "-c", huge], b"");
+    let err = stderr(&inspect);
+    assert_eq!(code(&inspect), 3, "{err}");
+    assert!(err.contains("more than the limit"), "{err}");
+    assert!(!err.contains("ended before its ready"), "{err}");
+}
+
 /// A reader that goes away early is not an error: no panic, the command's
 /// own exit code.
 #[test]

@@ -777,9 +777,11 @@ fn a_context_product_the_catalog_does_not_know_is_an_error_unless_expected_wrong
     let err = stderr(&out);
     assert_eq!(code(&out), exit, "{err}");
     if exit == 2 {
+        // `vectors check` lists its problems on stdout, its summary on stderr.
+        let listed = stdout(&out);
         assert!(
-            err.contains(&format!("typo.toml:5:11: context.product \"{product}\" is not in the catalog (it has acme-cad, acme-viewer, acme-sim, acme-cloud)")),
-            "{err}"
+            listed.contains(&format!("typo.toml:5:11: context.product \"{product}\" is not in the catalog (it has acme-cad, acme-viewer, acme-sim, acme-cloud)")),
+            "{listed}{err}"
         );
         let out = s.run(&["run", "--cases", "1", "--report-dir", "rep"]);
         assert_eq!(code(&out), 2, "{}", stderr(&out));

@@ -91,6 +91,17 @@ fn launch_command(
                 format!("no ready within {}", human(limit)),
             ));
         }
+        // A line with no end within the limit: the plugin did not end.
+        Err(RecvError::TooLarge(n)) => {
+            return Err(failed_while(
+                &mut p,
+                format!(
+                    "its ready message was {n} bytes without a line end, more than the limit \
+                     of {} bytes of one message",
+                    wire::MAX_FRAME_BYTES
+                ),
+            ));
+        }
         Err(e) => {
             return Err(failed_while(
                 &mut p,

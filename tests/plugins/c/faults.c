@@ -20,7 +20,8 @@
  * for ever (as a plugin with a background thread would), so the worker's
  * plugin process cannot serve as a zygote. With the setting `create` = 1,
  * `create` itself writes through a null pointer (SIGSEGV); with 2 it sleeps
- * forever: a plugin that never finishes loading. With the setting
+ * forever: a plugin that never finishes loading; with 3 it returns
+ * KC_ERR_INTERNAL and writes nothing to stderr. With the setting
  * `huge_last_error` = 1, `last_error` writes its message and returns SIZE_MAX
  * as its length (a plugin that claims more than it wrote).
  *
@@ -289,6 +290,10 @@ static kc_status f_create(const kc_field *settings, size_t n, kc_instance **out)
     }
     if (create_fault == 2) {
         for (;;) sleep(1000);
+    }
+    if (create_fault == 3) {
+        free(inst);
+        return KC_ERR_INTERNAL;
     }
     pthread_t t;
     if (thread && pthread_create(&t, NULL, sleeper, NULL) == 0) pthread_detach(t);
