@@ -43,10 +43,16 @@ impl<'k> At<'k> {
     /// `generator`'s own cell of `check`, with no validation: where its
     /// failures and refusals to issue are recorded.
     pub(super) fn generation(check: Check, generator: &'k str) -> Self {
+        Self::cell(check, generator, None)
+    }
+
+    /// The cell (`check`, `generator`, `validator`), with no key or context:
+    /// an observation no single call holds.
+    pub(super) fn cell(check: Check, generator: &'k str, validator: Option<&'k str>) -> Self {
         At {
             check,
             generator,
-            validator: None,
+            validator,
             key: None,
             context: None,
         }

@@ -131,10 +131,10 @@ pub(super) fn judge_batch_failures(r: &mut Recorder<'_>, failures: &[(String, Ca
             (Some(copy), _) => {
                 let home = &m.env.systems[copy.system];
                 cause.push_str(&format!(" under {}", m.env.environments[copy.environment]));
-                at_cell(Check::Env, home, Some(home))
+                At::cell(Check::Env, home, Some(home))
             }
             (None, Some(release)) if !generators.contains(system) => {
-                at_cell(Check::Forward, &m.new, Some(&release.name))
+                At::cell(Check::Forward, &m.new, Some(&release.name))
             }
             _ => At::generation(Check::Roundtrip, system),
         };
@@ -143,17 +143,6 @@ pub(super) fn judge_batch_failures(r: &mut Recorder<'_>, failures: &[(String, Ca
             expected: "every batch answered, or a failure one item reproduces alone".into(),
         };
         r.find(at, &miss, words, None);
-    }
-}
-
-/// The cell (`check`, `generator`, `validator`) with no key or context.
-fn at_cell<'k>(check: Check, generator: &'k str, validator: Option<&'k str>) -> At<'k> {
-    At {
-        check,
-        generator,
-        validator,
-        key: None,
-        context: None,
     }
 }
 

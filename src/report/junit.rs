@@ -56,9 +56,9 @@ fn cell_case(cell: &CellView<'_>) -> TestCase {
                 // Answers another check read first: their findings are
                 // in that check's cell (one answer, one finding).
                 status.set_message(format!(
-                    "{} observations failed, each reported once, in the cell of the first \
-                     check that read the same answer",
-                    t.fail
+                    "{} observations failed, each {}",
+                    t.fail,
+                    model::REPORTED_ELSEWHERE
                 ));
             }
             let mut text = String::new();

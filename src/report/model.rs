@@ -56,6 +56,12 @@ impl CellView<'_> {
     }
 }
 
+/// Where a failing cell with no finding of its own has its failures: a
+/// check read first the same answer, and reports it (one answer, one
+/// finding).
+pub(crate) const REPORTED_ELSEWHERE: &str =
+    "reported once, in the cell of the first check that read the same answer";
+
 /// `generator -> validator`, or the generator alone when nothing validated.
 pub(crate) fn pair(generator: &str, validator: Option<&str>) -> String {
     match validator {

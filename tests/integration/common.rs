@@ -223,16 +223,20 @@ impl Scenario {
     /// Replaces system `name` with the fault plugin, wrapping builtin `scheme`,
     /// with extra settings (e.g. `defect`).
     pub fn faulty_system(self, name: &str, scheme: &str, settings: &[(&str, &str)]) -> Self {
+        let mut all = vec![("scheme", scheme)];
+        all.extend_from_slice(settings);
+        self.plugin_system(name, &faulty(), &all)
+    }
+
+    /// Replaces system `name` with the plugin library at `path`, with
+    /// `settings`.
+    pub fn plugin_system(self, name: &str, path: &Path, settings: &[(&str, &str)]) -> Self {
         let mut s = toml::Table::new();
-        s.insert("scheme".into(), scheme.into());
         for (k, v) in settings {
             s.insert((*k).into(), (*v).into());
         }
         let mut system = toml::Table::new();
-        system.insert(
-            "plugin".into(),
-            faulty().to_string_lossy().into_owned().into(),
-        );
+        system.insert("plugin".into(), path.to_string_lossy().into_owned().into());
         system.insert("settings".into(), toml::Value::Table(s));
         self.set_path(&["systems", name], toml::Value::Table(system))
     }

@@ -2,23 +2,15 @@
 //! message is the bytes the plugin wrote, not the host's buffer, and no
 //! raw control bytes reach the terminal or the reports.
 
-use crate::common::{Scenario, profile_dir, stderr, stdout};
+use crate::common::{Scenario, bad_table, stderr, stdout};
 
 /// The demo (without exports) with its new system the C fault plugin
 /// `name` (`tests/plugins/c/faults.c`) with `settings`, hosted as
 /// `isolation` says.
 fn c_fault_system(name: &str, settings: &[(&str, &str)], isolation: &str) -> Scenario {
-    let mut s = toml::Table::new();
-    for (k, v) in settings {
-        s.insert((*k).into(), (*v).into());
-    }
-    let mut system = toml::Table::new();
-    let path = profile_dir().join(format!("test-plugins/lib{name}.so"));
-    system.insert("plugin".into(), path.to_string_lossy().into_owned().into());
-    system.insert("settings".into(), toml::Value::Table(s));
     Scenario::demo()
         .without_sources()
-        .set_path(&["systems", "new"], toml::Value::Table(system))
+        .plugin_system("new", &bad_table(name), settings)
         .set("run", "isolation", isolation.into())
         .set("gates", "min_random_cases", toml::Value::Integer(10))
         .set("gates", "min_coverage_percent", toml::Value::Integer(0))

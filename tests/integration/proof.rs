@@ -290,14 +290,9 @@ fn an_in_process_plugin_that_exits_cannot_exit_0() {
 fn a_plugin_crashing_in_create_is_named_as_dying_while_loading() {
     let path = fault("segv_on_serial");
     let p = path.to_str().expect("utf-8 path");
-    let mut system = toml::Table::new();
-    system.insert("plugin".into(), p.into());
-    let mut settings = toml::Table::new();
-    settings.insert("create".into(), "1".into());
-    system.insert("settings".into(), settings.into());
     let s = Scenario::demo()
         .without_sources()
-        .set_path(&["systems", "new"], system.into());
+        .plugin_system("new", &path, &[("create", "1")]);
     let out = s.run(&["run", "--cases", "20", "--seed", "1"]);
     let inspect = run_bin(&["plugin", "inspect", p, "--setting", "create=1"], b"");
     for out in [out, inspect] {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::page::{ColumnView, arrow, column};
 use crate::finding::Check;
 use crate::report::grid;
-use crate::report::model::{CellState, CellView, system_rank};
+use crate::report::model::{self, CellState, CellView, system_rank};
 use crate::run::RunResult;
 
 /// What each check proves, in a release manager's words (README, "What it does").
@@ -84,9 +84,9 @@ fn cell_html(cell: &CellView<'_>) -> CellHtml {
     let mut title = format!("{} {}", cell.check, arrow(&cell.pair()));
     match cell.unwaived.first() {
         Some(top) => title.push_str(&format!(": {}", top.key.cause)),
-        None if state == CellState::Fail => title.push_str(
-            ": each failure is reported once, in the cell of the first check that read the same answer",
-        ),
+        None if state == CellState::Fail => {
+            title.push_str(&format!(": each failure is {}", model::REPORTED_ELSEWHERE));
+        }
         None => {}
     }
     let colour = grid::summarise(cell.generator, cell.validator, vec![cell]).state;
